@@ -1,0 +1,165 @@
+"""The command line: parse options into a Job, hand it to the runner, print the report.
+
+No logic lives here. Heavy libraries (aiohttp, requests, rich) are imported only by
+the commands that use them, so ``loadtool --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import click
+
+from . import __version__
+from .errors import UsageError
+from .job import DEFAULT_CONCURRENCY, STRATEGIES
+from .profiles import PROFILES
+from .system import cpu_count
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+EXIT_USAGE, EXIT_SIGINT = 2, 130
+
+
+def _options(*decorators: Callable) -> Callable:
+    def apply(func: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+    return apply
+
+
+job_options = _options(
+    click.option("--strategy", "-s", type=click.Choice(STRATEGIES), default="async", show_default=True,
+                 help="How operations overlap: one at a time (sequential), in a thread pool (threads), "
+                      "in a process pool (processes), or on one asyncio event loop (async)."),
+    click.option("--count", "-n", metavar="N",
+                 help="Operations to do; 10k and 1M work. Default: 1010 on the fixture server, one pass "
+                      "over a URL list, 200 for a single URL. Targets are reused in turn when N is larger."),
+    click.option("--duration", "-d", metavar="TIME",
+                 help="Run for this long instead (500ms, 30s, 2m); with --count, whichever ends first."),
+    click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
+                 help="Operations in flight at once: threads for threads, connections for async."),
+    click.option("--processes", "-p", metavar="P",
+                 help=f"Worker processes for --strategy processes (each does one operation at a time). "
+                      f"Default: one per CPU, {cpu_count()} here, at most C."),
+    click.option("--rate", "-r", metavar="R",
+                 help="Open model: start R operations a second whatever the answers (100/s, 6000/m, "
+                      "100/s:ramp=30s). Latency then counts from when each operation was due."),
+    click.option("--timeout", "-t", metavar="TIME", default="30s", show_default=True,
+                 help="Time limit of one operation, retries included."),
+    click.option("--connect-timeout", metavar="TIME", default="10s", show_default=True,
+                 help="Time limit to open one TCP connection."),
+    click.option("--retries", metavar="N", default="0", show_default=True,
+                 help="Retry an operation that failed to connect, timed out or was reset, up to N times, "
+                      "with exponential backoff (50ms, 100ms, … up to 2s) and jitter."),
+    click.option("--grace", metavar="TIME", default="5s", show_default=True,
+                 help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
+    click.option("--seed", metavar="S", default="0", show_default=True,
+                 help="Seed of the fixture server: page i always gets the same latency and size for one seed."),
+    click.option("--profile", type=click.Choice(tuple(PROFILES)), default="web", show_default=True,
+                 help="Latency and size profile of the fixture server's /page/{i}."),
+)
+
+http_options = _options(
+    click.option("--urls-file", "-f", metavar="FILE",
+                 help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
+    click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
+    click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
+                 help="Add a request header; repeat for more."),
+    click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a file's bytes."),
+    click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
+                 help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
+)
+
+output_options = _options(
+    click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
+                 show_default=True, help="Report format on stdout (or in --output)."),
+    click.option("--output", "-o", metavar="FILE",
+                 help="Write the report in --format to FILE; stdout then shows the table (unless --quiet)."),
+    click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
+    click.option("--no-progress", is_flag=True,
+                 help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
+)
+
+
+def _body(text: str | None) -> bytes | None:
+    if text is None or not text.startswith("@"):
+        return text.encode() if text is not None else None
+    try:
+        with open(text[1:], "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise UsageError(f"--body: cannot read {text[1:]}: {exc.strerror or exc}") from None
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="loadtool")
+def cli() -> None:
+    """Measure blocking I/O at scale: fetch URLs or read files sequentially, with threads,
+    with processes or with asyncio, and report latency percentiles, throughput and errors.
+
+    With no URL, `loadtool fetch` starts its own fixture server on 127.0.0.1, so
+
+        loadtool fetch --strategy async --count 1010
+
+    works on any machine, with no network.
+    """
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
+@job_options
+@http_options
+@output_options
+def fetch(urls, fmt, output, quiet, no_progress, body, headers, **options) -> int:
+    """Fetch URLs with one strategy; report latency, throughput, statuses and errors.
+
+    URLs are http(s) URLs, or paths such as /delay/100 on the bundled fixture server,
+    which is then started on a free loopback port. With no URL: /page/{i}, a seeded
+    scraping-like site. {i} in a URL or path becomes the operation's index.
+    """
+    from .commands import build_job, run_and_report
+
+    job = build_job(kind="fetch", urls=urls, headers=headers, body=_body(body), **options)
+    return run_and_report(job, fmt=fmt, output=output, quiet=quiet, progress=not no_progress)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback exposes the server to the network.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port, announced on stdout).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of /page/{i}.")
+@click.option("--profile", type=click.Choice(tuple(PROFILES)), default="web", show_default=True,
+              help="Latency and size profile of /page/{i}.")
+@click.option("--exit-with-parent", is_flag=True, hidden=True)
+def serve(host, port, seed, profile, exit_with_parent) -> int:
+    """Run the fixture server in the foreground until Ctrl-C.
+
+    Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /stream/{n},
+    /drip?duration=S&numbytes=N, /redirect/{n}, /page/{i} and /site/{h}/page/{i}.
+    """
+    from .commands import serve_foreground
+
+    return serve_foreground(host, port, seed, profile, exit_with_parent)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every usage error is one line on stderr and exit code 2."""
+    try:
+        code = cli.main(args=argv, prog_name="loadtool", standalone_mode=False)
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "loadtool"
+        click.echo(f"{where}: error: {exc.format_message()} (see '{where} --help')", err=True)
+        code = EXIT_USAGE
+    except UsageError as exc:
+        click.echo(f"loadtool: error: {exc}", err=True)
+        code = EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("loadtool: interrupted", err=True)
+        code = EXIT_SIGINT
+    sys.exit(code or 0)

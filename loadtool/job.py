@@ -1,0 +1,232 @@
+"""Job: what a run does. Built and validated once, at the edge, from user options.
+
+``Job.build`` takes what a user types (strings such as ``"30s"``, ``"100/s"`` or
+``"Accept: text/html"``, or plain numbers from the API) and either returns a Job or
+raises ``UsageError`` with one line saying what is wrong. Everything downstream can
+trust a Job.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import UsageError
+from .profiles import PROFILES
+from .system import cpu_count
+from .targets import FixturePaths, url_targets
+from .units import Rate, parse_count, parse_duration, parse_rate
+
+STRATEGIES = ("sequential", "threads", "processes", "async")
+ENGINES = ("aiohttp",)
+#: The seed's number: "if you need to wait for 1010 file reads or network transactions".
+FIXTURE_COUNT = 1010
+#: A single URL gets hey's default number of requests.
+SINGLE_URL_COUNT = 200
+DEFAULT_CONCURRENCY = 50
+MAX_CONCURRENCY = 100_000
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job: the operations to do and the limits to do them within.
+
+    ``count`` operations (or as many as fit in ``duration_s``), at most ``concurrency``
+    at once, optionally sent on an open-model schedule of ``rate``; each operation has
+    ``timeout_s`` in all and is retried up to ``retries`` times.
+    """
+
+    targets: Any
+    kind: str = "fetch"
+    strategy: str = "async"
+    engine: str = "aiohttp"
+    count: int | None = FIXTURE_COUNT
+    duration_s: float | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    processes: int | None = None
+    rate: Rate | None = None
+    timeout_s: float = 30.0
+    connect_timeout_s: float = 10.0
+    retries: int = 0
+    grace_s: float = 5.0
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    ok_status: tuple[tuple[int, int], ...] = ((200, 399),)
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def build(cls, **options: Any) -> Job:
+        """A Job from user options (CLI spellings or API values); UsageError if any is bad."""
+        return _build(cls, options)
+
+    def bind(self, base_url: str) -> Job:
+        """This job with its fixture paths pointed at a running fixture server."""
+        return replace(self, targets=self.targets.bind(base_url))
+
+    def with_strategy(self, strategy: str) -> Job:
+        return replace(self, strategy=_choice("strategy", strategy, STRATEGIES))
+
+    @property
+    def needs_fixture(self) -> bool:
+        return isinstance(self.targets, FixturePaths) and self.targets.base_url is None
+
+    @property
+    def process_count(self) -> int:
+        """Worker processes for the processes strategy: --processes, else one per CPU."""
+        return self.processes or min(cpu_count(), self.concurrency)
+
+    @property
+    def overlap(self) -> int:
+        """How many operations this job's strategy keeps in flight at once."""
+        if self.strategy == "sequential":
+            return 1
+        if self.strategy == "processes":
+            return self.process_count
+        return self.concurrency
+
+    def is_ok(self, status: int) -> bool:
+        return any(low <= status <= high for low, high in self.ok_status)
+
+    def describe(self) -> dict[str, Any]:
+        """Every option, as plain JSON-able data."""
+        out = {item.name: getattr(self, item.name) for item in fields(self)}
+        out["targets"] = self.targets.describe()
+        out["rate"] = str(self.rate) if self.rate else None
+        out["headers"] = [f"{name}: {value}" for name, value in self.headers]
+        out["body"] = None if self.body is None else f"{len(self.body)} bytes"
+        out["ok_status"] = format_status_ranges(self.ok_status)
+        out.update(out.pop("extra"))
+        return out
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise UsageError(f"--{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _whole(name: str, value: Any, low: int, high: int | None = None) -> int:
+    try:
+        number = parse_count(value) if isinstance(value, str) else int(value)
+        if number != value and not isinstance(value, str):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"--{name} must be a whole number, not {value!r}") from None
+    if number < low or (high is not None and number > high):
+        bound = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise UsageError(f"--{name} must be {bound}, not {number}")
+    return number
+
+
+def _seconds(name: str, value: Any, positive: bool = True) -> float:
+    try:
+        seconds = parse_duration(value) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--{name}: {exc}") from None
+    if seconds != seconds or seconds < 0 or (positive and seconds == 0) or seconds > 366 * 86400:
+        raise UsageError(f"--{name} must be a duration {'above' if positive else 'of at least'} 0 "
+                         f"and at most a year, not {value!r}")
+    return seconds
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not _TOKEN.fullmatch(name.strip()):
+        raise UsageError(f"--header must look like 'Name: value', not {text!r}")
+    if any(ch in value for ch in "\r\n\0"):
+        raise UsageError(f"--header {name.strip()!r} has a line break or NUL in its value")
+    return name.strip(), value.strip()
+
+
+def parse_status_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """``"200-299,304"`` as ((200, 299), (304, 304))."""
+    ranges = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        try:
+            pair = (int(low), int(high or low))
+        except ValueError:
+            raise UsageError(f"--ok-status must look like 200-299,304, not {text!r}") from None
+        if not 100 <= pair[0] <= pair[1] <= 599:
+            raise UsageError(f"--ok-status ranges must lie within 100-599, not {part.strip()!r}")
+        ranges.append(pair)
+    return tuple(ranges)
+
+
+def format_status_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
+    return ",".join(f"{low}" if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def _headers(value: Any) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, dict):
+        value = [f"{name}: {text}" for name, text in value.items()]
+    return tuple(parse_header(item) for item in value or ())
+
+
+def _count(options: dict[str, Any], targets: Any, duration_s: float | None) -> int | None:
+    """The number of operations: as given, else a default that suits the targets."""
+    if options.get("count") is not None:
+        return _whole("count", options["count"], 1)
+    if duration_s is not None:
+        return None
+    if isinstance(targets, FixturePaths):
+        return FIXTURE_COUNT
+    distinct = targets.distinct()
+    return SINGLE_URL_COUNT if distinct in (None, 1) else distinct
+
+
+def _build(cls: type[Job], options: dict[str, Any]) -> Job:
+    options = {key: value for key, value in options.items() if value is not None}
+    unknown = set(options) - _KNOWN
+    if unknown:
+        raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
+    seed = _whole("seed", options.get("seed", 0), 0)
+    profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
+    targets = options.get("targets") or url_targets(tuple(options.get("urls", ())),
+                                                    options.get("urls_file"), seed, profile)
+    duration_s = _seconds("duration", options["duration"]) if "duration" in options else None
+    rate = options.get("rate")
+    if isinstance(rate, (int, float)):
+        rate = Rate(float(rate))
+    elif isinstance(rate, str):
+        try:
+            rate = parse_rate(rate)
+        except ValueError as exc:
+            raise UsageError(f"--rate: {exc}") from None
+    method = str(options.get("method", "GET")).upper()
+    if not _TOKEN.fullmatch(method):
+        raise UsageError(f"--method must be an HTTP method such as GET or POST, not {method!r}")
+    body = options.get("body")
+    ok_status = options.get("ok_status", "200-399")
+    return cls(
+        targets=targets,
+        kind=_choice("kind", options.get("kind", "fetch"), ("fetch", "read")),
+        strategy=_choice("strategy", options.get("strategy", "async"), STRATEGIES),
+        engine=_choice("engine", options.get("engine", "aiohttp"), ENGINES),
+        count=_count(options, targets, duration_s),
+        duration_s=duration_s,
+        concurrency=_whole("concurrency", options.get("concurrency", DEFAULT_CONCURRENCY), 1, MAX_CONCURRENCY),
+        processes=_whole("processes", options["processes"], 1, 1024) if "processes" in options else None,
+        rate=rate,
+        timeout_s=_seconds("timeout", options.get("timeout", 30.0)),
+        connect_timeout_s=_seconds("connect-timeout", options.get("connect_timeout", 10.0)),
+        retries=_whole("retries", options.get("retries", 0), 0, 100),
+        grace_s=_seconds("grace", options.get("grace", 5.0), positive=False),
+        method=method,
+        headers=_headers(options.get("headers")),
+        body=body.encode() if isinstance(body, str) else body,
+        ok_status=parse_status_ranges(ok_status) if isinstance(ok_status, str) else tuple(ok_status),
+        seed=seed,
+        extra=dict(options.get("extra", {})),
+    )
+
+
+_KNOWN = {
+    "targets", "urls", "urls_file", "profile", "kind", "strategy", "engine", "count", "duration",
+    "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
+    "headers", "body", "ok_status", "seed", "extra",
+}

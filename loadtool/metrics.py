@@ -1,0 +1,249 @@
+"""Samples in, Stats out: latency histograms and counters that only count.
+
+``Stats.add`` accumulates one Sample; nothing is kept per request, so memory does not
+grow with the number of operations. Latencies go into an HdrHistogram (1 µs .. 1 h,
+3 significant digits), the per-second series keeps one row per second, and every part
+merges exactly, so Stats from threads, processes or machines add up to the Stats of
+one run. ``to_wire``/``from_wire`` carry Stats between processes as plain data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 3600 * 1_000_000
+DIGITS = 3
+#: The per-second rows need only p50/p99 to two digits; a 2-digit histogram is 7x smaller.
+SERIES_DIGITS = 2
+PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+
+
+def new_histogram(digits: int = DIGITS) -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, digits)
+
+
+def _clamp_us(value_us: int) -> int:
+    """Latencies outside 1 µs .. 1 h are recorded at the nearest bound, never dropped."""
+    return min(max(int(value_us), LOWEST_US), HIGHEST_US)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """What one operation did.
+
+    ``latency_us`` runs from the moment the operation was due (open model) or started
+    (closed model) to its end; ``service_us`` from the actual send, and is only set
+    when the two differ. A failed operation has ``error`` set to an error kind.
+    """
+
+    latency_us: int
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+    bytes: int = 0
+    service_us: int | None = None
+    attempts: int = 1
+    detail: str | None = None  # the error's message, kept only for the run's first error
+
+
+class _Second:
+    """One row of the per-second series; its histogram is encoded once the second is over."""
+
+    __slots__ = ("ops", "errors", "bytes", "live", "encoded")
+
+    def __init__(self) -> None:
+        self.ops = self.errors = self.bytes = 0
+        self.live: HdrHistogram | None = new_histogram(SERIES_DIGITS)
+        self.encoded: bytes | None = None
+
+    def histogram(self) -> HdrHistogram:
+        if self.live is not None:
+            return self.live
+        return HdrHistogram.decode(self.encoded)
+
+    def thaw(self) -> HdrHistogram:
+        if self.live is None:
+            self.live, self.encoded = HdrHistogram.decode(self.encoded), None
+        return self.live
+
+    def freeze(self) -> None:
+        if self.live is not None:
+            self.encoded, self.live = self.live.encode(), None
+
+
+class Series:
+    """Operations, errors, bytes and latency per second of the run, one row per second."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, _Second] = {}
+        self._hot: int | None = None
+
+    def add(self, second: int, latency_us: int, failed: bool, nbytes: int) -> None:
+        row = self._row(second)
+        row.ops += 1
+        row.errors += failed
+        row.bytes += nbytes
+        row.live.record_value(latency_us)
+
+    def _row(self, second: int) -> _Second:
+        if second == self._hot:
+            return self._rows[second]
+        row = self._rows.get(second)
+        if row is None:
+            row = self._rows[second] = _Second()
+        else:
+            row.thaw()
+        if self._hot is not None and self._hot != second:
+            self._rows[self._hot].freeze()
+        self._hot = second
+        return row
+
+    def merge(self, other: Series) -> None:
+        for second, theirs in other._rows.items():
+            mine = self._row(second)
+            mine.ops += theirs.ops
+            mine.errors += theirs.errors
+            mine.bytes += theirs.bytes
+            mine.live.add(theirs.histogram())
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The series as plain rows, seconds in order, with gaps (idle seconds) filled."""
+        if not self._rows:
+            return []
+        out = []
+        for second in range(min(self._rows), max(self._rows) + 1):
+            row = self._rows.get(second)
+            if row is None:
+                out.append({"second": second, "ops": 0, "errors": 0, "bytes": 0, "p50_ms": None, "p99_ms": None})
+                continue
+            hist = row.histogram()
+            out.append({
+                "second": second, "ops": row.ops, "errors": row.errors, "bytes": row.bytes,
+                "p50_ms": hist.get_value_at_percentile(50) / 1000,
+                "p99_ms": hist.get_value_at_percentile(99) / 1000,
+            })
+        return out
+
+    def to_wire(self) -> list[list[Any]]:
+        for row in self._rows.values():
+            row.freeze()
+        self._hot = None
+        return [[s, r.ops, r.errors, r.bytes, r.encoded] for s, r in sorted(self._rows.items())]
+
+    @classmethod
+    def from_wire(cls, rows: list[list[Any]]) -> Series:
+        series = cls()
+        for second, ops, errors, nbytes, encoded in rows:
+            row = series._rows[second] = _Second()
+            row.ops, row.errors, row.bytes = ops, errors, nbytes
+            row.live, row.encoded = None, encoded.encode() if isinstance(encoded, str) else encoded
+        return series
+
+
+class Stats:
+    """Everything a run measured, accumulated one Sample at a time.
+
+    ``epoch`` is the wall-clock start of the run (``time.time()``); the series counts
+    seconds from it, so Stats made in other processes line up when merged.
+    """
+
+    def __init__(self, epoch: float | None = None, open_model: bool = False) -> None:
+        self.epoch = time.time() if epoch is None else epoch
+        self.ops = 0
+        self.ok = 0
+        self.attempts = 0
+        self.bytes = 0
+        self.errors: Counter[str] = Counter()
+        self.status: Counter[int] = Counter()
+        self.latency = new_histogram()
+        #: Service time (from the actual send) is kept apart only in the open model.
+        self.service = new_histogram() if open_model else None
+        self.series = Series()
+        #: CPU seconds spent by workers in other processes, reported with their Stats.
+        self.cpu_s = 0.0
+        #: The first error, so a run where everything failed can name its cause.
+        self.first_error: str | None = None
+
+    def add(self, sample: Sample, now: float | None = None) -> None:
+        """Count one Sample; ``now`` (wall clock) defaults to the time of the call."""
+        latency_us = _clamp_us(sample.latency_us)
+        self.ops += 1
+        self.ok += sample.ok
+        self.attempts += sample.attempts
+        self.bytes += sample.bytes
+        if sample.status is not None:
+            self.status[sample.status] += 1
+        if sample.error is not None:
+            self.errors[sample.error] += 1
+            if self.first_error is None:
+                self.first_error = f"{sample.error}: {sample.detail}" if sample.detail else sample.error
+        self.latency.record_value(latency_us)
+        if self.service is not None:
+            service = sample.latency_us if sample.service_us is None else sample.service_us
+            self.service.record_value(_clamp_us(service))
+        second = int((time.time() if now is None else now) - self.epoch)
+        self.series.add(second, latency_us, not sample.ok, sample.bytes)
+
+    def merge(self, other: Stats) -> None:
+        """Add another Stats of the same run (from a thread, process or machine) to this one."""
+        self.ops += other.ops
+        self.ok += other.ok
+        self.attempts += other.attempts
+        self.bytes += other.bytes
+        self.errors.update(other.errors)
+        self.status.update(other.status)
+        self.latency.add(other.latency)
+        if other.service is not None:
+            if self.service is None:
+                self.service = new_histogram()
+            self.service.add(other.service)
+        self.series.merge(other.series)
+        self.cpu_s += other.cpu_s
+        if self.first_error is None:
+            self.first_error = other.first_error
+
+    @property
+    def failed(self) -> int:
+        return self.ops - self.ok
+
+    def latency_ms(self, histogram: HdrHistogram | None = None) -> dict[str, float | None]:
+        """p50/p90/p99/p999/max/mean in milliseconds (None when nothing was measured)."""
+        hist = self.latency if histogram is None else histogram
+        if hist.get_total_count() == 0:
+            return {name: None for name in (*PERCENTILES, "max", "mean")}
+        values = hist.get_percentile_to_value_dict(list(PERCENTILES.values()))
+        out = {name: values[pct] / 1000 for name, pct in PERCENTILES.items()}
+        out["max"] = hist.get_max_value() / 1000
+        out["mean"] = hist.get_mean_value() / 1000
+        return out
+
+    def to_wire(self) -> dict[str, Any]:
+        """Plain, picklable and JSON-able data (histograms HdrHistogram-encoded)."""
+        return {
+            "epoch": self.epoch, "ops": self.ops, "ok": self.ok, "attempts": self.attempts,
+            "bytes": self.bytes, "errors": dict(self.errors),
+            "status": {str(code): n for code, n in self.status.items()},
+            "latency": self.latency.encode().decode("ascii"),
+            "service": None if self.service is None else self.service.encode().decode("ascii"),
+            "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
+            "cpu_s": self.cpu_s, "first_error": self.first_error,
+        }
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Stats:
+        stats = cls(epoch=wire["epoch"])
+        stats.ops, stats.ok, stats.attempts, stats.bytes = wire["ops"], wire["ok"], wire["attempts"], wire["bytes"]
+        stats.errors = Counter(wire["errors"])
+        stats.status = Counter({int(code): n for code, n in wire["status"].items()})
+        stats.latency = HdrHistogram.decode(wire["latency"].encode("ascii"))
+        if wire["service"] is not None:
+            stats.service = HdrHistogram.decode(wire["service"].encode("ascii"))
+        stats.series = Series.from_wire(wire["series"])
+        stats.cpu_s, stats.first_error = wire["cpu_s"], wire["first_error"]
+        return stats

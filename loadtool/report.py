@@ -1,0 +1,155 @@
+"""Results in, text out: a readable summary, a side-by-side table, JSON and CSV.
+
+Reporters are functions of Results and nothing else: they do no I/O on targets and
+compute nothing that the Result does not already say.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .result import Result
+from .units import format_bytes, format_duration
+
+FORMATS = ("table", "json", "csv")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else format_duration(value / 1000)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _target_line(result: Result) -> str:
+    targets = result.job.describe()["targets"]
+    if targets["kind"] == "fixture":
+        paths = ", ".join(targets["paths"])
+        return f"fixture server {targets['base_url']} {paths} (profile {targets['profile']}, seed {targets['seed']})"
+    if targets["kind"].endswith("_file"):
+        return f"{targets['count']} {targets['kind'].split('_')[0]} from {targets['path']}"
+    more = f" and {targets['count'] - 1} more" if targets["count"] > 1 else ""
+    return f"{targets['first']}{more}"
+
+
+def _counts(counter: dict[Any, int]) -> str:
+    return "  ".join(f"{key} ×{count}" for key, count in sorted(counter.items(), key=lambda kv: -kv[1])) or "none"
+
+
+def summary_lines(result: Result) -> list[tuple[str, str]]:
+    """The summary of one run as (label, text) rows."""
+    stats, job = result.stats, result.job
+    latency = result.latency_ms
+    ideal = ""
+    if result.ideal_s is not None:
+        ideal = f"   ideal {format_duration(result.ideal_s)}, efficiency {_pct(result.efficiency)}"
+    rows = [
+        ("target", _target_line(result)),
+        ("wall time", f"{format_duration(result.wall_s)}{ideal}"),
+        ("throughput", f"{result.throughput_ops_s:,.0f} ops/s   {format_bytes(result.bytes_per_s)}/s"),
+        ("latency", "   ".join(f"{name} {_ms(latency[key])}" for name, key in
+                               (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99.9", "p999"),
+                                ("max", "max"), ("mean", "mean")))),
+    ]
+    if result.service_ms is not None:
+        service = result.service_ms
+        rows.append(("service time", f"p50 {_ms(service['p50'])}   p99 {_ms(service['p99'])}   "
+                                     f"(from the actual send; latency counts from when each op was due)"))
+    ok_share = stats.ok / stats.ops if stats.ops else 0
+    rows += [
+        ("ok", f"{stats.ok:,} of {stats.ops:,} ({ok_share:.1%})"
+               + (f", {stats.attempts - stats.ops:,} retries" if stats.attempts > stats.ops else "")),
+        ("status", _counts(dict(stats.status))),
+        ("errors", _counts(dict(stats.errors))),
+        ("client CPU", f"{result.cpu_busy:.0%} of {result.cores} core{'s' if result.cores > 1 else ''}"
+                       + ("  — the client was the bottleneck; these figures measure it, not the target"
+                          if result.client_bound else "")),
+    ]
+    if job.kind == "fetch" and stats.first_error and stats.failed:
+        rows.append(("first error", stats.first_error))
+    return rows
+
+
+def title(result: Result) -> str:
+    job = result.job
+    size = f"{result.ops:,} ops" if job.duration_s is None else f"{format_duration(job.duration_s)}, {result.ops:,} ops"
+    rate = f", rate {job.rate}" if job.rate else ""
+    cut = f" — interrupted by {result.interrupted}, partial results" if result.interrupted else ""
+    return f"loadtool {job.kind} · {result.strategy} · {size} at concurrency {result.concurrency}{rate}{cut}"
+
+
+COLUMNS = (
+    ("strategy", lambda r: r.strategy),
+    ("concurrency", lambda r: str(r.concurrency)),
+    ("wall", lambda r: format_duration(r.wall_s)),
+    ("ops/s", lambda r: f"{r.throughput_ops_s:,.0f}"),
+    ("p50", lambda r: _ms(r.latency_ms["p50"])),
+    ("p99", lambda r: _ms(r.latency_ms["p99"])),
+    ("errors", lambda r: f"{r.stats.failed:,}"),
+    ("speed-up", lambda r: "-" if r.speedup is None else f"{r.speedup:.1f}x"),
+    ("efficiency", lambda r: _pct(r.efficiency)),
+    ("client CPU", lambda r: f"{r.cpu_busy:.0%}" + (" !" if r.client_bound else "")),
+)
+
+
+def table(results: Sequence[Result]):
+    """A rich renderable: a summary for one result, a side-by-side table for several."""
+    from rich.table import Table
+
+    if len(results) == 1:
+        grid = Table.grid(padding=(0, 2))
+        grid.title = title(results[0])
+        grid.title_justify = "left"
+        grid.add_column(style="bold")
+        grid.add_column()
+        for label, text in summary_lines(results[0]):
+            grid.add_row(label, text)
+        return grid
+    side = Table(title=title(results[0]).replace(f" · {results[0].strategy}", ""), title_justify="left")
+    for name, _ in COLUMNS:
+        side.add_column(name, justify="left" if name == "strategy" else "right")
+    for result in results:
+        side.add_row(*(cell(result) for _, cell in COLUMNS))
+    return side
+
+
+def to_json(results: Sequence[Result], as_list: bool = False) -> str:
+    data = [result.to_dict() for result in results]
+    return json.dumps(data if as_list or len(data) != 1 else data[0], indent=2)
+
+
+CSV_FIELDS = ("strategy", "concurrency", "ops", "ok", "wall_s", "throughput_ops_s", "p50_ms", "p90_ms",
+              "p99_ms", "p999_ms", "max_ms", "mean_ms", "errors", "bytes", "ideal_s", "efficiency",
+              "speedup", "cpu_busy", "interrupted")
+
+
+def to_csv(results: Sequence[Result]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for result in results:
+        data = result.to_dict(series=False)
+        row = {key: data.get(key) for key in CSV_FIELDS}
+        row.update({f"{name}_ms": value for name, value in data["latency_ms"].items()})
+        row["errors"] = result.stats.failed
+        row["cpu_busy"] = data["client"]["cpu_busy"]
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def render_text(results: Sequence[Result], fmt: str, as_list: bool = False) -> str:
+    """The report in ``fmt`` as plain text (tables without colour)."""
+    if fmt == "json":
+        return to_json(results, as_list) + "\n"
+    if fmt == "csv":
+        return to_csv(results)
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(table(results))
+    return console.file.getvalue()

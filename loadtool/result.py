@@ -1,0 +1,129 @@
+"""Result: one strategy's run of one job, with everything derived from its Stats.
+
+Following vegeta's Metrics: Stats only accumulate; a Result derives the summary once
+and says what each number means. ``to_dict`` is the ``loadtool.result/1`` JSON object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+from . import __version__
+from .metrics import Stats
+
+SCHEMA = "loadtool.result/1"
+#: Client CPU above this share of what it could use means the client, not the target,
+#: bounded the figures.
+SATURATED = 0.9
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one strategy measured running one job."""
+
+    job: Any
+    strategy: str
+    #: Operations in flight at once (1 for sequential, processes for processes).
+    concurrency: int
+    #: ISO 8601 UTC time the run started.
+    started_at: str
+    #: Seconds from the first operation's start to the last one's end.
+    wall_s: float
+    stats: Stats = field(repr=False)
+    #: Wall time of a perfect client on the fixture server (None when unknown).
+    ideal_s: float | None
+    #: CPU seconds the client used, all its threads and worker processes together.
+    cpu_s: float
+    #: Cores the strategy can use (1 for one process, P for P processes).
+    cores: int
+    #: "SIGINT"/"SIGTERM" when the run was cut short, else None.
+    interrupted: str | None = None
+    #: Wall time of sequential on the same job, when measured (compare), for speed-up.
+    sequential_wall_s: float | None = None
+
+    def with_sequential(self, wall_s: float | None) -> Result:
+        return replace(self, sequential_wall_s=wall_s)
+
+    @property
+    def ops(self) -> int:
+        return self.stats.ops
+
+    @property
+    def ok(self) -> int:
+        return self.stats.ok
+
+    @property
+    def throughput_ops_s(self) -> float:
+        return self.stats.ops / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def bytes_per_s(self) -> float:
+        return self.stats.bytes / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        return self.stats.failed / self.stats.ops if self.stats.ops else 0.0
+
+    @property
+    def efficiency(self) -> float | None:
+        """Ideal wall time over measured wall time: 1.0 is a client with no overhead."""
+        if not self.ideal_s or self.wall_s <= 0 or self.interrupted:
+            return None
+        return self.ideal_s / self.wall_s
+
+    @property
+    def speedup(self) -> float | None:
+        """How many times faster than sequential on the same job."""
+        if not self.sequential_wall_s or self.wall_s <= 0:
+            return None
+        return self.sequential_wall_s / self.wall_s
+
+    @property
+    def cpu_busy(self) -> float:
+        """Client CPU as a share of the cores the strategy could use (0..1)."""
+        return self.cpu_s / (self.wall_s * self.cores) if self.wall_s > 0 else 0.0
+
+    @property
+    def client_bound(self) -> bool:
+        return self.cpu_busy >= SATURATED
+
+    @cached_property
+    def latency_ms(self) -> dict[str, float | None]:
+        return self.stats.latency_ms()
+
+    @cached_property
+    def service_ms(self) -> dict[str, float | None] | None:
+        return None if self.stats.service is None else self.stats.latency_ms(self.stats.service)
+
+    def to_dict(self, series: bool = True) -> dict[str, Any]:
+        """The ``loadtool.result/1`` object."""
+        stats = self.stats
+        return {
+            "schema": SCHEMA,
+            "tool_version": __version__,
+            "job": self.job.describe(),
+            "strategy": self.strategy,
+            "concurrency": self.concurrency,
+            "started_at": self.started_at,
+            "wall_s": round(self.wall_s, 6),
+            "ops": stats.ops,
+            "ok": stats.ok,
+            "attempts": stats.attempts,
+            "errors": dict(sorted(stats.errors.items())),
+            "status": {str(code): n for code, n in sorted(stats.status.items())},
+            "bytes": stats.bytes,
+            "throughput_ops_s": round(self.throughput_ops_s, 3),
+            "latency_ms": self.latency_ms,
+            "service_ms": self.service_ms,
+            "ideal_s": None if self.ideal_s is None else round(self.ideal_s, 6),
+            "efficiency": None if self.efficiency is None else round(self.efficiency, 4),
+            "speedup": None if self.speedup is None else round(self.speedup, 3),
+            "client": {"cpu_s": round(self.cpu_s, 3), "cores": self.cores,
+                       "cpu_busy": round(self.cpu_busy, 4), "client_bound": self.client_bound},
+            "interrupted": self.interrupted,
+            "first_error": stats.first_error,
+            "series": stats.series.rows() if series else [],
+            "histogram": stats.latency.encode().decode("ascii"),
+        }

@@ -1,0 +1,144 @@
+"""Run a Job: start what it needs, run its strategy, time it, and return a Result.
+
+``run`` is the library's front door (``loadtool.run``); ``arun`` its async twin for
+code that already runs an event loop (Jupyter, async tests), where ``asyncio.run``
+cannot be called. Signals become a stop: the strategy stops starting operations,
+in-flight ones get the grace period, and the Result holds everything measured so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from . import strategies
+from .job import Job
+from .result import Result
+from .server.run import FixtureServer
+from .sizing import ideal_s
+from .system import cpu_count, raise_open_files_limit
+from .work import Recorder
+
+#: Makes a context manager that shows progress of a run from its recorder.
+ProgressFactory = Callable[[Recorder], Any]
+
+
+@contextmanager
+def ready(job: Job) -> Iterator[Job]:
+    """The job, with the fixture server running (and stopped afterwards) if it needs one."""
+    if not job.needs_fixture:
+        yield job
+        return
+    with FixtureServer(seed=job.seed, profile=job.targets.profile) as server:
+        yield job.bind(server.base_url)
+
+
+@contextmanager
+def stop_on_signals(recorder: Recorder) -> Iterator[None]:
+    """SIGINT and SIGTERM stop the run gracefully; a second Ctrl-C stops it at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and recorder.stopping.is_set():
+            raise KeyboardInterrupt
+        recorder.stop(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class _Clock:
+    """Wall and CPU time of a run, from the recorder's start."""
+
+    def __init__(self) -> None:
+        self.started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self.wall_start = time.perf_counter()
+        self.cpu_start = time.process_time()
+
+    def result(self, job: Job, recorder: Recorder) -> Result:
+        wall_s = time.perf_counter() - self.wall_start
+        cpu_s = time.process_time() - self.cpu_start + recorder.stats.cpu_s
+        cores = min(job.process_count, cpu_count()) if job.strategy == "processes" else 1
+        return Result(
+            job=job, strategy=job.strategy, concurrency=job.overlap, started_at=self.started_at,
+            wall_s=wall_s, stats=recorder.stats, ideal_s=ideal_s(job, job.overlap), cpu_s=cpu_s,
+            cores=cores, interrupted=recorder.stop_reason,
+        )
+
+
+def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: bool = True) -> Result:
+    """Run a ready job (fixture server bound) with its strategy and return its Result."""
+    raise_open_files_limit(job.concurrency * 2 + 256)
+    run_strategy = strategies.get(job.strategy)  # imports happen here, before the clock starts
+    recorder = Recorder(job)
+    clock = _Clock()
+    with ExitStack() as stack:
+        if handle_signals:
+            stack.enter_context(stop_on_signals(recorder))
+        if progress is not None:
+            stack.enter_context(progress(recorder))
+        try:
+            run_strategy(job, recorder)
+        except KeyboardInterrupt:  # a second Ctrl-C: keep what was measured
+            recorder.stop("SIGINT")
+    return clock.result(job, recorder)
+
+
+async def ameasure(job: Job) -> Result:
+    """``measure`` on the running event loop; the async strategy runs in it directly."""
+    if job.strategy != "async":
+        return await asyncio.to_thread(measure, job, None, False)
+    from .strategies.asyncio import run_async
+
+    raise_open_files_limit(job.concurrency * 2 + 256)
+    recorder = Recorder(job)
+    clock = _Clock()
+    await run_async(job, recorder)
+    return clock.result(job, recorder)
+
+
+def _job(job: Job | None, options: dict[str, Any]) -> Job:
+    if job is not None and options:
+        raise TypeError("give a Job or options, not both")
+    return job if job is not None else Job.build(**options)
+
+
+def run(job: Job | None = None, **options: Any) -> Result:
+    """Run a job and return its Result; options are those of ``Job.build``.
+
+    Starts the fixture server when the job targets it. Cannot be called while an
+    event loop is running in this thread: use ``await loadtool.arun(...)`` there.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("loadtool.run() cannot run inside a running event loop "
+                           "(Jupyter, async code); use `await loadtool.arun(...)` instead")
+    with ready(_job(job, options)) as bound:
+        return measure(bound)
+
+
+async def arun(job: Job | None = None, **options: Any) -> Result:
+    """The async twin of ``run``, for Jupyter and async code: ``await loadtool.arun(...)``."""
+    job = _job(job, options)
+    if not job.needs_fixture:
+        return await ameasure(job)
+    server = await asyncio.to_thread(FixtureServer(seed=job.seed, profile=job.targets.profile).start)
+    try:
+        return await ameasure(job.bind(server.base_url))
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -1,0 +1,161 @@
+"""The fixture server's routes: httpbin-like endpoints and a seeded scraping-like site.
+
+Every answer is a pure function of the request and the server's seed, so a run is
+repeatable. Sizes, delays and counts are capped; a request beyond a cap gets a 400
+saying which cap, so a typo cannot exhaust the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+from aiohttp import web
+
+from ..profiles import PROFILES, page
+
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DELAY_MS = 60_000
+MAX_STREAM_LINES = 100_000
+MAX_REDIRECTS = 100
+MAX_DRIP_S = 60.0
+CHUNK = 64 * 1024
+#: One block of deterministic bytes that every body is cut from.
+PATTERN = hashlib.shake_256(b"loadtool fixture").digest(CHUNK)
+_FILLER = (b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+           b"incididunt ut labore et dolore magna aliqua. ") * 64
+
+SEED = web.AppKey("seed", int)
+PROFILE = web.AppKey("profile", str)
+
+
+def _int_arg(request: web.Request, name: str, cap: int, low: int = 0) -> int:
+    """A whole-number path or query argument within ``low..cap``, or a 400 naming the cap."""
+    text = request.match_info.get(name) or request.query.get(name, "")
+    try:
+        value = int(text)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number, not {text!r}\n") from None
+    if not low <= value <= cap:
+        raise web.HTTPBadRequest(text=f"{name} must be between {low} and {cap}, not {value}\n")
+    return value
+
+
+def _float_arg(request: web.Request, name: str, default: float, cap: float) -> float:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"{name} must be a number, not {text!r}\n") from None
+    if not 0 <= value <= cap:
+        raise web.HTTPBadRequest(text=f"{name} must be between 0 and {cap:g}, not {value:g}\n")
+    return value
+
+
+async def _write_body(response: web.StreamResponse, size: int) -> None:
+    while size > 0:
+        piece = PATTERN[:min(size, CHUNK)]
+        await response.write(piece)
+        size -= len(piece)
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+async def bytes_(request: web.Request) -> web.StreamResponse:
+    size = _int_arg(request, "n", MAX_BYTES)
+    if size <= CHUNK:
+        return web.Response(body=PATTERN[:size], content_type="application/octet-stream")
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    response.content_length = size
+    await response.prepare(request)
+    await _write_body(response, size)
+    return response
+
+
+async def delay(request: web.Request) -> web.Response:
+    delay_ms = _int_arg(request, "ms", MAX_DELAY_MS)
+    await asyncio.sleep(delay_ms / 1000)
+    return web.Response(text=f'{{"delay_ms": {delay_ms}}}\n', content_type="application/json")
+
+
+async def status(request: web.Request) -> web.Response:
+    code = _int_arg(request, "code", 599, low=200)
+    if code in (204, 304):
+        return web.Response(status=code)
+    return web.Response(status=code, text=f"status {code}\n")
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    lines = _int_arg(request, "n", MAX_STREAM_LINES)
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for index in range(lines):
+        await response.write(json.dumps({"id": index, "path": request.path}).encode() + b"\n")
+    await response.write_eof()
+    return response
+
+
+async def drip(request: web.Request) -> web.StreamResponse:
+    """``numbytes`` bytes spread evenly over ``duration`` seconds, as httpbin's /drip."""
+    duration_s = _float_arg(request, "duration", 2.0, MAX_DRIP_S)
+    size = _int_arg(request, "numbytes", MAX_BYTES) if "numbytes" in request.query else 10
+    response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+    response.content_length = size
+    await response.prepare(request)
+    pause = duration_s / size if size else 0.0
+    for _ in range(size):
+        await asyncio.sleep(pause)
+        await response.write(b"*")
+    return response
+
+
+async def redirect(request: web.Request) -> web.Response:
+    hops = _int_arg(request, "n", MAX_REDIRECTS)
+    if hops == 0:
+        return web.Response(text="redirects done\n")
+    raise web.HTTPFound(f"/redirect/{hops - 1}")
+
+
+def page_html(seed: int, index: int, size: int) -> bytes:
+    """A page of exactly ``size`` bytes (at least its head) that links to other pages."""
+    links = "".join(f'<li><a href="/page/{(index * 7 + k * 131 + seed) % 1_000_000}">page</a></li>'
+                    for k in range(1, 6))
+    head = f"<!doctype html><html><head><title>Page {index}</title></head><body><ul>{links}</ul><p>".encode()
+    tail = b"</p></body></html>\n"
+    room = max(size - len(head) - len(tail), 0)
+    filler = (_FILLER * (room // len(_FILLER) + 1))[:room]
+    return head + filler + tail
+
+
+async def page_(request: web.Request) -> web.Response:
+    index = _int_arg(request, "i", 10**12)
+    seed, profile = request.app[SEED], request.query.get("profile", request.app[PROFILE])
+    if profile not in PROFILES:
+        raise web.HTTPBadRequest(text=f"no profile {profile!r}; there are {', '.join(PROFILES)}\n")
+    spec = page(seed, index, profile)
+    await asyncio.sleep(spec.latency_s)
+    return web.Response(body=page_html(seed, index, spec.size_bytes), content_type="text/html")
+
+
+def build_app(seed: int = 0, profile: str = "web") -> web.Application:
+    """The fixture server's application; ``seed`` and ``profile`` shape ``/page/{i}``."""
+    if profile not in PROFILES:
+        raise ValueError(f"no profile {profile!r}; there are {', '.join(PROFILES)}")
+    app = web.Application()
+    app[SEED], app[PROFILE] = seed, profile
+    app.router.add_get("/health", health)
+    app.router.add_get("/bytes/{n}", bytes_)
+    app.router.add_route("*", "/delay/{ms}", delay)
+    app.router.add_route("*", "/status/{code}", status)
+    app.router.add_get("/stream/{n}", stream)
+    app.router.add_get("/drip", drip)
+    app.router.add_get("/redirect/{n}", redirect)
+    app.router.add_get("/page/{i}", page_)
+    app.router.add_get("/site/{host}/page/{i}", page_)
+    return app

@@ -1,0 +1,59 @@
+"""The worker loops the strategies share: pull an operation, wait until it is due, do it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+from ..metrics import Sample
+from ..work import Work
+
+
+def sync_worker(work: Work, io, session, record: Callable[[Sample], None]) -> None:
+    """Do operations from ``work`` one after another until it runs out."""
+    for op in work:
+        if not work.wait_until_due(op):
+            return
+        record(io.do(session, op))
+
+
+async def async_worker(work: Work, io, session, record: Callable[[Sample], None]) -> None:
+    """The async twin of ``sync_worker``: one of C coroutines sharing one ``work``."""
+    for op in work:
+        if op.due is not None:
+            delay = op.due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        record(await io.ado(session, op))
+
+
+class Finish:
+    """Set when every worker is done, or ``grace_s`` after a stop, whichever comes first.
+
+    Blocking operations in threads and processes cannot be interrupted; after the
+    grace period the strategy stops waiting for them instead.
+    """
+
+    def __init__(self, workers: int, recorder, grace_s: float) -> None:
+        self._left = workers
+        self._lock = threading.Lock()
+        self.event = threading.Event()
+        self._grace_s = grace_s
+        self._unregister = recorder.on_stop(self._start_grace)
+
+    def _start_grace(self) -> None:
+        timer = threading.Timer(self._grace_s, self.event.set)
+        timer.daemon = True
+        timer.start()
+
+    def worker_done(self, *_: object) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left == 0:
+                self.event.set()
+
+    def wait(self) -> None:
+        self.event.wait()
+        self._unregister()

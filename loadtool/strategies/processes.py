@@ -1,0 +1,130 @@
+"""processes: P worker processes, each doing its share of operations one at a time.
+
+Work goes out as index ranges (operation k always has the same target, whoever does
+it), never as lists of URLs, and at most 2×P ranges are in flight. Each range comes
+back as encoded Stats (HdrHistogram encodings and counters) that the parent merges,
+so memory stays flat however many operations run. Each process has its own
+interpreter and heap: real parallelism, paid for in start-up time and memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import ExitStack
+
+from ..metrics import Stats
+from ..ops import io_for
+from ..work import Recorder, Work
+from .common import sync_worker
+
+#: Per-process state, set once by ``_start_worker`` in each worker process.
+_worker: dict = {}
+
+
+def _start_worker(job, epoch: float, stopping) -> None:
+    # Ctrl-C at a terminal reaches the whole process group; the parent decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    io = io_for(job)
+    resources = ExitStack()  # lives as long as the worker process
+    _worker.update(job=job, epoch=epoch, stopping=stopping, io=io, resources=resources,
+                   session=resources.enter_context(io.session()))
+
+
+def _run_range(start: int, stop: int | None) -> dict:
+    """Do operations ``start`` up to ``stop`` in this worker; return their Stats, encoded."""
+    job, epoch = _worker["job"], _worker["epoch"]
+    stats = Stats(epoch, open_model=job.rate is not None)
+    cpu_start = time.process_time()
+    work = Work(job, _worker["stopping"], epoch, start, stop)
+    sync_worker(work, _worker["io"], _worker["session"], stats.add)
+    stats.cpu_s = time.process_time() - cpu_start
+    return stats.to_wire()
+
+
+def ranges(job, processes: int) -> Iterator[tuple[int, int]]:
+    """Index ranges small enough to balance the load and show progress, large enough to be cheap."""
+    if job.count is not None:
+        size = max(1, min(job.count // (processes * 8), 1000))
+        for start in range(0, job.count, size):
+            yield start, min(start + size, job.count)
+        return
+    size = 100 if job.rate is None else max(1, int(job.rate.per_s / processes))
+    start = 0
+    while True:
+        yield start, start + size
+        start += size
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Forking a process that runs threads (progress display, thread pools) can deadlock
+    # the child; a fork server forks from a clean single-threaded process instead.
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__, "requests"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+#: How often the parent looks up from waiting to notice a stop or a deadline.
+POLL_S = 0.2
+
+
+def run(job, recorder: Recorder) -> None:
+    processes = job.process_count
+    context = _context()
+    stopping = context.Event()
+    unregister = recorder.on_stop(stopping.set)
+    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker,
+                               initargs=(job, recorder.epoch, stopping))
+    in_flight: set[Future] = set()
+    deadline = time.time() + job.duration_s if job.duration_s else None
+    try:
+        for start, stop in ranges(job, processes):
+            while len(in_flight) >= 2 * processes and not recorder.stopping.is_set():
+                in_flight = _collect(in_flight, recorder, POLL_S)
+            if recorder.stopping.is_set() or (deadline is not None and time.time() >= deadline):
+                break
+            in_flight.add(pool.submit(_run_range, start, stop))
+        _drain(in_flight, recorder, job.grace_s)
+    finally:
+        unregister()
+        if recorder.stopping.is_set():
+            _terminate(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _drain(in_flight: set[Future], recorder: Recorder, grace_s: float) -> None:
+    """Collect the ranges still running; after a stop, only for ``grace_s`` more."""
+    grace_end = None
+    while in_flight:
+        timeout = POLL_S
+        if recorder.stopping.is_set():
+            grace_end = grace_end or time.monotonic() + grace_s
+            timeout = grace_end - time.monotonic()
+            if timeout <= 0:
+                return
+        in_flight = _collect(in_flight, recorder, timeout)
+
+
+def _collect(futures: set[Future], recorder: Recorder, timeout: float) -> set[Future]:
+    """Merge the Stats of the ranges that finish within ``timeout``; return the rest."""
+    done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+    for future in done:
+        recorder.merge(Stats.from_wire(future.result()))
+    return pending
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop workers still blocked in an operation after the grace period."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive() and process.pid != os.getpid():
+            process.terminate()

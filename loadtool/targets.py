@@ -1,0 +1,237 @@
+"""Where operations go: lazy, picklable target sources addressed by operation index.
+
+Operation *k* of a run always goes to the same target, whichever strategy runs it, so
+processes can be handed index ranges instead of lists. Sources cycle when a run has
+more operations than targets, and ``{i}`` in a URL or path becomes the operation
+index. No source holds a list of its targets: a URL file is read through a sparse
+offset index (one offset every ``CHECKPOINT_EVERY`` lines), so a file of 10^8 URLs
+costs a few hundred kilobytes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from itertools import count as count_from
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import UsageError
+
+CHECKPOINT_EVERY = 1024
+_TEMPLATE = "{i}"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidTarget:
+    """A target from a list that cannot be used; its operation counts as ``invalid_url``."""
+
+    text: str
+    reason: str
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be fetched, or None when it is a usable http(s) URL."""
+    try:
+        url.encode("utf-8")
+        parts = urlsplit(url.replace(_TEMPLATE, "0"))
+        port = parts.port
+    except (UnicodeError, ValueError) as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return f"unsupported scheme {parts.scheme!r}" if parts.scheme else "no scheme (http:// or https://)"
+    if not parts.hostname:
+        return "no host"
+    if port == 0:
+        return "port 0"
+    if any(ch.isspace() for ch in url):
+        return "contains whitespace"
+    return None
+
+
+def _expand(template: str, index: int) -> str:
+    return template.replace(_TEMPLATE, str(index)) if _TEMPLATE in template else template
+
+
+@dataclass(frozen=True)
+class ItemList:
+    """A short list of URLs or paths given on the command line or through the API."""
+
+    items: tuple[str, ...]
+    kind: str = "urls"
+
+    def distinct(self) -> int | None:
+        return None if any(_TEMPLATE in item for item in self.items) else len(self.items)
+
+    def iter_from(self, start: int, stop: int | None) -> Iterator[tuple[int, str]]:
+        items, n = self.items, len(self.items)
+        for index in (count_from(start) if stop is None else range(start, stop)):
+            yield index, _expand(items[index % n], index)
+
+    def latency_s(self, index: int) -> float | None:
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "count": len(self.items), "first": self.items[0]}
+
+
+@dataclass(frozen=True)
+class FixturePaths:
+    """Paths on the bundled fixture server; ``base_url`` is set once the server runs."""
+
+    paths: tuple[str, ...] = ("/page/{i}",)
+    base_url: str | None = None
+    seed: int = 0
+    profile: str = "web"
+
+    def bind(self, base_url: str) -> FixturePaths:
+        return replace(self, base_url=base_url.rstrip("/"))
+
+    def distinct(self) -> int | None:
+        return None if any(_TEMPLATE in path for path in self.paths) else len(self.paths)
+
+    def iter_from(self, start: int, stop: int | None) -> Iterator[tuple[int, str]]:
+        if self.base_url is None:
+            raise RuntimeError("fixture targets used before the fixture server started")
+        urls = ItemList(tuple(self.base_url + path for path in self.paths))
+        return urls.iter_from(start, stop)
+
+    def latency_s(self, index: int) -> float | None:
+        """The latency the fixture server is known to add to operation ``index``."""
+        from .profiles import known_latency_s
+
+        path = _expand(self.paths[index % len(self.paths)], index)
+        return known_latency_s(path, self.seed, self.profile)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "fixture", "paths": list(self.paths), "base_url": self.base_url,
+                "seed": self.seed, "profile": self.profile}
+
+
+@dataclass(frozen=True)
+class LinesFile:
+    """A file of targets, one a line; blank lines and ``#`` comments are skipped.
+
+    ``offsets[j]`` is the byte offset of content line ``j * CHECKPOINT_EVERY``, so any
+    line is one seek and at most ``CHECKPOINT_EVERY`` line reads away.
+    """
+
+    path: str
+    lines: int
+    offsets: array = field(repr=False)
+    kind: str = "urls"
+    label: str = ""
+
+    @classmethod
+    def index(cls, path: str, kind: str = "urls", label: str = "") -> LinesFile:
+        offsets, lines = array("q"), 0
+        with open(path, "rb") as handle:
+            offset = 0
+            for raw in handle:
+                if _content(raw) is not None:
+                    if lines % CHECKPOINT_EVERY == 0:
+                        offsets.append(offset)
+                    lines += 1
+                offset += len(raw)
+        return cls(path, lines, offsets, kind, label or path)
+
+    def distinct(self) -> int | None:
+        return self.lines
+
+    def _from(self, line: int) -> Iterator[str]:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offsets[line // CHECKPOINT_EVERY])
+            skip = line % CHECKPOINT_EVERY
+            for raw in handle:
+                text = _content(raw)
+                if text is None:
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                yield text
+
+    def iter_from(self, start: int, stop: int | None) -> Iterator[tuple[int, str | InvalidTarget]]:
+        index = start
+        while stop is None or index < stop:
+            for text in self._from(index % self.lines):
+                yield index, self._checked(text, index)
+                index += 1
+                if index == stop:
+                    return
+
+    def _checked(self, text: str, index: int) -> str | InvalidTarget:
+        if self.kind != "urls":
+            return text
+        target = _expand(text, index)
+        problem = url_problem(target)
+        return InvalidTarget(target, problem) if problem else target
+
+    def latency_s(self, index: int) -> float | None:
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": f"{self.kind}_file", "path": self.label, "count": self.lines}
+
+
+def _content(raw: bytes) -> str | None:
+    """The target on one raw line, or None for a blank line or a comment."""
+    text = raw.strip()
+    if not text or text.startswith(b"#"):
+        return None
+    # surrogateescape keeps non-UTF-8 file names usable; for URLs they fail url_problem.
+    return os.fsdecode(text) if os.name != "nt" else text.decode("utf-8", "replace")
+
+
+def spool_stdin() -> str:
+    """Copy standard input to a temporary file (removed at exit) so it can be indexed."""
+    handle = tempfile.NamedTemporaryFile(prefix="loadtool-stdin-", suffix=".txt", delete=False)
+    with handle:
+        shutil.copyfileobj(sys.stdin.buffer, handle)
+    atexit.register(_remove_quietly, handle.name)
+    return handle.name
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile: str):
+    """The target source for ``fetch``: URLs, fixture paths, or a URL file (``-`` = stdin)."""
+    if urls and urls_file:
+        raise UsageError("give URLs as arguments or with --urls-file, not both")
+    if urls_file:
+        return _url_file(urls_file)
+    if not urls:
+        return FixturePaths(seed=seed, profile=profile)
+    paths = tuple(url for url in urls if url.startswith("/"))
+    if paths:
+        if len(paths) != len(urls):
+            raise UsageError("mix of fixture paths (/…) and URLs: give one or the other")
+        return FixturePaths(paths, seed=seed, profile=profile)
+    for url in urls:
+        problem = url_problem(url)
+        if problem:
+            raise UsageError(f"bad URL {url!r}: {problem}")
+    return ItemList(tuple(urls))
+
+
+def _url_file(urls_file: str) -> LinesFile:
+    label = "<stdin>" if urls_file == "-" else urls_file
+    path = spool_stdin() if urls_file == "-" else urls_file
+    try:
+        source = LinesFile.index(path, "urls", label)
+    except OSError as exc:
+        raise UsageError(f"cannot read URL file {label}: {exc.strerror or exc}") from None
+    if source.lines == 0:
+        raise UsageError(f"no URLs in {label} (blank lines and # comments are skipped)")
+    return source

@@ -1,0 +1,120 @@
+"""Parsing and formatting of the quantities users type: durations, sizes, rates.
+
+Every parser raises ``ValueError`` with a message that can be shown to a user as
+it is, so the command line turns it into one clear line and exit 2.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+_DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)")
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
+    "kib": 1024, "mib": 1024**2, "gib": 1024**3,
+}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]*)")
+_RATE_PER = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_RATE = re.compile(r"(\d+(?:\.\d+)?)(?:/(s|m|h))?")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``30s``, ``1m30s``, ``250ms`` or a bare ``2.5``."""
+    spec = text.strip().lower()
+    try:
+        value = float(spec)
+    except ValueError:
+        pos, value = 0, 0.0
+        for part in _DURATION_PART.finditer(spec):
+            if part.start() != pos:
+                break
+            value += float(part.group(1)) * _DURATION_UNITS[part.group(2)]
+            pos = part.end()
+        if pos != len(spec) or not spec:
+            raise ValueError(f"not a duration: {text!r} (try 500ms, 30s, 2m, 1h)") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"not a duration: {text!r} (it must be zero or more)")
+    return value
+
+
+_COUNT = re.compile(r"(\d+(?:\.\d+)?(?:e\d+)?)([kmg]?)")
+_COUNT_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3}
+
+
+def parse_count(text: str) -> int:
+    """A whole number of operations such as ``1010``, ``10k``, ``2.5M`` or ``1e6``."""
+    match = _COUNT.fullmatch(text.strip().lower().replace("_", "").replace(",", ""))
+    if not match:
+        raise ValueError(f"not a count: {text!r} (try 1010, 10k, 2.5M)")
+    value = float(match.group(1)) * _COUNT_UNITS[match.group(2)]
+    if value != int(value):
+        raise ValueError(f"not a whole count: {text!r}")
+    return int(value)
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size such as ``4KiB``, ``1.5MB`` or ``512``."""
+    match = _SIZE.fullmatch(text.strip().lower())
+    if not match or match.group(2) not in _SIZE_UNITS:
+        raise ValueError(f"not a size: {text!r} (try 512, 4KiB, 1MiB, 2MB)")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class Rate:
+    """An open-model send rate: ``per_s`` operations a second, reached after ``ramp_s``."""
+
+    per_s: float
+    ramp_s: float = 0.0
+
+    def __str__(self) -> str:
+        ramp = f":ramp={self.ramp_s:g}s" if self.ramp_s else ""
+        return f"{self.per_s:g}/s{ramp}"
+
+
+def parse_rate(text: str) -> Rate:
+    """A rate such as ``100/s``, ``6000/m`` or ``100/s:ramp=30s``."""
+    head, _, tail = text.strip().lower().partition(":")
+    match = _RATE.fullmatch(head)
+    if not match:
+        raise ValueError(f"not a rate: {text!r} (try 100/s, 6000/m, 100/s:ramp=30s)")
+    per_s = float(match.group(1)) / _RATE_PER[match.group(2) or "s"]
+    if per_s <= 0 or not math.isfinite(per_s):
+        raise ValueError(f"not a rate: {text!r} (it must be more than zero)")
+    ramp_s = 0.0
+    if tail:
+        key, _, value = tail.partition("=")
+        if key != "ramp" or not value:
+            raise ValueError(f"not a rate option: {tail!r} (the only one is ramp=DURATION)")
+        ramp_s = parse_duration(value)
+    return Rate(per_s, ramp_s)
+
+
+def format_duration(seconds: float | None) -> str:
+    """A short human reading of a duration: ``850µs``, ``12.3ms``, ``4.21s``, ``3m05s``."""
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f}µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g}ms"
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def format_bytes(count: float) -> str:
+    """A short human reading of a byte count in binary units."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(count) < 1024 or unit == "GiB":
+            return f"{count:.0f}{unit}" if unit == "B" else f"{count:.1f}{unit}"
+        count /= 1024
+    raise AssertionError("unreachable")

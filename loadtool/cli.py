@@ -59,6 +59,9 @@ job_options = _options(
                  help="Seed of the fixture server: page i always gets the same latency and size for one seed."),
     click.option("--profile", type=click.Choice(tuple(PROFILES)), default="web", show_default=True,
                  help="Latency and size profile of the fixture server's /page/{i}."),
+    click.option("--server", metavar="URL",
+                 help="Send /paths to the fixture server already running at URL (see `loadtool serve`) "
+                      "instead of starting one."),
 )
 
 http_options = _options(
@@ -93,7 +96,31 @@ def _body(text: str | None) -> bytes | None:
         raise UsageError(f"--body: cannot read {text[1:]}: {exc.strerror or exc}") from None
 
 
-@click.group(context_settings=CONTEXT)
+class Loadtool(click.Group):
+    """The command group, with every usage error as one line on stderr and exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "loadtool"
+            click.echo(f"{where}: error: {exc.format_message()} (see '{where} --help')", err=True)
+            code = EXIT_USAGE
+        except UsageError as exc:
+            click.echo(f"loadtool: error: {exc}", err=True)
+            code = EXIT_USAGE
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("loadtool: interrupted", err=True)
+            code = EXIT_SIGINT
+        if not standalone_mode:
+            return code
+        sys.exit(code or 0)
+
+
+@click.group(cls=Loadtool, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="loadtool")
 def cli() -> None:
     """Measure blocking I/O at scale: fetch URLs or read files sequentially, with threads,
@@ -145,21 +172,6 @@ def serve(host, port, seed, profile, exit_with_parent) -> int:
     return serve_foreground(host, port, seed, profile, exit_with_parent)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: every usage error is one line on stderr and exit code 2."""
-    try:
-        code = cli.main(args=argv, prog_name="loadtool", standalone_mode=False)
-    except click.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx else "loadtool"
-        click.echo(f"{where}: error: {exc.format_message()} (see '{where} --help')", err=True)
-        code = EXIT_USAGE
-    except UsageError as exc:
-        click.echo(f"loadtool: error: {exc}", err=True)
-        code = EXIT_USAGE
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except (click.Abort, KeyboardInterrupt):
-        click.echo("loadtool: interrupted", err=True)
-        code = EXIT_SIGINT
-    sys.exit(code or 0)
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="loadtool")

@@ -56,77 +56,66 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                 todo.append(linked)
 
 
-def _by_name(exc: BaseException) -> str | None:
-    """Kinds told apart by the class names of requests, urllib3 and aiohttp.
+#: Class names from requests, urllib3 and aiohttp, by the kind they signal. Matching
+#: names rather than importing keeps this module light and treats both stacks alike.
+#: (urllib3's NewConnectionError is absent on purpose: it subclasses ConnectTimeoutError
+#: for history's sake, and its cause in the chain says what really happened.)
+_NAMES = {
+    "invalid_url": {"InvalidURL", "MissingSchema", "InvalidSchema", "URLRequired", "InvalidUrlClientError",
+                    "NonHttpUrlClientError", "LocationParseError", "InvalidUrlRedirectClientError",
+                    "NonHttpUrlRedirectClientError"},
+    "too_many_redirects": {"TooManyRedirects"},
+    "tls": {"SSLError", "ClientSSLError", "ClientConnectorSSLError", "ClientConnectorCertificateError",
+            "ServerFingerprintMismatch"},
+    "dns": {"NameResolutionError", "ClientConnectorDNSError"},
+    "connect_timeout": {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"},
+    "read_timeout": {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"},
+    "truncated": {"ContentLengthError", "IncompleteRead"},
+    "protocol": {"TransferEncodingError", "InvalidChunkLength", "BadStatusLine", "LineTooLong",
+                 "BadHttpMessage", "HttpProcessingError", "InvalidHeader", "HeaderParsingError"},
+    "reset": {"ServerDisconnectedError", "RemoteDisconnected"},
+}
 
-    Matching names rather than importing keeps this module free of heavy imports and
-    works the same for both HTTP stacks.
+#: When a chain suggests several kinds, the first here wins: the most specific cause
+#: (the connection was refused) outranks generic ones found beside it (a timeout).
+PRECEDENCE = ("invalid_url", "too_many_redirects", "tls", "dns", "file_not_found", "permission_denied",
+              "is_a_directory", "connect_refused", "protocol", "reset", "truncated", "connect_timeout",
+              "read_timeout", "other")
+
+_OS_ERRORS = (
+    (ConnectionRefusedError, "connect_refused"),
+    ((ConnectionResetError, ConnectionAbortedError, BrokenPipeError), "reset"),
+    (socket.gaierror, "dns"),
+    (ssl.SSLError, "tls"),
+    (FileNotFoundError, "file_not_found"),
+    (PermissionError, "permission_denied"),
+    (IsADirectoryError, "is_a_directory"),
+    (http.client.IncompleteRead, "truncated"),
+    (http.client.HTTPException, "protocol"),
+    ((TimeoutError, socket.timeout), "read_timeout"),
+)
+
+
+def _kinds(exc: BaseException) -> set[str]:
+    """Every kind one exception (not its chain) suggests.
+
+    Library classes match by their exact name, not their bases: aiohttp's
+    ContentLengthError (a truncated body) descends from BadHttpMessage (a protocol error).
     """
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    if names & {"InvalidURL", "MissingSchema", "InvalidSchema", "URLRequired", "InvalidUrlClientError",
-                "NonHttpUrlClientError", "LocationParseError", "InvalidHeader", "InvalidUrlRedirectClientError"}:
-        return "invalid_url"
-    if names & {"TooManyRedirects"}:
-        return "too_many_redirects"
-    if names & {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"}:
-        return "connect_timeout"
-    if names & {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"}:
-        return "read_timeout"
-    if names & {"NameResolutionError", "ClientConnectorDNSError"}:
-        return "dns"
-    if names & {"SSLError", "ClientSSLError", "ServerFingerprintMismatch"}:
-        return "tls"
-    if names & {"ContentLengthError", "IncompleteRead"}:
-        return "truncated"
-    if names & {"TransferEncodingError", "InvalidChunkLength", "BadStatusLine", "LineTooLong",
-                "BadHttpMessage", "HttpProcessingError", "InvalidHeader", "HeaderParsingError",
-                "ResponsePayloadError"}:
-        return "protocol"
-    if names & {"ServerDisconnectedError", "RemoteDisconnected"}:
-        return "reset"
-    return None
-
-
-def _by_os_error(exc: BaseException) -> str | None:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connect_refused"
-    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
-        return "reset"
-    if isinstance(exc, socket.gaierror):
-        return "dns"
-    if isinstance(exc, ssl.SSLError):
-        return "tls"
-    if isinstance(exc, FileNotFoundError):
-        return "file_not_found"
-    if isinstance(exc, PermissionError):
-        return "permission_denied"
-    if isinstance(exc, IsADirectoryError):
-        return "is_a_directory"
-    if isinstance(exc, http.client.IncompleteRead):
-        return "truncated"
-    if isinstance(exc, http.client.HTTPException):
-        return "protocol"
+    name = type(exc).__name__
+    kinds = {kind for kind, signals in _NAMES.items() if name in signals}
+    kinds.update(kind for types, kind in _OS_ERRORS if isinstance(exc, types))
     if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
-        return "reset"
+        kinds.add("reset")
     if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
-        return "connect_refused"
-    return None
+        kinds.add("connect_refused")
+    return kinds
 
 
 def classify(exc: BaseException) -> str:
     """The error kind of an exception raised by one operation (one of ``KINDS``)."""
-    chain = list(_chain(exc))
-    for item in chain:
-        kind = _by_name(item)
-        if kind:
-            return kind
-    for item in chain:
-        kind = _by_os_error(item)
-        if kind:
-            return kind
-    if any(isinstance(item, (TimeoutError, socket.timeout)) for item in chain):
-        return "read_timeout"
-    return "other"
+    found = set().union(*(_kinds(item) for item in _chain(exc)))
+    return next((kind for kind in PRECEDENCE if kind in found), "other")
 
 
 def describe(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import UsageError
 from .profiles import PROFILES
 from .system import cpu_count
-from .targets import FixturePaths, url_targets
+from .targets import FixturePaths, url_problem, url_targets
 from .units import Rate, parse_count, parse_duration, parse_rate
 
 STRATEGIES = ("sequential", "threads", "processes", "async")
@@ -188,6 +188,13 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
     profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
     targets = options.get("targets") or url_targets(tuple(options.get("urls", ())),
                                                     options.get("urls_file"), seed, profile)
+    if "server" in options:
+        if not isinstance(targets, FixturePaths):
+            raise UsageError("--server applies to fixture paths (/…), not to full URLs")
+        problem = url_problem(options["server"])
+        if problem:
+            raise UsageError(f"--server {options['server']!r}: {problem}")
+        targets = targets.bind(options["server"])
     duration_s = _seconds("duration", options["duration"]) if "duration" in options else None
     rate = options.get("rate")
     if isinstance(rate, (int, float)):
@@ -228,5 +235,5 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
 _KNOWN = {
     "targets", "urls", "urls_file", "profile", "kind", "strategy", "engine", "count", "duration",
     "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
-    "headers", "body", "ok_status", "seed", "extra",
+    "headers", "body", "ok_status", "seed", "server", "extra",
 }

@@ -220,7 +220,7 @@ class Stats:
         values = hist.get_percentile_to_value_dict(list(PERCENTILES.values()))
         out = {name: values[pct] / 1000 for name, pct in PERCENTILES.items()}
         out["max"] = hist.get_max_value() / 1000
-        out["mean"] = hist.get_mean_value() / 1000
+        out["mean"] = round(hist.get_mean_value() / 1000, 3)
         return out
 
     def to_wire(self) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def parse_duration(text: str) -> float:
     return value
 
 
-_COUNT = re.compile(r"(\d+(?:\.\d+)?(?:e\d+)?)([kmg]?)")
+_COUNT = re.compile(r"(-?\d+(?:\.\d+)?(?:e\d+)?)([kmg]?)")
 _COUNT_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3}
 
 

@@ -1,0 +1,44 @@
+"""The library API mirrors the CLI: loadtool.run, and loadtool.arun for async code."""
+
+import pytest
+
+import loadtool
+
+
+def test_run_returns_a_result_with_the_numbers(server):
+    result = loadtool.run(urls=["/delay/20"], server=server.base_url, count=30, concurrency=10)
+    assert isinstance(result, loadtool.Result)
+    assert result.ok == 30 and result.stats.status == {200: 30}
+    assert result.latency_ms["p50"] >= 20
+    assert result.throughput_ops_s == pytest.approx(30 / result.wall_s)
+
+
+def test_run_accepts_a_job():
+    job = loadtool.Job.build(urls=["/bytes/8"], count=5, strategy="threads", concurrency=2)
+    result = loadtool.run(job)
+    assert result.strategy == "threads" and result.stats.bytes == 40
+
+
+def test_bad_options_raise_a_usage_error():
+    with pytest.raises(ValueError, match="--count must be at least 1"):
+        loadtool.run(count=0)
+
+
+async def test_run_inside_an_event_loop_names_arun():
+    with pytest.raises(RuntimeError, match=r"await loadtool\.arun"):
+        loadtool.run(count=1)
+
+
+@pytest.mark.parametrize("strategy", ["async", "threads"])
+async def test_arun_works_inside_a_running_loop(strategy):
+    result = await loadtool.arun(urls=["/delay/10"], count=20, concurrency=10, strategy=strategy)
+    assert result.ok == 20 and result.strategy == strategy
+
+
+def test_the_fixture_server_is_a_context_manager():
+    with loadtool.fixture_server(seed=1) as server:
+        assert server.url("/health").startswith("http://127.0.0.1:")
+        result = loadtool.run(urls=[server.url("/health")], count=3)
+        pid = server.pid
+    assert result.ok == 3
+    assert server.pid is None and pid is not None

@@ -1,0 +1,84 @@
+"""A failed operation is a counted error; bad input is one line and exit 2, never a traceback."""
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("strategy", ["sequential", "threads", "processes", "async"])
+def test_a_closed_port_counts_connect_refused_and_exits_3(loadtool_cli, closed_port, strategy):
+    out = loadtool_cli("fetch", f"http://127.0.0.1:{closed_port}/", "-s", strategy, "-n", "6", "-c", "3",
+                       "--format", "json")
+    assert out.exit_code == 3
+    assert out.json()["errors"] == {"connect_refused": 6}
+    assert "every operation failed" in out.stderr and "connect_refused" in out.stderr
+
+
+def test_some_failures_still_exit_0_and_are_reported(loadtool_cli, server, closed_port):
+    out = loadtool_cli("fetch", server.url("/health"), f"http://127.0.0.1:{closed_port}/", "-n", "4",
+                       "--format", "json")
+    assert out.exit_code == 0
+    assert out.json()["ok"] == 2 and out.json()["errors"] == {"connect_refused": 2}
+
+
+def test_http_errors_count_by_status_and_ok_status_decides(loadtool_cli, server):
+    out = loadtool_cli("fetch", "/status/503", "--server", server.base_url, "-n", "3", "--format", "json")
+    assert out.json()["status"] == {"503": 3} and out.json()["ok"] == 0 and out.exit_code == 3
+    out = loadtool_cli("fetch", "/status/503", "--server", server.base_url, "-n", "3", "--format", "json",
+                       "--ok-status", "200-299,503")
+    assert out.json()["ok"] == 3 and out.exit_code == 0
+
+
+def test_too_many_redirects_is_its_own_kind(loadtool_cli, server):
+    out = loadtool_cli("fetch", "/redirect/12", "--server", server.base_url, "-n", "2", "--format", "json")
+    assert out.json()["errors"] == {"too_many_redirects": 2}
+
+
+def test_a_timeout_is_a_read_timeout(loadtool_cli, server):
+    out = loadtool_cli("fetch", "/delay/2000", "--server", server.base_url, "-n", "2", "--timeout", "200ms",
+                       "--format", "json")
+    assert out.json()["errors"] == {"read_timeout": 2}
+
+
+BAD_INPUT = [
+    (["--strategy", "warp"], "--strategy"),
+    (["--count", "0"], "--count"),
+    (["--count", "-3"], "--count"),
+    (["--count", "many"], "--count"),
+    (["--concurrency", "0"], "--concurrency"),
+    (["--timeout", "soon"], "--timeout"),
+    (["--rate", "fast"], "--rate"),
+    (["--header", "no colon"], "--header"),
+    (["--ok-status", "2xx"], "--ok-status"),
+    (["--urls-file", "/no/such/file"], "cannot read"),
+    (["ftp://example.org/"], "bad URL"),
+    (["http://"], "bad URL"),
+    (["/delay/1", "http://example.org/"], "mix"),
+    (["--body", "@/no/such/body"], "--body"),
+    (["--server", "nowhere"], "--server"),
+]
+
+
+@pytest.mark.parametrize("args, says", BAD_INPUT)
+def test_bad_input_is_one_line_and_exit_2(loadtool_cli, args, says):
+    out = loadtool_cli("fetch", *args)
+    assert out.exit_code == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0]
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_bad_input_from_the_installed_command_is_one_line(closed_port):
+    run = subprocess.run([sys.executable, "-m", "loadtool", "fetch", "--count", "-1"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "--count must be at least 1" in run.stderr

@@ -1,0 +1,114 @@
+"""`loadtool fetch` with every strategy against the fixture server, as a user runs it."""
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from loadtool.profiles import page
+
+STRATEGIES = ["sequential", "threads", "processes", "async"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_fetches_every_page_once(loadtool_cli, server, strategy):
+    out = loadtool_cli("fetch", "/page/{i}", "--server", server.base_url, "--strategy", strategy,
+                       "--count", "40", "--concurrency", "8", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    result = out.json()
+    assert result["strategy"] == strategy
+    assert result["ops"] == result["ok"] == 40
+    assert result["status"] == {"200": 40}
+    assert result["bytes"] == sum(page(0, index, "web").size_bytes for index in range(40))
+    assert result["errors"] == {}
+
+
+def test_strategies_agree_on_what_they_measured(loadtool_cli, server):
+    totals = set()
+    for strategy in STRATEGIES:
+        result = loadtool_cli("fetch", "/stream/3", "/bytes/100", "/status/404", "--server", server.base_url,
+                              "-s", strategy, "-n", "30", "-c", "5", "--format", "json").json()
+        totals.add((result["ops"], result["ok"], result["bytes"], json.dumps(result["status"])))
+    assert len(totals) == 1
+    ops, ok, _, status = totals.pop()
+    assert (ops, ok, json.loads(status)) == (30, 20, {"200": 20, "404": 10})
+
+
+def test_json_output_follows_the_published_schema(loadtool_cli, server):
+    schema = json.loads(resources.files("loadtool").joinpath("schema.json").read_text())
+    for strategy in STRATEGIES:
+        result = loadtool_cli("fetch", "/delay/5", "--server", server.base_url, "-s", strategy,
+                              "-n", "12", "-c", "4", "--format", "json").json()
+        jsonschema.validate(result, schema)
+
+
+def test_fixture_paths_report_the_ideal_time_and_efficiency(loadtool_cli, server):
+    result = loadtool_cli("fetch", "/delay/50", "--server", server.base_url, "-n", "20", "-c", "10",
+                          "--format", "json").json()
+    assert result["ideal_s"] == pytest.approx(0.1)
+    assert 0 < result["efficiency"] <= 1.0
+    assert result["efficiency"] == pytest.approx(result["ideal_s"] / result["wall_s"], rel=1e-3)
+
+
+def test_with_no_url_it_starts_the_fixture_server_itself(loadtool_cli):
+    out = loadtool_cli("fetch", "--count", "30", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    result = out.json()
+    assert result["ok"] == 30
+    assert result["job"]["targets"]["kind"] == "fixture"
+    assert result["job"]["targets"]["base_url"].startswith("http://127.0.0.1:")
+
+
+def test_the_table_report_names_the_numbers(loadtool_cli, server):
+    out = loadtool_cli("fetch", "/delay/10", "--server", server.base_url, "-n", "20")
+    assert out.exit_code == 0
+    for label in ("wall time", "throughput", "p50", "p99", "p99.9", "max", "status", "errors", "200 ×20"):
+        assert label in out.stdout
+
+
+def test_urls_cycle_when_the_count_exceeds_the_list(loadtool_cli, server, tmp_path):
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"# two URLs\n{server.url('/bytes/10')}\n\n{server.url('/bytes/20')}\n")
+    result = loadtool_cli("fetch", "-f", str(urls), "-n", "7", "--format", "json").json()
+    assert result["ops"] == 7 and result["bytes"] == 4 * 10 + 3 * 20
+
+
+def test_urls_come_from_stdin(loadtool_cli, server):
+    out = loadtool_cli("fetch", "-f", "-", "--format", "json", input=f"{server.url('/bytes/5')}\n" * 3)
+    assert out.json()["ops"] == 3 and out.json()["bytes"] == 15
+
+
+def test_a_url_list_is_fetched_once_by_default(loadtool_cli, server):
+    urls = [server.url(f"/bytes/{n}") for n in (1, 2, 3)]
+    assert loadtool_cli("fetch", *urls, "--format", "json").json()["ops"] == 3
+
+
+def test_invalid_urls_in_a_list_are_counted_not_fatal(loadtool_cli, server, tmp_path):
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{server.url('/health')}\nnot-a-url\nftp://x/\n")
+    out = loadtool_cli("fetch", "-f", str(urls), "--format", "json")
+    assert out.exit_code == 0
+    assert out.json()["errors"] == {"invalid_url": 2}
+
+
+def test_method_headers_and_body_reach_the_server(loadtool_cli, server, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_text('{"x": 1}')
+    out = loadtool_cli("fetch", "/delay/0", "--server", server.base_url, "-m", "POST", "-H", "X-Test: 1",
+                       "--body", f"@{body}", "-n", "3", "--format", "json")
+    assert out.json()["status"] == {"200": 3}
+    assert out.json()["job"]["method"] == "POST" and out.json()["job"]["headers"] == ["X-Test: 1"]
+
+
+def test_output_file_gets_the_format_and_stdout_the_table(loadtool_cli, server, tmp_path):
+    target = tmp_path / "result.json"
+    out = loadtool_cli("fetch", "/health", "--server", server.base_url, "-n", "5", "--format", "json",
+                       "-o", str(target))
+    assert json.loads(target.read_text())["ops"] == 5
+    assert "wall time" in out.stdout
+
+
+def test_csv_has_a_header_and_a_row(loadtool_cli, server):
+    lines = loadtool_cli("fetch", "/health", "--server", server.base_url, "-n", "5", "--format", "csv").stdout.splitlines()
+    assert lines[0].startswith("strategy,concurrency,ops,ok") and lines[1].startswith("async,50,5,5")

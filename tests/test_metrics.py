@@ -1,0 +1,83 @@
+import pytest
+
+from loadtool.metrics import Sample, Stats
+
+
+def _sample(latency_ms: float, ok: bool = True, status: int = 200, error: str | None = None) -> Sample:
+    return Sample(latency_us=int(latency_ms * 1000), ok=ok, status=None if error else status,
+                  error=error, bytes=100)
+
+
+def _fill(stats: Stats, latencies_ms, start_s: float = 0.0) -> None:
+    for offset, latency in enumerate(latencies_ms):
+        stats.add(_sample(latency), now=stats.epoch + start_s + offset * 0.01)
+
+
+def test_percentiles_come_from_the_histogram_within_its_precision():
+    stats = Stats(epoch=1000.0)
+    _fill(stats, range(1, 1001))
+    latency = stats.latency_ms()
+    assert latency["p50"] == pytest.approx(500, rel=0.002)
+    assert latency["p99"] == pytest.approx(990, rel=0.002)
+    assert latency["max"] == pytest.approx(1000, rel=0.002)
+    assert latency["mean"] == pytest.approx(500.5, rel=0.002)
+
+
+def test_failures_are_counted_by_kind_and_the_first_is_remembered():
+    stats = Stats(epoch=0.0)
+    stats.add(Sample(latency_us=10, ok=False, error="reset", detail="peer reset"), now=1.0)
+    stats.add(Sample(latency_us=10, ok=False, error="connect_refused"), now=1.0)
+    stats.add(_sample(5), now=1.0)
+    assert stats.failed == 2
+    assert stats.errors == {"reset": 1, "connect_refused": 1}
+    assert stats.first_error == "reset: peer reset"
+
+
+def test_merged_stats_equal_stats_of_the_whole():
+    whole, left, right = Stats(epoch=0.0), Stats(epoch=0.0), Stats(epoch=0.0)
+    first, second = [float(n) for n in range(1, 300)], [float(n) for n in range(300, 700)]
+    _fill(whole, first)
+    _fill(whole, second, start_s=2.5)
+    _fill(left, first)
+    _fill(right, second, start_s=2.5)
+    left.merge(right)
+    assert left.ops == whole.ops and left.bytes == whole.bytes
+    assert left.latency_ms() == whole.latency_ms()
+    assert left.series.rows() == whole.series.rows()
+
+
+def test_stats_survive_the_wire_between_processes():
+    stats = Stats(epoch=50.0, open_model=True)
+    _fill(stats, [1, 2, 3, 400])
+    stats.add(Sample(latency_us=7, ok=False, error="reset"), now=51.0)
+    stats.cpu_s = 0.25
+    back = Stats.from_wire(stats.to_wire())
+    assert back.latency_ms() == stats.latency_ms()
+    assert back.errors == stats.errors and back.status == stats.status
+    assert back.series.rows() == stats.series.rows()
+    assert back.service is not None and back.cpu_s == 0.25
+
+
+def test_series_has_one_row_per_second_with_idle_seconds_filled():
+    stats = Stats(epoch=0.0)
+    stats.add(_sample(10), now=0.5)
+    stats.add(_sample(20), now=0.7)
+    stats.add(_sample(30), now=3.2)
+    rows = stats.series.rows()
+    assert [row["second"] for row in rows] == [0, 1, 2, 3]
+    assert [row["ops"] for row in rows] == [2, 0, 0, 1]
+    assert rows[3]["p50_ms"] == pytest.approx(30, rel=0.01)
+
+
+def test_a_sample_for_an_earlier_second_lands_in_that_second():
+    stats = Stats(epoch=0.0)
+    stats.add(_sample(10), now=0.5)
+    stats.add(_sample(10), now=1.5)
+    stats.add(_sample(10), now=0.9)
+    assert [row["ops"] for row in stats.series.rows()] == [2, 1]
+
+
+def test_latencies_beyond_an_hour_are_kept_at_the_bound():
+    stats = Stats(epoch=0.0)
+    stats.add(Sample(latency_us=10**13, ok=True, status=200), now=0.0)
+    assert stats.ops == 1 and stats.latency_ms()["max"] >= 3_599_000

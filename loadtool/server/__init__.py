@@ -1,0 +1,1 @@
+"""The bundled fixture server: deterministic httpbin-like endpoints and a seeded site."""

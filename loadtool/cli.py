@@ -56,12 +56,31 @@ job_options = _options(
     click.option("--grace", metavar="TIME", default="5s", show_default=True,
                  help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
     click.option("--seed", metavar="S", default="0", show_default=True,
-                 help="Seed of the fixture server: page i always gets the same latency and size for one seed."),
+                 help="Seed of generated data: the fixture server's pages, or a generated file tree. "
+                      "The same seed gives the same latencies, sizes and bytes."),
+)
+
+fixture_options = _options(
     click.option("--profile", type=click.Choice(tuple(PROFILES)), default="web", show_default=True,
                  help="Latency and size profile of the fixture server's /page/{i}."),
     click.option("--server", metavar="URL",
                  help="Send /paths to the fixture server already running at URL (see `loadtool serve`) "
                       "instead of starting one."),
+)
+
+read_options = _options(
+    click.option("--from-list", metavar="FILE",
+                 help="Read the files listed in FILE, one path a line ('-' reads stdin)."),
+    click.option("--recursive", "-R", is_flag=True, help="Read files in subdirectories of a directory too."),
+    click.option("--block-size", "-b", metavar="SIZE", default="64KiB", show_default=True,
+                 help="Bytes per read call (4KiB, 1MiB); 0 reads each file in one call."),
+    click.option("--verify", type=click.Choice(("sha256",)),
+                 help="Check every file's SHA-256 against the manifest of a `loadtool files make` tree; "
+                      "a mismatch counts as verify_failed."),
+    click.option("--evict-cache", is_flag=True,
+                 help="Drop the files from the page cache before the run, so reads come from the device."),
+    click.option("--file-size", metavar="SIZE", default="4KiB", show_default=True,
+                 help="With no PATH: the size of each file of the temporary tree."),
 )
 
 http_options = _options(
@@ -137,6 +156,7 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT)
 @click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
 @job_options
+@fixture_options
 @http_options
 @output_options
 def fetch(urls, fmt, output, quiet, no_progress, body, headers, **options) -> int:
@@ -150,6 +170,48 @@ def fetch(urls, fmt, output, quiet, no_progress, body, headers, **options) -> in
 
     job = build_job(kind="fetch", urls=urls, headers=headers, body=_body(body), **options)
     return run_and_report(job, fmt=fmt, output=output, quiet=quiet, progress=not no_progress)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@job_options
+@read_options
+@output_options
+def read(paths, fmt, output, quiet, no_progress, verify, **options) -> int:
+    """Read files with one strategy; report latency, files/s, MB/s and errors.
+
+    PATHs are files or directories (a directory made by `loadtool files make` is read
+    through its manifest). With no PATH, loadtool writes a temporary tree of --count
+    files of --file-size, reads it, and removes it.
+    """
+    from .commands import build_job, run_and_report
+
+    job = build_job(kind="read", paths=paths, verify=verify is not None, **options)
+    return run_and_report(job, fmt=fmt, output=output, quiet=quiet, progress=not no_progress)
+
+
+@cli.group(context_settings=CONTEXT)
+def files() -> None:
+    """Make deterministic file trees for `loadtool read`."""
+
+
+@files.command("make", context_settings=CONTEXT)
+@click.argument("directory", metavar="DIR")
+@click.option("--count", "-n", metavar="N", default="1010", show_default=True, help="Files to write (10k, 1M work).")
+@click.option("--size", metavar="SIZE", default="4KiB", show_default=True, help="Size of every file (512, 4KiB, 1MiB).")
+@click.option("--sizes", metavar="DIST",
+              help="Seeded sizes instead of one: lognormal:median=4KiB[,sigma=1].")
+@click.option("--seed", metavar="S", default="0", show_default=True,
+              help="Seed of sizes and bytes: the same arguments give byte-identical trees.")
+def files_make(directory, count, size, sizes, seed) -> int:
+    """Write a tree of files under DIR, with a manifest of sizes and SHA-256s.
+
+    Files spread over two levels of subdirectories, at most 256 per directory. DIR
+    must be new, empty, or a tree made before (which is then rewritten).
+    """
+    from .commands import make_files
+
+    return make_files(directory, count, size, sizes, seed)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -51,7 +51,8 @@ def emit(results: Sequence[Result], fmt: str, output: str | None, quiet: bool, a
     if fmt == "table" or output:
         from rich.console import Console
 
-        Console().print(table(results))
+        # Piped output has no width of its own; 80 columns would wrap the latency line.
+        Console(width=None if sys.stdout.isatty() else 120).print(table(results))
     else:
         click.echo(render_text(results, fmt, as_list), nl=False)
 
@@ -99,4 +100,27 @@ def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_pa
     except OSError as exc:
         click.echo(f"loadtool serve: error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def make_files(directory: str, count: str, size: str, sizes: str | None, seed: str) -> int:
+    import time
+
+    from .files import make_tree, parse_sizes
+    from .job import _whole
+    from .units import format_bytes, format_duration
+
+    try:
+        spec = parse_sizes(size, sizes)
+        total_files, seed_value = _whole("count", count, 1), _whole("seed", seed, 0)
+        started = time.perf_counter()
+        manifest = make_tree(directory, total_files, spec, seed_value)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except OSError as exc:
+        click.echo(f"loadtool files make: error: {exc.strerror or exc}: {exc.filename or directory}", err=True)
+        return EXIT_FAILED
+    written = sum(spec.size(seed_value, index) for index in range(total_files))
+    click.echo(f"wrote {total_files:,} files, {format_bytes(written)}, under {directory} in "
+               f"{format_duration(time.perf_counter() - started)}; manifest {manifest}")
     return EXIT_OK

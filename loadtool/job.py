@@ -15,8 +15,9 @@ from typing import Any
 from .errors import UsageError
 from .profiles import PROFILES
 from .system import cpu_count
-from .targets import FixturePaths, url_problem, url_targets
-from .units import Rate, parse_count, parse_duration, parse_rate
+from .files import parse_sizes
+from .targets import FixturePaths, GeneratedTree, file_targets, url_problem, url_targets
+from .units import Rate, parse_count, parse_duration, parse_rate, parse_size
 
 STRATEGIES = ("sequential", "threads", "processes", "async")
 ENGINES = ("aiohttp",)
@@ -25,6 +26,9 @@ FIXTURE_COUNT = 1010
 #: A single URL gets hey's default number of requests.
 SINGLE_URL_COUNT = 200
 DEFAULT_CONCURRENCY = 50
+#: 64 KiB per read: large enough for sequential speed, small enough that C workers'
+#: buffers stay modest (1000 threads × 64 KiB = 64 MiB).
+DEFAULT_BLOCK = 64 * 1024
 MAX_CONCURRENCY = 100_000
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -56,6 +60,12 @@ class Job:
     body: bytes | None = None
     ok_status: tuple[tuple[int, int], ...] = ((200, 399),)
     seed: int = 0
+    #: Reads: bytes per read call (0 reads each file in one call).
+    block_size: int = DEFAULT_BLOCK
+    #: Reads: check each file's SHA-256 against its manifest.
+    verify: bool = False
+    #: Reads: drop the files from the page cache before the run.
+    evict_cache: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -75,6 +85,13 @@ class Job:
         return isinstance(self.targets, FixturePaths) and self.targets.base_url is None
 
     @property
+    def needs_tree(self) -> bool:
+        return isinstance(self.targets, GeneratedTree)
+
+    def with_targets(self, targets: Any) -> Job:
+        return replace(self, targets=targets)
+
+    @property
     def process_count(self) -> int:
         """Worker processes for the processes strategy: --processes, else one per CPU."""
         return self.processes or min(cpu_count(), self.concurrency)
@@ -87,6 +104,14 @@ class Job:
         if self.strategy == "processes":
             return self.process_count
         return self.concurrency
+
+    @property
+    def cores(self) -> int:
+        """Cores the strategy can keep busy: one for one thread of Python, more where the
+        GIL is released (processes; threads and aiofiles' threads in file syscalls)."""
+        if self.strategy in ("processes", "threads") or self.kind == "read":
+            return max(1, min(self.overlap, cpu_count()))
+        return 1
 
     def is_ok(self, status: int) -> bool:
         return any(low <= status <= high for low, high in self.ok_status)
@@ -175,8 +200,44 @@ def _count(options: dict[str, Any], targets: Any, duration_s: float | None) -> i
         return None
     if isinstance(targets, FixturePaths):
         return FIXTURE_COUNT
+    if isinstance(targets, GeneratedTree):
+        return targets.count
     distinct = targets.distinct()
+    if options.get("kind") == "read":
+        return distinct or FIXTURE_COUNT
     return SINGLE_URL_COUNT if distinct in (None, 1) else distinct
+
+
+def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
+    if options.get("targets") is not None:
+        return options["targets"]
+    if options.get("kind") == "read":
+        paths, from_list = tuple(options.get("paths", ())), options.get("from_list")
+        if not paths and not from_list:
+            count = _whole("count", options.get("count", FIXTURE_COUNT), 1)
+            size = options.get("file_size", "4KiB")
+            parse_sizes(size, None)  # a bad size is a usage error now, not after the run starts
+            return GeneratedTree(count, size, seed)
+        return file_targets(paths, from_list, bool(options.get("recursive")))
+    targets = url_targets(tuple(options.get("urls", ())), options.get("urls_file"), seed, profile)
+    if "server" in options:
+        if not isinstance(targets, FixturePaths):
+            raise UsageError("--server applies to fixture paths (/…), not to full URLs")
+        problem = url_problem(options["server"])
+        if problem:
+            raise UsageError(f"--server {options['server']!r}: {problem}")
+        targets = targets.bind(options["server"])
+    return targets
+
+
+def _block_size(value: Any) -> int:
+    try:
+        size = parse_size(value) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--block-size must be a size such as 64KiB, not {value!r}") from None
+    if not 0 <= size <= 1 << 30:
+        raise UsageError(f"--block-size must be between 0 (whole file) and 1GiB, not {value!r}")
+    return size
 
 
 def _build(cls: type[Job], options: dict[str, Any]) -> Job:
@@ -186,15 +247,10 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
         raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
     seed = _whole("seed", options.get("seed", 0), 0)
     profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
-    targets = options.get("targets") or url_targets(tuple(options.get("urls", ())),
-                                                    options.get("urls_file"), seed, profile)
-    if "server" in options:
-        if not isinstance(targets, FixturePaths):
-            raise UsageError("--server applies to fixture paths (/…), not to full URLs")
-        problem = url_problem(options["server"])
-        if problem:
-            raise UsageError(f"--server {options['server']!r}: {problem}")
-        targets = targets.bind(options["server"])
+    targets = _targets(options, seed, profile)
+    verify = bool(options.get("verify"))
+    if verify and not isinstance(targets, GeneratedTree) and getattr(targets, "kind", "") != "manifest":
+        raise UsageError("--verify needs a tree made by `loadtool files make` (its manifest holds the checksums)")
     duration_s = _seconds("duration", options["duration"]) if "duration" in options else None
     rate = options.get("rate")
     if isinstance(rate, (int, float)):
@@ -228,6 +284,9 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
         body=body.encode() if isinstance(body, str) else body,
         ok_status=parse_status_ranges(ok_status) if isinstance(ok_status, str) else tuple(ok_status),
         seed=seed,
+        block_size=_block_size(options.get("block_size", DEFAULT_BLOCK)),
+        verify=verify,
+        evict_cache=bool(options.get("evict_cache")),
         extra=dict(options.get("extra", {})),
     )
 
@@ -236,4 +295,5 @@ _KNOWN = {
     "targets", "urls", "urls_file", "profile", "kind", "strategy", "engine", "count", "duration",
     "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
     "headers", "body", "ok_status", "seed", "server", "extra",
+    "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
 }

@@ -71,7 +71,7 @@ PROFILES = {
 }
 
 
-def _uniforms(seed: int, index: int) -> tuple[float, float, float]:
+def uniforms(seed: int, index: int) -> tuple[float, float, float]:
     """Three uniforms in (0, 1), a pure function of (seed, index)."""
     digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=24).digest()
     return tuple((int.from_bytes(digest[k:k + 8], "little") >> 11) * 2.0**-53 + 2.0**-54
@@ -87,7 +87,7 @@ class PageSpec:
 def page(seed: int, index: int, profile: str = "web") -> PageSpec:
     """The latency and size of page ``index`` of the fixture site."""
     spec = PROFILES[profile]
-    u_latency, u_size, u_tail = _uniforms(seed, index)
+    u_latency, u_size, u_tail = uniforms(seed, index)
     if spec.tail_ms is not None and u_tail < spec.tail_share:
         latency_ms = spec.tail_ms.at(u_latency)
     else:

@@ -31,6 +31,8 @@ def _target_line(result: Result) -> str:
     if targets["kind"] == "fixture":
         paths = ", ".join(targets["paths"])
         return f"fixture server {targets['base_url']} {paths} (profile {targets['profile']}, seed {targets['seed']})"
+    if targets["kind"] == "manifest_file":
+        return f"{targets['count']} files listed in {targets['path']}"
     if targets["kind"].endswith("_file"):
         return f"{targets['count']} {targets['kind'].split('_')[0]} from {targets['path']}"
     more = f" and {targets['count'] - 1} more" if targets["count"] > 1 else ""
@@ -51,7 +53,8 @@ def summary_lines(result: Result) -> list[tuple[str, str]]:
     rows = [
         ("target", _target_line(result)),
         ("wall time", f"{format_duration(result.wall_s)}{ideal}"),
-        ("throughput", f"{result.throughput_ops_s:,.0f} ops/s   {format_bytes(result.bytes_per_s)}/s"),
+        ("throughput", f"{result.throughput_ops_s:,.0f} {unit(job)}/s   {format_bytes(result.bytes_per_s)}/s"
+                       f"   ({result.bytes_per_s / 1e6:,.1f} MB/s)"),
         ("latency", "   ".join(f"{name} {_ms(latency[key])}" for name, key in
                                (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99.9", "p999"),
                                 ("max", "max"), ("mean", "mean")))),
@@ -64,20 +67,40 @@ def summary_lines(result: Result) -> list[tuple[str, str]]:
     rows += [
         ("ok", f"{stats.ok:,} of {stats.ops:,} ({ok_share:.1%})"
                + (f", {stats.attempts - stats.ops:,} retries" if stats.attempts > stats.ops else "")),
-        ("status", _counts(dict(stats.status))),
+        *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
         ("errors", _counts(dict(stats.errors))),
         ("client CPU", f"{result.cpu_busy:.0%} of {result.cores} core{'s' if result.cores > 1 else ''}"
                        + ("  — the client was the bottleneck; these figures measure it, not the target"
                           if result.client_bound else "")),
     ]
-    if job.kind == "fetch" and stats.first_error and stats.failed:
+    if stats.first_error and stats.failed:
         rows.append(("first error", stats.first_error))
+    if result.page_cache is not None:
+        rows.append(("page cache", page_cache_note(result)))
     return rows
+
+
+def unit(job) -> str:
+    return "files" if job.kind == "read" else "requests"
+
+
+#: Above this share of cached pages, a read benchmark measures memory, not the device.
+MOSTLY_CACHED = 0.5
+
+
+def page_cache_note(result: Result) -> str:
+    share = result.page_cache
+    evicted = " after --evict-cache" if result.job.evict_cache else ""
+    if share >= MOSTLY_CACHED:
+        return (f"{share:.0%} of sampled pages were cached before the run{evicted}: these are memory "
+                f"speeds, not the device's (--evict-cache reads from the device)")
+    return f"{share:.0%} of sampled pages were cached before the run{evicted}: reads went mostly to the device"
 
 
 def title(result: Result) -> str:
     job = result.job
-    size = f"{result.ops:,} ops" if job.duration_s is None else f"{format_duration(job.duration_s)}, {result.ops:,} ops"
+    ops = f"{result.ops:,} {unit(job)}"
+    size = ops if job.duration_s is None else f"{format_duration(job.duration_s)}, {ops}"
     rate = f", rate {job.rate}" if job.rate else ""
     cut = f" — interrupted by {result.interrupted}, partial results" if result.interrupted else ""
     return f"loadtool {job.kind} · {result.strategy} · {size} at concurrency {result.concurrency}{rate}{cut}"

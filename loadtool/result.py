@@ -42,6 +42,8 @@ class Result:
     interrupted: str | None = None
     #: Wall time of sequential on the same job, when measured (compare), for speed-up.
     sequential_wall_s: float | None = None
+    #: Reads: share of a sample of the files' pages in the page cache before the run.
+    page_cache: float | None = None
 
     def with_sequential(self, wall_s: float | None) -> Result:
         return replace(self, sequential_wall_s=wall_s)
@@ -124,6 +126,7 @@ class Result:
                        "cpu_busy": round(self.cpu_busy, 4), "client_bound": self.client_bound},
             "interrupted": self.interrupted,
             "first_error": stats.first_error,
+            "page_cache": None if self.page_cache is None else round(self.page_cache, 4),
             "series": stats.series.rows() if series else [],
             "histogram": stats.latency.encode().decode("ascii"),
         }

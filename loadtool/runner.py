@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from .job import Job
 from .result import Result
 from .server.run import FixtureServer
 from .sizing import ideal_s
-from .system import cpu_count, raise_open_files_limit
+from .system import raise_open_files_limit
 from .work import Recorder
 
 #: Makes a context manager that shows progress of a run from its recorder.
@@ -31,12 +32,38 @@ ProgressFactory = Callable[[Recorder], Any]
 
 @contextmanager
 def ready(job: Job) -> Iterator[Job]:
-    """The job, with the fixture server running (and stopped afterwards) if it needs one."""
-    if not job.needs_fixture:
+    """The job with what it needs: the fixture server running, or its temporary file tree
+    made; both are stopped or removed afterwards."""
+    if job.needs_fixture:
+        with FixtureServer(seed=job.seed, profile=job.targets.profile) as server:
+            yield job.bind(server.base_url)
+    elif job.needs_tree:
+        with temporary_tree(job.targets) as manifest:
+            yield job.with_targets(manifest)
+    else:
         yield job
-        return
-    with FixtureServer(seed=job.seed, profile=job.targets.profile) as server:
-        yield job.bind(server.base_url)
+
+
+@contextmanager
+def temporary_tree(tree) -> Iterator[Any]:
+    """A GeneratedTree made in a temporary directory; yields its manifest as targets."""
+    from .files import make_tree, parse_sizes
+    from .targets import LinesFile
+
+    with tempfile.TemporaryDirectory(prefix="loadtool-tree-") as root:
+        manifest = make_tree(root, tree.count, parse_sizes(tree.size, None), tree.seed)
+        yield LinesFile.index(str(manifest), "manifest", label="temporary tree", root=root)
+
+
+def before_run(job: Job) -> float | None:
+    """Reads: evict the files from the page cache if asked; return the share still cached."""
+    if job.kind != "read":
+        return None
+    from .fileops import cached_share, evict
+
+    if job.evict_cache:
+        evict(job)
+    return cached_share(job)
 
 
 @contextmanager
@@ -67,14 +94,13 @@ class _Clock:
         self.wall_start = time.perf_counter()
         self.cpu_start = time.process_time()
 
-    def result(self, job: Job, recorder: Recorder) -> Result:
+    def result(self, job: Job, recorder: Recorder, page_cache: float | None = None) -> Result:
         wall_s = time.perf_counter() - self.wall_start
         cpu_s = time.process_time() - self.cpu_start + recorder.stats.cpu_s
-        cores = min(job.process_count, cpu_count()) if job.strategy == "processes" else 1
         return Result(
             job=job, strategy=job.strategy, concurrency=job.overlap, started_at=self.started_at,
             wall_s=wall_s, stats=recorder.stats, ideal_s=ideal_s(job, job.overlap), cpu_s=cpu_s,
-            cores=cores, interrupted=recorder.stop_reason,
+            cores=job.cores, interrupted=recorder.stop_reason, page_cache=page_cache,
         )
 
 
@@ -82,6 +108,7 @@ def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: b
     """Run a ready job (fixture server bound) with its strategy and return its Result."""
     raise_open_files_limit(job.concurrency * 2 + 256)
     run_strategy = strategies.get(job.strategy)  # imports happen here, before the clock starts
+    page_cache = before_run(job)
     recorder = Recorder(job)
     clock = _Clock()
     with ExitStack() as stack:
@@ -93,7 +120,7 @@ def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: b
             run_strategy(job, recorder)
         except KeyboardInterrupt:  # a second Ctrl-C: keep what was measured
             recorder.stop("SIGINT")
-    return clock.result(job, recorder)
+    return clock.result(job, recorder, page_cache)
 
 
 async def ameasure(job: Job) -> Result:
@@ -103,10 +130,11 @@ async def ameasure(job: Job) -> Result:
     from .strategies.asyncio import run_async
 
     raise_open_files_limit(job.concurrency * 2 + 256)
+    page_cache = await asyncio.to_thread(before_run, job)
     recorder = Recorder(job)
     clock = _Clock()
     await run_async(job, recorder)
-    return clock.result(job, recorder)
+    return clock.result(job, recorder, page_cache)
 
 
 def _job(job: Job | None, options: dict[str, Any]) -> Job:
@@ -134,11 +162,10 @@ def run(job: Job | None = None, **options: Any) -> Result:
 
 async def arun(job: Job | None = None, **options: Any) -> Result:
     """The async twin of ``run``, for Jupyter and async code: ``await loadtool.arun(...)``."""
-    job = _job(job, options)
-    if not job.needs_fixture:
-        return await ameasure(job)
-    server = await asyncio.to_thread(FixtureServer(seed=job.seed, profile=job.targets.profile).start)
+    preparing = ready(_job(job, options))
+    # Starting a server or writing a tree blocks: done in a thread, off the caller's loop.
+    bound = await asyncio.to_thread(preparing.__enter__)
     try:
-        return await ameasure(job.bind(server.base_url))
+        return await ameasure(bound)
     finally:
-        await asyncio.to_thread(server.stop)
+        await asyncio.to_thread(preparing.__exit__, None, None, None)

@@ -26,6 +26,15 @@ from .errors import UsageError
 
 CHECKPOINT_EVERY = 1024
 _TEMPLATE = "{i}"
+MANIFEST_NAME = ".loadtool-manifest.tsv"
+
+
+@dataclass(frozen=True, slots=True)
+class FileTarget:
+    """A file from a manifest: its path and the SHA-256 its content must have."""
+
+    path: str
+    sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +136,11 @@ class LinesFile:
     offsets: array = field(repr=False)
     kind: str = "urls"
     label: str = ""
+    #: For a manifest: the directory its relative paths start from.
+    root: str = ""
 
     @classmethod
-    def index(cls, path: str, kind: str = "urls", label: str = "") -> LinesFile:
+    def index(cls, path: str, kind: str = "urls", label: str = "", root: str = "") -> LinesFile:
         offsets, lines = array("q"), 0
         with open(path, "rb") as handle:
             offset = 0
@@ -139,7 +150,7 @@ class LinesFile:
                         offsets.append(offset)
                     lines += 1
                 offset += len(raw)
-        return cls(path, lines, offsets, kind, label or path)
+        return cls(path, lines, offsets, kind, label or path, root)
 
     def distinct(self) -> int | None:
         return self.lines
@@ -166,7 +177,10 @@ class LinesFile:
                 if index == stop:
                     return
 
-    def _checked(self, text: str, index: int) -> str | InvalidTarget:
+    def _checked(self, text: str, index: int) -> str | FileTarget | InvalidTarget:
+        if self.kind == "manifest":
+            relative, _, rest = text.partition("\t")
+            return FileTarget(os.path.join(self.root, relative), rest.rpartition("\t")[2])
         if self.kind != "urls":
             return text
         target = _expand(text, index)
@@ -180,6 +194,18 @@ class LinesFile:
         return {"kind": f"{self.kind}_file", "path": self.label, "count": self.lines}
 
 
+@dataclass(frozen=True)
+class GeneratedTree:
+    """A temporary tree of ``count`` files, made before the run and removed after it."""
+
+    count: int
+    size: str = "4KiB"
+    seed: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "generated_tree", "count": self.count, "size": self.size, "seed": self.seed}
+
+
 def _content(raw: bytes) -> str | None:
     """The target on one raw line, or None for a blank line or a comment."""
     text = raw.strip()
@@ -189,13 +215,36 @@ def _content(raw: bytes) -> str | None:
     return os.fsdecode(text) if os.name != "nt" else text.decode("utf-8", "replace")
 
 
-def spool_stdin() -> str:
-    """Copy standard input to a temporary file (removed at exit) so it can be indexed."""
-    handle = tempfile.NamedTemporaryFile(prefix="loadtool-stdin-", suffix=".txt", delete=False)
-    with handle:
-        shutil.copyfileobj(sys.stdin.buffer, handle)
+def _spool(fill, prefix: str) -> str:
+    """A temporary file (removed at exit) written by ``fill(binary_handle)``."""
+    handle = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".txt", delete=False)
     atexit.register(_remove_quietly, handle.name)
+    with handle:
+        fill(handle)
     return handle.name
+
+
+def spool_stdin() -> str:
+    """Copy standard input to a temporary file so it can be indexed."""
+    return _spool(lambda out: shutil.copyfileobj(sys.stdin.buffer, out), "loadtool-stdin-")
+
+
+def walk_files(root: str, recursive: bool) -> Iterator[str]:
+    """Regular files under ``root``, found with os.scandir one directory at a time.
+
+    Never lists a directory into memory: a directory of 10^6 entries costs one entry
+    at a time (and a stack of open directories as deep as the tree when recursive).
+    """
+    with os.scandir(root) as entries:
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive:
+                        yield from walk_files(entry.path, recursive)
+                elif entry.name != MANIFEST_NAME:
+                    yield entry.path
+            except OSError:
+                yield entry.path  # unreadable: its read counts the error
 
 
 def _remove_quietly(path: str) -> None:
@@ -210,7 +259,7 @@ def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile
     if urls and urls_file:
         raise UsageError("give URLs as arguments or with --urls-file, not both")
     if urls_file:
-        return _url_file(urls_file)
+        return _listed(urls_file, "urls", "URL file", "URLs")
     if not urls:
         return FixturePaths(seed=seed, profile=profile)
     paths = tuple(url for url in urls if url.startswith("/"))
@@ -225,13 +274,42 @@ def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile
     return ItemList(tuple(urls))
 
 
-def _url_file(urls_file: str) -> LinesFile:
-    label = "<stdin>" if urls_file == "-" else urls_file
-    path = spool_stdin() if urls_file == "-" else urls_file
+def _listed(name: str, kind: str, what: str, items: str) -> LinesFile:
+    """A list file (``-`` = stdin) of URLs or paths, indexed; UsageError if unusable or empty."""
+    label = "<stdin>" if name == "-" else name
+    path = spool_stdin() if name == "-" else name
     try:
-        source = LinesFile.index(path, "urls", label)
+        source = LinesFile.index(path, kind, label)
     except OSError as exc:
-        raise UsageError(f"cannot read URL file {label}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read {what} {label}: {exc.strerror or exc}") from None
     if source.lines == 0:
-        raise UsageError(f"no URLs in {label} (blank lines and # comments are skipped)")
+        raise UsageError(f"no {items} in {label} (blank lines and # comments are skipped)")
     return source
+
+
+def file_targets(paths: tuple[str, ...], from_list: str | None, recursive: bool):
+    """The target source for ``read``: files, directories (walked), a manifest or a list file."""
+    if paths and from_list:
+        raise UsageError("give paths as arguments or with --from-list, not both")
+    if from_list:
+        return _listed(from_list, "files", "list file", "paths")
+    for path in paths:
+        if not os.path.lexists(path):
+            raise UsageError(f"no such file or directory: {path}")
+    if len(paths) == 1 and os.path.isfile(os.path.join(paths[0], MANIFEST_NAME)):
+        manifest = os.path.join(paths[0], MANIFEST_NAME)
+        return LinesFile.index(manifest, "manifest", label=manifest, root=paths[0])
+    if not any(os.path.isdir(path) for path in paths):
+        return ItemList(tuple(paths), kind="files")
+
+    def fill(out) -> None:
+        for path in paths:
+            found = walk_files(path, recursive) if os.path.isdir(path) else iter((path,))
+            for name in found:
+                out.write(os.fsencode(name) + b"\n")
+
+    listing = LinesFile.index(_spool(fill, "loadtool-walk-"), "files", label=", ".join(paths))
+    if listing.lines == 0:
+        hint = "" if recursive else " (add --recursive to read subdirectories)"
+        raise UsageError(f"no files in {', '.join(paths)}{hint}")
+    return listing

@@ -29,17 +29,21 @@ def _options(*decorators: Callable) -> Callable:
     return apply
 
 
+strategy_option = click.option(
+    "--strategy", "-s", type=click.Choice(STRATEGIES), default="async", show_default=True,
+    help="How operations overlap: one at a time (sequential), in a thread pool (threads), "
+         "in a process pool (processes), or on one asyncio event loop (async).")
+
+concurrency_option = click.option(
+    "--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
+    help="Operations in flight at once: threads for threads, connections for async.")
+
 job_options = _options(
-    click.option("--strategy", "-s", type=click.Choice(STRATEGIES), default="async", show_default=True,
-                 help="How operations overlap: one at a time (sequential), in a thread pool (threads), "
-                      "in a process pool (processes), or on one asyncio event loop (async)."),
     click.option("--count", "-n", metavar="N",
                  help="Operations to do; 10k and 1M work. Default: 1010 on the fixture server, one pass "
                       "over a URL list, 200 for a single URL. Targets are reused in turn when N is larger."),
     click.option("--duration", "-d", metavar="TIME",
                  help="Run for this long instead (500ms, 30s, 2m); with --count, whichever ends first."),
-    click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
-                 help="Operations in flight at once: threads for threads, connections for async."),
     click.option("--processes", "-p", metavar="P",
                  help=f"Worker processes for --strategy processes (each does one operation at a time). "
                       f"Default: one per CPU, {cpu_count()} here, at most C."),
@@ -102,6 +106,14 @@ output_options = _options(
     click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
     click.option("--no-progress", is_flag=True,
                  help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
+    click.option("--fail-if", multiple=True, metavar="EXPR",
+                 help="Exit 1 if EXPR holds, e.g. 'p99>200ms', 'errors>1%', 'rps<500' (repeatable). "
+                      "Metrics: p50 p90 p99 p99.9 max mean (ms unless a unit is given), errors (% or a "
+                      "count), rps (ops/s), wall, efficiency."),
+    click.option("--plot", metavar="FILE.png",
+                 help="Draw the latency percentile curve and throughput over time to a PNG "
+                      "(needs: pip install 'loadtool[plot]')."),
+    click.option("--series", metavar="FILE.csv", help="Write the per-second series (ops, errors, p50, p99) as CSV."),
 )
 
 
@@ -155,39 +167,126 @@ def cli() -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
+@strategy_option
+@concurrency_option
 @job_options
 @fixture_options
 @http_options
 @output_options
-def fetch(urls, fmt, output, quiet, no_progress, body, headers, **options) -> int:
+def fetch(urls, body, headers, **options) -> int:
     """Fetch URLs with one strategy; report latency, throughput, statuses and errors.
 
     URLs are http(s) URLs, or paths such as /delay/100 on the bundled fixture server,
     which is then started on a free loopback port. With no URL: /page/{i}, a seeded
     scraping-like site. {i} in a URL or path becomes the operation's index.
     """
-    from .commands import build_job, run_and_report
+    from .commands import Delivery, build_job, run_and_report
 
+    delivery = Delivery.from_options(options)
     job = build_job(kind="fetch", urls=urls, headers=headers, body=_body(body), **options)
-    return run_and_report(job, fmt=fmt, output=output, quiet=quiet, progress=not no_progress)
+    return run_and_report(job, delivery)
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
+@strategy_option
+@concurrency_option
 @job_options
 @read_options
 @output_options
-def read(paths, fmt, output, quiet, no_progress, verify, **options) -> int:
+def read(paths, verify, **options) -> int:
     """Read files with one strategy; report latency, files/s, MB/s and errors.
 
     PATHs are files or directories (a directory made by `loadtool files make` is read
     through its manifest). With no PATH, loadtool writes a temporary tree of --count
     files of --file-size, reads it, and removes it.
     """
-    from .commands import build_job, run_and_report
+    from .commands import Delivery, build_job, run_and_report
 
+    delivery = Delivery.from_options(options)
     job = build_job(kind="read", paths=paths, verify=verify is not None, **options)
-    return run_and_report(job, fmt=fmt, output=output, quiet=quiet, progress=not no_progress)
+    return run_and_report(job, delivery)
+
+
+def _experiment_job(targets, read_files, body, headers, verify, options):
+    """The Job of compare/sweep: fetch TARGETS (default /delay/50), or with --read, read them."""
+    from .commands import build_job
+    from .experiments import COMPARE_PATH
+
+    if read_files:
+        return build_job(kind="read", paths=targets, verify=verify is not None, **options)
+    for name in ("from_list", "recursive", "block_size", "evict_cache", "file_size"):
+        options.pop(name)
+    return build_job(kind="fetch", urls=targets or (COMPARE_PATH,), headers=headers, body=_body(body), **options)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
+@click.option("--read", "read_files", is_flag=True,
+              help="Read files instead of fetching: the arguments are paths (none: a temporary tree).")
+@click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
+              help="Strategies to run, comma-separated, in this order of preference.")
+@concurrency_option
+@job_options
+@fixture_options
+@http_options
+@read_options
+@output_options
+def compare(targets, read_files, strategies, body, headers, verify, **options) -> int:
+    """Run one job with every strategy in turn and print them side by side.
+
+    Wall time, ops/s, p50/p99, errors, speed-up against sequential, efficiency against
+    the ideal and client CPU. With no target: 100 fetches of the fixture server's
+    /delay/50, so sequential takes about 5 s and the others show what overlap buys.
+    """
+    from .commands import Delivery, compare_and_report, usage
+    from .experiments import COMPARE_COUNT
+
+    chosen = tuple(name.strip() for name in strategies.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in STRATEGIES]
+    if unknown or not chosen:
+        raise click.UsageError(f"--strategies: no strategy {', '.join(unknown) or '(none given)'}; "
+                               f"there are {', '.join(STRATEGIES)}")
+    delivery = Delivery.from_options(options)
+    if not targets and not read_files and options["count"] is None and options["duration"] is None:
+        options["count"] = str(COMPARE_COUNT)
+    job = usage(_experiment_job, targets, read_files, body, headers, verify, options)
+    return compare_and_report(job, chosen, delivery)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
+@click.option("--read", "read_files", is_flag=True,
+              help="Read files instead of fetching: the arguments are paths (none: a temporary tree).")
+@strategy_option
+@click.option("--concurrency", "-c", "levels", metavar="LIST", default="1,2,4,...,1024", show_default=True,
+              help="Concurrency levels: a list, where '...' continues the pattern of the two before it.")
+@click.option("--min-gain", metavar="PCT", default="10%", show_default=True,
+              help="The knee is where doubling concurrency buys less throughput than this.")
+@click.option("--p99-max", metavar="TIME",
+              help="…or where p99 passes this (default: twice the p99 of the lowest level).")
+@job_options
+@fixture_options
+@http_options
+@read_options
+@output_options
+def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify, **options) -> int:
+    """Measure throughput and latency at each concurrency level; name the knee.
+
+    With no --count, each level does 10 rounds of its concurrency (at least 20
+    operations). With no target: the fixture server's /delay/50.
+    """
+    from .commands import Delivery, sweep_and_report, usage
+    from .units import parse_duration, parse_levels, parse_share
+
+    delivery = Delivery.from_options(options)
+    count_given = options["count"] is not None
+    level_list = usage(parse_levels, levels)
+    gain = usage(parse_share, "--min-gain", min_gain)
+    p99_max_ms = None if p99_max is None else usage(parse_duration, p99_max) * 1000
+    options["concurrency"] = str(max(level_list))
+    job = usage(_experiment_job, targets, read_files, body, headers, verify, options)
+    return sweep_and_report(job, level_list, count_given, gain, p99_max_ms, delivery)
 
 
 @cli.group(context_settings=CONTEXT)

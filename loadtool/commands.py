@@ -8,79 +8,174 @@ SIGTERM, after printing the partial report.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from .errors import UsageError
 from .job import Job
 from .result import Result
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
 
 
-def build_job(**options: Any) -> Job:
-    """A Job from parsed options; a bad one is a click usage error (one line, exit 2)."""
+def usage(call: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``call(...)``, with its ValueError (a UsageError, or a parser's message written for
+    users) turned into click's usage error: one line, exit 2."""
     try:
-        return Job.build(**options)
-    except UsageError as exc:
+        return call(*args, **kwargs)
+    except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _progress_factory(enabled: bool, quiet: bool):
-    if not enabled or quiet or not sys.stderr.isatty():
-        return None
-    from .progress import live_progress
-
-    return live_progress
+def build_job(**options: Any) -> Job:
+    """A Job from parsed options; a bad one is a click usage error (one line, exit 2)."""
+    return usage(Job.build, **options)
 
 
-def emit(results: Sequence[Result], fmt: str, output: str | None, quiet: bool, as_list: bool = False) -> None:
-    """Print the report on stdout and/or write it to ``output``."""
-    from .report import render_text, table
+@dataclass(frozen=True)
+class Delivery:
+    """How results reach the user: report format and destination, extras, thresholds."""
 
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(render_text(results, fmt, as_list))
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
-    if quiet:
-        return
-    if fmt == "table" or output:
-        from rich.console import Console
+    fmt: str = "table"
+    output: str | None = None
+    quiet: bool = False
+    progress: bool = True
+    thresholds: tuple = ()
+    plot: str | None = None
+    series: str | None = None
 
-        # Piped output has no width of its own; 80 columns would wrap the latency line.
-        Console(width=None if sys.stdout.isatty() else 120).print(table(results))
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> Delivery:
+        """Take the output options out of ``options``, checking them before any run starts."""
+        from .thresholds import parse_thresholds
+
+        delivery = cls(fmt=options.pop("fmt"), output=options.pop("output"), quiet=options.pop("quiet"),
+                       progress=not options.pop("no_progress"),
+                       thresholds=usage(parse_thresholds, options.pop("fail_if")),
+                       plot=options.pop("plot"), series=options.pop("series"))
+        if delivery.plot:
+            from .plot import require_matplotlib
+
+            usage(require_matplotlib)
+        return delivery
+
+    def progress_factory(self):
+        if not self.progress or self.quiet or not sys.stderr.isatty():
+            return None
+        from .progress import live_progress
+
+        return live_progress
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _print(renderable) -> None:
+    from rich.console import Console
+
+    # Piped output has no width of its own; 80 columns would wrap the latency line.
+    Console(width=None if sys.stdout.isatty() else 120).print(renderable)
+
+
+def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
+    """Print the report on stdout and/or write it to --output; write --series and --plot."""
+    from . import report
+
+    if knee is not None:
+        text, renderable = report.sweep_text(results, knee, delivery.fmt), report.sweep_table(results, knee)
     else:
-        click.echo(render_text(results, fmt, as_list), nl=False)
+        text = report.render_text(results, delivery.fmt, as_list=len(results) > 1)
+        renderable = report.table(results)
+    if delivery.output:
+        _write(delivery.output, text)
+    if not delivery.quiet:
+        if delivery.fmt == "table" or delivery.output:
+            _print(renderable)
+        else:
+            click.echo(text, nl=False)
+    if delivery.series:
+        _write(delivery.series, report.series_csv(results))
+    if delivery.plot and results:
+        _plot(results, delivery.plot, knee)
 
 
-def exit_code(results: Sequence[Result]) -> int:
-    """The exit code a set of results earns, with a line on stderr saying why when not 0."""
+def _plot(results: Sequence[Result], path: str, knee) -> None:
+    from . import plot, report
+
+    try:
+        if knee is not None:
+            plot.plot_sweep(results, knee, path, report.sweep_title(results))
+        else:
+            plot.plot_results(results, path, report.title(results[0], compare=len(results) > 1))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def exit_code(results: Sequence[Result], thresholds: tuple = ()) -> int:
+    """The exit code a set of results earns, with a line on stderr for each reason."""
+    from .thresholds import failures
+
     for result in results:
         if result.interrupted:
             return EXIT_SIGTERM if result.interrupted == "SIGTERM" else EXIT_SIGINT
+    failed_thresholds = failures(thresholds, results)
+    for line in failed_thresholds:
+        click.echo(f"loadtool: threshold failed: {line}", err=True)
     for result in results:
         if result.ops and not result.ok:
             click.echo(f"loadtool: every operation failed ({result.strategy}); first error: "
                        f"{result.stats.first_error or 'none recorded'}", err=True)
             return EXIT_FAILED
-    return EXIT_OK
+    return EXIT_THRESHOLD if failed_thresholds else EXIT_OK
 
 
-def run_and_report(job: Job, fmt: str, output: str | None, quiet: bool, progress: bool) -> int:
+def deliver(results: Sequence[Result], delivery: Delivery, knee=None) -> int:
+    emit(results, delivery, knee)
+    return exit_code(results, delivery.thresholds)
+
+
+def _could_not_start(exc: RuntimeError) -> int:
+    click.echo(f"loadtool: {exc}", err=True)
+    return EXIT_FAILED
+
+
+def run_and_report(job: Job, delivery: Delivery) -> int:
     from .runner import measure, ready
 
     try:
         with ready(job) as bound:
-            result = measure(bound, progress=_progress_factory(progress, quiet))
+            result = measure(bound, progress=delivery.progress_factory())
     except RuntimeError as exc:
-        click.echo(f"loadtool: {exc}", err=True)
-        return EXIT_FAILED
-    emit([result], fmt, output, quiet)
-    return exit_code([result])
+        return _could_not_start(exc)
+    return deliver([result], delivery)
+
+
+def compare_and_report(job: Job, strategies: tuple[str, ...], delivery: Delivery) -> int:
+    from .experiments import compare
+
+    try:
+        results = compare(job, strategies, progress=delivery.progress_factory())
+    except RuntimeError as exc:
+        return _could_not_start(exc)
+    return deliver(results, delivery)
+
+
+def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_gain: float,
+                     p99_max_ms: float | None, delivery: Delivery) -> int:
+    from .experiments import sweep
+
+    try:
+        outcome = sweep(job, levels, count_given, min_gain, p99_max_ms, progress=delivery.progress_factory())
+    except RuntimeError as exc:
+        return _could_not_start(exc)
+    return deliver(outcome.results, delivery, outcome.knee)
 
 
 def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_parent: bool) -> int:
@@ -107,20 +202,17 @@ def make_files(directory: str, count: str, size: str, sizes: str | None, seed: s
     import time
 
     from .files import make_tree, parse_sizes
-    from .job import _whole
+    from .job import whole_number
     from .units import format_bytes, format_duration
 
+    spec = usage(parse_sizes, size, sizes)
+    total_files, seed_value = usage(whole_number, "count", count, 1), usage(whole_number, "seed", seed, 0)
+    started = time.perf_counter()
     try:
-        spec = parse_sizes(size, sizes)
-        total_files, seed_value = _whole("count", count, 1), _whole("seed", seed, 0)
-        started = time.perf_counter()
-        manifest = make_tree(directory, total_files, spec, seed_value)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
+        made = usage(make_tree, directory, total_files, spec, seed_value)
     except OSError as exc:
         click.echo(f"loadtool files make: error: {exc.strerror or exc}: {exc.filename or directory}", err=True)
         return EXIT_FAILED
-    written = sum(spec.size(seed_value, index) for index in range(total_files))
-    click.echo(f"wrote {total_files:,} files, {format_bytes(written)}, under {directory} in "
-               f"{format_duration(time.perf_counter() - started)}; manifest {manifest}")
+    click.echo(f"wrote {made.files:,} files, {format_bytes(made.bytes)}, under {directory} in "
+               f"{format_duration(time.perf_counter() - started)}; manifest {made.manifest}")
     return EXIT_OK

@@ -118,7 +118,10 @@ def classify(exc: BaseException) -> str:
     return next((kind for kind in PRECEDENCE if kind in found), "other")
 
 
-def describe(exc: BaseException) -> str:
-    """One line naming an exception for a user: its kind and its message."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{classify(exc)}: {text}"
+def message(exc: BaseException, limit: int = 200) -> str:
+    """A short message for an exception: the root OS error's words when the chain has one
+    ("Connection refused" rather than urllib3's "Max retries exceeded with url: …")."""
+    root = next((item for item in reversed(list(_chain(exc)))
+                 if isinstance(item, OSError) and item.strerror), None)
+    text = root.strerror if root is not None else " ".join(str(exc).split())
+    return (text or type(exc).__name__)[:limit]

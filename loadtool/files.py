@@ -83,14 +83,22 @@ def _check_target_dir(root: Path) -> None:
         raise UsageError(f"{root} is not empty and holds no loadtool manifest; give an empty or new directory")
 
 
+@dataclass(frozen=True)
+class MadeTree:
+    manifest: Path
+    files: int
+    bytes: int
+
+
 def make_tree(root: str | os.PathLike, count: int, sizes: SizeSpec, seed: int = 0,
-              progress=None) -> Path:
-    """Write ``count`` files under ``root`` and their manifest; return the manifest's path."""
+              progress=None) -> MadeTree:
+    """Write ``count`` files under ``root`` and their manifest."""
     root = Path(root)
     _check_target_dir(root)
     root.mkdir(parents=True, exist_ok=True)
     content = Content(seed)
     made_dirs: set[str] = set()
+    total = 0
     manifest = root / MANIFEST
     with open(manifest.with_suffix(".partial"), "w", encoding="utf-8") as out:
         out.write(f"{HEADER} seed={seed} count={count} sizes={sizes.text}\n")
@@ -101,6 +109,7 @@ def make_tree(root: str | os.PathLike, count: int, sizes: SizeSpec, seed: int = 
                 (root / folder).mkdir(parents=True, exist_ok=True)
                 made_dirs = {folder}  # files come in directory order: one set entry suffices
             size = sizes.size(seed, index)
+            total += size
             digest = hashlib.sha256()
             with open(root / relative, "wb") as handle:
                 for chunk in content.chunks(index, size):
@@ -110,4 +119,4 @@ def make_tree(root: str | os.PathLike, count: int, sizes: SizeSpec, seed: int = 
             if progress is not None:
                 progress(index + 1)
     os.replace(manifest.with_suffix(".partial"), manifest)
-    return manifest
+    return MadeTree(manifest, count, total)

@@ -134,7 +134,7 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _whole(name: str, value: Any, low: int, high: int | None = None) -> int:
+def whole_number(name: str, value: Any, low: int, high: int | None = None) -> int:
     try:
         number = parse_count(value) if isinstance(value, str) else int(value)
         if number != value and not isinstance(value, str):
@@ -195,7 +195,7 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
 def _count(options: dict[str, Any], targets: Any, duration_s: float | None) -> int | None:
     """The number of operations: as given, else a default that suits the targets."""
     if options.get("count") is not None:
-        return _whole("count", options["count"], 1)
+        return whole_number("count", options["count"], 1)
     if duration_s is not None:
         return None
     if isinstance(targets, FixturePaths):
@@ -214,7 +214,7 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
     if options.get("kind") == "read":
         paths, from_list = tuple(options.get("paths", ())), options.get("from_list")
         if not paths and not from_list:
-            count = _whole("count", options.get("count", FIXTURE_COUNT), 1)
+            count = whole_number("count", options.get("count", FIXTURE_COUNT), 1)
             size = options.get("file_size", "4KiB")
             parse_sizes(size, None)  # a bad size is a usage error now, not after the run starts
             return GeneratedTree(count, size, seed)
@@ -245,7 +245,7 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
     unknown = set(options) - _KNOWN
     if unknown:
         raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
-    seed = _whole("seed", options.get("seed", 0), 0)
+    seed = whole_number("seed", options.get("seed", 0), 0)
     profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
     targets = _targets(options, seed, profile)
     verify = bool(options.get("verify"))
@@ -272,12 +272,12 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
         engine=_choice("engine", options.get("engine", "aiohttp"), ENGINES),
         count=_count(options, targets, duration_s),
         duration_s=duration_s,
-        concurrency=_whole("concurrency", options.get("concurrency", DEFAULT_CONCURRENCY), 1, MAX_CONCURRENCY),
-        processes=_whole("processes", options["processes"], 1, 1024) if "processes" in options else None,
+        concurrency=whole_number("concurrency", options.get("concurrency", DEFAULT_CONCURRENCY), 1, MAX_CONCURRENCY),
+        processes=whole_number("processes", options["processes"], 1, 1024) if "processes" in options else None,
         rate=rate,
         timeout_s=_seconds("timeout", options.get("timeout", 30.0)),
         connect_timeout_s=_seconds("connect-timeout", options.get("connect_timeout", 10.0)),
-        retries=_whole("retries", options.get("retries", 0), 0, 100),
+        retries=whole_number("retries", options.get("retries", 0), 0, 100),
         grace_s=_seconds("grace", options.get("grace", 5.0), positive=False),
         method=method,
         headers=_headers(options.get("headers")),

@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import __version__
-from .errors import classify
+from .errors import classify, message
 from .metrics import Sample
 from .targets import InvalidTarget
 from .work import Op
@@ -45,11 +45,6 @@ def _micros(start: float, end: float) -> int:
     return int((end - start) * 1_000_000)
 
 
-def _detail(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text or type(exc).__name__)[:200]
-
-
 class Attempts:
     """Timing and outcome of one operation across its attempts; builds its Sample."""
 
@@ -72,7 +67,7 @@ class Attempts:
         )
 
     def failed(self, exc: BaseException) -> Sample:
-        return self.sample(error=classify(exc), detail=_detail(exc))
+        return self.sample(error=classify(exc), detail=message(exc))
 
     def retry_after_s(self, exc: BaseException) -> float | None:
         """Seconds to wait before trying again, or None when this failure is final."""

@@ -1,11 +1,95 @@
-"""Live progress of a run on stderr: done/total, ops/s, errors, p99 so far, ETA."""
+"""Live progress of a run on stderr: done/total, ops/s, errors, p99 so far, ETA.
+
+Shown only on a terminal, only once a run has lasted a second (a quick run should
+just print its report), and transient: it disappears when the run ends, so it never
+mixes with the report, let alone with JSON on stdout.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .units import format_duration
+
+#: A run that has done this many operations without one success is probably hitting a dead target.
+DOWN_AFTER = 5
+
+
+class _Rate:
+    """Operations per second over the last few seconds."""
+
+    def __init__(self, window_s: float = 3.0) -> None:
+        self._points: deque[tuple[float, int]] = deque()
+        self._window_s = window_s
+
+    def update(self, now: float, ops: int) -> float:
+        self._points.append((now, ops))
+        while len(self._points) > 2 and now - self._points[0][0] > self._window_s:
+            self._points.popleft()
+        (then, before) = self._points[0]
+        return (ops - before) / (now - then) if now > then else 0.0
+
+
+def describe(recorder, started: float, rate: _Rate):
+    """The progress renderable for the recorder's run at this moment."""
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    job, snap, now = recorder.job, recorder.snapshot(), time.perf_counter()
+    elapsed = now - started
+    per_s = rate.update(now, snap.ops)
+    if job.count is not None:
+        total, done = job.count, snap.ops
+        eta = (total - done) / per_s if per_s > 0 else None
+        if job.duration_s is not None:
+            eta = min(eta if eta is not None else job.duration_s, max(job.duration_s - elapsed, 0))
+        amount = f"{done:,}/{total:,}"
+    else:
+        total, done = job.duration_s, min(elapsed, job.duration_s)
+        eta, amount = max(job.duration_s - elapsed, 0), f"{snap.ops:,} ops"
+    line = Table.grid(padding=(0, 1))
+    line.add_row(
+        f"[bold]{job.strategy}[/]", ProgressBar(total=total, completed=done, width=24), amount,
+        f"{per_s:,.0f} ops/s", f"errors {snap.failed:,}",
+        f"p99 {format_duration(snap.p99_ms / 1000) if snap.p99_ms is not None else '-'}",
+        f"ETA {format_duration(eta) if eta is not None else '-'}",
+    )
+    if snap.ops >= DOWN_AFTER and snap.failed == snap.ops:
+        from rich.console import Group
+        from rich.text import Text
+
+        warning = Text(f"no operation has succeeded yet: target down? first error: {snap.first_error}",
+                       style="red", overflow="ellipsis", no_wrap=True)
+        return Group(line, warning)
+    return line
+
 
 @contextmanager
-def live_progress(recorder) -> Iterator[None]:
-    yield
+def live_progress(recorder, delay_s: float = 1.0, refresh_s: float = 0.25) -> Iterator[None]:
+    """Show the recorder's progress on stderr from ``delay_s`` after the start until the run ends."""
+    from rich.console import Console
+
+    finished = threading.Event()
+    thread = threading.Thread(target=_show, args=(recorder, finished, Console(stderr=True), delay_s, refresh_s),
+                              name="loadtool-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        thread.join()
+
+
+def _show(recorder, finished: threading.Event, console, delay_s: float, refresh_s: float) -> None:
+    from rich.live import Live
+
+    started, rate = time.perf_counter(), _Rate()
+    if finished.wait(delay_s):
+        return
+    with Live(describe(recorder, started, rate), console=console, auto_refresh=False, transient=True) as live:
+        while not finished.wait(refresh_s):
+            live.update(describe(recorder, started, rate), refresh=True)

@@ -97,8 +97,12 @@ def page_cache_note(result: Result) -> str:
     return f"{share:.0%} of sampled pages were cached before the run{evicted}: reads went mostly to the device"
 
 
-def title(result: Result) -> str:
+def title(result: Result, compare: bool = False) -> str:
+    """The report's first line; for a comparison, without the one strategy's name."""
     job = result.job
+    if compare:
+        return (f"loadtool compare · {job.kind} · {result.ops:,} {unit(job)} each · concurrency "
+                f"{job.concurrency} · {_target_line(result)}")
     ops = f"{result.ops:,} {unit(job)}"
     size = ops if job.duration_s is None else f"{format_duration(job.duration_s)}, {ops}"
     rate = f", rate {job.rate}" if job.rate else ""
@@ -133,7 +137,7 @@ def table(results: Sequence[Result]):
         for label, text in summary_lines(results[0]):
             grid.add_row(label, text)
         return grid
-    side = Table(title=title(results[0]).replace(f" · {results[0].strategy}", ""), title_justify="left")
+    side = Table(title=title(results[0], compare=True), title_justify="left")
     for name, _ in COLUMNS:
         side.add_column(name, justify="left" if name == "strategy" else "right")
     for result in results:
@@ -171,8 +175,68 @@ def render_text(results: Sequence[Result], fmt: str, as_list: bool = False) -> s
         return to_json(results, as_list) + "\n"
     if fmt == "csv":
         return to_csv(results)
+    return _plain(table(results))
+
+
+# --- sweep -----------------------------------------------------------------------
+
+def sweep_table(results: Sequence[Result], knee):
+    from rich.table import Table
+
+    from .sizing import gain_per_doubling
+
+    table_ = Table(title=sweep_title(results), title_justify="left",
+                   caption=f"knee: {knee.concurrency} — {knee.reason}", caption_justify="left")
+    for name in ("concurrency", "ops", "wall", "ops/s", "gain/doubling", "p50", "p99", "errors", "client CPU"):
+        table_.add_column(name, justify="right")
+    previous = None
+    for result in results:
+        gain = "-" if previous is None else f"{gain_per_doubling(previous, (result.concurrency, result.throughput_ops_s)):+.0%}"
+        mark = " ◀ knee" if result.concurrency == knee.concurrency else ""
+        table_.add_row(f"{result.concurrency}{mark}", f"{result.ops:,}", format_duration(result.wall_s),
+                       f"{result.throughput_ops_s:,.0f}", gain, _ms(result.latency_ms["p50"]),
+                       _ms(result.latency_ms["p99"]), f"{result.stats.failed:,}", f"{result.cpu_busy:.0%}")
+        previous = (result.concurrency, result.throughput_ops_s)
+    return table_
+
+
+def sweep_title(results: Sequence[Result]) -> str:
+    first = results[0]
+    return (f"loadtool sweep · {first.job.kind} · {first.strategy} · concurrency {first.concurrency}.."
+            f"{results[-1].concurrency} · {_target_line(first)}")
+
+
+def sweep_text(results: Sequence[Result], knee, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({"schema": "loadtool.sweep/1", "knee": {"concurrency": knee.concurrency,
+                           "reason": knee.reason, "found": knee.found},
+                           "levels": [result.to_dict() for result in results]}, indent=2) + "\n"
+    if fmt == "csv":
+        lines = to_csv(results).splitlines()
+        marks = ["knee"] + ["yes" if r.concurrency == knee.concurrency else "" for r in results]
+        return "\n".join(f"{line},{mark}" for line, mark in zip(lines, marks)) + "\n"
+    return _plain(sweep_table(results, knee))
+
+
+def _plain(renderable) -> str:
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=120, color_system=None)
-    console.print(table(results))
+    console.print(renderable)
     return console.file.getvalue()
+
+
+# --- per-second series -------------------------------------------------------------
+
+SERIES_FIELDS = ("strategy", "concurrency", "second", "ops", "errors", "bytes", "p50_ms", "p99_ms")
+
+
+def series_csv(results: Sequence[Result]) -> str:
+    """One row per second per run: the series behind ``--series FILE.csv``."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, SERIES_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for result in results:
+        for row in result.stats.series.rows():
+            writer.writerow({"strategy": result.strategy, "concurrency": result.concurrency, **row})
+    return out.getvalue()

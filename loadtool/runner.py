@@ -51,8 +51,8 @@ def temporary_tree(tree) -> Iterator[Any]:
     from .targets import LinesFile
 
     with tempfile.TemporaryDirectory(prefix="loadtool-tree-") as root:
-        manifest = make_tree(root, tree.count, parse_sizes(tree.size, None), tree.seed)
-        yield LinesFile.index(str(manifest), "manifest", label="temporary tree", root=root)
+        made = make_tree(root, tree.count, parse_sizes(tree.size, None), tree.seed)
+        yield LinesFile.index(str(made.manifest), "manifest", label="temporary tree", root=root)
 
 
 def before_run(job: Job) -> float | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 
 #: Beyond this many operations the schedule is simulated for a prefix and scaled.
 SIMULATE_MAX = 1_000_000
@@ -58,3 +59,45 @@ def ideal_s(job, workers: int) -> float | None:
     span = schedule_s((latencies[index % cycle] for index in range(simulated)), workers,
                       pacer.offset_s if pacer else None)
     return span * count / simulated
+
+
+@dataclass(frozen=True)
+class Knee:
+    """Where added concurrency stops paying: the level to run at, and why."""
+
+    concurrency: int | None
+    reason: str
+    found: bool = True
+
+
+def gain_per_doubling(low: tuple[int, float], high: tuple[int, float]) -> float:
+    """Throughput gained per doubling of concurrency between two levels (0.1 = +10%)."""
+    (c_low, t_low), (c_high, t_high) = low, high
+    if t_low <= 0:
+        return math.inf if t_high > 0 else 0.0
+    doublings = math.log2(c_high / c_low)
+    return (t_high / t_low) ** (1 / doublings) - 1 if doublings > 0 else 0.0
+
+
+def find_knee(levels: list[tuple[int, float, float | None]], min_gain: float = 0.10,
+              p99_max_ms: float | None = None) -> Knee:
+    """The knee of a sweep: the last level before more concurrency stopped buying throughput
+    (under ``min_gain`` per doubling) or pushed p99 past ``p99_max_ms`` (by default,
+    twice the p99 of the lowest level).
+
+    ``levels`` are (concurrency, ops per second, p99 in ms), in increasing concurrency.
+    """
+    if not levels:
+        return Knee(None, "no levels measured", found=False)
+    bound = p99_max_ms
+    if bound is None and levels[0][2] is not None:
+        bound = 2 * levels[0][2]
+    for (low, t_low, _), (high, t_high, p99_high) in zip(levels, levels[1:]):
+        gain = gain_per_doubling((low, t_low), (high, t_high))
+        if bound is not None and p99_high is not None and p99_high > bound:
+            return Knee(low, f"at {high}, p99 rose to {p99_high:.3g}ms, past {bound:.3g}ms")
+        if gain < min_gain:
+            return Knee(low, f"going from {low} to {high} bought {gain:+.0%} throughput per doubling "
+                             f"(under {min_gain:.0%})")
+    top = levels[-1][0]
+    return Knee(top, f"throughput still rising at {top}, the highest level tried: try higher", found=False)

@@ -118,3 +118,49 @@ def format_bytes(count: float) -> str:
             return f"{count:.0f}{unit}" if unit == "B" else f"{count:.1f}{unit}"
         count /= 1024
     raise AssertionError("unreachable")
+
+
+def parse_levels(text: str) -> tuple[int, ...]:
+    """Concurrency levels: ``1,2,4,...,1024`` doubles (three levels before ``...`` set a
+    ratio or a step), ``10,20,...,100`` adds 10 (two levels before ``...`` set a step)."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    levels: list[int] = []
+    try:
+        for position, part in enumerate(parts):
+            if part != "...":
+                levels.append(int(part))
+                continue
+            if len(levels) < 2 or position + 1 >= len(parts):
+                raise ValueError("'...' needs two levels before it and one after")
+            levels += _continue(levels[-3:], int(parts[position + 1]))
+    except ValueError as exc:
+        raise ValueError(f"not a list of concurrency levels: {text!r} ({exc})") from None
+    if not levels or min(levels) < 1 or len(levels) > 64:
+        raise ValueError(f"not a list of concurrency levels: {text!r} (1 to 64 levels, each at least 1)")
+    return tuple(sorted(set(levels)))
+
+
+def _continue(before: list[int], end: int) -> list[int]:
+    """The levels between ``before[-1]`` and ``end`` that continue ``before``'s pattern."""
+    low, high = before[-2], before[-1]
+    geometric = len(before) == 3 and before[0] > 0 and before[0] * high == low * low and high > low
+    if not geometric and high <= low:
+        raise ValueError("levels before '...' must rise")
+    levels, value = [], high
+    while len(levels) < 64:
+        value = value * high // low if geometric else value + (high - low)
+        if value >= end:
+            break
+        levels.append(value)
+    return levels
+
+
+def parse_share(name: str, text: str) -> float:
+    """A share such as ``10%`` or ``0.1``."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a share such as 10% or 0.1, not {text!r}") from None
+    if not 0 <= value <= 10:
+        raise ValueError(f"{name} must be between 0% and 1000%, not {text!r}")
+    return value

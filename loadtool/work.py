@@ -136,9 +136,17 @@ class Recorder:
             callback()
         return lambda: self._on_stop.remove(callback)
 
-    def snapshot(self) -> tuple[int, int, float | None]:
-        """Operations so far, failures so far, and p99 so far in ms (for progress)."""
+    def snapshot(self) -> Snapshot:
+        """What the run has done so far (for progress displays)."""
         with self._lock:
             stats = self.stats
             p99 = stats.latency.get_value_at_percentile(99) / 1000 if stats.ops else None
-            return stats.ops, stats.failed, p99
+            return Snapshot(stats.ops, stats.failed, p99, stats.first_error)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    ops: int
+    failed: int
+    p99_ms: float | None
+    first_error: str | None

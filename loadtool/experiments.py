@@ -1,0 +1,68 @@
+"""Experiments made of several runs: compare strategies, sweep concurrency.
+
+Both run one job several times on the same targets (one fixture server, one file
+tree), one run at a time, so the runs do not compete for the machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .job import STRATEGIES, Job
+from .result import Result
+from .runner import ProgressFactory, measure, ready
+from .sizing import Knee, find_knee
+
+#: compare's default on the fixture server: 100 × /delay/50 takes sequential 5 s.
+COMPARE_COUNT = 100
+COMPARE_PATH = "/delay/50"
+SWEEP_LEVELS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+#: With no --count, each sweep level does this many rounds of its concurrency.
+SWEEP_ROUNDS = 10
+SWEEP_MIN_COUNT = 20
+
+
+def compare(job: Job, strategies: tuple[str, ...] = STRATEGIES,
+            progress: ProgressFactory | None = None) -> list[Result]:
+    """Run ``job`` with each strategy in turn; speed-ups are against sequential when it ran.
+
+    A run stopped by Ctrl-C or SIGTERM ends the comparison: the runs so far are returned.
+    """
+    ordered = [name for name in STRATEGIES if name in strategies]
+    results = []
+    with ready(job) as bound:
+        for strategy in ordered:
+            results.append(measure(bound.with_strategy(strategy), progress))
+            if results[-1].interrupted:
+                break
+    sequential = next((r.wall_s for r in results if r.strategy == "sequential" and not r.interrupted), None)
+    return [result.with_sequential(sequential) for result in results]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    results: list[Result]
+    knee: Knee
+
+
+def sweep(job: Job, levels: tuple[int, ...] = SWEEP_LEVELS, count_given: bool = True,
+          min_gain: float = 0.10, p99_max_ms: float | None = None,
+          progress: ProgressFactory | None = None) -> Sweep:
+    """Run ``job`` at each concurrency level and find the knee.
+
+    Without ``count_given`` (and without a duration), each level does
+    ``SWEEP_ROUNDS`` × its concurrency operations, so every level runs about as long.
+    """
+    results = []
+    with ready(job) as bound:
+        for level in sorted(set(levels)):
+            changes = {"concurrency": level}
+            if bound.strategy == "processes":
+                changes["processes"] = level
+            if not count_given and bound.duration_s is None:
+                changes["count"] = max(SWEEP_MIN_COUNT, SWEEP_ROUNDS * level)
+            results.append(measure(replace(bound, **changes), progress))
+            if results[-1].interrupted:
+                break
+    curve = [(r.concurrency, r.throughput_ops_s, r.latency_ms["p99"]) for r in results]
+    return Sweep(results, find_knee(curve, min_gain, p99_max_ms))

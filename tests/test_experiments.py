@@ -1,0 +1,181 @@
+"""compare, sweep, progress, plots, --series and --fail-if, as a user runs them."""
+
+import csv
+import io
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from loadtool.sizing import find_knee, gain_per_doubling
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_runs_every_strategy_in_order_with_speedups_from_the_same_data(loadtool_cli, server):
+    out = loadtool_cli("compare", "/delay/30", "--server", server.base_url, "-n", "24", "-c", "12",
+                       "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    results = out.json()
+    assert [r["strategy"] for r in results] == ["sequential", "threads", "processes", "async"]
+    sequential_wall = results[0]["wall_s"]
+    for result in results:
+        assert result["ok"] == 24
+        assert result["speedup"] == pytest.approx(sequential_wall / result["wall_s"], rel=1e-3)
+    assert results[0]["speedup"] == pytest.approx(1.0)
+    assert results[3]["speedup"] > 3
+
+
+def test_compare_takes_a_subset_and_has_no_speedup_without_sequential(loadtool_cli, server):
+    results = loadtool_cli("compare", "/health", "--server", server.base_url, "-n", "10",
+                           "--strategies", "async,threads", "--format", "json").json()
+    assert [r["strategy"] for r in results] == ["threads", "async"]
+    assert all(r["speedup"] is None for r in results)
+
+
+def test_compare_csv_has_one_record_per_strategy(loadtool_cli, server):
+    out = loadtool_cli("compare", "/health", "--server", server.base_url, "-n", "5", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [row["strategy"] for row in rows] == ["sequential", "threads", "processes", "async"]
+
+
+def test_compare_table_shows_speedup_and_efficiency(loadtool_cli, server):
+    out = loadtool_cli("compare", "/delay/20", "--server", server.base_url, "-n", "10")
+    assert "speed-up" in out.stdout and "efficiency" in out.stdout and "1.0x" in out.stdout
+
+
+def test_compare_reads_files_too(loadtool_cli):
+    results = loadtool_cli("compare", "--read", "-n", "50", "--strategies", "sequential,async",
+                           "--format", "json").json()
+    assert [r["job"]["kind"] for r in results] == ["read", "read"]
+    assert results[0]["bytes"] == results[1]["bytes"] == 50 * 4096
+
+
+def test_compare_rejects_unknown_strategies(loadtool_cli):
+    out = loadtool_cli("compare", "--strategies", "async,warp")
+    assert out.exit_code == 2 and "warp" in out.stderr
+
+
+def test_sweep_measures_each_level_and_names_a_knee(loadtool_cli, server):
+    out = loadtool_cli("sweep", "/delay/20", "--server", server.base_url, "-c", "1,2,4,8", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = out.json()
+    assert [level["concurrency"] for level in data["levels"]] == [1, 2, 4, 8]
+    assert [level["ops"] for level in data["levels"]] == [20, 20, 40, 80]
+    assert data["knee"]["concurrency"] in (1, 2, 4, 8)
+    throughputs = [level["throughput_ops_s"] for level in data["levels"]]
+    assert throughputs[-1] > 3 * throughputs[0]
+
+
+def test_sweep_table_marks_the_knee(loadtool_cli, server):
+    out = loadtool_cli("sweep", "/delay/5", "--server", server.base_url, "-c", "1,2", "-n", "10")
+    assert "knee" in out.stdout and "gain/doubling" in out.stdout
+
+
+def test_the_knee_is_where_doubling_stops_buying_throughput():
+    curve = [(1, 100, 10), (2, 200, 10), (4, 390, 11), (8, 760, 12), (16, 800, 13), (32, 805, 14)]
+    knee = find_knee(curve, min_gain=0.10, p99_max_ms=1000)
+    assert knee.concurrency == 8 and knee.found
+    assert "8 to 16" in knee.reason
+
+
+def test_the_knee_is_where_p99_passes_its_bound():
+    curve = [(1, 100, 10), (2, 200, 11), (4, 400, 25), (8, 800, 40)]
+    assert find_knee(curve, p99_max_ms=20).concurrency == 2
+    assert find_knee(curve).concurrency == 2  # default bound: twice the lowest level's p99
+
+
+def test_no_knee_while_throughput_still_scales():
+    knee = find_knee([(1, 100, 10), (2, 200, 10), (4, 400, 10)], p99_max_ms=100)
+    assert knee.concurrency == 4 and not knee.found and "try higher" in knee.reason
+
+
+def test_gain_per_doubling_normalises_wider_steps():
+    assert gain_per_doubling((1, 100), (4, 400)) == pytest.approx(1.0)
+    assert gain_per_doubling((10, 100), (20, 100)) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("levels", ["", "0,1", "4,2,...,1", "1,...", "a,b"])
+def test_bad_sweep_levels_are_usage_errors(loadtool_cli, levels):
+    out = loadtool_cli("sweep", "-c", levels)
+    assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_fail_if_exits_1_with_a_line_per_failed_threshold(loadtool_cli, server):
+    out = loadtool_cli("fetch", "/delay/30", "--server", server.base_url, "-n", "10",
+                       "--fail-if", "p50>5ms", "--fail-if", "errors>1%", "--fail-if", "rps<1000000")
+    assert out.exit_code == 1
+    failed = [line for line in out.stderr.splitlines() if "threshold failed" in line]
+    assert len(failed) == 2
+    assert any("p50>5ms" in line for line in failed) and any("rps<1000000" in line for line in failed)
+
+
+def test_fail_if_passes_when_no_threshold_holds(loadtool_cli, server):
+    out = loadtool_cli("fetch", "/health", "--server", server.base_url, "-n", "10", "--fail-if", "errors>0")
+    assert out.exit_code == 0 and "threshold" not in out.stderr
+
+
+def test_a_malformed_threshold_is_a_usage_error_before_any_run(loadtool_cli):
+    out = loadtool_cli("fetch", "--fail-if", "p99 is high")
+    assert out.exit_code == 2 and "--fail-if" in out.stderr and out.stdout == ""
+
+
+def test_series_csv_has_one_row_per_second(loadtool_cli, server, tmp_path):
+    series = tmp_path / "series.csv"
+    loadtool_cli("fetch", "/delay/100", "--server", server.base_url, "-n", "25", "-c", "1", "-s", "async",
+                 "--series", str(series))
+    rows = list(csv.DictReader(series.open()))
+    assert [int(row["second"]) for row in rows] == list(range(len(rows)))
+    assert len(rows) >= 2 and sum(int(row["ops"]) for row in rows) == 25
+
+
+@pytest.mark.parametrize("command", [["fetch", "-n", "30"], ["compare", "-n", "8"], ["sweep", "-c", "1,2"],
+                                     ["read", "-n", "30"]])
+def test_plots_are_png_files(loadtool_cli, server, tmp_path, command):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "plot.png"
+    extra = ["/delay/5", "--server", server.base_url] if command[0] != "read" else []
+    out = loadtool_cli(*command, *extra, "--plot", str(path))
+    assert out.exit_code == 0, out.stderr
+    data = path.read_bytes()
+    assert data.startswith(PNG) and len(data) > 10_000
+
+
+def test_progress_is_absent_when_stderr_is_not_a_terminal(loadtool_cli, server):
+    out = loadtool_cli("fetch", "/delay/100", "--server", server.base_url, "-n", "15", "-c", "1")
+    assert "ETA" not in out.stderr and "ops/s" not in out.stderr
+
+
+def _run_with_terminal_stderr(args, timeout_s=60.0):
+    """Run loadtool with stderr on a pseudo-terminal; return (stdout, everything the terminal saw)."""
+    main, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "loadtool", *args], stdout=subprocess.PIPE,
+                               stderr=secondary, env={**os.environ, "COLUMNS": "140", "TERM": "xterm"})
+    os.close(secondary)
+    seen, deadline = b"", time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif process.poll() is not None:
+            break
+    stdout = process.communicate(timeout=timeout_s)[0]
+    os.close(main)
+    return stdout, seen.decode(errors="replace")
+
+
+def test_progress_shows_on_a_terminal_and_stays_out_of_json(server):
+    stdout, terminal = _run_with_terminal_stderr(
+        ["fetch", "/delay/100", "--server", server.base_url, "-n", "25", "-c", "1", "--format", "json"])
+    assert "ops/s" in terminal and "ETA" in terminal and "/25" in terminal
+    assert stdout.startswith(b"{") and b"ETA" not in stdout

@@ -6,6 +6,7 @@ the commands that use them, so ``loadtool --help`` answers at once.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -18,7 +19,7 @@ from .profiles import PROFILES
 from .system import cpu_count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-EXIT_USAGE, EXIT_SIGINT = 2, 130
+EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 2, 130, 143
 
 
 def _options(*decorators: Callable) -> Callable:
@@ -55,8 +56,8 @@ job_options = _options(
     click.option("--connect-timeout", metavar="TIME", default="10s", show_default=True,
                  help="Time limit to open one TCP connection."),
     click.option("--retries", metavar="N", default="0", show_default=True,
-                 help="Retry an operation that failed to connect, timed out or was reset, up to N times, "
-                      "with exponential backoff (50ms, 100ms, … up to 2s) and jitter."),
+                 help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, "
+                      "up to N times, with exponential backoff (50ms, 100ms, … up to 2s) and full jitter."),
     click.option("--grace", metavar="TIME", default="5s", show_default=True,
                  help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
     click.option("--seed", metavar="S", default="0", show_default=True,
@@ -148,7 +149,20 @@ class Loadtool(click.Group):
             code = EXIT_SIGINT
         if not standalone_mode:
             return code
+        if code in (EXIT_SIGINT, EXIT_SIGTERM):
+            _exit_now(code)
         sys.exit(code or 0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit at once after an interrupted run: its report is out, and threads still blocked
+    in a request (past the grace period) would otherwise hold the exit until --timeout."""
+    from .targets import remove_spools
+
+    remove_spools()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @click.group(cls=Loadtool, context_settings=CONTEXT)
@@ -321,16 +335,21 @@ def files_make(directory, count, size, sizes, seed) -> int:
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of /page/{i}.")
 @click.option("--profile", type=click.Choice(tuple(PROFILES)), default="web", show_default=True,
               help="Latency and size profile of /page/{i}.")
+@click.option("--files", "files_root", metavar="DIR", type=click.Path(exists=True, file_okay=False),
+              help="Serve the files under DIR at /files/PATH (nothing outside DIR is reachable).")
 @click.option("--exit-with-parent", is_flag=True, hidden=True)
-def serve(host, port, seed, profile, exit_with_parent) -> int:
+def serve(host, port, seed, profile, files_root, exit_with_parent) -> int:
     """Run the fixture server in the foreground until Ctrl-C.
 
     Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /stream/{n},
-    /drip?duration=S&numbytes=N, /redirect/{n}, /page/{i} and /site/{h}/page/{i}.
+    /drip?duration=S&numbytes=N, /redirect/{n}, /page/{i}, /site/{h}/page/{i},
+    /files/PATH (with --files), and faults: /fault/reset, /fault/truncate, /fault/hang,
+    /fault/slow-headers, /fault/bad-chunked, /fault/garbage, /fault/flaky?p=0.2&i=N,
+    /fault/stall?ms=300.
     """
     from .commands import serve_foreground
 
-    return serve_foreground(host, port, seed, profile, exit_with_parent)
+    return serve_foreground(host, port, seed, profile, exit_with_parent, files_root)
 
 
 def main() -> None:

@@ -178,7 +178,8 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
     return deliver(outcome.results, delivery, outcome.knee)
 
 
-def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_parent: bool) -> int:
+def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_parent: bool,
+                     files_root: str | None = None) -> int:
     from .server.run import serve
     from .system import is_loopback
 
@@ -191,7 +192,8 @@ def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_pa
         sys.stdout.flush()
 
     try:
-        serve(host, port, seed, profile, announce=announce, exit_with_parent=exit_with_parent)
+        serve(host, port, seed, profile, announce=announce, exit_with_parent=exit_with_parent,
+              files_root=files_root)
     except OSError as exc:
         click.echo(f"loadtool serve: error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         return EXIT_FAILED

@@ -91,7 +91,6 @@ _OS_ERRORS = (
     (PermissionError, "permission_denied"),
     (IsADirectoryError, "is_a_directory"),
     (http.client.IncompleteRead, "truncated"),
-    (http.client.HTTPException, "protocol"),
     ((TimeoutError, socket.timeout), "read_timeout"),
 )
 
@@ -105,7 +104,15 @@ def _kinds(exc: BaseException) -> set[str]:
     name = type(exc).__name__
     kinds = {kind for kind, signals in _NAMES.items() if name in signals}
     kinds.update(kind for types, kind in _OS_ERRORS if isinstance(exc, types))
+    # IncompleteRead is an HTTPException too, but a short body is not a protocol error.
+    if isinstance(exc, http.client.HTTPException) and not isinstance(exc, http.client.IncompleteRead):
+        kinds.add("protocol")
     if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
+        kinds.add("reset")
+    # aiohttp keeps the connection error behind a short body only in the message of its
+    # ClientPayloadError (client_proto.connection_lost formats its repr in): a reset shows
+    # there as ConnectionResetError, an orderly close leaves nothing.
+    if name == "ClientPayloadError" and "ConnectionResetError" in str(exc):
         kinds.add("reset")
     if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
         kinds.add("connect_refused")

@@ -16,7 +16,8 @@ from .errors import UsageError
 from .profiles import PROFILES
 from .system import cpu_count
 from .files import parse_sizes
-from .targets import FixturePaths, GeneratedTree, file_targets, url_problem, url_targets
+from .targets import (FixturePaths, GeneratedTree, file_targets, has_control_characters, url_problem,
+                      url_targets)
 from .units import Rate, parse_count, parse_duration, parse_rate, parse_size
 
 STRATEGIES = ("sequential", "threads", "processes", "async")
@@ -29,6 +30,10 @@ DEFAULT_CONCURRENCY = 50
 #: 64 KiB per read: large enough for sequential speed, small enough that C workers'
 #: buffers stay modest (1000 threads × 64 KiB = 64 MiB).
 DEFAULT_BLOCK = 64 * 1024
+MAX_COUNT = 10**15
+MAX_RATE_PER_S = 10_000_000
+#: Most servers refuse more than 8 KiB of headers in all.
+MAX_HEADER_BYTES = 8 * 1024
 MAX_CONCURRENCY = 100_000
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -162,8 +167,14 @@ def parse_header(text: str) -> tuple[str, str]:
     name, sep, value = text.partition(":")
     if not sep or not _TOKEN.fullmatch(name.strip()):
         raise UsageError(f"--header must look like 'Name: value', not {text!r}")
-    if any(ch in value for ch in "\r\n\0"):
-        raise UsageError(f"--header {name.strip()!r} has a line break or NUL in its value")
+    if has_control_characters(value.replace("\t", " ")):
+        raise UsageError(f"--header {name.strip()!r} has a line break or other control character in its value")
+    try:
+        value.encode("latin-1")
+    except UnicodeError:
+        raise UsageError(f"--header {name.strip()!r}: header values must be ASCII or Latin-1 text") from None
+    if len(text.encode("utf-8", "surrogateescape")) > MAX_HEADER_BYTES:
+        raise UsageError(f"--header {name.strip()!r} is over {MAX_HEADER_BYTES // 1024} KiB; servers refuse such headers")
     return name.strip(), value.strip()
 
 
@@ -195,7 +206,7 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
 def _count(options: dict[str, Any], targets: Any, duration_s: float | None) -> int | None:
     """The number of operations: as given, else a default that suits the targets."""
     if options.get("count") is not None:
-        return whole_number("count", options["count"], 1)
+        return whole_number("count", options["count"], 1, MAX_COUNT)
     if duration_s is not None:
         return None
     if isinstance(targets, FixturePaths):
@@ -230,6 +241,17 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
     return targets
 
 
+def _rate(value: Any) -> Rate | None:
+    try:
+        rate = parse_rate(value) if isinstance(value, str) else value
+        rate = Rate(float(rate)) if isinstance(rate, (int, float)) else rate
+    except ValueError as exc:
+        raise UsageError(f"--rate: {exc}") from None
+    if rate is not None and rate.per_s > MAX_RATE_PER_S:
+        raise UsageError(f"--rate is at most {MAX_RATE_PER_S:,}/s, not {rate}")
+    return rate
+
+
 def _block_size(value: Any) -> int:
     try:
         size = parse_size(value) if isinstance(value, str) else int(value)
@@ -245,21 +267,14 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
     unknown = set(options) - _KNOWN
     if unknown:
         raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
-    seed = whole_number("seed", options.get("seed", 0), 0)
+    seed = whole_number("seed", options.get("seed", 0), 0, 2**63 - 1)
     profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
     targets = _targets(options, seed, profile)
     verify = bool(options.get("verify"))
     if verify and not isinstance(targets, GeneratedTree) and getattr(targets, "kind", "") != "manifest":
         raise UsageError("--verify needs a tree made by `loadtool files make` (its manifest holds the checksums)")
     duration_s = _seconds("duration", options["duration"]) if "duration" in options else None
-    rate = options.get("rate")
-    if isinstance(rate, (int, float)):
-        rate = Rate(float(rate))
-    elif isinstance(rate, str):
-        try:
-            rate = parse_rate(rate)
-        except ValueError as exc:
-            raise UsageError(f"--rate: {exc}") from None
+    rate = _rate(options.get("rate"))
     method = str(options.get("method", "GET")).upper()
     if not _TOKEN.fullmatch(method):
         raise UsageError(f"--method must be an HTTP method such as GET or POST, not {method!r}")

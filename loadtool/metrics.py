@@ -167,6 +167,8 @@ class Stats:
         self.series = Series()
         #: CPU seconds spent by workers in other processes, reported with their Stats.
         self.cpu_s = 0.0
+        #: Open model: the latest any operation was sent after it was due, in µs.
+        self.behind_us = 0
         #: The first error, so a run where everything failed can name its cause.
         self.first_error: str | None = None
 
@@ -187,6 +189,7 @@ class Stats:
         if self.service is not None:
             service = sample.latency_us if sample.service_us is None else sample.service_us
             self.service.record_value(_clamp_us(service))
+            self.behind_us = max(self.behind_us, sample.latency_us - service)
         second = int((time.time() if now is None else now) - self.epoch)
         self.series.add(second, latency_us, not sample.ok, sample.bytes)
 
@@ -205,6 +208,7 @@ class Stats:
             self.service.add(other.service)
         self.series.merge(other.series)
         self.cpu_s += other.cpu_s
+        self.behind_us = max(self.behind_us, other.behind_us)
         if self.first_error is None:
             self.first_error = other.first_error
 
@@ -232,7 +236,7 @@ class Stats:
             "latency": self.latency.encode().decode("ascii"),
             "service": None if self.service is None else self.service.encode().decode("ascii"),
             "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
-            "cpu_s": self.cpu_s, "first_error": self.first_error,
+            "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
         }
 
     @classmethod
@@ -246,4 +250,5 @@ class Stats:
             stats.service = HdrHistogram.decode(wire["service"].encode("ascii"))
         stats.series = Series.from_wire(wire["series"])
         stats.cpu_s, stats.first_error = wire["cpu_s"], wire["first_error"]
+        stats.behind_us = wire.get("behind_us", 0)
         return stats

@@ -69,9 +69,11 @@ class Attempts:
     def failed(self, exc: BaseException) -> Sample:
         return self.sample(error=classify(exc), detail=message(exc))
 
-    def retry_after_s(self, exc: BaseException) -> float | None:
-        """Seconds to wait before trying again, or None when this failure is final."""
-        if self.count > self.job.retries or classify(exc) not in RETRIABLE:
+    def retry_after_s(self, exc: BaseException | None = None, status: int | None = None) -> float | None:
+        """Seconds to wait before trying again after an error or a 5xx answer, or None
+        when the outcome is final."""
+        retriable = classify(exc) in RETRIABLE if exc is not None else status is not None and status >= 500
+        if self.count > self.job.retries or not retriable:
             return None
         pause = backoff_s(self.count)
         return pause if pause < self.remaining_s() else None
@@ -119,12 +121,15 @@ def fetch_sync(session: requests.Session, job, op: Op) -> Sample:
         attempts.count += 1
         try:
             status, size = _fetch_once_sync(session, job, op.target, attempts)
-            return attempts.sample(status, size)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a counted Sample
             pause = attempts.retry_after_s(exc)
             if pause is None:
                 return attempts.failed(exc)
-            time.sleep(pause)
+        else:
+            pause = attempts.retry_after_s(status=status)
+            if pause is None:
+                return attempts.sample(status, size)
+        time.sleep(pause)
 
 
 # --- fetch, async (aiohttp) ---------------------------------------------------------
@@ -167,12 +172,15 @@ async def fetch_async(session: aiohttp.ClientSession, job, op: Op) -> Sample:
         attempts.count += 1
         try:
             status, size = await _fetch_once_async(session, job, op.target, attempts)
-            return attempts.sample(status, size)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a counted Sample
             pause = attempts.retry_after_s(exc)
             if pause is None:
                 return attempts.failed(exc)
-            await asyncio.sleep(pause)
+        else:
+            pause = attempts.retry_after_s(status=status)
+            if pause is None:
+                return attempts.sample(status, size)
+        await asyncio.sleep(pause)
 
 
 # --- what strategies see --------------------------------------------------------------

@@ -63,6 +63,7 @@ def summary_lines(result: Result) -> list[tuple[str, str]]:
         service = result.service_ms
         rows.append(("service time", f"p50 {_ms(service['p50'])}   p99 {_ms(service['p99'])}   "
                                      f"(from the actual send; latency counts from when each op was due)"))
+        rows.append(("schedule", schedule_note(result)))
     ok_share = stats.ok / stats.ops if stats.ops else 0
     rows += [
         ("ok", f"{stats.ok:,} of {stats.ops:,} ({ok_share:.1%})"
@@ -78,6 +79,15 @@ def summary_lines(result: Result) -> list[tuple[str, str]]:
     if result.page_cache is not None:
         rows.append(("page cache", page_cache_note(result)))
     return rows
+
+
+def schedule_note(result: Result) -> str:
+    """How well the client kept to --rate."""
+    asked = f"asked {result.job.rate}, sent {result.throughput_ops_s:,.1f}/s"
+    if result.kept_rate:
+        return f"{asked}: kept to schedule (at most {format_duration(result.behind_s)} late)"
+    return (f"{asked}: fell behind by up to {format_duration(result.behind_s)} — the client could not keep "
+            f"the rate at this concurrency; latency includes the wait")
 
 
 def unit(job) -> str:

@@ -91,6 +91,16 @@ class Result:
     def client_bound(self) -> bool:
         return self.cpu_busy >= SATURATED
 
+    @property
+    def behind_s(self) -> float | None:
+        """Open model: the furthest behind schedule any operation was sent (None: closed model)."""
+        return None if self.stats.service is None else self.stats.behind_us / 1e6
+
+    @property
+    def kept_rate(self) -> bool | None:
+        """Open model: whether sends kept to schedule (none more than 10% of a second late)."""
+        return None if self.behind_s is None else self.behind_s < 0.1
+
     @cached_property
     def latency_ms(self) -> dict[str, float | None]:
         return self.stats.latency_ms()
@@ -119,6 +129,7 @@ class Result:
             "throughput_ops_s": round(self.throughput_ops_s, 3),
             "latency_ms": self.latency_ms,
             "service_ms": self.service_ms,
+            "behind_s": None if self.behind_s is None else round(self.behind_s, 6),
             "ideal_s": None if self.ideal_s is None else round(self.ideal_s, 6),
             "efficiency": None if self.efficiency is None else round(self.efficiency, 4),
             "speedup": None if self.speedup is None else round(self.speedup, 3),

@@ -96,10 +96,11 @@ class _Clock:
 
     def result(self, job: Job, recorder: Recorder, page_cache: float | None = None) -> Result:
         wall_s = time.perf_counter() - self.wall_start
-        cpu_s = time.process_time() - self.cpu_start + recorder.stats.cpu_s
+        stats = recorder.close()
+        cpu_s = time.process_time() - self.cpu_start + stats.cpu_s
         return Result(
             job=job, strategy=job.strategy, concurrency=job.overlap, started_at=self.started_at,
-            wall_s=wall_s, stats=recorder.stats, ideal_s=ideal_s(job, job.overlap), cpu_s=cpu_s,
+            wall_s=wall_s, stats=stats, ideal_s=ideal_s(job, job.overlap), cpu_s=cpu_s,
             cores=job.cores, interrupted=recorder.stop_reason, page_cache=page_cache,
         )
 

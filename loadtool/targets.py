@@ -45,13 +45,22 @@ class InvalidTarget:
     reason: str
 
 
+def has_control_characters(text: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+
+
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be fetched, or None when it is a usable http(s) URL."""
     try:
         url.encode("utf-8")
+    except UnicodeError:
+        return "not UTF-8 text"
+    if has_control_characters(url):
+        return "contains control characters"
+    try:
         parts = urlsplit(url.replace(_TEMPLATE, "0"))
         port = parts.port
-    except (UnicodeError, ValueError) as exc:
+    except ValueError as exc:
         return f"not a URL ({exc})"
     if parts.scheme not in ("http", "https"):
         return f"unsupported scheme {parts.scheme!r}" if parts.scheme else "no scheme (http:// or https://)"
@@ -141,15 +150,24 @@ class LinesFile:
 
     @classmethod
     def index(cls, path: str, kind: str = "urls", label: str = "", root: str = "") -> LinesFile:
+        """Index a list file; for URLs, UsageError if it holds no valid URL at all."""
         offsets, lines = array("q"), 0
+        first_problem, valid_seen = None, kind != "urls"
         with open(path, "rb") as handle:
             offset = 0
             for raw in handle:
-                if _content(raw) is not None:
+                text = _content(raw)
+                if text is not None:
                     if lines % CHECKPOINT_EVERY == 0:
                         offsets.append(offset)
                     lines += 1
+                    if not valid_seen:  # checked only until the first good line: cheap for big files
+                        problem = url_problem(text)
+                        valid_seen = problem is None
+                        first_problem = first_problem or (text[:40], problem)
                 offset += len(raw)
+        if lines and not valid_seen:
+            raise UsageError(f"no valid URL in {label or path} (first line {first_problem[0]!r}: {first_problem[1]})")
         return cls(path, lines, offsets, kind, label or path, root)
 
     def distinct(self) -> int | None:
@@ -215,13 +233,27 @@ def _content(raw: bytes) -> str | None:
     return os.fsdecode(text) if os.name != "nt" else text.decode("utf-8", "replace")
 
 
+_SPOOLS: list[str] = []
+
+
 def _spool(fill, prefix: str) -> str:
     """A temporary file (removed at exit) written by ``fill(binary_handle)``."""
     handle = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".txt", delete=False)
-    atexit.register(_remove_quietly, handle.name)
+    if not _SPOOLS:
+        atexit.register(remove_spools)
+    _SPOOLS.append(handle.name)
     with handle:
         fill(handle)
     return handle.name
+
+
+def remove_spools() -> None:
+    """Remove the temporary list files made so far (also done at exit)."""
+    while _SPOOLS:
+        try:
+            os.unlink(_SPOOLS.pop())
+        except OSError:
+            pass
 
 
 def spool_stdin() -> str:
@@ -245,13 +277,6 @@ def walk_files(root: str, recursive: bool) -> Iterator[str]:
                     yield entry.path
             except OSError:
                 yield entry.path  # unreadable: its read counts the error
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile: str):

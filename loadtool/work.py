@@ -113,14 +113,24 @@ class Recorder:
         self.stop_reason: str | None = None
         self._lock = threading.Lock()
         self._on_stop: list[Callable[[], None]] = []
+        self._closed = False
 
     def record(self, sample: Sample) -> None:
         with self._lock:
-            self.stats.add(sample)
+            if not self._closed:
+                self.stats.add(sample)
 
     def merge(self, stats: Stats) -> None:
         with self._lock:
-            self.stats.merge(stats)
+            if not self._closed:
+                self.stats.merge(stats)
+
+    def close(self) -> Stats:
+        """End the run: operations still in flight (abandoned after a grace period) can no
+        longer change what was measured. Returns the final Stats."""
+        with self._lock:
+            self._closed = True
+            return self.stats
 
     def stop(self, reason: str) -> None:
         if self.stop_reason is None:

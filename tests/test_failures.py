@@ -81,4 +81,4 @@ def test_bad_input_from_the_installed_command_is_one_line(closed_port):
     run = subprocess.run([sys.executable, "-m", "loadtool", "fetch", "--count", "-1"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
-    assert run.stderr.count("\n") == 1 and "--count must be at least 1" in run.stderr
+    assert run.stderr.count("\n") == 1 and "--count must be between 1 and" in run.stderr

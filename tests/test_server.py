@@ -91,3 +91,53 @@ def test_page_latency_and_size_follow_the_seed():
     specs = [page(0, index, "web") for index in range(2000)]
     latencies = sorted(spec.latency_s for spec in specs)
     assert 0.03 < latencies[1000] < 0.05  # the web profile's median is 40 ms
+
+
+async def test_files_are_served_and_nothing_outside_the_directory(aiohttp_client, tmp_path):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "a.txt").write_text("inside")
+    (tmp_path / "secret.txt").write_text("outside")
+    (served / "link").symlink_to(tmp_path / "secret.txt")
+    client = await aiohttp_client(build_app(files_root=str(served)))
+    assert await (await client.get("/files/a.txt")).text() == "inside"
+    for path in ("/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/..%2fsecret.txt", "/files/link",
+                 "/files/nothing", "/files/"):
+        response = await client.get(path)
+        assert response.status == 404, path
+        assert "outside" not in await response.text()
+
+
+async def test_without_a_directory_files_is_a_404(client):
+    assert (await client.get("/files/a.txt")).status == 404
+
+
+async def test_hanging_requests_are_capped(aiohttp_client):
+    from loadtool.server.faults import HANGS, MAX_HANGS
+
+    app = build_app()
+    client = await aiohttp_client(app)
+    app[HANGS].extend([object()] * MAX_HANGS)
+    response = await client.get("/fault/hang")
+    assert response.status == 503 and "at most" in await response.text()
+
+
+async def test_the_stall_endpoint_blocks_the_whole_server(client):
+    import asyncio
+
+    started = time.perf_counter()
+    stalled, health = await asyncio.gather(client.get("/fault/stall?ms=200"), client.get("/health"))
+    assert stalled.status == health.status == 200
+    assert time.perf_counter() - started >= 0.2
+
+
+def test_serving_beyond_loopback_warns(loadtool_cli):
+    taken = __import__("socket").socket()
+    taken.bind(("0.0.0.0", 0))
+    taken.listen(1)
+    try:
+        out = loadtool_cli("serve", "--host", "0.0.0.0", "--port", str(taken.getsockname()[1]))
+    finally:
+        taken.close()
+    assert "not loopback" in out.stderr
+    assert out.exit_code == 3 and "cannot listen" in out.stderr

@@ -33,3 +33,22 @@ def test_an_open_model_ideal_is_bounded_by_the_rate():
 def test_no_ideal_without_a_known_latency_or_count():
     assert ideal_s(Job.build(urls=["http://example.invalid/"], count=5), 5) is None
     assert ideal_s(_job(duration="5s"), 10) is None
+
+
+def test_a_constant_rate_spaces_operations_evenly():
+    from loadtool.units import Rate
+    from loadtool.work import Pacer
+
+    pacer = Pacer(Rate(50.0))
+    assert [pacer.offset_s(k) for k in (0, 1, 50)] == pytest.approx([0.0, 0.02, 1.0])
+
+
+def test_a_ramp_rises_linearly_to_the_rate():
+    from loadtool.units import Rate
+    from loadtool.work import Pacer
+
+    pacer = Pacer(Rate(10.0, ramp_s=2.0))  # 10 ops fall due during the 2 s ramp
+    assert pacer.offset_s(0) == 0.0
+    assert pacer.offset_s(2.5) == pytest.approx(1.0)  # R·t²/2T = 2.5 at t = 1 s
+    assert pacer.offset_s(10) == pytest.approx(2.0)
+    assert pacer.offset_s(20) == pytest.approx(3.0)  # then one every 1/R

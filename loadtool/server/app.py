@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from pathlib import Path
 
 from aiohttp import web
 
@@ -28,9 +29,10 @@ _FILLER = (b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiu
 
 SEED = web.AppKey("seed", int)
 PROFILE = web.AppKey("profile", str)
+FILES = web.AppKey("files", object)
 
 
-def _int_arg(request: web.Request, name: str, cap: int, low: int = 0) -> int:
+def int_arg(request: web.Request, name: str, cap: int, low: int = 0) -> int:
     """A whole-number path or query argument within ``low..cap``, or a 400 naming the cap."""
     text = request.match_info.get(name) or request.query.get(name, "")
     try:
@@ -42,7 +44,7 @@ def _int_arg(request: web.Request, name: str, cap: int, low: int = 0) -> int:
     return value
 
 
-def _float_arg(request: web.Request, name: str, default: float, cap: float) -> float:
+def float_arg(request: web.Request, name: str, default: float, cap: float) -> float:
     text = request.query.get(name)
     if text is None:
         return default
@@ -67,7 +69,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def bytes_(request: web.Request) -> web.StreamResponse:
-    size = _int_arg(request, "n", MAX_BYTES)
+    size = int_arg(request, "n", MAX_BYTES)
     if size <= CHUNK:
         return web.Response(body=PATTERN[:size], content_type="application/octet-stream")
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
@@ -78,20 +80,20 @@ async def bytes_(request: web.Request) -> web.StreamResponse:
 
 
 async def delay(request: web.Request) -> web.Response:
-    delay_ms = _int_arg(request, "ms", MAX_DELAY_MS)
+    delay_ms = int_arg(request, "ms", MAX_DELAY_MS)
     await asyncio.sleep(delay_ms / 1000)
     return web.Response(text=f'{{"delay_ms": {delay_ms}}}\n', content_type="application/json")
 
 
 async def status(request: web.Request) -> web.Response:
-    code = _int_arg(request, "code", 599, low=200)
+    code = int_arg(request, "code", 599, low=200)
     if code in (204, 304):
         return web.Response(status=code)
     return web.Response(status=code, text=f"status {code}\n")
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    lines = _int_arg(request, "n", MAX_STREAM_LINES)
+    lines = int_arg(request, "n", MAX_STREAM_LINES)
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     response.enable_chunked_encoding()
     await response.prepare(request)
@@ -103,8 +105,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 async def drip(request: web.Request) -> web.StreamResponse:
     """``numbytes`` bytes spread evenly over ``duration`` seconds, as httpbin's /drip."""
-    duration_s = _float_arg(request, "duration", 2.0, MAX_DRIP_S)
-    size = _int_arg(request, "numbytes", MAX_BYTES) if "numbytes" in request.query else 10
+    duration_s = float_arg(request, "duration", 2.0, MAX_DRIP_S)
+    size = int_arg(request, "numbytes", MAX_BYTES) if "numbytes" in request.query else 10
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
     response.content_length = size
     await response.prepare(request)
@@ -116,7 +118,7 @@ async def drip(request: web.Request) -> web.StreamResponse:
 
 
 async def redirect(request: web.Request) -> web.Response:
-    hops = _int_arg(request, "n", MAX_REDIRECTS)
+    hops = int_arg(request, "n", MAX_REDIRECTS)
     if hops == 0:
         return web.Response(text="redirects done\n")
     raise web.HTTPFound(f"/redirect/{hops - 1}")
@@ -134,7 +136,7 @@ def page_html(seed: int, index: int, size: int) -> bytes:
 
 
 async def page_(request: web.Request) -> web.Response:
-    index = _int_arg(request, "i", 10**12)
+    index = int_arg(request, "i", 10**12)
     seed, profile = request.app[SEED], request.query.get("profile", request.app[PROFILE])
     if profile not in PROFILES:
         raise web.HTTPBadRequest(text=f"no profile {profile!r}; there are {', '.join(PROFILES)}\n")
@@ -143,12 +145,27 @@ async def page_(request: web.Request) -> web.Response:
     return web.Response(body=page_html(seed, index, spec.size_bytes), content_type="text/html")
 
 
-def build_app(seed: int = 0, profile: str = "web") -> web.Application:
-    """The fixture server's application; ``seed`` and ``profile`` shape ``/page/{i}``."""
+async def files(request: web.Request) -> web.StreamResponse:
+    """A file under the served directory; anything outside it (``..``, symlinks out) is a 404."""
+    root = request.app[FILES]
+    if root is None:
+        raise web.HTTPNotFound(text="no directory is served here (loadtool serve --files DIR)\n")
+    wanted = (root / request.match_info["path"]).resolve()
+    if not wanted.is_relative_to(root) or not wanted.is_file():
+        raise web.HTTPNotFound(text="no such file\n")
+    return web.FileResponse(wanted)
+
+
+def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None) -> web.Application:
+    """The fixture server's application; ``seed`` and ``profile`` shape ``/page/{i}``,
+    and ``files_root`` is served under ``/files/``."""
+    from .faults import add_fault_routes
+
     if profile not in PROFILES:
         raise ValueError(f"no profile {profile!r}; there are {', '.join(PROFILES)}")
     app = web.Application()
     app[SEED], app[PROFILE] = seed, profile
+    app[FILES] = None if files_root is None else Path(files_root).resolve()
     app.router.add_get("/health", health)
     app.router.add_get("/bytes/{n}", bytes_)
     app.router.add_route("*", "/delay/{ms}", delay)
@@ -158,4 +175,6 @@ def build_app(seed: int = 0, profile: str = "web") -> web.Application:
     app.router.add_get("/redirect/{n}", redirect)
     app.router.add_get("/page/{i}", page_)
     app.router.add_get("/site/{host}/page/{i}", page_)
+    app.router.add_get("/files/{path:.*}", files)
+    add_fault_routes(app)
     return app

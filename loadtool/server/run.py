@@ -26,6 +26,7 @@ from ..system import event_loop_factory, raise_open_files_limit
 #: 1000+ clients connecting at once overflow a small accept queue; the overflow waits
 #: for SYN retransmits (1 s, then 3 s), which would show up as fake latency.
 BACKLOG = 4096
+SHUTDOWN_S = 0.5
 READY = re.compile(rb"(https?://\S+)")
 
 
@@ -41,13 +42,15 @@ def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.s
     return sock
 
 
-async def _serve(sock: socket.socket, seed: int, profile: str, stop: asyncio.Event) -> None:
+async def _serve(sock: socket.socket, app, stop: asyncio.Event) -> None:
     from aiohttp import web
 
-    from .app import build_app
-
     # No access log: formatting a line per request would cost the server more than the request.
-    runner = web.AppRunner(build_app(seed, profile), access_log=None, handle_signals=False)
+    # Handler cancellation: a client that gives up on /fault/hang frees its handler at once.
+    # A short shutdown: the fixture server has nothing to drain, and a client waiting for it
+    # to stop (after Ctrl-C, say) should not wait on requests that hang on purpose.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
+                           shutdown_timeout=SHUTDOWN_S)
     await runner.setup()
     await web.SockSite(runner, sock, backlog=BACKLOG).start()
     loop = asyncio.get_running_loop()
@@ -73,9 +76,13 @@ def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
 
 
 def serve(host: str = "127.0.0.1", port: int = 8080, seed: int = 0, profile: str = "web",
-          announce: Callable[[str], None] = print, exit_with_parent: bool = False) -> None:
+          announce: Callable[[str], None] = print, exit_with_parent: bool = False,
+          files_root: str | None = None) -> None:
     """Serve the fixture site until SIGINT/SIGTERM (or, with ``exit_with_parent``, stdin EOF)."""
+    from .app import build_app
+
     raise_open_files_limit(65536)
+    app = build_app(seed, profile, files_root)
     sock = listening_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -86,7 +93,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080, seed: int = 0, profile: str
         stop = asyncio.Event()
         if exit_with_parent:
             _watch_parent(asyncio.get_running_loop(), stop)
-        await _serve(sock, seed, profile, stop)
+        await _serve(sock, app, stop)
 
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(main())
@@ -102,8 +109,8 @@ class FixtureServer:
     """
 
     def __init__(self, seed: int = 0, profile: str = "web", host: str = "127.0.0.1",
-                 startup_timeout_s: float = 20.0) -> None:
-        self.seed, self.profile, self.host = seed, profile, host
+                 files_root: str | None = None, startup_timeout_s: float = 20.0) -> None:
+        self.seed, self.profile, self.host, self.files_root = seed, profile, host, files_root
         self.startup_timeout_s = startup_timeout_s
         self.base_url = ""
         self._process: subprocess.Popen | None = None
@@ -111,6 +118,8 @@ class FixtureServer:
     def start(self) -> FixtureServer:
         command = [sys.executable, "-m", "loadtool", "serve", "--host", self.host, "--port", "0",
                    "--seed", str(self.seed), "--profile", self.profile, "--exit-with-parent"]
+        if self.files_root is not None:
+            command += ["--files", str(self.files_root)]
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=self._stderr, start_new_session=True)
@@ -165,6 +174,7 @@ class FixtureServer:
         self.stop()
 
 
-def fixture_server(seed: int = 0, profile: str = "web", host: str = "127.0.0.1") -> FixtureServer:
+def fixture_server(seed: int = 0, profile: str = "web", host: str = "127.0.0.1",
+                   files_root: str | None = None) -> FixtureServer:
     """A started FixtureServer (stop it, or use it in a ``with`` block)."""
-    return FixtureServer(seed=seed, profile=profile, host=host).start()
+    return FixtureServer(seed=seed, profile=profile, host=host, files_root=files_root).start()

@@ -45,10 +45,14 @@ async def _until_done_or_stopped(workers: asyncio.Future, stopped: asyncio.Event
         await asyncio.wait({workers, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         if not workers.done():
             await asyncio.wait({workers}, timeout=grace_s)
-        if not workers.done():
-            workers.cancel()
-        await asyncio.gather(workers, return_exceptions=True)
+        if workers.done():
+            workers.result()  # a worker's own failure (a bug, never an operation's) surfaces here
+            return
+        workers.cancel()
+        try:
+            await workers
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise  # we are being cancelled ourselves, not just our workers
     finally:
         stop_wait.cancel()
-    if not workers.cancelled() and workers.exception() is not None:
-        raise workers.exception()

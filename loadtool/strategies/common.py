@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from ..metrics import Sample
 from ..work import Work
@@ -57,3 +58,30 @@ class Finish:
     def wait(self) -> None:
         self.event.wait()
         self._unregister()
+
+
+def run_sync_workers(job, recorder, workers: int) -> None:
+    """``workers`` threads, a session each, pulling from one Work until it runs out.
+
+    The main thread only waits, so after a stop it can give up on operations still
+    blocked in a socket once the grace period is over.
+    """
+    from ..ops import io_for
+
+    io = io_for(job)
+    work = Work(job, recorder.stopping, recorder.epoch)
+
+    def worker() -> None:
+        with io.session() as session:
+            sync_worker(work, io, session, recorder.record)
+
+    finish = Finish(workers, recorder, job.grace_s)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loadtool-worker")
+    try:
+        for _ in range(workers):
+            pool.submit(worker).add_done_callback(finish.worker_done)
+        finish.wait()
+    finally:
+        # Threads still blocked in a request after the grace period are left to their own
+        # --timeout rather than waited for.
+        pool.shutdown(wait=not recorder.stopping.is_set(), cancel_futures=True)

@@ -19,16 +19,34 @@ from contextlib import ExitStack
 
 from ..metrics import Stats
 from ..ops import io_for
+from ..system import die_with_parent
 from ..work import Recorder, Work
 from .common import sync_worker
 
 #: Per-process state, set once by ``_start_worker`` in each worker process.
-_worker: dict = {}
+_worker: dict = {"busy": False}
+
+
+class Abandoned(BaseException):
+    """Raised in a worker blocked in an operation after the grace period (SIGUSR1).
+
+    A BaseException, so the operation's own error handling does not count it: the
+    operation is dropped, as in the other strategies, and the range returns the rest.
+    """
+
+
+def _abandon(signum: int, frame: object) -> None:
+    if _worker["busy"]:  # only inside a range; idle workers have nothing to give up
+        raise Abandoned
 
 
 def _start_worker(job, epoch: float, stopping) -> None:
-    # Ctrl-C at a terminal reaches the whole process group; the parent decides what to do.
+    # Ctrl-C at a terminal (or a SIGTERM to the process group) reaches every process;
+    # the parent decides what to do and tells workers through ``stopping``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, _abandon)
+    die_with_parent()
     io = io_for(job)
     resources = ExitStack()  # lives as long as the worker process
     _worker.update(job=job, epoch=epoch, stopping=stopping, io=io, resources=resources,
@@ -41,7 +59,13 @@ def _run_range(start: int, stop: int | None) -> dict:
     stats = Stats(epoch, open_model=job.rate is not None)
     cpu_start = time.process_time()
     work = Work(job, _worker["stopping"], epoch, start, stop)
-    sync_worker(work, _worker["io"], _worker["session"], stats.add)
+    _worker["busy"] = True
+    try:
+        sync_worker(work, _worker["io"], _worker["session"], stats.add)
+    except Abandoned:
+        pass
+    finally:
+        _worker["busy"] = False
     stats.cpu_s = time.process_time() - cpu_start
     return stats.to_wire()
 
@@ -72,6 +96,8 @@ def _context() -> multiprocessing.context.BaseContext:
 
 #: How often the parent looks up from waiting to notice a stop or a deadline.
 POLL_S = 0.2
+#: How long abandoned workers get to hand back what they measured before they are killed.
+ABANDON_S = 2.0
 
 
 def run(job, recorder: Recorder) -> None:
@@ -90,16 +116,20 @@ def run(job, recorder: Recorder) -> None:
             if recorder.stopping.is_set() or (deadline is not None and time.time() >= deadline):
                 break
             in_flight.add(pool.submit(_run_range, start, stop))
-        _drain(in_flight, recorder, job.grace_s)
+        in_flight = _drain(in_flight, recorder, job.grace_s)
+        if in_flight:  # still blocked after the grace period: abandon the operations, keep the rest
+            _signal_workers(pool, signal.SIGUSR1)
+            _drain(in_flight, recorder, ABANDON_S)
     finally:
         unregister()
         if recorder.stopping.is_set():
-            _terminate(pool)
+            _signal_workers(pool, signal.SIGKILL)
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _drain(in_flight: set[Future], recorder: Recorder, grace_s: float) -> None:
-    """Collect the ranges still running; after a stop, only for ``grace_s`` more."""
+def _drain(in_flight: set[Future], recorder: Recorder, grace_s: float) -> set[Future]:
+    """Collect the ranges still running; after a stop, only for ``grace_s`` more.
+    Returns the ranges still running."""
     grace_end = None
     while in_flight:
         timeout = POLL_S
@@ -107,8 +137,9 @@ def _drain(in_flight: set[Future], recorder: Recorder, grace_s: float) -> None:
             grace_end = grace_end or time.monotonic() + grace_s
             timeout = grace_end - time.monotonic()
             if timeout <= 0:
-                return
+                break
         in_flight = _collect(in_flight, recorder, timeout)
+    return in_flight
 
 
 def _collect(futures: set[Future], recorder: Recorder, timeout: float) -> set[Future]:
@@ -119,12 +150,12 @@ def _collect(futures: set[Future], recorder: Recorder, timeout: float) -> set[Fu
     return pending
 
 
-def _terminate(pool: ProcessPoolExecutor) -> None:
-    """Stop workers still blocked in an operation after the grace period."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
-    if terminate is not None:
-        terminate()
-        return
+def _signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:
+    """Send ``signum`` to the pool's live workers (SIGUSR1: abandon; SIGKILL: end)."""
+    # ProcessPoolExecutor has no public list of its processes before Python 3.14.
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         if process.is_alive() and process.pid != os.getpid():
-            process.terminate()
+            try:
+                os.kill(process.pid, signum)
+            except ProcessLookupError:
+                pass

@@ -1,14 +1,14 @@
-"""sequential: one requests.Session, one operation at a time — the baseline."""
+"""sequential: one worker, one requests.Session, one operation at a time — the baseline.
+
+The worker runs in a thread of its own, so that after Ctrl-C the main thread can stop
+waiting for an operation that hangs once the grace period is over.
+"""
 
 from __future__ import annotations
 
-from ..ops import io_for
-from ..work import Recorder, Work
-from .common import sync_worker
+from ..work import Recorder
+from .common import run_sync_workers
 
 
 def run(job, recorder: Recorder) -> None:
-    io = io_for(job)
-    work = Work(job, recorder.stopping, recorder.epoch)
-    with io.session() as session:
-        sync_worker(work, io, session, recorder.record)
+    run_sync_workers(job, recorder, workers=1)

@@ -1,0 +1,211 @@
+"""Faults, timeouts, the open model and signals: loadtool keeps measuring and loses nothing."""
+
+import json
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from loadtool.server.faults import flaky_fails
+
+STRATEGIES = ["sequential", "threads", "processes", "async"]
+
+FAULTS = {
+    "/fault/reset": {"reset": 4},
+    "/fault/truncate": {"truncated": 4},
+    "/fault/bad-chunked": {"protocol": 4},
+    "/fault/garbage": {"protocol": 4},
+    "/fault/slow-headers?interval_ms=2000": {"read_timeout": 4},
+    "/fault/hang": {"read_timeout": 4},
+}
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("path", FAULTS)
+def test_each_fault_is_counted_as_its_error_kind(loadtool_cli, server, strategy, path):
+    out = loadtool_cli("fetch", path, "--server", server.base_url, "-s", strategy, "-n", "4", "-c", "2",
+                       "--timeout", "400ms", "--format", "json")
+    result = out.json()
+    assert result["errors"] == FAULTS[path]
+    assert result["ops"] == 4 and out.exit_code == 3
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_flaky_fails_exactly_the_seeded_share(loadtool_cli, server, strategy):
+    result = loadtool_cli("fetch", "/fault/flaky?p=0.3&i={i}", "--server", server.base_url, "-s", strategy,
+                          "-n", "40", "-c", "4", "--format", "json").json()
+    fates = [flaky_fails(0, index, 0.3) for index in range(40)]
+    assert result["status"].get("500", 0) == fates.count("500")
+    assert result["errors"].get("reset", 0) == fates.count("reset")
+    assert result["ok"] == fates.count(None)
+
+
+def test_retries_are_counted_apart_from_operations(loadtool_cli):
+    without = loadtool_cli("fetch", "/fault/flaky?p=0.5", "-s", "sequential", "-n", "60", "--format", "json").json()
+    retried = loadtool_cli("fetch", "/fault/flaky?p=0.5", "-s", "sequential", "-n", "60", "--retries", "5",
+                           "--format", "json").json()
+    assert without["attempts"] == without["ops"] == 60
+    assert retried["ops"] == 60 and retried["attempts"] > 60
+    assert retried["ok"] > without["ok"]
+
+
+@pytest.fixture
+def full_backlog():
+    """A port whose accept queue is full: the kernel drops SYNs, so connecting times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        try:
+            filler.connect(listener.getsockname())
+        except BlockingIOError:
+            pass
+        fillers.append(filler)
+    yield listener.getsockname()[1]
+    for sock in (*fillers, listener):
+        sock.close()
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_an_unanswered_connect_is_a_connect_timeout(loadtool_cli, full_backlog, strategy):
+    result = loadtool_cli("fetch", f"http://127.0.0.1:{full_backlog}/", "-s", strategy, "-n", "2", "-c", "2",
+                          "--connect-timeout", "300ms", "--timeout", "2s", "--format", "json").json()
+    assert result["errors"] == {"connect_timeout": 2}
+
+
+def _url_file(tmp_path, server, lines):
+    path = tmp_path / "urls.txt"
+    path.write_text("\n".join(server.url(line) for line in lines) + "\n")
+    return str(path)
+
+
+def test_the_open_model_counts_the_stall_the_closed_model_hides(loadtool_cli, tmp_path):
+    from loadtool.server.run import FixtureServer
+
+    with FixtureServer() as fresh:  # its own server: the stall must not slow other tests
+        lines = ["/health"] * 300
+        lines[30] = "/fault/stall?ms=500"
+        urls = _url_file(tmp_path, fresh, lines)
+        result = loadtool_cli("fetch", "-f", urls, "--rate", "100/s", "-c", "2", "--format", "json").json()
+    assert result["ok"] == 300
+    corrected, service = result["latency_ms"]["p99"], result["service_ms"]["p99"]
+    assert corrected >= 5 * service, (corrected, service)
+    assert result["behind_s"] > 0.2
+
+
+def test_the_rate_spaces_operations_out(loadtool_cli, server):
+    result = loadtool_cli("fetch", "/health", "--server", server.base_url, "-n", "21", "--rate", "40/s",
+                          "--format", "json").json()
+    assert result["ok"] == 21 and result["wall_s"] >= 20 / 40
+    assert result["job"]["rate"] == "40/s"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_duration_bounds_a_run_with_any_strategy(loadtool_cli, server, strategy):
+    result = loadtool_cli("fetch", "/delay/20", "--server", server.base_url, "-s", strategy, "-c", "4",
+                          "--duration", "1s", "--format", "json").json()
+    assert result["job"]["count"] is None and result["job"]["duration_s"] == 1.0
+    assert result["ops"] > 4 and result["ok"] == result["ops"]
+    assert result["wall_s"] >= 1.0
+
+
+def _children(pid):
+    return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+
+
+def _alive(pids):
+    return [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+
+
+def _connected(pid) -> bool:
+    """Whether the run has TCP connections open from any process of its tree (work has started)."""
+    try:
+        processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        return any(conn.status == psutil.CONN_ESTABLISHED and conn.raddr
+                   for proc in processes for conn in proc.net_connections(kind="tcp"))
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _interrupt(args, signum, margin_s=1.0):
+    """Start loadtool, wait until its requests are flowing, let it run ``margin_s`` more, signal it."""
+    process = subprocess.Popen([sys.executable, "-m", "loadtool", *args, "--format", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not _connected(process.pid):
+        assert time.monotonic() < deadline and process.poll() is None, "the run never started"
+        time.sleep(0.05)
+    time.sleep(margin_s)  # places the signal mid-run; nothing below depends on how far it got
+    children = _children(process.pid)
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, err, children
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_signal_mid_run_prints_the_partial_report_and_leaves_no_process(strategy, signum, code):
+    returncode, out, err, children = _interrupt(["fetch", "/delay/100", "-n", "100000", "-c", "4", "-s", strategy],
+                                                signum)
+    assert returncode == code, err
+    result = json.loads(out)
+    assert result["interrupted"] == signal.Signals(signum).name
+    assert 0 < result["ops"] < 100000 and result["ok"] == result["ops"]
+    assert children and not _wait_gone(children)
+
+
+def _wait_gone(pids, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)  # waiting for the kernel to reap, bounded
+    return _alive(pids)
+
+
+@pytest.mark.parametrize("strategy", ["processes", "async", "threads"])
+def test_after_the_grace_period_hung_operations_are_dropped_and_the_rest_kept(strategy):
+    returncode, out, err, children = _interrupt(
+        ["fetch", "/delay/10", "/fault/hang", "-n", "100000", "-c", "2", "-s", strategy, "--grace", "500ms",
+         "--timeout", "120s"], signal.SIGINT, margin_s=0.5)
+    assert returncode == 130, err
+    result = json.loads(out)
+    assert result["ops"] >= 1 and result["errors"] == {}
+    assert not _wait_gone(children)
+
+
+def _random_text(rng, length):
+    raw = bytes(rng.randrange(256) for _ in range(length)) + b"\xff"  # never valid UTF-8 throughout
+    return raw.decode("utf-8", "surrogateescape")
+
+
+FUZZED_OPTIONS = ["--count", "--concurrency", "--rate", "--timeout", "--duration", "--header", "--ok-status",
+                  "--method", "--server", "--retries", "--grace", "--seed", "--processes", "--fail-if",
+                  "--connect-timeout"]
+
+
+def test_random_bytes_as_option_values_are_one_line_and_exit_2(loadtool_cli):
+    rng = random.Random(20261125)
+    for _ in range(60):
+        option = rng.choice(FUZZED_OPTIONS)
+        value = _random_text(rng, rng.randrange(1, 40)).replace("\x00", "")
+        out = loadtool_cli("fetch", option, value)
+        assert out.exit_code == 2, (option, value, out.stdout[:200])
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_random_bytes_as_url_files_and_urls_are_one_line_and_exit_2(loadtool_cli, tmp_path):
+    rng = random.Random(7)
+    for case in range(20):
+        path = tmp_path / f"urls-{case}.txt"
+        path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4000))) + b"\xff")
+        out = loadtool_cli("fetch", "-f", str(path))
+        assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        out = loadtool_cli("fetch", _random_text(rng, 30).replace("\x00", ""))
+        assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr

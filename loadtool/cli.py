@@ -14,8 +14,7 @@ import click
 
 from . import __version__
 from .errors import UsageError
-from .job import DEFAULT_CONCURRENCY, STRATEGIES
-from .profiles import PROFILES
+from .names import DEFAULT_CONCURRENCY, ENGINES, PROFILE_NAMES, STRATEGIES
 from .system import cpu_count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -66,7 +65,7 @@ job_options = _options(
 )
 
 fixture_options = _options(
-    click.option("--profile", type=click.Choice(tuple(PROFILES)), default="web", show_default=True,
+    click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
                  help="Latency and size profile of the fixture server's /page/{i}."),
     click.option("--server", metavar="URL",
                  help="Send /paths to the fixture server already running at URL (see `loadtool serve`) "
@@ -89,6 +88,9 @@ read_options = _options(
 )
 
 http_options = _options(
+    click.option("--engine", "-e", type=click.Choice(ENGINES), default="aiohttp", show_default=True,
+                 help="HTTP client of the async strategy: aiohttp, or fast (HTTP/1.1 keep-alive on asyncio "
+                      "protocols and httptools: several times less CPU per request; plain http, no redirects)."),
     click.option("--urls-file", "-f", metavar="FILE",
                  help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
     click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
@@ -228,6 +230,7 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
     from .experiments import COMPARE_PATH
 
     if read_files:
+        options.pop("engine")
         return build_job(kind="read", paths=targets, verify=verify is not None, **options)
     for name in ("from_list", "recursive", "block_size", "evict_cache", "file_size"):
         options.pop(name)
@@ -333,12 +336,14 @@ def files_make(directory, count, size, sizes, seed) -> int:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port, announced on stdout).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of /page/{i}.")
-@click.option("--profile", type=click.Choice(tuple(PROFILES)), default="web", show_default=True,
+@click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
               help="Latency and size profile of /page/{i}.")
 @click.option("--files", "files_root", metavar="DIR", type=click.Path(exists=True, file_okay=False),
               help="Serve the files under DIR at /files/PATH (nothing outside DIR is reachable).")
+@click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port (SO_REUSEPORT), so the server is not the bottleneck.")
 @click.option("--exit-with-parent", is_flag=True, hidden=True)
-def serve(host, port, seed, profile, files_root, exit_with_parent) -> int:
+def serve(host, port, seed, profile, files_root, workers, exit_with_parent) -> int:
     """Run the fixture server in the foreground until Ctrl-C.
 
     Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /stream/{n},
@@ -349,7 +354,7 @@ def serve(host, port, seed, profile, files_root, exit_with_parent) -> int:
     """
     from .commands import serve_foreground
 
-    return serve_foreground(host, port, seed, profile, exit_with_parent, files_root)
+    return serve_foreground(host, port, seed, profile, exit_with_parent, files_root, workers)
 
 
 def main() -> None:

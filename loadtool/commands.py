@@ -130,10 +130,16 @@ def exit_code(results: Sequence[Result], thresholds: tuple = ()) -> int:
         click.echo(f"loadtool: threshold failed: {line}", err=True)
     for result in results:
         if result.ops and not result.ok:
-            click.echo(f"loadtool: every operation failed ({result.strategy}); first error: "
-                       f"{result.stats.first_error or 'none recorded'}", err=True)
+            click.echo(f"loadtool: every operation failed ({result.strategy}); {_why_failed(result)}", err=True)
             return EXIT_FAILED
     return EXIT_THRESHOLD if failed_thresholds else EXIT_OK
+
+
+def _why_failed(result: Result) -> str:
+    if result.stats.first_error:
+        return f"first error: {result.stats.first_error}"
+    statuses = ", ".join(f"{code} ×{count}" for code, count in result.stats.status.most_common(3))
+    return f"statuses: {statuses} (--ok-status decides which count as success)"
 
 
 def deliver(results: Sequence[Result], delivery: Delivery, knee=None) -> int:
@@ -179,7 +185,7 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
 
 
 def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_parent: bool,
-                     files_root: str | None = None) -> int:
+                     files_root: str | None = None, workers: int = 1) -> int:
     from .server.run import serve
     from .system import is_loopback
 
@@ -193,7 +199,7 @@ def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_pa
 
     try:
         serve(host, port, seed, profile, announce=announce, exit_with_parent=exit_with_parent,
-              files_root=files_root)
+              files_root=files_root, workers=workers)
     except OSError as exc:
         click.echo(f"loadtool serve: error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         return EXIT_FAILED

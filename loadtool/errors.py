@@ -8,10 +8,8 @@ and the operation becomes a counted Sample.
 from __future__ import annotations
 
 import errno
-import http.client
-import socket
-import ssl
 from collections.abc import Iterator
+from functools import cache
 
 KINDS = (
     "connect_refused",     # nothing listens on the port
@@ -82,17 +80,26 @@ PRECEDENCE = ("invalid_url", "too_many_redirects", "tls", "dns", "file_not_found
               "is_a_directory", "connect_refused", "protocol", "reset", "truncated", "connect_timeout",
               "read_timeout", "other")
 
-_OS_ERRORS = (
-    (ConnectionRefusedError, "connect_refused"),
-    ((ConnectionResetError, ConnectionAbortedError, BrokenPipeError), "reset"),
-    (socket.gaierror, "dns"),
-    (ssl.SSLError, "tls"),
-    (FileNotFoundError, "file_not_found"),
-    (PermissionError, "permission_denied"),
-    (IsADirectoryError, "is_a_directory"),
-    (http.client.IncompleteRead, "truncated"),
-    ((TimeoutError, socket.timeout), "read_timeout"),
-)
+@cache
+def _os_errors() -> tuple:
+    """Exception types by kind; built on first use so ``loadtool --help`` imports no ssl."""
+    import http.client
+    import socket
+    import ssl
+
+    return (
+        (ConnectionRefusedError, "connect_refused"),
+        ((ConnectionResetError, ConnectionAbortedError, BrokenPipeError), "reset"),
+        (socket.gaierror, "dns"),
+        (ssl.SSLError, "tls"),
+        (FileNotFoundError, "file_not_found"),
+        (PermissionError, "permission_denied"),
+        (IsADirectoryError, "is_a_directory"),
+        (http.client.IncompleteRead, "truncated"),
+        (TimeoutError, "read_timeout"),
+        # IncompleteRead is an HTTPException too, but a short body is not a protocol error.
+        (http.client.HTTPException, "protocol"),
+    )
 
 
 def _kinds(exc: BaseException) -> set[str]:
@@ -103,10 +110,11 @@ def _kinds(exc: BaseException) -> set[str]:
     """
     name = type(exc).__name__
     kinds = {kind for kind, signals in _NAMES.items() if name in signals}
-    kinds.update(kind for types, kind in _OS_ERRORS if isinstance(exc, types))
-    # IncompleteRead is an HTTPException too, but a short body is not a protocol error.
-    if isinstance(exc, http.client.HTTPException) and not isinstance(exc, http.client.IncompleteRead):
-        kinds.add("protocol")
+    for types, kind in _os_errors():
+        if isinstance(exc, types):
+            kinds.add(kind)
+            if kind == "truncated":
+                break
     if isinstance(exc, OSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
         kinds.add("reset")
     # aiohttp keeps the connection error behind a short body only in the message of its

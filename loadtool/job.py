@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from typing import Any
 
 from .errors import UsageError
+from .names import DEFAULT_CONCURRENCY, ENGINES, STRATEGIES
 from .profiles import PROFILES
 from .system import cpu_count
-from .files import parse_sizes
 from .targets import (FixturePaths, GeneratedTree, file_targets, has_control_characters, url_problem,
                       url_targets)
 from .units import Rate, parse_count, parse_duration, parse_rate, parse_size
 
-STRATEGIES = ("sequential", "threads", "processes", "async")
-ENGINES = ("aiohttp",)
 #: The seed's number: "if you need to wait for 1010 file reads or network transactions".
 FIXTURE_COUNT = 1010
 #: A single URL gets hey's default number of requests.
 SINGLE_URL_COUNT = 200
-DEFAULT_CONCURRENCY = 50
 #: 64 KiB per read: large enough for sequential speed, small enough that C workers'
 #: buffers stay modest (1000 threads × 64 KiB = 64 MiB).
 DEFAULT_BLOCK = 64 * 1024
@@ -71,6 +69,9 @@ class Job:
     verify: bool = False
     #: Reads: drop the files from the page cache before the run.
     evict_cache: bool = False
+    #: (offset, step): do only operations offset, offset+step, … (one process's share of
+    #: a hybrid or cluster run). None: every operation.
+    slice: tuple[int, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -98,7 +99,7 @@ class Job:
 
     @property
     def process_count(self) -> int:
-        """Worker processes for the processes strategy: --processes, else one per CPU."""
+        """Worker processes of the processes and hybrid strategies: --processes, else one per CPU."""
         return self.processes or min(cpu_count(), self.concurrency)
 
     @property
@@ -110,16 +111,29 @@ class Job:
             return self.process_count
         return self.concurrency
 
+    def share(self, index: int, of: int) -> Job:
+        """Process ``index`` of ``of``'s part of this job: every ``of``-th operation from
+        ``index``, at ``1/of`` of the concurrency, on the async strategy."""
+        concurrency = self.concurrency // of + (index < self.concurrency % of)
+        return replace(self, strategy="async", concurrency=max(concurrency, 1), slice=(index, of))
+
     @property
     def cores(self) -> int:
         """Cores the strategy can keep busy: one for one thread of Python, more where the
         GIL is released (processes; threads and aiofiles' threads in file syscalls)."""
+        if self.strategy == "hybrid":
+            return max(1, min(self.process_count, cpu_count()))
         if self.strategy in ("processes", "threads") or self.kind == "read":
             return max(1, min(self.overlap, cpu_count()))
         return 1
 
     def is_ok(self, status: int) -> bool:
-        return any(low <= status <= high for low, high in self.ok_status)
+        return 0 <= status < 600 and self._ok_table[status]
+
+    @cached_property
+    def _ok_table(self) -> bytes:
+        """Whether each status 0..599 counts as success: one index per response."""
+        return bytes(any(low <= code <= high for low, high in self.ok_status) for code in range(600))
 
     def describe(self) -> dict[str, Any]:
         """Every option, as plain JSON-able data."""
@@ -227,6 +241,8 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
         if not paths and not from_list:
             count = whole_number("count", options.get("count", FIXTURE_COUNT), 1)
             size = options.get("file_size", "4KiB")
+            from .files import parse_sizes
+
             parse_sizes(size, None)  # a bad size is a usage error now, not after the run starts
             return GeneratedTree(count, size, seed)
         return file_targets(paths, from_list, bool(options.get("recursive")))
@@ -239,6 +255,14 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
             raise UsageError(f"--server {options['server']!r}: {problem}")
         targets = targets.bind(options["server"])
     return targets
+
+
+def _check_fast_engine(options: dict[str, Any], targets: Any) -> None:
+    if options.get("kind") == "read":
+        raise UsageError("--engine chooses how async fetches; it does not apply to read")
+    urls = getattr(targets, "items", ())
+    if any(url.startswith("https:") for url in urls):
+        raise UsageError("--engine fast speaks plain http only (no TLS yet); use --engine aiohttp for https")
 
 
 def _rate(value: Any) -> Rate | None:
@@ -270,6 +294,9 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
     seed = whole_number("seed", options.get("seed", 0), 0, 2**63 - 1)
     profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
     targets = _targets(options, seed, profile)
+    engine = _choice("engine", options.get("engine", "aiohttp"), ENGINES)
+    if engine == "fast":
+        _check_fast_engine(options, targets)
     verify = bool(options.get("verify"))
     if verify and not isinstance(targets, GeneratedTree) and getattr(targets, "kind", "") != "manifest":
         raise UsageError("--verify needs a tree made by `loadtool files make` (its manifest holds the checksums)")
@@ -284,7 +311,7 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
         targets=targets,
         kind=_choice("kind", options.get("kind", "fetch"), ("fetch", "read")),
         strategy=_choice("strategy", options.get("strategy", "async"), STRATEGIES),
-        engine=_choice("engine", options.get("engine", "aiohttp"), ENGINES),
+        engine=engine,
         count=_count(options, targets, duration_s),
         duration_s=duration_s,
         concurrency=whole_number("concurrency", options.get("concurrency", DEFAULT_CONCURRENCY), 1, MAX_CONCURRENCY),

@@ -33,6 +33,25 @@ def _clamp_us(value_us: int) -> int:
     return min(max(int(value_us), LOWEST_US), HIGHEST_US)
 
 
+def bucket(value_us: int) -> int:
+    """``value_us`` rounded down to the resolution of a 3-digit HdrHistogram.
+
+    With 3 significant digits HdrHistogram keeps 2048 sub-buckets, so a value of b bits
+    is resolved to 2^(b-11): keeping its top 11 bits is exactly its bucket. Counting
+    bucketed values in a dict and recording them later gives the identical histogram at
+    a third of the cost of recording each value as it comes.
+    """
+    shift = value_us.bit_length() - 11
+    return value_us >> shift << shift if shift > 0 else value_us
+
+
+def _settle(histogram: HdrHistogram, pending: dict[int, int]) -> None:
+    """Record the counted values into the histogram and forget them."""
+    for value, count in pending.items():
+        histogram.record_value(value, count)
+    pending.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class Sample:
     """What one operation did.
@@ -55,15 +74,17 @@ class Sample:
 class _Second:
     """One row of the per-second series; its histogram is encoded once the second is over."""
 
-    __slots__ = ("ops", "errors", "bytes", "live", "encoded")
+    __slots__ = ("ops", "errors", "bytes", "live", "encoded", "pending")
 
     def __init__(self) -> None:
         self.ops = self.errors = self.bytes = 0
         self.live: HdrHistogram | None = new_histogram(SERIES_DIGITS)
         self.encoded: bytes | None = None
+        self.pending: dict[int, int] = {}
 
     def histogram(self) -> HdrHistogram:
         if self.live is not None:
+            _settle(self.live, self.pending)
             return self.live
         return HdrHistogram.decode(self.encoded)
 
@@ -74,6 +95,7 @@ class _Second:
 
     def freeze(self) -> None:
         if self.live is not None:
+            _settle(self.live, self.pending)
             self.encoded, self.live = self.live.encode(), None
 
 
@@ -84,12 +106,13 @@ class Series:
         self._rows: dict[int, _Second] = {}
         self._hot: int | None = None
 
-    def add(self, second: int, latency_us: int, failed: bool, nbytes: int) -> None:
-        row = self._row(second)
+    def add(self, second: int, latency_bucket: int, failed: bool, nbytes: int) -> None:
+        row = self._rows[second] if second == self._hot else self._row(second)
         row.ops += 1
         row.errors += failed
         row.bytes += nbytes
-        row.live.record_value(latency_us)
+        pending = row.pending
+        pending[latency_bucket] = pending.get(latency_bucket, 0) + 1
 
     def _row(self, second: int) -> _Second:
         if second == self._hot:
@@ -99,7 +122,7 @@ class Series:
             row = self._rows[second] = _Second()
         else:
             row.thaw()
-        if self._hot is not None and self._hot != second:
+        if self._hot is not None:
             self._rows[self._hot].freeze()
         self._hot = second
         return row
@@ -161,9 +184,11 @@ class Stats:
         self.bytes = 0
         self.errors: Counter[str] = Counter()
         self.status: Counter[int] = Counter()
-        self.latency = new_histogram()
+        self._latency = new_histogram()
         #: Service time (from the actual send) is kept apart only in the open model.
-        self.service = new_histogram() if open_model else None
+        self._service = new_histogram() if open_model else None
+        self._pending: dict[int, int] = {}
+        self._pending_service: dict[int, int] = {}
         self.series = Series()
         #: CPU seconds spent by workers in other processes, reported with their Stats.
         self.cpu_s = 0.0
@@ -174,24 +199,56 @@ class Stats:
 
     def add(self, sample: Sample, now: float | None = None) -> None:
         """Count one Sample; ``now`` (wall clock) defaults to the time of the call."""
-        latency_us = _clamp_us(sample.latency_us)
+        self.record(sample.latency_us, sample.ok, sample.status, sample.error, sample.bytes,
+                    sample.service_us, sample.attempts, sample.detail, now)
+
+    def record(self, latency_us: int, ok: bool, status: int | None = None, error: str | None = None,
+               nbytes: int = 0, service_us: int | None = None, attempts: int = 1, detail: str | None = None,
+               now: float | None = None) -> None:
+        """Count one operation given as plain values (``add`` without building a Sample).
+
+        This runs once per operation, up to 10^5 times a second: ``bucket`` and the
+        clamping are written out inline.
+        """
+        latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
+        shift = latency.bit_length() - 11
+        if shift > 0:
+            latency = latency >> shift << shift
         self.ops += 1
-        self.ok += sample.ok
-        self.attempts += sample.attempts
-        self.bytes += sample.bytes
-        if sample.status is not None:
-            self.status[sample.status] += 1
-        if sample.error is not None:
-            self.errors[sample.error] += 1
+        self.ok += ok
+        self.attempts += attempts
+        self.bytes += nbytes
+        if status is not None:
+            self.status[status] += 1
+        if error is not None:
+            self.errors[error] += 1
             if self.first_error is None:
-                self.first_error = f"{sample.error}: {sample.detail}" if sample.detail else sample.error
-        self.latency.record_value(latency_us)
-        if self.service is not None:
-            service = sample.latency_us if sample.service_us is None else sample.service_us
-            self.service.record_value(_clamp_us(service))
-            self.behind_us = max(self.behind_us, sample.latency_us - service)
+                self.first_error = f"{error}: {detail}" if detail else error
+        pending = self._pending
+        pending[latency] = pending.get(latency, 0) + 1
+        if self._service is not None:
+            self._record_service(latency_us, service_us)
         second = int((time.time() if now is None else now) - self.epoch)
-        self.series.add(second, latency_us, not sample.ok, sample.bytes)
+        self.series.add(second, latency, not ok, nbytes)
+
+    def _record_service(self, latency_us: int, service_us: int | None) -> None:
+        service = latency_us if service_us is None else service_us
+        key = bucket(_clamp_us(service))
+        self._pending_service[key] = self._pending_service.get(key, 0) + 1
+        self.behind_us = max(self.behind_us, latency_us - service)
+
+    @property
+    def latency(self) -> HdrHistogram:
+        """The latency histogram (µs), with every operation counted so far."""
+        _settle(self._latency, self._pending)
+        return self._latency
+
+    @property
+    def service(self) -> HdrHistogram | None:
+        """Open model only: the service-time histogram (µs), from each actual send."""
+        if self._service is not None:
+            _settle(self._service, self._pending_service)
+        return self._service
 
     def merge(self, other: Stats) -> None:
         """Add another Stats of the same run (from a thread, process or machine) to this one."""
@@ -203,8 +260,8 @@ class Stats:
         self.status.update(other.status)
         self.latency.add(other.latency)
         if other.service is not None:
-            if self.service is None:
-                self.service = new_histogram()
+            if self._service is None:
+                self._service = new_histogram()
             self.service.add(other.service)
         self.series.merge(other.series)
         self.cpu_s += other.cpu_s
@@ -245,9 +302,9 @@ class Stats:
         stats.ops, stats.ok, stats.attempts, stats.bytes = wire["ops"], wire["ok"], wire["attempts"], wire["bytes"]
         stats.errors = Counter(wire["errors"])
         stats.status = Counter({int(code): n for code, n in wire["status"].items()})
-        stats.latency = HdrHistogram.decode(wire["latency"].encode("ascii"))
+        stats._latency = HdrHistogram.decode(wire["latency"].encode("ascii"))
         if wire["service"] is not None:
-            stats.service = HdrHistogram.decode(wire["service"].encode("ascii"))
+            stats._service = HdrHistogram.decode(wire["service"].encode("ascii"))
         stats.series = Series.from_wire(wire["series"])
         stats.cpu_s, stats.first_error = wire["cpu_s"], wire["first_error"]
         stats.behind_us = wire.get("behind_us", 0)

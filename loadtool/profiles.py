@@ -11,9 +11,14 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass
-from statistics import NormalDist
+from functools import cache
 
-_NORMAL = NormalDist()
+
+@cache
+def _normal():
+    from statistics import NormalDist  # imported on first use: statistics is slow to import
+
+    return NormalDist()
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class LogNormal:
     sigma: float
 
     def at(self, u: float) -> float:
-        return self.median * math.exp(self.sigma * _NORMAL.inv_cdf(u))
+        return self.median * math.exp(self.sigma * _normal().inv_cdf(u))
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class Profile:
 
 PROFILES = {
     profile.name: profile
-    for profile in (
+    for profile in (  # in the order of names.PROFILE_NAMES
         Profile("web", LogNormal(40.0, 0.6), LogNormal(24 * 1024, 0.9)),
         Profile("api", LogNormal(12.0, 0.35), LogNormal(1536, 0.5), max_latency_ms=1000.0),
         Profile("slow-tail", LogNormal(30.0, 0.4), LogNormal(16 * 1024, 0.7),

@@ -71,8 +71,7 @@ def summary_lines(result: Result) -> list[tuple[str, str]]:
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
         ("errors", _counts(dict(stats.errors))),
         ("client CPU", f"{result.cpu_busy:.0%} of {result.cores} core{'s' if result.cores > 1 else ''}"
-                       + ("  — the client was the bottleneck; these figures measure it, not the target"
-                          if result.client_bound else "")),
+                       + (f"  — {saturation_advice(result)}" if result.client_bound else "")),
     ]
     if stats.first_error and stats.failed:
         rows.append(("first error", stats.first_error))
@@ -88,6 +87,19 @@ def schedule_note(result: Result) -> str:
         return f"{asked}: kept to schedule (at most {format_duration(result.behind_s)} late)"
     return (f"{asked}: fell behind by up to {format_duration(result.behind_s)} — the client could not keep "
             f"the rate at this concurrency; latency includes the wait")
+
+
+def saturation_advice(result: Result) -> str:
+    """What to say when the client's own CPU bounded the figures."""
+    job = result.job
+    tips = []
+    if job.kind == "fetch" and job.strategy in ("async", "hybrid") and job.engine == "aiohttp":
+        tips.append("--engine fast")
+    if job.strategy != "hybrid" and job.kind == "fetch":
+        tips.append("--strategy hybrid")
+    tips.append("fewer connections")
+    return (f"the client was the bottleneck, so these figures measure it, not the target; "
+            f"try {', '.join(tips[:-1]) + ' or ' if len(tips) > 1 else ''}{tips[-1]}")
 
 
 def unit(job) -> str:

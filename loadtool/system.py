@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
 from collections.abc import Callable
 
 
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+def event_loop_factory() -> Callable:
     """uvloop's loop when it is installed (2-4x less CPU per request), else asyncio's."""
     try:
         import uvloop
     except ImportError:
+        import asyncio
+
         return asyncio.new_event_loop
     return uvloop.new_event_loop
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
 import sys
-import tempfile
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -238,6 +236,8 @@ _SPOOLS: list[str] = []
 
 def _spool(fill, prefix: str) -> str:
     """A temporary file (removed at exit) written by ``fill(binary_handle)``."""
+    import tempfile
+
     handle = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".txt", delete=False)
     if not _SPOOLS:
         atexit.register(remove_spools)
@@ -258,6 +258,8 @@ def remove_spools() -> None:
 
 def spool_stdin() -> str:
     """Copy standard input to a temporary file so it can be indexed."""
+    import shutil
+
     return _spool(lambda out: shutil.copyfileobj(sys.stdin.buffer, out), "loadtool-stdin-")
 
 

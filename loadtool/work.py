@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from itertools import islice
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,6 +63,10 @@ class Work:
     def __init__(self, job, stopping: threading.Event, epoch: float,
                  start: int = 0, stop: int | None = None) -> None:
         self._ops = job.targets.iter_from(start, job.count if stop is None else stop)
+        if job.slice is not None:
+            offset, step = job.slice
+            # Every step-th operation: reading the ones in between is far cheaper than seeking.
+            self._ops = islice(self._ops, offset, None, step)
         base = clock_base(epoch)
         self._deadline = base + job.duration_s if job.duration_s else math.inf
         self._pacer = Pacer(job.rate) if job.rate else None
@@ -120,10 +125,22 @@ class Recorder:
             if not self._closed:
                 self.stats.add(sample)
 
+    def record_values(self, *values) -> None:
+        """``record`` for engines that do not build a Sample: the arguments of ``Stats.record``."""
+        with self._lock:
+            if not self._closed:
+                self.stats.record(*values)
+
     def merge(self, stats: Stats) -> None:
         with self._lock:
             if not self._closed:
                 self.stats.merge(stats)
+
+    def take(self) -> Stats:
+        """What was counted since the last take (or the start); counting goes on in a new Stats."""
+        with self._lock:
+            taken, self.stats = self.stats, Stats(self.epoch, open_model=self.job.rate is not None)
+            return taken
 
     def close(self) -> Stats:
         """End the run: operations still in flight (abandoned after a grace period) can no

@@ -42,3 +42,16 @@ def test_the_fixture_server_is_a_context_manager():
         pid = server.pid
     assert result.ok == 3
     assert server.pid is None and pid is not None
+
+
+def test_help_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom loadtool.cli import cli\n"
+             "for args in (['--help'], ['fetch', '--help'], ['compare', '--help']):\n"
+             "    cli.main(args, standalone_mode=False)\n"
+             "heavy = {'aiohttp', 'requests', 'rich', 'hdrh', 'asyncio', 'uvloop', 'matplotlib', 'ssl'}\n"
+             "print(sorted(heavy & set(sys.modules)))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "[]"

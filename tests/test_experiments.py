@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from loadtool.names import STRATEGIES
 from loadtool.sizing import find_knee, gain_per_doubling
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -21,13 +22,13 @@ def test_compare_runs_every_strategy_in_order_with_speedups_from_the_same_data(l
                        "--format", "json")
     assert out.exit_code == 0, out.stderr
     results = out.json()
-    assert [r["strategy"] for r in results] == ["sequential", "threads", "processes", "async"]
+    assert [r["strategy"] for r in results] == list(STRATEGIES)
     sequential_wall = results[0]["wall_s"]
     for result in results:
         assert result["ok"] == 24
         assert result["speedup"] == pytest.approx(sequential_wall / result["wall_s"], rel=1e-3)
     assert results[0]["speedup"] == pytest.approx(1.0)
-    assert results[3]["speedup"] > 3
+    assert results[STRATEGIES.index("async")]["speedup"] > 3
 
 
 def test_compare_takes_a_subset_and_has_no_speedup_without_sequential(loadtool_cli, server):
@@ -40,7 +41,7 @@ def test_compare_takes_a_subset_and_has_no_speedup_without_sequential(loadtool_c
 def test_compare_csv_has_one_record_per_strategy(loadtool_cli, server):
     out = loadtool_cli("compare", "/health", "--server", server.base_url, "-n", "5", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
-    assert [row["strategy"] for row in rows] == ["sequential", "threads", "processes", "async"]
+    assert [row["strategy"] for row in rows] == list(STRATEGIES)
 
 
 def test_compare_table_shows_speedup_and_efficiency(loadtool_cli, server):

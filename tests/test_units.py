@@ -52,3 +52,10 @@ def test_durations_format_in_the_unit_that_reads_best():
     assert format_duration(0.0123) == "12.3ms"
     assert format_duration(4.21) == "4.21s"
     assert format_duration(185) == "3m05s"
+
+
+def test_the_profile_names_the_cli_offers_are_the_profiles_that_exist():
+    from loadtool.names import PROFILE_NAMES
+    from loadtool.profiles import PROFILES
+
+    assert tuple(PROFILES) == PROFILE_NAMES

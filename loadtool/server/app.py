@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from aiohttp import web
@@ -65,7 +66,8 @@ async def _write_body(response: web.StreamResponse, size: int) -> None:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
+    # X-Pid names the server process that answered (there are several with --workers).
+    return web.Response(text="ok\n", headers={"X-Pid": str(os.getpid())})
 
 
 async def bytes_(request: web.Request) -> web.StreamResponse:

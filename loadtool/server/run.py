@@ -21,7 +21,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 
-from ..system import event_loop_factory, raise_open_files_limit
+from ..system import die_with_parent, event_loop_factory, raise_open_files_limit
 
 #: 1000+ clients connecting at once overflow a small accept queue; the overflow waits
 #: for SYN retransmits (1 s, then 3 s), which would show up as fake latency.
@@ -77,18 +77,37 @@ def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
 
 def serve(host: str = "127.0.0.1", port: int = 8080, seed: int = 0, profile: str = "web",
           announce: Callable[[str], None] = print, exit_with_parent: bool = False,
-          files_root: str | None = None) -> None:
-    """Serve the fixture site until SIGINT/SIGTERM (or, with ``exit_with_parent``, stdin EOF)."""
+          files_root: str | None = None, workers: int = 1) -> None:
+    """Serve the fixture site until SIGINT/SIGTERM (or, with ``exit_with_parent``, stdin EOF).
+
+    With ``workers`` > 1, that many processes serve the same port, each with its own
+    SO_REUSEPORT socket, so the kernel spreads connections over them and the server is
+    not what limits a client's benchmark.
+    """
     from .app import build_app
 
     raise_open_files_limit(65536)
     app = build_app(seed, profile, files_root)
-    sock = listening_socket(host, port)
+    sock = listening_socket(host, port, reuse_port=workers > 1)
     bound_host, bound_port = sock.getsockname()[:2]
+    children = [_fork_worker(host, bound_port, app, sock) for _ in range(workers - 1)]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     announce(f"loadtool fixture server on http://{shown}:{bound_port} "
-             f"(seed {seed}, profile {profile}, pid {os.getpid()})")
+             f"(seed {seed}, profile {profile}, {workers} worker{'s' if workers > 1 else ''}, pid {os.getpid()})")
+    try:
+        _run_worker(sock, app, exit_with_parent)
+    finally:
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+                os.waitpid(child, 0)
+            except ChildProcessError:
+                pass
+            except ProcessLookupError:
+                pass
 
+
+def _run_worker(sock: socket.socket, app, exit_with_parent: bool) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         if exit_with_parent:
@@ -97,6 +116,19 @@ def serve(host: str = "127.0.0.1", port: int = 8080, seed: int = 0, profile: str
 
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(main())
+
+
+def _fork_worker(host: str, port: int, app, parent_sock: socket.socket) -> int:
+    """A forked server process on its own SO_REUSEPORT socket; it dies with the first process."""
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        die_with_parent()
+        parent_sock.close()
+        _run_worker(listening_socket(host, port, reuse_port=True), app, exit_with_parent=False)
+    finally:
+        os._exit(0)
 
 
 class FixtureServer:
@@ -109,8 +141,9 @@ class FixtureServer:
     """
 
     def __init__(self, seed: int = 0, profile: str = "web", host: str = "127.0.0.1",
-                 files_root: str | None = None, startup_timeout_s: float = 20.0) -> None:
+                 files_root: str | None = None, workers: int = 1, startup_timeout_s: float = 20.0) -> None:
         self.seed, self.profile, self.host, self.files_root = seed, profile, host, files_root
+        self.workers = workers
         self.startup_timeout_s = startup_timeout_s
         self.base_url = ""
         self._process: subprocess.Popen | None = None
@@ -120,6 +153,8 @@ class FixtureServer:
                    "--seed", str(self.seed), "--profile", self.profile, "--exit-with-parent"]
         if self.files_root is not None:
             command += ["--files", str(self.files_root)]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=self._stderr, start_new_session=True)

@@ -15,6 +15,7 @@ _MODULES = {
     "threads": "threads",
     "processes": "processes",
     "async": "asyncio",
+    "hybrid": "hybrid",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..fasthttp import run_fast
 from ..ops import io_for
 from ..system import event_loop_factory
 from ..work import Recorder, Work
@@ -24,6 +25,9 @@ def run(job, recorder: Recorder) -> None:
 
 async def run_async(job, recorder: Recorder) -> None:
     """Run the job on the running event loop (for ``loadtool.arun`` and Jupyter)."""
+    if job.engine == "fast":
+        await run_fast(job, recorder)
+        return
     io = io_for(job)
     work = Work(job, recorder.stopping, recorder.epoch)
     loop = asyncio.get_running_loop()

@@ -84,7 +84,7 @@ def ranges(job, processes: int) -> Iterator[tuple[int, int]]:
         start += size
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def context() -> multiprocessing.context.BaseContext:
     # Forking a process that runs threads (progress display, thread pools) can deadlock
     # the child; a fork server forks from a clean single-threaded process instead.
     if "forkserver" in multiprocessing.get_all_start_methods():
@@ -102,10 +102,10 @@ ABANDON_S = 2.0
 
 def run(job, recorder: Recorder) -> None:
     processes = job.process_count
-    context = _context()
-    stopping = context.Event()
+    mp = context()
+    stopping = mp.Event()
     unregister = recorder.on_stop(stopping.set)
-    pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker,
+    pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_worker,
                                initargs=(job, recorder.epoch, stopping))
     in_flight: set[Future] = set()
     deadline = time.time() + job.duration_s if job.duration_s else None
@@ -118,12 +118,12 @@ def run(job, recorder: Recorder) -> None:
             in_flight.add(pool.submit(_run_range, start, stop))
         in_flight = _drain(in_flight, recorder, job.grace_s)
         if in_flight:  # still blocked after the grace period: abandon the operations, keep the rest
-            _signal_workers(pool, signal.SIGUSR1)
+            signal_workers(pool, signal.SIGUSR1)
             _drain(in_flight, recorder, ABANDON_S)
     finally:
         unregister()
         if recorder.stopping.is_set():
-            _signal_workers(pool, signal.SIGKILL)
+            signal_workers(pool, signal.SIGKILL)
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -150,7 +150,7 @@ def _collect(futures: set[Future], recorder: Recorder, timeout: float) -> set[Fu
     return pending
 
 
-def _signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:
+def signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:
     """Send ``signum`` to the pool's live workers (SIGUSR1: abandon; SIGKILL: end)."""
     # ProcessPoolExecutor has no public list of its processes before Python 3.14.
     for process in list((getattr(pool, "_processes", None) or {}).values()):

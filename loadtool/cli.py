@@ -117,6 +117,11 @@ output_options = _options(
                  help="Draw the latency percentile curve and throughput over time to a PNG "
                       "(needs: pip install 'loadtool[plot]')."),
     click.option("--series", metavar="FILE.csv", help="Write the per-second series (ops, errors, p50, p99) as CSV."),
+    click.option("--baseline", metavar="FILE.json",
+                 help="A stored JSON result that relative thresholds compare with: --fail-if 'p99>+10%' "
+                      "fails when p99 is more than 10% above the baseline's."),
+    click.option("--junit", metavar="FILE.xml",
+                 help="Write JUnit XML: one test case per --fail-if threshold (per strategy), for CI systems."),
 )
 
 
@@ -328,6 +333,19 @@ def files_make(directory, count, size, sizes, seed) -> int:
     from .commands import make_files
 
     return make_files(directory, count, size, sizes, seed)
+
+
+@cli.command(context_settings=CONTEXT)
+def schema() -> int:
+    """Print the JSON schema of results (loadtool.result/1).
+
+    Within loadtool.result/1, fields are only ever added: none is renamed, removed or
+    given another meaning. A change that would break a reader gets loadtool.result/2.
+    """
+    from importlib import resources
+
+    click.echo(resources.files("loadtool").joinpath("schema.json").read_text(encoding="utf-8"), nl=False)
+    return 0
 
 
 @cli.command(context_settings=CONTEXT)

@@ -45,16 +45,21 @@ class Delivery:
     thresholds: tuple = ()
     plot: str | None = None
     series: str | None = None
+    junit: str | None = None
+    #: Stored results that relative thresholds (``p99>+10%``) compare with.
+    baseline: list | None = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> Delivery:
         """Take the output options out of ``options``, checking them before any run starts."""
-        from .thresholds import parse_thresholds
+        from .thresholds import load_baseline, parse_thresholds
 
+        baseline_path = options.pop("baseline")
         delivery = cls(fmt=options.pop("fmt"), output=options.pop("output"), quiet=options.pop("quiet"),
                        progress=not options.pop("no_progress"),
-                       thresholds=usage(parse_thresholds, options.pop("fail_if")),
-                       plot=options.pop("plot"), series=options.pop("series"))
+                       thresholds=usage(parse_thresholds, options.pop("fail_if"), baseline_path),
+                       plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
+                       baseline=usage(load_baseline, baseline_path) if baseline_path else None)
         if delivery.plot:
             from .plot import require_matplotlib
 
@@ -104,6 +109,12 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
         _write(delivery.series, report.series_csv(results))
     if delivery.plot and results:
         _plot(results, delivery.plot, knee)
+    if delivery.junit and results:
+        from .junit import to_junit
+        from .thresholds import check
+
+        plain = report.sweep_text(results, knee, "table") if knee is not None else report.render_text(results, "table")
+        _write(delivery.junit, to_junit(results, check(delivery.thresholds, results, delivery.baseline), plain))
 
 
 def _plot(results: Sequence[Result], path: str, knee) -> None:
@@ -118,14 +129,14 @@ def _plot(results: Sequence[Result], path: str, knee) -> None:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def exit_code(results: Sequence[Result], thresholds: tuple = ()) -> int:
+def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list | None = None) -> int:
     """The exit code a set of results earns, with a line on stderr for each reason."""
     from .thresholds import failures
 
     for result in results:
         if result.interrupted:
             return EXIT_SIGTERM if result.interrupted == "SIGTERM" else EXIT_SIGINT
-    failed_thresholds = failures(thresholds, results)
+    failed_thresholds = failures(thresholds, results, baseline)
     for line in failed_thresholds:
         click.echo(f"loadtool: threshold failed: {line}", err=True)
     for result in results:
@@ -144,7 +155,7 @@ def _why_failed(result: Result) -> str:
 
 def deliver(results: Sequence[Result], delivery: Delivery, knee=None) -> int:
     emit(results, delivery, knee)
-    return exit_code(results, delivery.thresholds)
+    return exit_code(results, delivery.thresholds, delivery.baseline)
 
 
 def _could_not_start(exc: RuntimeError) -> int:

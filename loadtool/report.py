@@ -245,7 +245,7 @@ def _plain(renderable) -> str:
 
     console = Console(file=io.StringIO(), width=120, color_system=None)
     console.print(renderable)
-    return console.file.getvalue()
+    return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
 
 
 # --- per-second series -------------------------------------------------------------

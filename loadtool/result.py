@@ -109,6 +109,33 @@ class Result:
     def service_ms(self) -> dict[str, float | None] | None:
         return None if self.stats.service is None else self.stats.latency_ms(self.stats.service)
 
+    def assert_ok(self, *, p50: str | float | None = None, p90: str | float | None = None,
+                  p99: str | float | None = None, p999: str | float | None = None, max: str | float | None = None,
+                  error_rate: float = 0.0, rps: float | None = None, fail_if: tuple[str, ...] = ()) -> Result:
+        """Raise AssertionError, with the report, unless the run met every limit.
+
+        Latency limits are durations (``"200ms"``, ``"1s"``) or milliseconds; ``error_rate``
+        is the share of operations allowed to fail (default none); ``rps`` the least
+        throughput; ``fail_if`` any further --fail-if expressions. Returns the Result, so
+        checks can be chained in a test.
+        """
+        from .report import render_text
+        from .thresholds import failures, parse_threshold
+
+        limits = [f"{name}>{value}" for name, value in
+                  (("p50", p50), ("p90", p90), ("p99", p99), ("p99.9", p999), ("max", max)) if value is not None]
+        limits.append(f"errors>{error_rate * 100:g}%")
+        if rps is not None:
+            limits.append(f"rps<{rps:g}")
+        problems = failures([parse_threshold(text) for text in (*limits, *fail_if)], [self])
+        if self.interrupted:
+            problems.insert(0, f"the run was interrupted by {self.interrupted}")
+        if self.ops == 0:
+            problems.insert(0, "no operation was done")
+        if problems:
+            raise AssertionError("loadtool: " + "; ".join(problems) + "\n" + render_text([self], "table"))
+        return self
+
     def to_dict(self, series: bool = True) -> dict[str, Any]:
         """The ``loadtool.result/1`` object."""
         stats = self.stats

@@ -1,27 +1,51 @@
-"""--fail-if thresholds: ``p99>200ms``, ``errors>1%``, ``rps<500``, checked against a Result.
+"""--fail-if thresholds: ``p99>200ms``, ``errors>1%``, ``rps<500``, ``p99>+10%``.
 
 A threshold names a metric, a comparison and a limit. Durations take units (``ms``,
 ``s``; a bare number means milliseconds, as in the report); ``errors`` is a share with
-``%`` or a count without. A threshold that *holds* fails the run: ``--fail-if
-'p99>200ms'`` fails when p99 is above 200 ms.
+``%`` or a count without. A signed percentage (``+10%``, ``-5%``) is relative to the
+same metric in a stored result (``--baseline old.json``): a regression gate. A
+threshold that *holds* fails the run: ``--fail-if 'p99>200ms'`` fails when p99 is
+above 200 ms.
 """
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import UsageError
 from .units import parse_duration
 
 _OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SHAPE = re.compile(r"\s*([a-z0-9_.]+)\s*(>=|<=|>|<)\s*(\S+)\s*")
+_RELATIVE = re.compile(r"([+-]\d+(?:\.\d+)?)%")
 
 #: Latency metrics in milliseconds, by the names users type.
 LATENCY = {"p50": "p50", "p90": "p90", "p99": "p99", "p99.9": "p999", "p999": "p999", "max": "max", "mean": "mean"}
 THROUGHPUT = ("rps", "ops_s", "throughput")
 METRICS = (*LATENCY, "errors", *THROUGHPUT, "wall", "efficiency")
+
+
+def figures(result: Any) -> dict[str, float | None]:
+    """The metrics thresholds read, from a Result or from a ``loadtool.result/1`` dict."""
+    if isinstance(result, dict):
+        data = result
+    else:
+        data = {"ops": result.ops, "ok": result.ok, "latency_ms": result.latency_ms, "wall_s": result.wall_s,
+                "throughput_ops_s": result.throughput_ops_s, "efficiency": result.efficiency}
+    ops = data["ops"]
+    values: dict[str, float | None] = {name: data["latency_ms"][key] for name, key in LATENCY.items()}
+    values.update({
+        "errors_share": (ops - data["ok"]) / ops if ops else 0.0,
+        "errors_count": float(ops - data["ok"]),
+        "per_s": data["throughput_ops_s"],
+        "wall_ms": data["wall_s"] * 1000,
+        "efficiency": data["efficiency"],
+    })
+    return values
 
 
 @dataclass(frozen=True)
@@ -34,26 +58,39 @@ class Threshold:
     limit: float
     #: "ms", "share" (0..1), "count", "per_s" or "ratio": how ``limit`` and the actual value read.
     unit: str
+    #: For ``+10%``-style limits: the change allowed against the baseline (0.1), else None.
+    relative: float | None = None
 
-    def actual(self, result) -> float | None:
-        """The Result's value of this metric, in this threshold's unit."""
+    def _key(self) -> str:
         if self.metric in LATENCY:
-            return result.latency_ms[LATENCY[self.metric]]
+            return self.metric
         if self.metric == "errors":
-            return result.error_rate if self.unit == "share" else float(result.stats.failed)
+            return "errors_share" if self.unit == "share" else "errors_count"
         if self.metric in THROUGHPUT:
-            return result.throughput_ops_s
-        if self.metric == "wall":
-            return result.wall_s * 1000
-        return result.efficiency
+            return "per_s"
+        return "wall_ms" if self.metric == "wall" else "efficiency"
 
-    def failed(self, result) -> bool:
-        value = self.actual(result)
-        return value is not None and _OPERATORS[self.op](value, self.limit)
+    def actual(self, result: Any) -> float | None:
+        """The value of this metric in ``result`` (a Result or a result dict)."""
+        return figures(result)[self._key()]
 
-    def describe(self, result) -> str:
-        value = self.actual(result)
-        return f"{self.text}: {self.metric} was {_show(value, self.unit)}, limit {_show(self.limit, self.unit)}"
+    def bound(self, baseline: Any = None) -> float | None:
+        """The limit to compare with: fixed, or the baseline's value moved by ``relative``."""
+        if self.relative is None:
+            return self.limit
+        reference = None if baseline is None else self.actual(baseline)
+        return None if reference is None else reference * (1 + self.relative)
+
+    def failed(self, result: Any, baseline: Any = None) -> bool:
+        value, bound = self.actual(result), self.bound(baseline)
+        return value is not None and bound is not None and _OPERATORS[self.op](value, bound)
+
+    def describe(self, result: Any, baseline: Any = None) -> str:
+        value, bound = self.actual(result), self.bound(baseline)
+        against = ""
+        if self.relative is not None:
+            against = f" ({self.relative:+.0%} of the baseline's {_show(self.actual(baseline), self.unit)})"
+        return f"{self.text}: {self.metric} was {_show(value, self.unit)}, limit {_show(bound, self.unit)}{against}"
 
 
 def _show(value: float | None, unit: str) -> str:
@@ -69,14 +106,18 @@ def _show(value: float | None, unit: str) -> str:
 
 
 def parse_threshold(text: str) -> Threshold:
-    """One expression such as ``p99>200ms``; UsageError naming what is wrong."""
+    """One expression such as ``p99>200ms`` or ``p99>+10%``; UsageError naming what is wrong."""
     match = _SHAPE.fullmatch(text.lower())
     if not match:
         raise UsageError(f"--fail-if {text!r} is not METRIC<OP>LIMIT, such as p99>200ms, errors>1%, rps<500")
     metric, op, limit = match.groups()
     if metric not in METRICS:
         raise UsageError(f"--fail-if {text!r}: no metric {metric!r}; there are {', '.join(METRICS)}")
+    relative = _RELATIVE.fullmatch(limit)
     try:
+        if relative:
+            unit = _limit(metric, "0%" if metric == "errors" else "0")[1]
+            return Threshold(text, metric, op, 0.0, unit, float(relative.group(1)) / 100)
         value, unit = _limit(metric, limit)
     except ValueError as exc:
         raise UsageError(f"--fail-if {text!r}: {exc}") from None
@@ -106,14 +147,62 @@ def _number(text: str) -> float:
     return value
 
 
-def parse_thresholds(texts) -> tuple[Threshold, ...]:
-    return tuple(parse_threshold(text) for text in texts or ())
+def parse_thresholds(texts, baseline: str | None = None) -> tuple[Threshold, ...]:
+    thresholds = tuple(parse_threshold(text) for text in texts or ())
+    relative = [t.text for t in thresholds if t.relative is not None]
+    if relative and baseline is None:
+        raise UsageError(f"--fail-if {relative[0]!r} is relative: give the result to compare with, --baseline FILE")
+    return thresholds
 
 
-def failures(thresholds, results) -> list[str]:
-    """One line per threshold a result failed, naming the strategy when there are several."""
-    lines = []
+def load_baseline(path: str) -> list[dict[str, Any]]:
+    """The results in a stored JSON report (one object, or a list from compare)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise UsageError(f"--baseline: cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--baseline: {path} is not JSON ({exc})") from None
+    results = data if isinstance(data, list) else data.get("levels", [data]) if isinstance(data, dict) else []
+    if not results or not all(isinstance(r, dict) and r.get("schema", "").startswith("loadtool.result/")
+                              for r in results):
+        raise UsageError(f"--baseline: {path} is not a loadtool JSON result (schema loadtool.result/1)")
+    return results
+
+
+def baseline_for(result: Any, baseline: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The stored result to compare ``result`` with: same strategy (and concurrency), else the first."""
+    if not baseline:
+        return None
+    for stored in baseline:
+        if stored.get("strategy") == result.strategy and stored.get("concurrency") == result.concurrency:
+            return stored
+    return next((stored for stored in baseline if stored.get("strategy") == result.strategy), baseline[0])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One threshold checked against one result."""
+
+    threshold: Threshold
+    strategy: str
+    failed: bool
+    line: str
+
+
+def check(thresholds, results, baseline: list[dict[str, Any]] | None = None) -> list[Verdict]:
+    """Every threshold against every result."""
+    verdicts = []
     for result in results:
+        reference = baseline_for(result, baseline)
         prefix = f"{result.strategy}: " if len(results) > 1 else ""
-        lines += [prefix + threshold.describe(result) for threshold in thresholds if threshold.failed(result)]
-    return lines
+        for threshold in thresholds:
+            verdicts.append(Verdict(threshold, result.strategy, threshold.failed(result, reference),
+                                    prefix + threshold.describe(result, reference)))
+    return verdicts
+
+
+def failures(thresholds, results, baseline: list[dict[str, Any]] | None = None) -> list[str]:
+    """One line per threshold a result failed, naming the strategy when there are several."""
+    return [verdict.line for verdict in check(thresholds, results, baseline) if verdict.failed]

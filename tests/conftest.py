@@ -9,14 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from loadtool.cli import cli
-from loadtool.server.run import FixtureServer
 
 
 @pytest.fixture(scope="session")
-def server():
-    """The fixture server in a subprocess on a free loopback port, for the whole session."""
-    with FixtureServer(seed=0) as running:
-        yield running
+def server(loadtool_server):
+    """The fixture server in a subprocess on a free loopback port, for the whole session
+    (the one loadtool's pytest plugin provides)."""
+    return loadtool_server
 
 
 class Invocation:

@@ -99,6 +99,11 @@ http_options = _options(
     click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a file's bytes."),
     click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
                  help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
+    click.option("--per-host", metavar="N",
+                 help="Politeness: at most N operations in flight per host (on the fixture site, "
+                      "/site/{h}/ counts as host h)."),
+    click.option("--host-rate", metavar="R",
+                 help="Politeness: at most R operations started per host, e.g. 5/s or 120/m."),
 )
 
 output_options = _options(
@@ -333,6 +338,44 @@ def files_make(directory, count, size, sizes, seed) -> int:
     from .commands import make_files
 
     return make_files(directory, count, size, sizes, seed)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
+@click.option("--urls-file", "-f", metavar="FILE", help="Pilot against the URLs in FILE ('-' reads stdin).")
+@click.option("--pages", metavar="N", help="Pages the real job will fetch (10M, 250k).")
+@click.option("--deadline", metavar="TIME", help="When the job must be done (2h, 30m); sizes the machines.")
+@click.option("--hosts", metavar="N", help="Distinct hosts the pages spread over (for politeness).")
+@click.option("--per-host", metavar="N", help="Politeness: at most N requests in flight per host.")
+@click.option("--per-host-rate", "--host-rate", "host_rate", metavar="R",
+              help="Politeness: at most R requests started per host, e.g. 5/s.")
+@click.option("--pilot", metavar="TIME", default="20s", show_default=True,
+              help="How long the pilot measures, in all.")
+@click.option("--cores", metavar="N", help=f"Cores per machine of the real job (default: this one's, {cpu_count()}).")
+@click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
+              help="With no URL: the fixture site's latency and size profile.")
+@click.option("--check", "check_path", metavar="RESULT.json",
+              help="Instead of planning: compare a finished run (loadtool fetch --format json) with --plan.")
+@click.option("--plan", "plan_path", metavar="PLAN.json", help="A plan made with --format json, for --check.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write the plan in --format to FILE too.")
+@click.option("--no-progress", is_flag=True, help="No live progress line during the pilot.")
+def plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, cores, profile, check_path,
+         plan_path, fmt, output, no_progress) -> int:
+    """Size a real scraping job from a short pilot run.
+
+    The pilot measures the targets' latency and what each strategy and engine costs
+    the client per page; the plan gives, for each, the concurrency needed, the expected
+    throughput (Little's law, bounded by CPU and politeness), the total time with a
+    p10–p90 range, memory, and machines needed to meet --deadline. With no URL the
+    pilot runs against the fixture site (/site/{h}/page/{i} over --hosts hosts).
+    """
+    from .commands import check_plan, make_plan
+
+    if check_path:
+        return check_plan(check_path, plan_path)
+    return make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, cores, profile,
+                     fmt, output, not no_progress)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -235,3 +235,76 @@ def make_files(directory: str, count: str, size: str, sizes: str | None, seed: s
     click.echo(f"wrote {made.files:,} files, {format_bytes(made.bytes)}, under {directory} in "
                f"{format_duration(time.perf_counter() - started)}; manifest {made.manifest}")
     return EXIT_OK
+
+
+def _plan_targets(urls, urls_file, hosts: int | None) -> dict[str, Any]:
+    if urls or urls_file:
+        return {"urls": urls, "urls_file": urls_file}
+    # The fixture site, spread over the hosts the job will meet (up to 1000 distinct ones).
+    shown = min(hosts or 1, 1000)
+    paths = tuple(f"/site/{host}/page/{{i}}" for host in range(shown)) if hosts else ("/page/{i}",)
+    return {"urls": paths}
+
+
+def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot_time, cores, profile,
+              fmt: str, output: str | None, progress: bool) -> int:
+    from . import plan_report
+    from .job import whole_number
+    from .plan import options, pilot, to_dict
+    from .sizing import Goal
+    from .system import cpu_count
+    from .units import format_duration, parse_duration
+
+    if pages is None:
+        raise click.UsageError("--pages is needed: how many pages will the real job fetch?")
+    host_count = usage(whole_number, "hosts", hosts, 1) if hosts else None
+    job = build_job(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate,
+                    **_plan_targets(urls, urls_file, host_count))
+    goal = Goal(pages=usage(whole_number, "pages", pages, 1), hosts=host_count,
+                deadline_s=usage(parse_duration, deadline) if deadline else None,
+                per_host=job.per_host, host_rate=job.host_rate,
+                cores=usage(whole_number, "cores", cores, 1, 4096) if cores else cpu_count())
+    pilot_s = usage(parse_duration, pilot_time)
+    if not 1 <= pilot_s <= 3600:
+        raise click.UsageError(f"--pilot must be between 1s and 1h, not {pilot_time}")
+    factory = Delivery(progress=progress).progress_factory()
+    try:
+        measured = usage(pilot, job, pilot_s, factory)
+    except RuntimeError as exc:
+        return _could_not_start(exc)
+    plan = to_dict(measured, goal, options(measured, goal))
+    target = job.describe()["targets"]
+    where = f"the fixture site (profile {target['profile']})" if target["kind"] == "fixture" else target.get(
+        "first", target.get("path", ""))
+    title = (f"loadtool plan · {goal.pages:,} pages" + (f" · deadline {format_duration(goal.deadline_s)}"
+             if goal.deadline_s else "") + f" · pilot {format_duration(pilot_s)} against {where}")
+    if output:
+        _write(output, plan_report.plan_json(plan) if fmt == "json" else
+               __import__("loadtool.report", fromlist=["_plain"])._plain(plan_report.plan_table(plan, title)))
+    if fmt == "json":
+        click.echo(plan_report.plan_json(plan), nl=False)
+    else:
+        _print(plan_report.plan_table(plan, title))
+    return EXIT_OK
+
+
+def check_plan(result_path: str, plan_path: str | None) -> int:
+    import json
+
+    from . import plan_report
+    from .plan import check, measured_from
+
+    if not plan_path:
+        raise click.UsageError("--check needs --plan PLAN.json (made with loadtool plan --format json)")
+    documents = []
+    for path, what in ((plan_path, "--plan"), (result_path, "--check")):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                documents.append(json.load(handle))
+        except (OSError, ValueError) as exc:
+            raise click.UsageError(f"{what}: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    measured = usage(measured_from, documents[0])
+    results = documents[1] if isinstance(documents[1], list) else [documents[1]]
+    for result in results:
+        click.echo(plan_report.check_text(usage(check, measured, result)), nl=False)
+    return EXIT_OK

@@ -72,6 +72,13 @@ class Job:
     #: (offset, step): do only operations offset, offset+step, … (one process's share of
     #: a hybrid or cluster run). None: every operation.
     slice: tuple[int, int] | None = None
+    #: Politeness: at most this many operations in flight per host (None: no limit).
+    per_host: int | None = None
+    #: Politeness: at most this many operations started per second per host (None: no limit).
+    host_rate: float | None = None
+    #: (index, of): do only operations whose host belongs to process ``index`` of ``of``,
+    #: so per-host limits hold across processes. None: every host.
+    host_share: tuple[int, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -111,11 +118,18 @@ class Job:
             return self.process_count
         return self.concurrency
 
+    @property
+    def polite(self) -> bool:
+        return self.per_host is not None or self.host_rate is not None
+
     def share(self, index: int, of: int) -> Job:
-        """Process ``index`` of ``of``'s part of this job: every ``of``-th operation from
-        ``index``, at ``1/of`` of the concurrency, on the async strategy."""
-        concurrency = self.concurrency // of + (index < self.concurrency % of)
-        return replace(self, strategy="async", concurrency=max(concurrency, 1), slice=(index, of))
+        """Process ``index`` of ``of``'s part of this job, at ``1/of`` of the concurrency, on the
+        async strategy: every ``of``-th operation from ``index`` — or, with per-host limits,
+        the operations of the hosts this process owns, so the limits hold."""
+        concurrency = max(self.concurrency // of + (index < self.concurrency % of), 1)
+        if self.polite:
+            return replace(self, strategy="async", concurrency=concurrency, host_share=(index, of))
+        return replace(self, strategy="async", concurrency=concurrency, slice=(index, of))
 
     @property
     def cores(self) -> int:
@@ -257,22 +271,24 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
     return targets
 
 
-def _check_fast_engine(options: dict[str, Any], targets: Any) -> None:
+def _check_fast_engine(options: dict[str, Any], targets: Any, polite: bool) -> None:
     if options.get("kind") == "read":
         raise UsageError("--engine chooses how async fetches; it does not apply to read")
+    if polite:
+        raise UsageError("--engine fast does not apply --per-host or --host-rate yet; use --engine aiohttp")
     urls = getattr(targets, "items", ())
     if any(url.startswith("https:") for url in urls):
         raise UsageError("--engine fast speaks plain http only (no TLS yet); use --engine aiohttp for https")
 
 
-def _rate(value: Any) -> Rate | None:
+def _rate(value: Any, name: str = "rate") -> Rate | None:
     try:
         rate = parse_rate(value) if isinstance(value, str) else value
         rate = Rate(float(rate)) if isinstance(rate, (int, float)) else rate
     except ValueError as exc:
-        raise UsageError(f"--rate: {exc}") from None
+        raise UsageError(f"--{name}: {exc}") from None
     if rate is not None and rate.per_s > MAX_RATE_PER_S:
-        raise UsageError(f"--rate is at most {MAX_RATE_PER_S:,}/s, not {rate}")
+        raise UsageError(f"--{name} is at most {MAX_RATE_PER_S:,}/s, not {rate}")
     return rate
 
 
@@ -295,8 +311,10 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
     profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
     targets = _targets(options, seed, profile)
     engine = _choice("engine", options.get("engine", "aiohttp"), ENGINES)
+    per_host = whole_number("per-host", options["per_host"], 1, MAX_CONCURRENCY) if "per_host" in options else None
+    host_rate = _rate(options["host_rate"], "host-rate").per_s if "host_rate" in options else None
     if engine == "fast":
-        _check_fast_engine(options, targets)
+        _check_fast_engine(options, targets, per_host is not None or host_rate is not None)
     verify = bool(options.get("verify"))
     if verify and not isinstance(targets, GeneratedTree) and getattr(targets, "kind", "") != "manifest":
         raise UsageError("--verify needs a tree made by `loadtool files make` (its manifest holds the checksums)")
@@ -327,6 +345,8 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
         ok_status=parse_status_ranges(ok_status) if isinstance(ok_status, str) else tuple(ok_status),
         seed=seed,
         block_size=_block_size(options.get("block_size", DEFAULT_BLOCK)),
+        per_host=per_host,
+        host_rate=host_rate,
         verify=verify,
         evict_cache=bool(options.get("evict_cache")),
         extra=dict(options.get("extra", {})),
@@ -338,4 +358,5 @@ _KNOWN = {
     "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
     "headers", "body", "ok_status", "seed", "server", "extra",
     "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
+    "per_host", "host_rate",
 }

@@ -194,6 +194,8 @@ class Stats:
         self.cpu_s = 0.0
         #: Open model: the latest any operation was sent after it was due, in µs.
         self.behind_us = 0
+        #: The largest peak memory of a worker process that reported one (processes, hybrid).
+        self.worker_peak_bytes = 0
         #: The first error, so a run where everything failed can name its cause.
         self.first_error: str | None = None
 
@@ -266,6 +268,7 @@ class Stats:
         self.series.merge(other.series)
         self.cpu_s += other.cpu_s
         self.behind_us = max(self.behind_us, other.behind_us)
+        self.worker_peak_bytes = max(self.worker_peak_bytes, other.worker_peak_bytes)
         if self.first_error is None:
             self.first_error = other.first_error
 
@@ -294,6 +297,7 @@ class Stats:
             "service": None if self.service is None else self.service.encode().decode("ascii"),
             "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
+            "worker_peak_bytes": self.worker_peak_bytes,
         }
 
     @classmethod
@@ -308,4 +312,5 @@ class Stats:
         stats.series = Series.from_wire(wire["series"])
         stats.cpu_s, stats.first_error = wire["cpu_s"], wire["first_error"]
         stats.behind_us = wire.get("behind_us", 0)
+        stats.worker_peak_bytes = wire.get("worker_peak_bytes", 0)
         return stats

@@ -44,6 +44,18 @@ class Result:
     sequential_wall_s: float | None = None
     #: Reads: share of a sample of the files' pages in the page cache before the run.
     page_cache: float | None = None
+    #: The client's resident memory at the start and at its peak during the run (None: unknown).
+    rss_start_bytes: int | None = None
+    rss_peak_bytes: int | None = None
+
+    @property
+    def memory_per_worker_bytes(self) -> int | None:
+        """What each worker (thread, connection or process) cost in memory, as measured."""
+        if self.stats.worker_peak_bytes:
+            return self.stats.worker_peak_bytes
+        if self.rss_start_bytes is None or self.rss_peak_bytes is None:
+            return None
+        return max(self.rss_peak_bytes - self.rss_start_bytes, 0) // max(self.concurrency, 1)
 
     def with_sequential(self, wall_s: float | None) -> Result:
         return replace(self, sequential_wall_s=wall_s)
@@ -161,7 +173,8 @@ class Result:
             "efficiency": None if self.efficiency is None else round(self.efficiency, 4),
             "speedup": None if self.speedup is None else round(self.speedup, 3),
             "client": {"cpu_s": round(self.cpu_s, 3), "cores": self.cores,
-                       "cpu_busy": round(self.cpu_busy, 4), "client_bound": self.client_bound},
+                       "cpu_busy": round(self.cpu_busy, 4), "client_bound": self.client_bound,
+                       "rss_peak_bytes": self.rss_peak_bytes, "memory_per_worker_bytes": self.memory_per_worker_bytes},
             "interrupted": self.interrupted,
             "first_error": stats.first_error,
             "page_cache": None if self.page_cache is None else round(self.page_cache, 4),

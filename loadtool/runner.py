@@ -23,7 +23,7 @@ from .job import Job
 from .result import Result
 from .server.run import FixtureServer
 from .sizing import ideal_s
-from .system import raise_open_files_limit
+from .system import MemoryWatch, raise_open_files_limit
 from .work import Recorder
 
 #: Makes a context manager that shows progress of a run from its recorder.
@@ -87,10 +87,11 @@ def stop_on_signals(recorder: Recorder) -> Iterator[None]:
 
 
 class _Clock:
-    """Wall and CPU time of a run, from the recorder's start."""
+    """Wall time, CPU time and memory of a run, from the recorder's start."""
 
     def __init__(self) -> None:
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self.memory = MemoryWatch()
         self.wall_start = time.perf_counter()
         self.cpu_start = time.process_time()
 
@@ -98,10 +99,12 @@ class _Clock:
         wall_s = time.perf_counter() - self.wall_start
         stats = recorder.close()
         cpu_s = time.process_time() - self.cpu_start + stats.cpu_s
+        rss_start, rss_peak = self.memory.stop()
         return Result(
             job=job, strategy=job.strategy, concurrency=job.overlap, started_at=self.started_at,
             wall_s=wall_s, stats=stats, ideal_s=ideal_s(job, job.overlap), cpu_s=cpu_s,
             cores=job.cores, interrupted=recorder.stop_reason, page_cache=page_cache,
+            rss_start_bytes=rss_start, rss_peak_bytes=rss_peak,
         )
 
 

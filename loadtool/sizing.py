@@ -39,7 +39,7 @@ def ideal_s(job, workers: int) -> float | None:
     Known only when the fixture server's latency for every operation is known and the
     job has a fixed count.
     """
-    if job.count is None or getattr(job.targets, "latency_s", None) is None:
+    if job.count is None or getattr(job.targets, "latency_s", None) is None or job.polite:
         return None
     count = job.count
     distinct = job.targets.distinct()
@@ -101,3 +101,124 @@ def find_knee(levels: list[tuple[int, float, float | None]], min_gain: float = 0
                              f"(under {min_gain:.0%})")
     top = levels[-1][0]
     return Knee(top, f"throughput still rising at {top}, the highest level tried: try higher", found=False)
+
+
+# --- sizing a job (loadtool plan) ---------------------------------------------------
+
+#: The most workers of each kind one machine is planned with: beyond these, threads
+#: thrash, process memory runs out, and sockets and ephemeral ports become the limit.
+MAX_WORKERS = {"sequential": 1, "threads": 512, "processes": 64, "async": 10_000, "hybrid": 40_000}
+
+
+@dataclass(frozen=True)
+class Way:
+    """One way to run the job, as the pilot measured it: a strategy (and its engine)."""
+
+    strategy: str
+    engine: str
+    #: Client CPU seconds per operation, measured.
+    cpu_per_op_s: float
+    #: Memory per worker in bytes, measured (None: unknown).
+    memory_per_worker: int | None
+
+    @property
+    def label(self) -> str:
+        return self.strategy if self.strategy in ("sequential", "threads", "processes") else \
+            f"{self.strategy} ({self.engine})"
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What the plan must achieve, and the limits it must respect."""
+
+    pages: int
+    deadline_s: float | None = None
+    hosts: int | None = None
+    per_host: int | None = None
+    host_rate: float | None = None
+    #: Cores of each machine the job will run on.
+    cores: int = 1
+
+    def politeness_cap(self, latency_s: float) -> float:
+        """The most operations a second politeness allows, over all machines (inf: none)."""
+        caps = [math.inf]
+        if self.hosts and self.host_rate:
+            caps.append(self.hosts * self.host_rate)
+        if self.hosts and self.per_host:
+            caps.append(self.hosts * self.per_host / latency_s)
+        return min(caps)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One line of a plan: how one way would do the job."""
+
+    way: Way
+    machines: int
+    #: Workers per machine (threads, connections, processes).
+    concurrency: int
+    throughput_per_s: float
+    #: What sets the throughput: "latency" (Little's law), "cpu", "workers" or "politeness".
+    bound: str
+    total_s: float
+    total_range_s: tuple[float, float]
+    memory_bytes: int | None
+    meets_deadline: bool | None
+
+
+def cpu_ceiling(way: Way, cores: int) -> float:
+    """Operations a second one machine's CPU allows this way: one core unless it uses processes."""
+    usable = cores if way.strategy in ("processes", "hybrid") else 1
+    return usable / way.cpu_per_op_s if way.cpu_per_op_s > 0 else math.inf
+
+
+def cycle_s(way: Way, latency_s: float) -> float:
+    """How long one worker takes per operation: the target's latency plus the worker's own
+    CPU time, which it cannot overlap with its own wait."""
+    return latency_s + way.cpu_per_op_s
+
+
+def machine_throughput(way: Way, latency_s: float, cores: int) -> tuple[float, str]:
+    """The most one machine can do this way, and what bounds it (Little's law: X = N / L)."""
+    by_workers = MAX_WORKERS[way.strategy] / cycle_s(way, latency_s)
+    by_cpu = cpu_ceiling(way, cores)
+    return (by_workers, "workers") if by_workers <= by_cpu else (by_cpu, "cpu")
+
+
+def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, float] = (1.0, 1.0)) -> Option:
+    """How ``way`` would do ``goal``; ``spread`` scales throughput to its p10 and p90.
+
+    With a deadline, the job is sized so that even the p10 throughput meets it.
+    """
+    per_machine, bound = machine_throughput(way, latency_s, goal.cores)
+    polite = goal.politeness_cap(latency_s)
+    wanted = goal.pages / goal.deadline_s / spread[0] if goal.deadline_s else None
+    if wanted is None:
+        machines, throughput = 1, min(per_machine, polite)
+    else:
+        throughput = min(wanted, polite)
+        machines = max(1, math.ceil(throughput / per_machine))
+        bound = "latency" if throughput <= per_machine else bound
+    if polite < min(per_machine * machines, wanted or math.inf):
+        throughput, bound = polite, "politeness"
+    per_machine_rate = throughput / machines
+    concurrency = max(1, math.ceil(per_machine_rate * cycle_s(way, latency_s)))
+    if way.strategy == "processes":
+        concurrency = min(concurrency, MAX_WORKERS["processes"])
+    total = goal.pages / throughput
+    low, high = spread
+    # A hybrid worker is a process (one per core), holding many connections.
+    workers = goal.cores if way.strategy == "hybrid" else concurrency
+    memory = None if way.memory_per_worker is None else way.memory_per_worker * workers
+    meets = None if goal.deadline_s is None else total / low <= goal.deadline_s * 1.0001
+    return Option(way, machines, concurrency, throughput, bound, total,
+                  (total / high, total / low), memory, meets)
+
+
+def predict_wall_s(ops: int, way: Way, concurrency: int, latency_s: float, cores: int) -> float:
+    """The wall time of a run of ``ops`` operations at ``concurrency``: the slower of Little's
+    law (waves of ``concurrency`` operations) and the CPU the client needs."""
+    workers = 1 if way.strategy == "sequential" else concurrency
+    by_latency = math.ceil(ops / workers) * cycle_s(way, latency_s)
+    by_cpu = ops / cpu_ceiling(way, cores)
+    return max(by_latency, by_cpu)

@@ -74,3 +74,54 @@ def die_with_parent() -> None:
 
 
 PR_SET_PDEATHSIG = 1
+
+
+def rss_bytes() -> int | None:
+    """This process's resident memory now (Linux), else None."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory so far."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+class MemoryWatch:
+    """The peak resident memory of this process during a run, sampled every ``every_s``.
+
+    ``ru_maxrss`` would do, but it never goes down: in a process that runs several
+    jobs (compare, plan) it would carry one run's peak into the next.
+    """
+
+    def __init__(self, every_s: float = 0.05) -> None:
+        import threading
+
+        self.start = rss_bytes()
+        self.peak = self.start
+        self._every_s = every_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="loadtool-memory", daemon=True)
+        if self.start is not None:
+            self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(self._every_s):
+            now = rss_bytes()
+            if now is not None and now > self.peak:
+                self.peak = now
+
+    def stop(self) -> tuple[int | None, int | None]:
+        """(resident memory at the start, peak since) in bytes."""
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            now = rss_bytes()
+            self.peak = max(self.peak, now or 0)
+        return self.start, self.peak

@@ -67,6 +67,11 @@ class Work:
             offset, step = job.slice
             # Every step-th operation: reading the ones in between is far cheaper than seeking.
             self._ops = islice(self._ops, offset, None, step)
+        if job.host_share is not None:
+            from .politeness import host_share
+
+            mine, of = job.host_share
+            self._ops = ((index, target) for index, target in self._ops if host_share(target, of) == mine)
         base = clock_base(epoch)
         self._deadline = base + job.duration_s if job.duration_s else math.inf
         self._pacer = Pacer(job.rate) if job.rate else None
@@ -92,6 +97,10 @@ class Work:
     @property
     def deadline(self) -> float:
         return self._deadline
+
+    @property
+    def stopping(self) -> threading.Event:
+        return self._stopping
 
     def wait_until_due(self, op: Op) -> bool:
         """Block until ``op`` is due; False if the run was stopped meanwhile."""

@@ -52,3 +52,67 @@ def test_a_ramp_rises_linearly_to_the_rate():
     assert pacer.offset_s(2.5) == pytest.approx(1.0)  # R·t²/2T = 2.5 at t = 1 s
     assert pacer.offset_s(10) == pytest.approx(2.0)
     assert pacer.offset_s(20) == pytest.approx(3.0)  # then one every 1/R
+
+
+from loadtool.sizing import Goal, Way, cpu_ceiling, machine_throughput, plan_option, predict_wall_s  # noqa: E402
+
+
+def _way(strategy="async", cpu_per_op_s=0.0001, memory=10_000):
+    return Way(strategy, "aiohttp", cpu_per_op_s, memory)
+
+
+def test_littles_law_sets_the_concurrency_a_deadline_needs():
+    # 3.6M pages in an hour is 1000 pages/s; at 100 ms a page (+0.1 ms CPU) that is ~101 in flight
+    option = plan_option(_way(), Goal(pages=3_600_000, deadline_s=3600, cores=2), latency_s=0.1)
+    assert option.throughput_per_s == pytest.approx(1000)
+    assert option.concurrency == 101 and option.machines == 1 and option.bound == "latency"
+    assert option.total_s == pytest.approx(3600) and option.meets_deadline
+
+
+def test_the_cpu_ceiling_is_one_core_unless_processes_are_used():
+    assert cpu_ceiling(_way("async", 0.0001), cores=4) == pytest.approx(10_000)
+    assert cpu_ceiling(_way("threads", 0.0001), cores=4) == pytest.approx(10_000)
+    assert cpu_ceiling(_way("processes", 0.0001), cores=4) == pytest.approx(40_000)
+    assert cpu_ceiling(_way("hybrid", 0.0001), cores=4) == pytest.approx(40_000)
+
+
+def test_a_machine_is_bounded_by_cpu_or_by_how_many_workers_it_can_hold():
+    assert machine_throughput(_way("async", 0.001), latency_s=0.05, cores=1) == (pytest.approx(1000), "cpu")
+    rate, bound = machine_throughput(_way("threads", 0.00001), latency_s=1.0, cores=1)
+    assert bound == "workers" and rate == pytest.approx(512 / 1.00001)
+
+
+def test_more_machines_when_one_cannot_meet_the_deadline():
+    option = plan_option(_way("async", 0.001), Goal(pages=10_000_000, deadline_s=1000, cores=8), latency_s=0.05)
+    assert option.machines == 10  # 10,000 pages/s wanted, 1000 per machine (one core at 1 ms a page)
+    assert option.concurrency == pytest.approx(51, abs=1)
+
+
+def test_politeness_caps_the_whole_job():
+    goal = Goal(pages=1_000_000, deadline_s=60, hosts=100, host_rate=5.0, cores=4)
+    option = plan_option(_way(), goal, latency_s=0.05)
+    assert option.bound == "politeness" and option.throughput_per_s == pytest.approx(500)
+    assert option.total_s == pytest.approx(2000) and option.meets_deadline is False
+
+
+def test_per_host_concurrency_bounds_through_latency():
+    goal = Goal(pages=100_000, hosts=10, per_host=2, cores=2)
+    assert goal.politeness_cap(latency_s=0.1) == pytest.approx(200)
+
+
+def test_with_a_deadline_the_slow_end_of_the_range_still_meets_it():
+    option = plan_option(_way(), Goal(pages=100_000, deadline_s=100, cores=1), latency_s=0.01, spread=(0.8, 1.2))
+    assert option.throughput_per_s == pytest.approx(1250)
+    assert option.total_range_s[1] == pytest.approx(100) and option.meets_deadline
+
+
+def test_memory_is_per_worker_times_workers_and_per_process_for_hybrid():
+    assert plan_option(_way("threads", memory=1000), Goal(pages=100, cores=4), 0.1).memory_bytes == \
+        1000 * plan_option(_way("threads", memory=1000), Goal(pages=100, cores=4), 0.1).concurrency
+    assert plan_option(_way("hybrid", memory=1000), Goal(pages=100, cores=4), 0.1).memory_bytes == 4000
+
+
+def test_predicted_wall_time_is_the_slower_of_latency_and_cpu():
+    assert predict_wall_s(1000, _way("async", 0.0), 50, 0.05, 1) == pytest.approx(1.0)
+    assert predict_wall_s(40, _way("sequential", 0.001), 50, 0.05, 1) == pytest.approx(40 * 0.051)
+    assert predict_wall_s(10_000, _way("async", 0.001), 1000, 0.01, 1) == pytest.approx(10.0)

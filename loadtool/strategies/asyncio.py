@@ -12,6 +12,7 @@ import asyncio
 
 from ..fasthttp import run_fast
 from ..ops import io_for
+from ..politeness import AsyncHostLimits
 from ..system import event_loop_factory
 from ..work import Recorder, Work
 from .common import async_worker
@@ -33,9 +34,10 @@ async def run_async(job, recorder: Recorder) -> None:
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     unregister = recorder.on_stop(lambda: loop.call_soon_threadsafe(stopped.set))
+    limits = AsyncHostLimits(job.per_host, job.host_rate) if job.polite else None
     try:
         async with io.asession(job.concurrency) as session:
-            workers = asyncio.gather(*(async_worker(work, io, session, recorder.record)
+            workers = asyncio.gather(*(async_worker(work, io, session, recorder.record, limits)
                                        for _ in range(job.concurrency)))
             await _until_done_or_stopped(workers, stopped, job.grace_s)
     finally:

@@ -9,25 +9,44 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ..metrics import Sample
+from ..politeness import HostLimits, host_of
 from ..work import Work
 
 
-def sync_worker(work: Work, io, session, record: Callable[[Sample], None]) -> None:
-    """Do operations from ``work`` one after another until it runs out."""
+def sync_worker(work: Work, io, session, record: Callable[[Sample], None], limits=None) -> None:
+    """Do operations from ``work`` one after another until it runs out (within per-host
+    ``limits``, when given)."""
     for op in work:
         if not work.wait_until_due(op):
             return
-        record(io.do(session, op))
+        if limits is None:
+            record(io.do(session, op))
+            continue
+        host = host_of(op.target)
+        if not limits.acquire(host, work.stopping):
+            return
+        try:
+            record(io.do(session, op))
+        finally:
+            limits.release(host)
 
 
-async def async_worker(work: Work, io, session, record: Callable[[Sample], None]) -> None:
+async def async_worker(work: Work, io, session, record: Callable[[Sample], None], limits=None) -> None:
     """The async twin of ``sync_worker``: one of C coroutines sharing one ``work``."""
     for op in work:
         if op.due is not None:
             delay = op.due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-        record(await io.ado(session, op))
+        if limits is None:
+            record(await io.ado(session, op))
+            continue
+        host = host_of(op.target)
+        await limits.acquire(host)
+        try:
+            record(await io.ado(session, op))
+        finally:
+            limits.release(host)
 
 
 class Finish:
@@ -70,10 +89,11 @@ def run_sync_workers(job, recorder, workers: int) -> None:
 
     io = io_for(job)
     work = Work(job, recorder.stopping, recorder.epoch)
+    limits = HostLimits(job.per_host, job.host_rate) if job.polite else None
 
     def worker() -> None:
         with io.session() as session:
-            sync_worker(work, io, session, recorder.record)
+            sync_worker(work, io, session, recorder.record, limits)
 
     finish = Finish(workers, recorder, job.grace_s)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loadtool-worker")

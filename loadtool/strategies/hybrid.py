@@ -16,7 +16,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 
 from ..metrics import Stats
-from ..system import die_with_parent
+from ..system import die_with_parent, peak_rss_bytes
 from ..work import Recorder
 from .processes import POLL_S, context, signal_workers
 
@@ -67,6 +67,7 @@ def _run_share(job, epoch: float) -> dict:
             thread.join()
     rest = recorder.close()
     rest.cpu_s = time.process_time() - cpu_start
+    rest.worker_peak_bytes = peak_rss_bytes()
     return rest.to_wire()
 
 

@@ -16,10 +16,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import ExitStack
+from dataclasses import replace
 
 from ..metrics import Stats
 from ..ops import io_for
-from ..system import die_with_parent
+from ..politeness import HostLimits
+from ..system import die_with_parent, peak_rss_bytes
 from ..work import Recorder, Work
 from .common import sync_worker
 
@@ -53,34 +55,45 @@ def _start_worker(job, epoch: float, stopping) -> None:
                    session=resources.enter_context(io.session()))
 
 
-def _run_range(start: int, stop: int | None) -> dict:
-    """Do operations ``start`` up to ``stop`` in this worker; return their Stats, encoded."""
+def _run_range(start: int, stop: int | None, host_share: tuple[int, int] | None = None) -> dict:
+    """Do operations ``start`` up to ``stop`` (of the hosts in ``host_share``, when given) in
+    this worker; return their Stats, encoded."""
     job, epoch = _worker["job"], _worker["epoch"]
+    if host_share is not None:
+        job = replace(job, host_share=host_share)
     stats = Stats(epoch, open_model=job.rate is not None)
     cpu_start = time.process_time()
     work = Work(job, _worker["stopping"], epoch, start, stop)
+    limits = HostLimits(job.per_host, job.host_rate) if job.polite else None
     _worker["busy"] = True
     try:
-        sync_worker(work, _worker["io"], _worker["session"], stats.add)
+        sync_worker(work, _worker["io"], _worker["session"], stats.add, limits)
     except Abandoned:
         pass
     finally:
         _worker["busy"] = False
     stats.cpu_s = time.process_time() - cpu_start
+    stats.worker_peak_bytes = peak_rss_bytes()
     return stats.to_wire()
 
 
-def ranges(job, processes: int) -> Iterator[tuple[int, int]]:
-    """Index ranges small enough to balance the load and show progress, large enough to be cheap."""
+def ranges(job, processes: int) -> Iterator[tuple[int, int | None, tuple[int, int] | None]]:
+    """Index ranges small enough to balance the load and show progress, large enough to be
+    cheap. With per-host limits, one range per process instead: all the operations of the
+    hosts it owns, so each host's limits are kept in one place."""
+    if job.polite:
+        for index in range(processes):
+            yield 0, job.count, (index, processes)
+        return
     if job.count is not None:
         size = max(1, min(job.count // (processes * 8), 1000))
         for start in range(0, job.count, size):
-            yield start, min(start + size, job.count)
+            yield start, min(start + size, job.count), None
         return
     size = 100 if job.rate is None else max(1, int(job.rate.per_s / processes))
     start = 0
     while True:
-        yield start, start + size
+        yield start, start + size, None
         start += size
 
 
@@ -110,12 +123,12 @@ def run(job, recorder: Recorder) -> None:
     in_flight: set[Future] = set()
     deadline = time.time() + job.duration_s if job.duration_s else None
     try:
-        for start, stop in ranges(job, processes):
+        for start, stop, share in ranges(job, processes):
             while len(in_flight) >= 2 * processes and not recorder.stopping.is_set():
                 in_flight = _collect(in_flight, recorder, POLL_S)
             if recorder.stopping.is_set() or (deadline is not None and time.time() >= deadline):
                 break
-            in_flight.add(pool.submit(_run_range, start, stop))
+            in_flight.add(pool.submit(_run_range, start, stop, share))
         in_flight = _drain(in_flight, recorder, job.grace_s)
         if in_flight:  # still blocked after the grace period: abandon the operations, keep the rest
             signal_workers(pool, signal.SIGUSR1)

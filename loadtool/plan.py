@@ -1,0 +1,201 @@
+"""loadtool plan: size a real job from a short pilot run.
+
+"How long will 10 million pages take, and with what?" The pilot measures what the
+answer depends on — the targets' latency distribution, and what each strategy and
+engine costs the client in CPU and memory per operation — then ``sizing`` answers with
+Little's law (concurrency = throughput × latency), bounded by the client's CPU and by
+politeness. Every assumption is stated in the report.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from .errors import UsageError
+from .job import Job
+from .names import DEFAULT_CONCURRENCY
+from .runner import measure, ready
+from .sizing import Goal, Option, Way, plan_option, predict_wall_s
+from .system import cpu_count
+
+SCHEMA = "loadtool.plan/1"
+#: The ways the pilot measures: (strategy, engine).
+WAYS = (("sequential", "aiohttp"), ("threads", "aiohttp"), ("processes", "aiohttp"), ("async", "aiohttp"),
+        ("async", "fast"), ("hybrid", "fast"))
+#: Share of the pilot spent measuring latency; the rest is split over the ways.
+LATENCY_SHARE = 0.4
+#: The pilot measures each way at the concurrency runs use by default (CPU per operation
+#: grows with threads contending for the GIL, so the two should match).
+PILOT_CONCURRENCY = DEFAULT_CONCURRENCY
+#: A z-score: the 10th and 90th percentiles of a normal distribution lie 1.2816 sd from its mean.
+Z_P90 = 1.2816
+#: The range is never narrower than this either way: the model itself (Little's law with
+#: the pilot's latency and CPU) was within 12% of real runs on the fixture site.
+MODEL_ERROR = 0.10
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the pilot found."""
+
+    latency_mean_s: float
+    latency_p10_s: float
+    latency_p50_s: float
+    latency_p90_s: float
+    samples: int
+    error_rate: float
+    #: Throughput at its p10 and p90, as shares of its mean (how steady the targets were).
+    spread: tuple[float, float]
+    ways: tuple[Way, ...]
+    skipped: tuple[str, ...]
+    cores: int
+
+
+def _spread(result, latency_sd_s: float) -> tuple[float, float]:
+    """p10/mean and p90/mean of throughput: from whole seconds of the pilot when there are
+    enough, else from the uncertainty of the measured mean latency; never narrower than
+    the model's own error."""
+    rows = result.stats.series.rows()[1:-1]  # the first and last seconds are partial
+    per_second = [row["ops"] for row in rows]
+    low = high = 1.0
+    if len(per_second) >= 3 and statistics.mean(per_second) > 0:
+        mean = statistics.mean(per_second)
+        deciles = statistics.quantiles(per_second, n=10)
+        low, high = deciles[0] / mean, deciles[-1] / mean
+    elif result.ops and result.stats.latency.get_mean_value() > 0:
+        relative_error = Z_P90 * latency_sd_s / math.sqrt(result.ops) / (result.stats.latency.get_mean_value() / 1e6)
+        low, high = 1 - relative_error, 1 + relative_error
+    return max(min(low, 1 - MODEL_ERROR), 0.05), max(high, 1 + MODEL_ERROR)
+
+
+def _phase(job: Job, progress, **changes) -> Any:
+    return measure(replace(job, **changes), progress, handle_signals=False)
+
+
+def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
+    """Measure the targets' latency, then each way's CPU and memory per operation."""
+    with ready(job) as bound:
+        latency_run = _phase(bound, progress, strategy="async", engine="aiohttp", count=None,
+                             duration_s=pilot_s * LATENCY_SHARE, concurrency=PILOT_CONCURRENCY)
+        if not latency_run.ok:
+            raise UsageError(f"the pilot could not fetch the targets: {latency_run.stats.first_error or 'no answer'}")
+        histogram = latency_run.stats.latency
+        sd_s = histogram.get_stddev() / 1e6
+        ways, skipped = [], []
+        each_s = pilot_s * (1 - LATENCY_SHARE) / len(WAYS)
+        fast_ok = not job.polite and not _has_https(bound)
+        if not fast_ok:
+            skipped.append(f"the fast engine: {'per-host limits' if job.polite else 'https'} need aiohttp")
+        for strategy, engine in WAYS:
+            if engine == "fast" and not fast_ok:
+                if strategy == "async":
+                    continue
+                engine = "aiohttp"
+            run = _phase(bound, progress, strategy=strategy, engine=engine, count=None, duration_s=each_s,
+                         concurrency=PILOT_CONCURRENCY, processes=cpu_count() if strategy != "threads" else None)
+            if not run.ops:
+                skipped.append(f"{strategy} ({engine}): no operation finished within {each_s:.1f}s")
+                continue
+            ways.append(Way(strategy, engine, run.cpu_s / run.ops, run.memory_per_worker_bytes))
+    return Measured(
+        latency_mean_s=histogram.get_mean_value() / 1e6,
+        latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
+        latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
+        latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
+        samples=latency_run.ops, error_rate=latency_run.error_rate,
+        spread=_spread(latency_run, sd_s), ways=tuple(ways), skipped=tuple(skipped), cores=cpu_count())
+
+
+def _has_https(job: Job) -> bool:
+    _, first = next(job.targets.iter_from(0, 1))
+    return isinstance(first, str) and first.startswith("https:")
+
+
+def options(measured: Measured, goal: Goal) -> list[Option]:
+    return [plan_option(way, goal, measured.latency_mean_s, measured.spread) for way in measured.ways]
+
+
+def assumptions(measured: Measured, goal: Goal) -> list[str]:
+    lines = [
+        f"Little's law: concurrency = throughput × (latency + the client's CPU time per page), with the "
+        f"pilot's mean latency "
+        f"{measured.latency_mean_s * 1000:.1f} ms (p10 {measured.latency_p10_s * 1000:.1f}, "
+        f"p50 {measured.latency_p50_s * 1000:.1f}, p90 {measured.latency_p90_s * 1000:.1f} ms, "
+        f"{measured.samples:,} operations) holding for the whole job.",
+        f"Each machine is like this one: {goal.cores} core{'s' if goal.cores > 1 else ''}; one core for "
+        f"sequential, threads and async (the GIL, one event loop), all cores for processes and hybrid.",
+        "CPU and memory per operation as the pilot measured them here; fetching only — parsing and "
+        "storing pages cost extra.",
+        f"Total time ranges over the throughput's p10–p90 in the pilot, and at least ±{MODEL_ERROR:.0%} for "
+        f"the model's own error (×{measured.spread[0]:.2f}–×{measured.spread[1]:.2f} of the mean); with a "
+        f"deadline, machines are sized so the p10 throughput meets it.",
+    ]
+    polite = goal.politeness_cap(measured.latency_mean_s)
+    if math.isfinite(polite):
+        lines.append(f"Politeness over {goal.hosts:,} hosts caps the whole job at {polite:,.0f} pages/s.")
+    if measured.error_rate:
+        lines.append(f"{measured.error_rate:.1%} of the pilot's operations failed; failures are not retried here.")
+    lines += [f"Not planned: {note}." for note in measured.skipped]
+    return lines
+
+
+def to_dict(measured: Measured, goal: Goal, chosen: list[Option]) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "goal": asdict(goal),
+        "measured": {**{key: value for key, value in asdict(measured).items() if key != "ways"},
+                     "ways": [asdict(way) for way in measured.ways]},
+        "options": [{"strategy": o.way.strategy, "engine": o.way.engine, "machines": o.machines,
+                     "concurrency": o.concurrency, "throughput_per_s": o.throughput_per_s, "bound": o.bound,
+                     "total_s": o.total_s, "total_range_s": list(o.total_range_s), "memory_bytes": o.memory_bytes,
+                     "meets_deadline": o.meets_deadline} for o in chosen],
+        "assumptions": assumptions(measured, goal),
+    }
+
+
+def measured_from(plan: dict[str, Any]) -> Measured:
+    """A stored plan's measurements, for ``plan --check``."""
+    if plan.get("schema") != SCHEMA:
+        raise UsageError(f"--plan: not a loadtool plan (schema {SCHEMA}); make one with loadtool plan --format json")
+    data = dict(plan["measured"])
+    data["ways"] = tuple(Way(**way) for way in data["ways"])
+    data["spread"] = tuple(data["spread"])
+    data["skipped"] = tuple(data["skipped"])
+    return Measured(**data)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A finished run against what the plan predicts for it."""
+
+    strategy: str
+    engine: str
+    ops: int
+    concurrency: int
+    predicted_s: float
+    range_s: tuple[float, float]
+    measured_s: float
+
+    @property
+    def error(self) -> float:
+        return self.measured_s / self.predicted_s - 1
+
+    @property
+    def within_range(self) -> bool:
+        return self.range_s[0] * 0.999 <= self.measured_s <= self.range_s[1] * 1.001
+
+
+def check(measured: Measured, result: dict[str, Any]) -> Check:
+    """Predict a stored run's wall time from the plan's measurements and compare."""
+    strategy, engine = result["strategy"], result["job"].get("engine", "aiohttp")
+    way = next((w for w in measured.ways if w.strategy == strategy and (w.engine == engine or
+                strategy in ("sequential", "threads", "processes"))), None)
+    if way is None:
+        raise UsageError(f"the plan measured no {strategy} ({engine}) to compare with")
+    predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores)
+    low, high = measured.spread
+    return Check(strategy, engine, result["ops"], result["concurrency"], predicted,
+                 (predicted / high, predicted / low), result["wall_s"])

@@ -1,0 +1,51 @@
+"""The plan as a table a person can act on, and as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .units import format_bytes, format_duration
+
+
+def _total(option: dict[str, Any]) -> str:
+    low, high = option["total_range_s"]
+    return f"{format_duration(option['total_s'])} ({format_duration(low)}–{format_duration(high)})"
+
+
+def _deadline(option: dict[str, Any]) -> str:
+    return {True: "yes", False: "no", None: "-"}[option["meets_deadline"]]
+
+
+def plan_table(plan: dict[str, Any], title: str):
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left")
+    for name in ("way", "concurrency", "machines", "pages/s", "bound by", "total time (p10–p90)", "memory",
+                 "deadline"):
+        table.add_column(name, justify="left" if name in ("way", "bound by") else "right")
+    for option in plan["options"]:
+        way = option["strategy"] if option["strategy"] in ("sequential", "threads", "processes") else \
+            f"{option['strategy']} ({option['engine']})"
+        memory = "-" if option["memory_bytes"] is None else format_bytes(option["memory_bytes"])
+        table.add_row(way, f"{option['concurrency']:,}", f"{option['machines']:,}",
+                      f"{option['throughput_per_s']:,.0f}", option["bound"], _total(option),
+                      memory + ("/machine" if option["machines"] > 1 and memory != "-" else ""), _deadline(option))
+    notes = Text("\n".join(f"• {line}" for line in plan["assumptions"]), style="dim")
+    return Group(table, Text("assumptions:"), notes)
+
+
+def check_text(checked) -> str:
+    low, high = checked.range_s
+    verdict = "within the plan's range" if checked.within_range else "outside the plan's range"
+    way = checked.strategy if checked.strategy in ("sequential", "threads", "processes") else \
+        f"{checked.strategy} ({checked.engine})"
+    return (f"{way}, {checked.ops:,} ops at concurrency {checked.concurrency}: "
+            f"predicted {format_duration(checked.predicted_s)} ({format_duration(low)}–{format_duration(high)}), "
+            f"measured {format_duration(checked.measured_s)}: {checked.error:+.1%}, {verdict}\n")
+
+
+def plan_json(plan: dict[str, Any]) -> str:
+    return json.dumps(plan, indent=2) + "\n"

@@ -1,0 +1,104 @@
+"""loadtool plan and per-host politeness, as a user runs them."""
+
+import json
+
+import pytest
+
+from loadtool.plan import check, measured_from
+
+
+@pytest.fixture(scope="module")
+def uniform_plan(tmp_path_factory):
+    """A plan whose pilot ran against the fixture site's uniform profile (50 ms a page)."""
+    from click.testing import CliRunner
+
+    from loadtool.cli import cli
+
+    path = tmp_path_factory.mktemp("plan") / "plan.json"
+    out = CliRunner().invoke(cli, ["plan", "--pages", "1M", "--deadline", "1h", "--profile", "uniform",
+                                   "--pilot", "5s", "--format", "json", "-o", str(path)])
+    assert out.exit_code == 0, out.output
+    return json.loads(path.read_text())
+
+
+def test_the_plan_sizes_every_way_and_states_its_assumptions(uniform_plan):
+    assert uniform_plan["schema"] == "loadtool.plan/1"
+    ways = {(o["strategy"], o["engine"]) for o in uniform_plan["options"]}
+    assert {("sequential", "aiohttp"), ("threads", "aiohttp"), ("async", "aiohttp"), ("async", "fast")} <= ways
+    measured = uniform_plan["measured"]
+    assert measured["latency_mean_s"] == pytest.approx(0.05, rel=0.15)
+    for option in uniform_plan["options"]:
+        assert option["meets_deadline"] is True
+        low, high = option["total_range_s"]
+        assert low <= option["total_s"] <= high <= 3600 * 1.0001
+    assert any("Little's law" in line for line in uniform_plan["assumptions"])
+
+
+@pytest.mark.parametrize("strategy, count, concurrency", [
+    ("sequential", 40, 1), ("threads", 400, 20), ("async", 1000, 50)])
+def test_the_plan_predicts_a_real_run_within_20_percent(uniform_plan, loadtool_cli, strategy, count, concurrency):
+    result = loadtool_cli("fetch", "--profile", "uniform", "-s", strategy, "-n", str(count), "-c", str(concurrency),
+                          "--format", "json").json()
+    checked = check(measured_from(uniform_plan), result)
+    assert abs(checked.error) <= 0.20, (checked.predicted_s, checked.measured_s)
+
+
+def test_plan_check_reports_predicted_and_measured(uniform_plan, loadtool_cli, tmp_path):
+    plan_path, result_path = tmp_path / "plan.json", tmp_path / "result.json"
+    plan_path.write_text(json.dumps(uniform_plan))
+    loadtool_cli("fetch", "--profile", "uniform", "-n", "200", "--format", "json", "-o", str(result_path), "-q")
+    out = loadtool_cli("plan", "--check", str(result_path), "--plan", str(plan_path))
+    assert out.exit_code == 0 and "predicted" in out.stdout and "measured" in out.stdout
+
+
+def test_the_plan_table_is_readable(loadtool_cli):
+    out = loadtool_cli("plan", "--pages", "100k", "--pilot", "3s", "--hosts", "50", "--per-host-rate", "10/s",
+                       "--profile", "api")
+    assert out.exit_code == 0, out.stderr
+    for words in ("pages/s", "total time", "machines", "assumptions", "Politeness over 50 hosts caps the whole "
+                  "job at 500 pages/s", "politeness"):
+        assert words in out.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    ([], "--pages"),
+    (["--pages", "0"], "--pages"),
+    (["--pages", "1M", "--deadline", "soon"], "duration"),
+    (["--pages", "1M", "--pilot", "0s"], "--pilot"),
+    (["--check", "r.json"], "--plan"),
+])
+def test_bad_plan_input_is_one_line_and_exit_2(loadtool_cli, args, says):
+    out = loadtool_cli("plan", *args)
+    assert out.exit_code == 2 and says in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+STRATEGIES = ["sequential", "threads", "processes", "async", "hybrid"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_every_strategy_keeps_the_per_host_rate(loadtool_cli, server, strategy):
+    # Odd operations all go to host 0: its 6 operations at 4/s need at least 1.25 s.
+    result = loadtool_cli("fetch", "/site/{i}/page/1", "/site/0/page/2", "--server", server.base_url,
+                          "-s", strategy, "-n", "12", "-c", "12", "--host-rate", "4/s", "--format", "json").json()
+    assert result["ok"] == 12 and result["wall_s"] >= 1.25
+
+
+@pytest.mark.parametrize("strategy", ["threads", "async", "hybrid"])
+def test_every_strategy_keeps_the_per_host_concurrency(loadtool_cli, strategy):
+    # One host, 40 pages of 50 ms each (the uniform profile): two at a time means 20 rounds.
+    job = ["/site/7/page/{i}", "--profile", "uniform", "-s", strategy, "-n", "40", "-c", "40", "--format", "json"]
+    free = loadtool_cli("fetch", *job).json()
+    limited = loadtool_cli("fetch", *job, "--per-host", "2").json()
+    assert free["ok"] == limited["ok"] == 40
+    assert limited["wall_s"] >= 20 * 0.05
+    assert free["wall_s"] < limited["wall_s"]
+
+
+def test_politeness_with_the_fast_engine_is_refused(loadtool_cli):
+    out = loadtool_cli("fetch", "-e", "fast", "--per-host", "2")
+    assert out.exit_code == 2 and "--engine aiohttp" in out.stderr
+
+
+@pytest.mark.parametrize("args", [["--per-host", "0"], ["--host-rate", "fast"], ["--host-rate", "0/s"]])
+def test_bad_politeness_is_a_usage_error(loadtool_cli, args):
+    assert loadtool_cli("fetch", *args).exit_code == 2

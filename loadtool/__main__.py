@@ -1,3 +1,5 @@
 from .cli import main
 
-main()
+# Guarded: multiprocessing's spawn (dask's nanny workers use it) imports __main__ again.
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .errors import UsageError
-from .names import DEFAULT_CONCURRENCY, ENGINES, PROFILE_NAMES, STRATEGIES
+from .names import ALL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES, PROFILE_NAMES, STRATEGIES
 from .system import cpu_count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -30,9 +30,10 @@ def _options(*decorators: Callable) -> Callable:
 
 
 strategy_option = click.option(
-    "--strategy", "-s", type=click.Choice(STRATEGIES), default="async", show_default=True,
+    "--strategy", "-s", type=click.Choice(ALL_STRATEGIES), default="async", show_default=True,
     help="How operations overlap: one at a time (sequential), in a thread pool (threads), "
-         "in a process pool (processes), or on one asyncio event loop (async).")
+         "in a process pool (processes), on one asyncio event loop (async), on an event loop in each "
+         "of P processes (hybrid), or on the workers of a dask cluster (cluster).")
 
 concurrency_option = click.option(
     "--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
@@ -57,6 +58,10 @@ job_options = _options(
     click.option("--retries", metavar="N", default="0", show_default=True,
                  help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, "
                       "up to N times, with exponential backoff (50ms, 100ms, … up to 2s) and full jitter."),
+    click.option("--scheduler", metavar="URL",
+                 help="For --strategy cluster: the dask scheduler, e.g. tcp://10.0.0.5:8786."),
+    click.option("--local-cluster", metavar="N",
+                 help="For --strategy cluster: start a dask LocalCluster of N worker processes here."),
     click.option("--grace", metavar="TIME", default="5s", show_default=True,
                  help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
     click.option("--seed", metavar="S", default="0", show_default=True,
@@ -270,10 +275,12 @@ def compare(targets, read_files, strategies, body, headers, verify, **options) -
     from .experiments import COMPARE_COUNT
 
     chosen = tuple(name.strip() for name in strategies.split(",") if name.strip())
-    unknown = [name for name in chosen if name not in STRATEGIES]
+    unknown = [name for name in chosen if name not in ALL_STRATEGIES]
     if unknown or not chosen:
         raise click.UsageError(f"--strategies: no strategy {', '.join(unknown) or '(none given)'}; "
-                               f"there are {', '.join(STRATEGIES)}")
+                               f"there are {', '.join(ALL_STRATEGIES)}")
+    if "cluster" in chosen:  # built as a cluster job so its cluster options are checked
+        options["strategy"] = "cluster"
     delivery = Delivery.from_options(options)
     if not targets and not read_files and options["count"] is None and options["duration"] is None:
         options["count"] = str(COMPARE_COUNT)

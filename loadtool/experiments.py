@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .job import STRATEGIES, Job
+from .job import Job
+from .names import ALL_STRATEGIES, STRATEGIES
 from .result import Result
 from .runner import ProgressFactory, measure, ready
 from .sizing import Knee, find_knee
@@ -28,7 +29,7 @@ def compare(job: Job, strategies: tuple[str, ...] = STRATEGIES,
 
     A run stopped by Ctrl-C or SIGTERM ends the comparison: the runs so far are returned.
     """
-    ordered = [name for name in STRATEGIES if name in strategies]
+    ordered = [name for name in ALL_STRATEGIES if name in strategies]
     results = []
     with ready(job) as bound:
         for strategy in ordered:

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import UsageError
-from .names import DEFAULT_CONCURRENCY, ENGINES, STRATEGIES
+from .names import ALL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES, STRATEGIES
 from .profiles import PROFILES
 from .system import cpu_count
 from .targets import (FixturePaths, GeneratedTree, file_targets, has_control_characters, url_problem,
@@ -79,6 +79,9 @@ class Job:
     #: (index, of): do only operations whose host belongs to process ``index`` of ``of``,
     #: so per-host limits hold across processes. None: every host.
     host_share: tuple[int, int] | None = None
+    #: Cluster: the dask scheduler to use (tcp://host:8786), or workers of a local cluster.
+    scheduler: str | None = None
+    local_cluster: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -91,7 +94,7 @@ class Job:
         return replace(self, targets=self.targets.bind(base_url))
 
     def with_strategy(self, strategy: str) -> Job:
-        return replace(self, strategy=_choice("strategy", strategy, STRATEGIES))
+        return replace(self, strategy=_choice("strategy", strategy, ALL_STRATEGIES))
 
     @property
     def needs_fixture(self) -> bool:
@@ -137,6 +140,8 @@ class Job:
         GIL is released (processes; threads and aiofiles' threads in file syscalls)."""
         if self.strategy == "hybrid":
             return max(1, min(self.process_count, cpu_count()))
+        if self.strategy == "cluster":
+            return self.local_cluster or 1  # a remote cluster's cores are its own: not this machine's
         if self.strategy in ("processes", "threads") or self.kind == "read":
             return max(1, min(self.overlap, cpu_count()))
         return 1
@@ -271,6 +276,23 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
     return targets
 
 
+def _cluster_options(strategy: str, options: dict[str, Any]) -> dict[str, Any]:
+    scheduler, local = options.get("scheduler"), options.get("local_cluster")
+    if strategy != "cluster":
+        if scheduler or local:
+            raise UsageError("--scheduler and --local-cluster go with --strategy cluster")
+        return {}
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError("--strategy cluster needs dask: pip install 'loadtool[cluster]'") from None
+    if bool(scheduler) == bool(local):
+        raise UsageError("--strategy cluster needs --scheduler tcp://HOST:8786 or --local-cluster N (one of them)")
+    if scheduler and not str(scheduler).startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise UsageError(f"--scheduler must look like tcp://HOST:8786, not {scheduler!r}")
+    return {"scheduler": scheduler, "local_cluster": whole_number("local-cluster", local, 1, 256) if local else None}
+
+
 def _check_fast_engine(options: dict[str, Any], targets: Any, polite: bool) -> None:
     if options.get("kind") == "read":
         raise UsageError("--engine chooses how async fetches; it does not apply to read")
@@ -310,6 +332,8 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
     seed = whole_number("seed", options.get("seed", 0), 0, 2**63 - 1)
     profile = _choice("profile", options.get("profile", "web"), tuple(PROFILES))
     targets = _targets(options, seed, profile)
+    strategy = _choice("strategy", options.get("strategy", "async"), ALL_STRATEGIES)
+    cluster = _cluster_options(strategy, options)
     engine = _choice("engine", options.get("engine", "aiohttp"), ENGINES)
     per_host = whole_number("per-host", options["per_host"], 1, MAX_CONCURRENCY) if "per_host" in options else None
     host_rate = _rate(options["host_rate"], "host-rate").per_s if "host_rate" in options else None
@@ -328,7 +352,7 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
     return cls(
         targets=targets,
         kind=_choice("kind", options.get("kind", "fetch"), ("fetch", "read")),
-        strategy=_choice("strategy", options.get("strategy", "async"), STRATEGIES),
+        strategy=strategy,
         engine=engine,
         count=_count(options, targets, duration_s),
         duration_s=duration_s,
@@ -347,6 +371,7 @@ def _build(cls: type[Job], options: dict[str, Any]) -> Job:
         block_size=_block_size(options.get("block_size", DEFAULT_BLOCK)),
         per_host=per_host,
         host_rate=host_rate,
+        **cluster,
         verify=verify,
         evict_cache=bool(options.get("evict_cache")),
         extra=dict(options.get("extra", {})),
@@ -358,5 +383,5 @@ _KNOWN = {
     "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
     "headers", "body", "ok_status", "seed", "server", "extra",
     "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
-    "per_host", "host_rate",
+    "per_host", "host_rate", "scheduler", "local_cluster",
 }

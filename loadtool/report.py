@@ -77,7 +77,21 @@ def summary_lines(result: Result) -> list[tuple[str, str]]:
         rows.append(("first error", stats.first_error))
     if result.page_cache is not None:
         rows.append(("page cache", page_cache_note(result)))
+    if "cluster" in result.details:
+        rows.append(("cluster", cluster_note(result.details["cluster"])))
     return rows
+
+
+def cluster_note(cluster: dict) -> str:
+    """The cluster's workers, what each did, and anything lost or rerun."""
+    done = ", ".join(f"{worker.split('://')[-1]} {ops:,}" for worker, ops in cluster["ops_by_worker"].items())
+    note = f"{cluster['workers']} workers, {cluster['slices']} slices; ops by worker: {done or 'none'}"
+    if cluster["lost_workers"]:
+        note += (f"; lost mid-run: {', '.join(cluster['lost_workers'])} — slices {cluster['rerun_slices']} were "
+                 f"rerun elsewhere (their first attempts' operations were sent twice, counted once)")
+    if cluster["lost_slices"]:
+        note += f"; NOT DONE: slices {[lost['slice'] for lost in cluster['lost_slices']]} ({cluster['lost_slices'][0]['error']})"
+    return note
 
 
 def schedule_note(result: Result) -> str:

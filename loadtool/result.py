@@ -47,6 +47,8 @@ class Result:
     #: The client's resident memory at the start and at its peak during the run (None: unknown).
     rss_start_bytes: int | None = None
     rss_peak_bytes: int | None = None
+    #: What the strategy reported besides Stats: for cluster, its workers and their counts.
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def memory_per_worker_bytes(self) -> int | None:
@@ -178,6 +180,7 @@ class Result:
             "interrupted": self.interrupted,
             "first_error": stats.first_error,
             "page_cache": None if self.page_cache is None else round(self.page_cache, 4),
+            "details": self.details,
             "series": stats.series.rows() if series else [],
             "histogram": stats.latency.encode().decode("ascii"),
         }

@@ -104,7 +104,7 @@ class _Clock:
             job=job, strategy=job.strategy, concurrency=job.overlap, started_at=self.started_at,
             wall_s=wall_s, stats=stats, ideal_s=ideal_s(job, job.overlap), cpu_s=cpu_s,
             cores=job.cores, interrupted=recorder.stop_reason, page_cache=page_cache,
-            rss_start_bytes=rss_start, rss_peak_bytes=rss_peak,
+            rss_start_bytes=rss_start, rss_peak_bytes=rss_peak, details=dict(recorder.details),
         )
 
 

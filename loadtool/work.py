@@ -128,6 +128,8 @@ class Recorder:
         self._lock = threading.Lock()
         self._on_stop: list[Callable[[], None]] = []
         self._closed = False
+        #: Facts a strategy reports besides Stats (the cluster's workers, say), for the Result.
+        self.details: dict = {}
 
     def record(self, sample: Sample) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ _MODULES = {
     "processes": "processes",
     "async": "asyncio",
     "hybrid": "hybrid",
+    "cluster": "cluster",
 }
 
 

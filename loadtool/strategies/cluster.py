@@ -1,0 +1,132 @@
+"""cluster: the job spread over a dask.distributed cluster, each worker an async loop.
+
+When a job outgrows one machine, the same Job runs on many: its operations are cut into
+slices (operation k of slice i when k ≡ i mod S, so an open-model rate splits evenly),
+each slice is a dask task that runs the async strategy on a worker and returns encoded
+Stats, and the client merges them as they arrive. A stop (Ctrl-C, the deadline) reaches
+every worker through a dask Event. dask reruns the slices of a worker that dies; the
+report names the lost worker and the slices rerun, and says how many operations each
+worker did, so nothing is silently missing from the totals.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import replace
+
+from ..metrics import Stats
+from ..work import Recorder
+
+#: With a fixed count (and no rate), each worker gets this many slices in turn, so
+#: progress shows as slices finish and a lost worker costs less to rerun.
+SLICES_PER_WORKER = 4
+WATCH_S = 0.25
+
+
+def _run_slice(job, epoch: float, stop_name: str) -> dict:
+    """On a dask worker: run one slice with the async strategy; return its encoded Stats."""
+    from distributed import Event, get_worker
+
+    from . import asyncio as async_strategy
+
+    recorder = Recorder(job, epoch)
+    stop, finished = Event(stop_name), threading.Event()
+
+    def watch() -> None:  # the client's stop becomes this slice's stop
+        while not finished.is_set():
+            try:
+                if stop.wait(timeout=WATCH_S):
+                    recorder.stop("cluster")
+                    return
+            except Exception:  # noqa: BLE001 - the scheduler gone: the run is ending anyway
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    cpu_start = time.thread_time()
+    try:
+        async_strategy.run(job, recorder)
+    finally:
+        finished.set()
+    stats = recorder.close()
+    stats.cpu_s = time.thread_time() - cpu_start
+    return {"worker": get_worker().address, "slice": job.slice, "stats": stats.to_wire()}
+
+
+def _client(job, stack: ExitStack):
+    from distributed import Client, LocalCluster
+
+    if job.local_cluster:
+        cluster = stack.enter_context(LocalCluster(
+            n_workers=job.local_cluster, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR))
+        return stack.enter_context(Client(cluster))
+    try:
+        return stack.enter_context(Client(job.scheduler, timeout="10s"))
+    except OSError as exc:
+        raise RuntimeError(f"cannot reach the dask scheduler at {job.scheduler}: {exc}") from None
+
+
+def _rerun(dask_scheduler, keys: list[str]) -> dict[str, int]:
+    """On the scheduler: how many times a worker died holding each task (dask reruns them)."""
+    return {key: dask_scheduler.tasks[key].suspicious for key in keys if key in dask_scheduler.tasks}
+
+
+def run(job, recorder: Recorder) -> None:
+    from distributed import Event, as_completed
+
+    with ExitStack() as stack:
+        client = _client(job, stack)
+        workers = len(client.scheduler_info()["workers"])
+        if not workers:
+            raise RuntimeError("the dask cluster has no workers")
+        plain = job.count is not None and job.rate is None
+        slices = workers * (SLICES_PER_WORKER if plain else 1)
+        concurrency = max(job.concurrency // workers, 1)
+        stop_name = f"loadtool-stop-{uuid.uuid4().hex}"
+        stop_event, stop_asked, finishing = Event(stop_name, client=client), threading.Event(), threading.Event()
+
+        def forward_stop() -> None:  # not from the signal handler itself: set() talks to the scheduler
+            stop_asked.wait()
+            if not finishing.is_set():
+                stop_event.set()
+
+        forwarder = threading.Thread(target=forward_stop, daemon=True)
+        forwarder.start()
+        unregister = recorder.on_stop(stop_asked.set)
+        futures = {}
+        for index in range(slices):
+            part = replace(job.share(index, slices), concurrency=concurrency)
+            futures[client.submit(_run_slice, part, recorder.epoch, stop_name, pure=False,
+                                  key=f"loadtool-slice-{index}-{stop_name[-8:]}")] = index
+        started = set(client.scheduler_info()["workers"])
+        done_by: dict[str, int] = {}
+        lost_slices: list[dict] = []
+        try:
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - a slice that could not be done is reported
+                    lost_slices.append({"slice": futures[future], "error": f"{type(exc).__name__}: {exc}"[:200]})
+                    continue
+                stats = Stats.from_wire(outcome["stats"])
+                recorder.merge(stats)
+                done_by[outcome["worker"]] = done_by.get(outcome["worker"], 0) + stats.ops
+        finally:
+            unregister()
+            finishing.set()
+            stop_asked.set()
+            forwarder.join()
+        # Asked while the futures are still held, so the scheduler still knows the tasks.
+        deaths = client.run_on_scheduler(_rerun, keys=[future.key for future in futures])
+        recorder.details["cluster"] = {
+            "scheduler": client.scheduler.address, "workers": workers, "slices": slices,
+            "ops_by_worker": dict(sorted(done_by.items())),
+            "lost_workers": sorted(started - set(client.scheduler_info()["workers"])),
+            "rerun_slices": sorted(futures[future] for future in futures if deaths.get(future.key)),
+            "lost_slices": lost_slices,
+        }

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from .errors import UsageError
-from .names import ALL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES, STRATEGIES
+from .names import ALL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES
 from .profiles import PROFILES
 from .system import cpu_count
 from .targets import (FixturePaths, GeneratedTree, file_targets, has_control_characters, url_problem,

@@ -78,6 +78,14 @@ class Attempts:
         pause = backoff_s(self.count)
         return pause if pause < self.remaining_s() else None
 
+    def settle(self, status: int | None = None, size: int = 0, exc: BaseException | None = None) -> Sample | float:
+        """After an attempt: the operation's Sample if that was its last attempt, else the
+        seconds to wait before the next one. Sync and async fetches share this decision."""
+        pause = self.retry_after_s(exc, status)
+        if pause is not None:
+            return pause
+        return self.failed(exc) if exc is not None else self.sample(status, size)
+
     def remaining_s(self) -> float:
         return self.job.timeout_s - (time.perf_counter() - self.started)
 
@@ -120,16 +128,12 @@ def fetch_sync(session: requests.Session, job, op: Op) -> Sample:
     while True:
         attempts.count += 1
         try:
-            status, size = _fetch_once_sync(session, job, op.target, attempts)
+            outcome = attempts.settle(*_fetch_once_sync(session, job, op.target, attempts))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a counted Sample
-            pause = attempts.retry_after_s(exc)
-            if pause is None:
-                return attempts.failed(exc)
-        else:
-            pause = attempts.retry_after_s(status=status)
-            if pause is None:
-                return attempts.sample(status, size)
-        time.sleep(pause)
+            outcome = attempts.settle(exc=exc)
+        if isinstance(outcome, Sample):
+            return outcome
+        time.sleep(outcome)
 
 
 # --- fetch, async (aiohttp) ---------------------------------------------------------
@@ -171,16 +175,12 @@ async def fetch_async(session: aiohttp.ClientSession, job, op: Op) -> Sample:
     while True:
         attempts.count += 1
         try:
-            status, size = await _fetch_once_async(session, job, op.target, attempts)
+            outcome = attempts.settle(*await _fetch_once_async(session, job, op.target, attempts))
         except Exception as exc:  # noqa: BLE001 - every failure becomes a counted Sample
-            pause = attempts.retry_after_s(exc)
-            if pause is None:
-                return attempts.failed(exc)
-        else:
-            pause = attempts.retry_after_s(status=status)
-            if pause is None:
-                return attempts.sample(status, size)
-        await asyncio.sleep(pause)
+            outcome = attempts.settle(exc=exc)
+        if isinstance(outcome, Sample):
+            return outcome
+        await asyncio.sleep(outcome)
 
 
 # --- what strategies see --------------------------------------------------------------

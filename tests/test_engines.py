@@ -1,10 +1,7 @@
 """The fast engine against the fixture server, hybrid processes, and the server's workers."""
 
 import asyncio
-import json
 import socket
-import subprocess
-import sys
 import threading
 
 import pytest

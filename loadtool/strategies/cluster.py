@@ -20,40 +20,19 @@ from dataclasses import replace
 
 from ..metrics import Stats
 from ..work import Recorder
+from .common import run_async_share
 
 #: With a fixed count (and no rate), each worker gets this many slices in turn, so
 #: progress shows as slices finish and a lost worker costs less to rerun.
 SLICES_PER_WORKER = 4
-WATCH_S = 0.25
 
 
 def _run_slice(job, epoch: float, stop_name: str) -> dict:
     """On a dask worker: run one slice with the async strategy; return its encoded Stats."""
     from distributed import Event, get_worker
 
-    from . import asyncio as async_strategy
-
-    recorder = Recorder(job, epoch)
-    stop, finished = Event(stop_name), threading.Event()
-
-    def watch() -> None:  # the client's stop becomes this slice's stop
-        while not finished.is_set():
-            try:
-                if stop.wait(timeout=WATCH_S):
-                    recorder.stop("cluster")
-                    return
-            except Exception:  # noqa: BLE001 - the scheduler gone: the run is ending anyway
-                return
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    cpu_start = time.thread_time()
-    try:
-        async_strategy.run(job, recorder)
-    finally:
-        finished.set()
-    stats = recorder.close()
-    stats.cpu_s = time.thread_time() - cpu_start
+    # thread_time: a dask worker process runs other threads (its own), not ours to count.
+    stats = run_async_share(job, epoch, Event(stop_name).wait, "cluster", cpu_clock=time.thread_time)
     return {"worker": get_worker().address, "slice": job.slice, "stats": stats.to_wire()}
 
 

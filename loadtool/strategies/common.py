@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..metrics import Sample
+from ..metrics import Sample, Stats
 from ..politeness import HostLimits, host_of
-from ..work import Work
+from ..work import Recorder, Work
 
 
 def sync_worker(work: Work, io, session, record: Callable[[Sample], None], limits=None) -> None:
@@ -105,3 +105,56 @@ def run_sync_workers(job, recorder, workers: int) -> None:
         # Threads still blocked in a request after the grace period are left to their own
         # --timeout rather than waited for.
         pool.shutdown(wait=not recorder.stopping.is_set(), cancel_futures=True)
+
+
+#: How often a process running a share of a job checks for a stop from outside.
+WATCH_S = 0.25
+#: How often it sends its counts onwards, when it does (hybrid).
+SHIP_S = 0.25
+
+
+def run_async_share(job, epoch: float, stopped: Callable[[float], bool], reason: str,
+                    ship: Callable[[Stats], None] | None = None,
+                    cpu_clock: Callable[[], float] = time.process_time) -> Stats:
+    """Run a share of a job with the async strategy in this process (a hybrid process, a
+    dask worker) and return its Stats.
+
+    ``stopped(timeout)`` waits up to ``timeout`` for a stop from outside (a
+    multiprocessing or dask Event); a stop becomes this run's stop. With ``ship``, counts
+    so far are handed to it every SHIP_S, and the Stats returned hold only the rest.
+    """
+    from . import asyncio as async_strategy
+
+    recorder = Recorder(job, epoch)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            try:
+                if stopped(WATCH_S):
+                    recorder.stop(reason)
+                    return
+            except Exception:  # noqa: BLE001 - whoever would send the stop is gone: the run ends anyway
+                return
+
+    def send_counts() -> None:
+        while not done.wait(SHIP_S):
+            taken = recorder.take()
+            if taken.ops:
+                ship(taken)
+
+    threads = [threading.Thread(target=watch, daemon=True)]
+    if ship is not None:
+        threads.append(threading.Thread(target=send_counts, daemon=True))
+    for thread in threads:
+        thread.start()
+    cpu_start = cpu_clock()
+    try:
+        async_strategy.run(job, recorder)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+    stats = recorder.close()
+    stats.cpu_s = cpu_clock() - cpu_start
+    return stats

@@ -18,10 +18,9 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from ..metrics import Stats
 from ..system import die_with_parent, peak_rss_bytes
 from ..work import Recorder
+from .common import run_async_share
 from .processes import POLL_S, context, signal_workers
 
-#: How often a hybrid process sends its counts to the parent.
-SHIP_S = 0.25
 #: After the grace period, how long the processes get to send what they have.
 WIND_DOWN_S = 2.0
 
@@ -37,36 +36,9 @@ def _start_process(stopping, counts) -> None:
 
 def _run_share(job, epoch: float) -> dict:
     """Run this process's share with the async strategy; ship counts as they come."""
-    from . import asyncio as async_strategy
-
-    recorder = Recorder(job, epoch)
-    stopping, counts = _shared["stopping"], _shared["counts"]
-    done = threading.Event()
-
-    def watch_parent() -> None:  # the parent's stop becomes this recorder's stop
-        while not done.is_set():
-            if stopping.wait(POLL_S):
-                recorder.stop("parent")
-                return
-
-    def ship() -> None:
-        while not done.wait(SHIP_S):
-            taken = recorder.take()
-            if taken.ops:
-                counts.put(taken.to_wire())
-
-    threads = [threading.Thread(target=watch_parent, daemon=True), threading.Thread(target=ship, daemon=True)]
-    for thread in threads:
-        thread.start()
-    cpu_start = time.process_time()
-    try:
-        async_strategy.run(job, recorder)
-    finally:
-        done.set()
-        for thread in threads:
-            thread.join()
-    rest = recorder.close()
-    rest.cpu_s = time.process_time() - cpu_start
+    counts = _shared["counts"]
+    rest = run_async_share(job, epoch, _shared["stopping"].wait, "parent",
+                           ship=lambda taken: counts.put(taken.to_wire()))
     rest.worker_peak_bytes = peak_rss_bytes()
     return rest.to_wire()
 

@@ -279,8 +279,9 @@ def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilo
     title = (f"loadtool plan · {goal.pages:,} pages" + (f" · deadline {format_duration(goal.deadline_s)}"
              if goal.deadline_s else "") + f" · pilot {format_duration(pilot_s)} against {where}")
     if output:
-        _write(output, plan_report.plan_json(plan) if fmt == "json" else
-               __import__("loadtool.report", fromlist=["_plain"])._plain(plan_report.plan_table(plan, title)))
+        from .report import plain_text
+
+        _write(output, plan_report.plan_json(plan) if fmt == "json" else plain_text(plan_report.plan_table(plan, title)))
     if fmt == "json":
         click.echo(plan_report.plan_json(plan), nl=False)
     else:

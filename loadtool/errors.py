@@ -34,10 +34,6 @@ class UsageError(ValueError):
     """Bad input from the user: shown as one line, exit code 2."""
 
 
-class RunFailed(RuntimeError):
-    """The run could not do its work at all (every operation failed): exit code 3."""
-
-
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception, its causes and contexts, and exceptions carried in its args."""
     seen: set[int] = set()

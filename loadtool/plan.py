@@ -81,7 +81,7 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
         latency_run = _phase(bound, progress, strategy="async", engine="aiohttp", count=None,
                              duration_s=pilot_s * LATENCY_SHARE, concurrency=PILOT_CONCURRENCY)
         if not latency_run.ok:
-            raise UsageError(f"the pilot could not fetch the targets: {latency_run.stats.first_error or 'no answer'}")
+            raise RuntimeError(f"the pilot could not fetch the targets: {latency_run.stats.first_error or 'no answer'}")
         histogram = latency_run.stats.latency
         sd_s = histogram.get_stddev() / 1e6
         ways, skipped = [], []

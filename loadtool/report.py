@@ -211,7 +211,7 @@ def render_text(results: Sequence[Result], fmt: str, as_list: bool = False) -> s
         return to_json(results, as_list) + "\n"
     if fmt == "csv":
         return to_csv(results)
-    return _plain(table(results))
+    return plain_text(table(results))
 
 
 # --- sweep -----------------------------------------------------------------------
@@ -251,10 +251,11 @@ def sweep_text(results: Sequence[Result], knee, fmt: str) -> str:
         lines = to_csv(results).splitlines()
         marks = ["knee"] + ["yes" if r.concurrency == knee.concurrency else "" for r in results]
         return "\n".join(f"{line},{mark}" for line, mark in zip(lines, marks)) + "\n"
-    return _plain(sweep_table(results, knee))
+    return plain_text(sweep_table(results, knee))
 
 
-def _plain(renderable) -> str:
+def plain_text(renderable) -> str:
+    """A rich renderable as plain text, 120 columns, no colour, no trailing spaces."""
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=120, color_system=None)

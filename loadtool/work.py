@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from itertools import islice
 from collections.abc import Callable
+from itertools import islice
 from dataclasses import dataclass
 
 from .metrics import Sample, Stats
@@ -95,10 +95,6 @@ class Work:
         return Op(index, target, due)
 
     @property
-    def deadline(self) -> float:
-        return self._deadline
-
-    @property
     def stopping(self) -> threading.Event:
         return self._stopping
 
@@ -135,12 +131,6 @@ class Recorder:
         with self._lock:
             if not self._closed:
                 self.stats.add(sample)
-
-    def record_values(self, *values) -> None:
-        """``record`` for engines that do not build a Sample: the arguments of ``Stats.record``."""
-        with self._lock:
-            if not self._closed:
-                self.stats.record(*values)
 
     def merge(self, stats: Stats) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of 2 worker processes, shared by the tests that only read from it."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=50) as local, distributed.Client(local) as client:
         yield local, client
 
@@ -58,7 +58,7 @@ def test_a_duration_stops_every_worker(server, cluster):
 
 
 def test_a_killed_worker_is_reported_and_its_slices_rerun(server):
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=50) as local, distributed.Client(local) as client:
         outcome = {}
         runner = threading.Thread(target=lambda: outcome.update(result=loadtool.run(

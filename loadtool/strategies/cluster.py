@@ -40,8 +40,9 @@ def _client(job, stack: ExitStack):
     from distributed import Client, LocalCluster
 
     if job.local_cluster:
+        # dashboard ":0": a free loopback port (None would mean dask's default, 8787, often taken)
         cluster = stack.enter_context(LocalCluster(
-            n_workers=job.local_cluster, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=job.local_cluster, threads_per_worker=1, processes=True, dashboard_address=":0",
             silence_logs=logging.ERROR))
         return stack.enter_context(Client(cluster))
     try:

@@ -137,6 +137,16 @@ class Recorder:
             if not self._closed:
                 self.stats.merge(stats)
 
+    def restart_clock(self) -> None:
+        """Start the run's schedule now: for strategies that first start workers (processes,
+        a cluster), so an open-model schedule and a duration count from when work can
+        start, not from before the workers existed. Only before anything is recorded."""
+        with self._lock:
+            if self.stats.ops:
+                raise RuntimeError("restart_clock() after operations were recorded")
+            self.epoch = time.time()
+            self.stats = Stats(self.epoch, open_model=self.job.rate is not None)
+
     def take(self) -> Stats:
         """What was counted since the last take (or the start); counting goes on in a new Stats."""
         with self._lock:

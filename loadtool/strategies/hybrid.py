@@ -19,7 +19,7 @@ from ..metrics import Stats
 from ..system import die_with_parent, peak_rss_bytes
 from ..work import Recorder
 from .common import run_async_share
-from .processes import POLL_S, context, signal_workers
+from .processes import POLL_S, context, signal_workers, start_workers
 
 #: After the grace period, how long the processes get to send what they have.
 WIND_DOWN_S = 2.0
@@ -52,6 +52,7 @@ def run(job, recorder: Recorder) -> None:
     collector = threading.Thread(target=_collect, args=(counts, recorder), daemon=True)
     collector.start()
     try:
+        start_workers(pool, processes, recorder)
         shares = [pool.submit(_run_share, job.share(index, processes), recorder.epoch) for index in range(processes)]
         _wait(shares, recorder, job.grace_s)
         for share in shares:

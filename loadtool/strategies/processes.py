@@ -42,7 +42,7 @@ def _abandon(signum: int, frame: object) -> None:
         raise Abandoned
 
 
-def _start_worker(job, epoch: float, stopping) -> None:
+def _start_worker(job, stopping) -> None:
     # Ctrl-C at a terminal (or a SIGTERM to the process group) reaches every process;
     # the parent decides what to do and tells workers through ``stopping``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -51,14 +51,19 @@ def _start_worker(job, epoch: float, stopping) -> None:
     die_with_parent()
     io = io_for(job)
     resources = ExitStack()  # lives as long as the worker process
-    _worker.update(job=job, epoch=epoch, stopping=stopping, io=io, resources=resources,
+    _worker.update(job=job, stopping=stopping, io=io, resources=resources,
                    session=resources.enter_context(io.session()))
 
 
-def _run_range(start: int, stop: int | None, host_share: tuple[int, int] | None = None) -> dict:
+def _ready() -> int:
+    """Nothing: submitted once per process so the pool has started before the clock does."""
+    return os.getpid()
+
+
+def _run_range(start: int, stop: int | None, host_share: tuple[int, int] | None, epoch: float) -> dict:
     """Do operations ``start`` up to ``stop`` (of the hosts in ``host_share``, when given) in
     this worker; return their Stats, encoded."""
-    job, epoch = _worker["job"], _worker["epoch"]
+    job = _worker["job"]
     if host_share is not None:
         job = replace(job, host_share=host_share)
     stats = Stats(epoch, open_model=job.rate is not None)
@@ -118,8 +123,8 @@ def run(job, recorder: Recorder) -> None:
     mp = context()
     stopping = mp.Event()
     unregister = recorder.on_stop(stopping.set)
-    pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_worker,
-                               initargs=(job, recorder.epoch, stopping))
+    pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_worker, initargs=(job, stopping))
+    start_workers(pool, processes, recorder)
     in_flight: set[Future] = set()
     deadline = time.time() + job.duration_s if job.duration_s else None
     try:
@@ -128,7 +133,7 @@ def run(job, recorder: Recorder) -> None:
                 in_flight = _collect(in_flight, recorder, POLL_S)
             if recorder.stopping.is_set() or (deadline is not None and time.time() >= deadline):
                 break
-            in_flight.add(pool.submit(_run_range, start, stop, share))
+            in_flight.add(pool.submit(_run_range, start, stop, share, recorder.epoch))
         in_flight = _drain(in_flight, recorder, job.grace_s)
         if in_flight:  # still blocked after the grace period: abandon the operations, keep the rest
             signal_workers(pool, signal.SIGUSR1)
@@ -138,6 +143,13 @@ def run(job, recorder: Recorder) -> None:
         if recorder.stopping.is_set():
             signal_workers(pool, signal.SIGKILL)
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def start_workers(pool: ProcessPoolExecutor, processes: int, recorder: Recorder) -> None:
+    """Start the pool's processes, then the run's clock: process start-up is part of the
+    wall time, but no operation is due (or late) before workers exist."""
+    wait([pool.submit(_ready) for _ in range(processes)])
+    recorder.restart_clock()
 
 
 def _drain(in_flight: set[Future], recorder: Recorder, grace_s: float) -> set[Future]:

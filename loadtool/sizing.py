@@ -12,8 +12,10 @@ import heapq
 import math
 from dataclasses import dataclass
 
-#: Beyond this many operations the schedule is simulated for a prefix and scaled.
-SIMULATE_MAX = 1_000_000
+#: Beyond this many operations the schedule is simulated for a prefix and scaled: the span
+#: of greedy scheduling grows linearly with the count (0.1% off at 10^6 pages), and the
+#: simulation costs ~4 µs an operation, after the run.
+SIMULATE_MAX = 100_000
 
 
 def schedule_s(latencies_s, workers: int, due_s=None) -> float:
@@ -56,9 +58,17 @@ def ideal_s(job, workers: int) -> float | None:
 
         pacer = Pacer(job.rate)
     cycle = len(latencies)
-    span = schedule_s((latencies[index % cycle] for index in range(simulated)), workers,
-                      pacer.offset_s if pacer else None)
-    return span * count / simulated
+    prefix = [latencies[index % cycle] for index in range(simulated)]
+    span = schedule_s(prefix, workers, pacer.offset_s if pacer else None)
+    if simulated == count:
+        return span
+    # Scale the prefix: the work grows with the count, the tail (the last wave's slowest
+    # operation) does not; with a rate, the schedule's own end bounds it too.
+    work = sum(prefix) / workers
+    estimate = work * count / simulated + (span - work)
+    if pacer is not None:
+        estimate = max(estimate, pacer.offset_s(count - 1) + span - pacer.offset_s(simulated - 1))
+    return estimate
 
 
 @dataclass(frozen=True)

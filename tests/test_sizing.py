@@ -116,3 +116,12 @@ def test_predicted_wall_time_is_the_slower_of_latency_and_cpu():
     assert predict_wall_s(1000, _way("async", 0.0), 50, 0.05, 1) == pytest.approx(1.0)
     assert predict_wall_s(40, _way("sequential", 0.001), 50, 0.05, 1) == pytest.approx(40 * 0.051)
     assert predict_wall_s(10_000, _way("async", 0.001), 1000, 0.01, 1) == pytest.approx(10.0)
+
+
+def test_a_long_run_ideal_is_scaled_from_a_simulated_prefix(monkeypatch):
+    import loadtool.sizing as sizing
+
+    job = Job.build(targets=FixturePaths(("/page/{i}",), "http://127.0.0.1:1"), count=20_000)
+    exact = ideal_s(job, 50)
+    monkeypatch.setattr(sizing, "SIMULATE_MAX", 2_000)
+    assert ideal_s(job, 50) == pytest.approx(exact, rel=0.02)

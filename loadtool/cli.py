@@ -14,11 +14,11 @@ import click
 
 from . import __version__
 from .errors import UsageError
-from .names import ALL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES, PROFILE_NAMES, STRATEGIES
+from .names import (ALL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE,
+                    PROFILE_NAMES, STRATEGIES)
 from .system import cpu_count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-EXIT_USAGE, EXIT_SIGINT, EXIT_SIGTERM = 2, 130, 143
 
 
 def _options(*decorators: Callable) -> Callable:

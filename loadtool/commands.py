@@ -1,8 +1,8 @@
 """What the commands do once their options are parsed: run, report, choose the exit code.
 
-Exit codes: 0 ok; 1 a --fail-if threshold failed; 2 usage error; 3 the run could not do
-its work (fixture server did not start, every operation failed); 130 Ctrl-C and 143
-SIGTERM, after printing the partial report.
+Exit codes (names.py): 0 ok; 1 a --fail-if threshold failed; 2 usage error; 3 the run
+could not do its work (fixture server did not start, every operation failed); 130 Ctrl-C
+and 143 SIGTERM, after printing the partial report.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import click
 from .job import Job
 from .result import Result
 
-EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
+from .names import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD
 
 
 def usage(call: Callable, *args: Any, **kwargs: Any) -> Any:

@@ -166,12 +166,12 @@ class Worker:
                 return
             target = op.target
             if isinstance(target, InvalidTarget):
-                engine.record_failure(op, time.perf_counter(), 1, "invalid_url", f"{target.text!r}: {target.reason}")
+                engine.record(op, time.perf_counter(), 1, kind="invalid_url", detail=target.detail)
                 continue
             try:
                 host, port, payload = engine.requests.get(target)
             except (Unsupported, ValueError) as exc:
-                engine.record_failure(op, time.perf_counter(), 1, "invalid_url", str(exc))
+                engine.record(op, time.perf_counter(), 1, kind="invalid_url", detail=str(exc))
                 continue
             self.op, self.payload = op, payload
             if op.due is not None and op.due > time.perf_counter():
@@ -232,7 +232,7 @@ class Worker:
         if kind in RETRIABLE and self._retry():
             return
         self.in_flight = False
-        self.engine.record_failure(self.op, self.started, self.attempts, kind, detail)
+        self.engine.record(self.op, self.started, self.attempts, kind=kind, detail=detail)
         self.next()
 
     def _retry(self) -> bool:
@@ -286,19 +286,17 @@ class Engine:
     def _new_stats(self) -> Stats:
         return Stats(self.recorder.epoch, open_model=self.job.rate is not None)
 
-    def record(self, op, started: float, attempts: int, status: int, size: int) -> None:
+    def record(self, op, started: float, attempts: int, status: int | None = None, size: int = 0,
+               kind: str | None = None, detail: str | None = None) -> None:
+        """Count one operation: an answer (``status``, ``size``) or a failure (``kind``, ``detail``).
+        Latency runs from when it was due (open model) or started; service time from the send."""
         end = time.perf_counter()
+        ok = kind is None and self.job.is_ok(status)
         if op.due is None:
-            self.stats.record(int((end - started) * 1e6), self.job.is_ok(status), status, None, size, None, attempts)
+            self.stats.record(int((end - started) * 1e6), ok, status, kind, size, None, attempts, detail)
         else:
-            self.stats.record(int((end - min(op.due, started)) * 1e6), self.job.is_ok(status), status, None,
-                              size, int((end - started) * 1e6), attempts)
-
-    def record_failure(self, op, started: float, attempts: int, kind: str, detail: str) -> None:
-        end = time.perf_counter()
-        origin = started if op.due is None else min(op.due, started)
-        self.stats.record(int((end - origin) * 1e6), False, None, kind, 0,
-                          None if op.due is None else int((end - started) * 1e6), attempts, detail)
+            self.stats.record(int((end - min(op.due, started)) * 1e6), ok, status, kind, size,
+                              int((end - started) * 1e6), attempts, detail)
 
     def hand_over(self) -> None:
         """Give what was counted since the last tick to the recorder (progress sees it)."""

@@ -25,10 +25,14 @@ from .work import Op
 WHOLE_FILE = 0
 
 
+def file_path(target) -> str:
+    """The path of a read target (a plain path, or a manifest entry)."""
+    return target.path if isinstance(target, FileTarget) else target
+
+
 def _path_and_hash(job, target) -> tuple[str, str | None]:
-    if isinstance(target, FileTarget):
-        return target.path, target.sha256 if job.verify else None
-    return target, None
+    expected = target.sha256 if job.verify and isinstance(target, FileTarget) else None
+    return file_path(target), expected
 
 
 def _finish(attempts: Attempts, path: str, size: int, digest, expected: str | None) -> Sample:
@@ -149,7 +153,7 @@ def _sample_paths(job, how_many: int) -> Iterator[str]:
     step = max(count // how_many, 1)
     for index in range(0, min(count, step * how_many), step):
         _, target = next(job.targets.iter_from(index, index + 1))
-        yield target.path if isinstance(target, FileTarget) else target
+        yield file_path(target)
 
 
 def cached_share(job, sample: int = 64) -> float | None:
@@ -173,7 +177,7 @@ def evict(job) -> int:
     evicted = 0
     distinct = job.targets.distinct() or job.count
     for _, target in job.targets.iter_from(0, min(distinct, job.count or distinct)):
-        path = target.path if isinstance(target, FileTarget) else target
+        path = file_path(target)
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError:

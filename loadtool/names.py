@@ -10,3 +10,8 @@ ALL_STRATEGIES = (*STRATEGIES, "cluster")
 ENGINES = ("aiohttp", "fast")
 PROFILE_NAMES = ("web", "api", "slow-tail", "uniform")
 DEFAULT_CONCURRENCY = 50
+#: Exit codes: ok; a --fail-if threshold failed; bad usage; the run could not do its work;
+#: interrupted by SIGINT, by SIGTERM.
+EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
+#: Strategies that run requests (sync, one thread or process per operation): no engine to choose.
+SYNC_STRATEGIES = ("sequential", "threads", "processes")

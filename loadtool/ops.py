@@ -91,7 +91,7 @@ class Attempts:
 
 
 def invalid(job, op: Op) -> Sample:
-    return Attempts(job, op).sample(error="invalid_url", detail=f"{op.target.text!r}: {op.target.reason}")
+    return Attempts(job, op).sample(error="invalid_url", detail=op.target.detail)
 
 
 # --- fetch, sync (requests) ---------------------------------------------------------

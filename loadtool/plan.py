@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import UsageError
 from .job import Job
-from .names import DEFAULT_CONCURRENCY
+from .names import DEFAULT_CONCURRENCY, SYNC_STRATEGIES
 from .runner import measure, ready
 from .sizing import Goal, Option, Way, plan_option, predict_wall_s
 from .system import cpu_count
@@ -192,7 +192,7 @@ def check(measured: Measured, result: dict[str, Any]) -> Check:
     """Predict a stored run's wall time from the plan's measurements and compare."""
     strategy, engine = result["strategy"], result["job"].get("engine", "aiohttp")
     way = next((w for w in measured.ways if w.strategy == strategy and (w.engine == engine or
-                strategy in ("sequential", "threads", "processes"))), None)
+                strategy in SYNC_STRATEGIES)), None)
     if way is None:
         raise UsageError(f"the plan measured no {strategy} ({engine}) to compare with")
     predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .sizing import way_label
 from .units import format_bytes, format_duration
 
 
@@ -27,8 +28,7 @@ def plan_table(plan: dict[str, Any], title: str):
                  "deadline"):
         table.add_column(name, justify="left" if name in ("way", "bound by") else "right")
     for option in plan["options"]:
-        way = option["strategy"] if option["strategy"] in ("sequential", "threads", "processes") else \
-            f"{option['strategy']} ({option['engine']})"
+        way = way_label(option["strategy"], option["engine"])
         memory = "-" if option["memory_bytes"] is None else format_bytes(option["memory_bytes"])
         table.add_row(way, f"{option['concurrency']:,}", f"{option['machines']:,}",
                       f"{option['throughput_per_s']:,.0f}", option["bound"], _total(option),
@@ -40,9 +40,7 @@ def plan_table(plan: dict[str, Any], title: str):
 def check_text(checked) -> str:
     low, high = checked.range_s
     verdict = "within the plan's range" if checked.within_range else "outside the plan's range"
-    way = checked.strategy if checked.strategy in ("sequential", "threads", "processes") else \
-        f"{checked.strategy} ({checked.engine})"
-    return (f"{way}, {checked.ops:,} ops at concurrency {checked.concurrency}: "
+    return (f"{way_label(checked.strategy, checked.engine)}, {checked.ops:,} ops at concurrency {checked.concurrency}: "
             f"predicted {format_duration(checked.predicted_s)} ({format_duration(low)}–{format_duration(high)}), "
             f"measured {format_duration(checked.measured_s)}: {checked.error:+.1%}, {verdict}\n")
 

@@ -12,6 +12,8 @@ import heapq
 import math
 from dataclasses import dataclass
 
+from .names import SYNC_STRATEGIES
+
 #: Beyond this many operations the schedule is simulated for a prefix and scaled: the span
 #: of greedy scheduling grows linearly with the count (0.1% off at 10^6 pages), and the
 #: simulation costs ~4 µs an operation, after the run.
@@ -131,10 +133,10 @@ class Way:
     #: Memory per worker in bytes, measured (None: unknown).
     memory_per_worker: int | None
 
-    @property
-    def label(self) -> str:
-        return self.strategy if self.strategy in ("sequential", "threads", "processes") else \
-            f"{self.strategy} ({self.engine})"
+
+def way_label(strategy: str, engine: str) -> str:
+    """``threads``, or ``async (fast)``: only the async strategies have an engine to name."""
+    return strategy if strategy in SYNC_STRATEGIES else f"{strategy} ({engine})"
 
 
 @dataclass(frozen=True)

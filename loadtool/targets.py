@@ -42,6 +42,10 @@ class InvalidTarget:
     text: str
     reason: str
 
+    @property
+    def detail(self) -> str:
+        return f"{self.text!r}: {self.reason}"
+
 
 def has_control_characters(text: str) -> bool:
     return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)

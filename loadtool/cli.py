@@ -93,9 +93,10 @@ read_options = _options(
 )
 
 http_options = _options(
-    click.option("--engine", "-e", type=click.Choice(ENGINES), default="aiohttp", show_default=True,
-                 help="HTTP client of the async strategy: aiohttp, or fast (HTTP/1.1 keep-alive on asyncio "
-                      "protocols and httptools: several times less CPU per request; plain http, no redirects)."),
+    click.option("--engine", "-e", type=click.Choice(ENGINES),
+                 help="HTTP client. async, hybrid and cluster: aiohttp (the default), or fast (HTTP/1.1 "
+                      "keep-alive on asyncio protocols and httptools: several times less CPU per request; plain "
+                      "http, no redirects). sequential, threads and processes fetch with requests."),
     click.option("--urls-file", "-f", metavar="FILE",
                  help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
     click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
@@ -271,7 +272,7 @@ def compare(targets, read_files, strategies, body, headers, verify, **options) -
     the ideal and client CPU. With no target: 100 fetches of the fixture server's
     /delay/50, so sequential takes about 5 s and the others show what overlap buys.
     """
-    from .commands import Delivery, compare_and_report, usage
+    from .commands import Delivery, compare_and_report, compare_strategy, usage
     from .experiments import COMPARE_COUNT
 
     chosen = tuple(name.strip() for name in strategies.split(",") if name.strip())
@@ -279,8 +280,9 @@ def compare(targets, read_files, strategies, body, headers, verify, **options) -
     if unknown or not chosen:
         raise click.UsageError(f"--strategies: no strategy {', '.join(unknown) or '(none given)'}; "
                                f"there are {', '.join(ALL_STRATEGIES)}")
-    if "cluster" in chosen:  # built as a cluster job so its cluster options are checked
-        options["strategy"] = "cluster"
+    # Built for one of the chosen strategies that runs --engine (cluster first, so its
+    # options are checked); each strategy then runs it with the engine it has.
+    options["strategy"], options["engine"] = usage(compare_strategy, chosen, options["engine"])
     delivery = Delivery.from_options(options)
     if not targets and not read_files and options["count"] is None and options["duration"] is None:
         options["count"] = str(COMPARE_COUNT)

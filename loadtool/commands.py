@@ -29,6 +29,22 @@ def usage(call: Callable, *args: Any, **kwargs: Any) -> Any:
         raise click.UsageError(str(exc)) from None
 
 
+def compare_strategy(chosen: tuple[str, ...], engine: str | None) -> tuple[str, str | None]:
+    """The strategy and engine a compare job is built for: the first chosen strategy that runs
+    ``engine`` — or cluster when chosen, so its options are checked. Each strategy then runs
+    the job with ``engine`` if it has it, else with its own default."""
+    from . import strategies
+    from .errors import UsageError
+
+    runs = [name for name in chosen if engine is None or engine in strategies.get(name).engines["fetch"]]
+    if not runs:
+        raise UsageError(f"none of --strategies {','.join(chosen)} runs --engine {engine}; "
+                         f"the pairs are {strategies.pairs()}")
+    if "cluster" in chosen:
+        return "cluster", engine if "cluster" in runs else None
+    return runs[0], engine
+
+
 def build_job(**options: Any) -> Job:
     """A Job from parsed options; a bad one is a click usage error (one line, exit 2)."""
     return usage(Job.build, **options)
@@ -61,7 +77,7 @@ class Delivery:
                        plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
                        baseline=usage(load_baseline, baseline_path) if baseline_path else None)
         if delivery.plot:
-            from .plot import require_matplotlib
+            from .report.plot import require_matplotlib
 
             usage(require_matplotlib)
         return delivery
@@ -110,7 +126,7 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
     if delivery.plot and results:
         _plot(results, delivery.plot, knee)
     if delivery.junit and results:
-        from .junit import to_junit
+        from .report.junit import to_junit
         from .thresholds import check
 
         plain = report.sweep_text(results, knee, "table") if knee is not None else report.render_text(results, "table")
@@ -118,13 +134,13 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
 
 
 def _plot(results: Sequence[Result], path: str, knee) -> None:
-    from . import plot, report
+    from .report import plot, text
 
     try:
         if knee is not None:
-            plot.plot_sweep(results, knee, path, report.sweep_title(results))
+            plot.plot_sweep(results, knee, path, text.sweep_title(results))
         else:
-            plot.plot_results(results, path, report.title(results[0], compare=len(results) > 1))
+            plot.plot_results(results, path, text.title(results[0], compare=len(results) > 1))
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -221,7 +237,7 @@ def make_files(directory: str, count: str, size: str, sizes: str | None, seed: s
     import time
 
     from .files import make_tree, parse_sizes
-    from .job import whole_number
+    from .options import whole_number
     from .units import format_bytes, format_duration
 
     spec = usage(parse_sizes, size, sizes)
@@ -248,8 +264,8 @@ def _plan_targets(urls, urls_file, hosts: int | None) -> dict[str, Any]:
 
 def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot_time, cores, profile,
               fmt: str, output: str | None, progress: bool) -> int:
-    from . import plan_report
-    from .job import whole_number
+    from .report import plan as plan_report
+    from .options import whole_number
     from .plan import options, pilot, to_dict
     from .sizing import Goal
     from .system import cpu_count
@@ -262,7 +278,7 @@ def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilo
                     **_plan_targets(urls, urls_file, host_count))
     goal = Goal(pages=usage(whole_number, "pages", pages, 1), hosts=host_count,
                 deadline_s=usage(parse_duration, deadline) if deadline else None,
-                per_host=job.per_host, host_rate=job.host_rate,
+                per_host=job.fetch.per_host, host_rate=job.fetch.host_rate,
                 cores=usage(whole_number, "cores", cores, 1, 4096) if cores else cpu_count())
     pilot_s = usage(parse_duration, pilot_time)
     if not 1 <= pilot_s <= 3600:
@@ -292,7 +308,7 @@ def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilo
 def check_plan(result_path: str, plan_path: str | None) -> int:
     import json
 
-    from . import plan_report
+    from .report import plan as plan_report
     from .plan import check, measured_from
 
     if not plan_path:

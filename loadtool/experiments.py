@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from . import strategies
+
 from .job import Job
 from .names import ALL_STRATEGIES, STRATEGIES
 from .result import Result
@@ -33,7 +35,7 @@ def compare(job: Job, strategies: tuple[str, ...] = STRATEGIES,
     results = []
     with ready(job) as bound:
         for strategy in ordered:
-            results.append(measure(bound.with_strategy(strategy), progress))
+            results.append(measure(bound.adopted_by(strategy), progress))
             if results[-1].interrupted:
                 break
     sequential = next((r.wall_s for r in results if r.strategy == "sequential" and not r.interrupted), None)
@@ -57,12 +59,10 @@ def sweep(job: Job, levels: tuple[int, ...] = SWEEP_LEVELS, count_given: bool = 
     results = []
     with ready(job) as bound:
         for level in sorted(set(levels)):
-            changes = {"concurrency": level}
-            if bound.strategy == "processes":
-                changes["processes"] = level
+            leveled = strategies.get(bound.strategy).at_concurrency(bound, level)
             if not count_given and bound.duration_s is None:
-                changes["count"] = max(SWEEP_MIN_COUNT, SWEEP_ROUNDS * level)
-            results.append(measure(replace(bound, **changes), progress))
+                leveled = replace(leveled, count=max(SWEEP_MIN_COUNT, SWEEP_ROUNDS * level))
+            results.append(measure(leveled, progress))
             if results[-1].interrupted:
                 break
     curve = [(r.concurrency, r.throughput_ops_s, r.latency_ms["p99"]) for r in results]

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from hdrh.histogram import HdrHistogram
 
@@ -52,13 +51,13 @@ def _settle(histogram: HdrHistogram, pending: dict[int, int]) -> None:
     pending.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(NamedTuple):
     """What one operation did.
 
-    ``latency_us`` runs from the moment the operation was due (open model) or started
-    (closed model) to its end; ``service_us`` from the actual send, and is only set
-    when the two differ. A failed operation has ``error`` set to an error kind.
+    ``latency_us`` runs from the moment the operation was due (open model) or first sent
+    (closed model) to its end; ``service_us`` from the first send, and is only set when
+    the two differ. A failed operation has ``error`` set to an error kind. (A NamedTuple,
+    not a frozen dataclass: one is built per operation, and this is 3x cheaper.)
     """
 
     latency_us: int

@@ -23,7 +23,7 @@ from .system import cpu_count
 
 SCHEMA = "loadtool.plan/1"
 #: The ways the pilot measures: (strategy, engine).
-WAYS = (("sequential", "aiohttp"), ("threads", "aiohttp"), ("processes", "aiohttp"), ("async", "aiohttp"),
+WAYS = (("sequential", "requests"), ("threads", "requests"), ("processes", "requests"), ("async", "aiohttp"),
         ("async", "fast"), ("hybrid", "fast"))
 #: Share of the pilot spent measuring latency; the rest is split over the ways.
 LATENCY_SHARE = 0.4
@@ -71,8 +71,8 @@ def _spread(result, latency_sd_s: float) -> tuple[float, float]:
     return max(min(low, 1 - MODEL_ERROR), 0.05), max(high, 1 + MODEL_ERROR)
 
 
-def _phase(job: Job, progress, **changes) -> Any:
-    return measure(replace(job, **changes), progress, handle_signals=False)
+def _phase(job: Job, progress, strategy: str, engine: str, **changes) -> Any:
+    return measure(replace(job, **changes).with_strategy(strategy, engine), progress, handle_signals=False)
 
 
 def pilot(job: Job, pilot_s: float, progress=None) -> Measured:

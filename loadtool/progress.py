@@ -34,12 +34,12 @@ class _Rate:
         return (ops - before) / (now - then) if now > then else 0.0
 
 
-def describe(recorder, started: float, rate: _Rate):
-    """The progress renderable for the recorder's run at this moment."""
+def describe(job, sink, started: float, rate: _Rate):
+    """The progress renderable of a run at this moment."""
     from rich.progress_bar import ProgressBar
     from rich.table import Table
 
-    job, snap, now = recorder.job, recorder.snapshot(), time.perf_counter()
+    snap, now = sink.snapshot(), time.perf_counter()
     elapsed = now - started
     per_s = rate.update(now, snap.ops)
     if job.count is not None:
@@ -69,12 +69,12 @@ def describe(recorder, started: float, rate: _Rate):
 
 
 @contextmanager
-def live_progress(recorder, delay_s: float = 1.0, refresh_s: float = 0.25) -> Iterator[None]:
-    """Show the recorder's progress on stderr from ``delay_s`` after the start until the run ends."""
+def live_progress(job, sink, delay_s: float = 1.0, refresh_s: float = 0.25) -> Iterator[None]:
+    """Show a run's progress on stderr from ``delay_s`` after the start until the run ends."""
     from rich.console import Console
 
     finished = threading.Event()
-    thread = threading.Thread(target=_show, args=(recorder, finished, Console(stderr=True), delay_s, refresh_s),
+    thread = threading.Thread(target=_show, args=(job, sink, finished, Console(stderr=True), delay_s, refresh_s),
                               name="loadtool-progress", daemon=True)
     thread.start()
     try:
@@ -84,12 +84,12 @@ def live_progress(recorder, delay_s: float = 1.0, refresh_s: float = 0.25) -> It
         thread.join()
 
 
-def _show(recorder, finished: threading.Event, console, delay_s: float, refresh_s: float) -> None:
+def _show(job, sink, finished: threading.Event, console, delay_s: float, refresh_s: float) -> None:
     from rich.live import Live
 
     started, rate = time.perf_counter(), _Rate()
     if finished.wait(delay_s):
         return
-    with Live(describe(recorder, started, rate), console=console, auto_refresh=False, transient=True) as live:
+    with Live(describe(job, sink, started, rate), console=console, auto_refresh=False, transient=True) as live:
         while not finished.wait(refresh_s):
-            live.update(describe(recorder, started, rate), refresh=True)
+            live.update(describe(job, sink, started, rate), refresh=True)

@@ -25,7 +25,7 @@ class Result:
 
     job: Any
     strategy: str
-    #: Operations in flight at once (1 for sequential, processes for processes).
+    #: Operations in flight at once, as the strategy ran them (1 for sequential, P for processes).
     concurrency: int
     #: ISO 8601 UTC time the run started.
     started_at: str
@@ -49,6 +49,8 @@ class Result:
     rss_peak_bytes: int | None = None
     #: What the strategy reported besides Stats: for cluster, its workers and their counts.
     details: dict[str, Any] = field(default_factory=dict)
+    #: How the strategy ran the job: processes, threads and connections (a strategies.Layout).
+    layout: Any = None
 
     @property
     def memory_per_worker_bytes(self) -> int | None:
@@ -181,6 +183,7 @@ class Result:
             "first_error": stats.first_error,
             "page_cache": None if self.page_cache is None else round(self.page_cache, 4),
             "details": self.details,
+            "layout": None if self.layout is None else self.layout.describe(),
             "series": stats.series.rows() if series else [],
             "histogram": stats.latency.encode().decode("ascii"),
         }

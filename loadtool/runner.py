@@ -18,16 +18,17 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from . import strategies
+from . import engines, strategies
+from .control import RunControl
 from .job import Job
 from .result import Result
 from .server.run import FixtureServer
+from .sink import Sink
 from .sizing import ideal_s
 from .system import MemoryWatch, raise_open_files_limit
-from .work import Recorder
 
-#: Makes a context manager that shows progress of a run from its recorder.
-ProgressFactory = Callable[[Recorder], Any]
+#: Makes a context manager that shows progress of a run, from its job and sink.
+ProgressFactory = Callable[[Job, Sink], Any]
 
 
 @contextmanager
@@ -59,24 +60,24 @@ def before_run(job: Job) -> float | None:
     """Reads: evict the files from the page cache if asked; return the share still cached."""
     if job.kind != "read":
         return None
-    from .fileops import cached_share, evict
+    from .pagecache import cached_share, evict
 
-    if job.evict_cache:
+    if job.read.evict_cache:
         evict(job)
     return cached_share(job)
 
 
 @contextmanager
-def stop_on_signals(recorder: Recorder) -> Iterator[None]:
+def stop_on_signals(control: RunControl) -> Iterator[None]:
     """SIGINT and SIGTERM stop the run gracefully; a second Ctrl-C stops it at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handle(signum: int, frame: object) -> None:
-        if signum == signal.SIGINT and recorder.stopping.is_set():
+        if signum == signal.SIGINT and control.stopped:
             raise KeyboardInterrupt
-        recorder.stop(signal.Signals(signum).name)
+        control.stop(signal.Signals(signum).name)
 
     previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -87,7 +88,7 @@ def stop_on_signals(recorder: Recorder) -> Iterator[None]:
 
 
 class _Clock:
-    """Wall time, CPU time and memory of a run, from the recorder's start."""
+    """Wall time, CPU time and memory of a run, from its start."""
 
     def __init__(self) -> None:
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -95,36 +96,44 @@ class _Clock:
         self.wall_start = time.perf_counter()
         self.cpu_start = time.process_time()
 
-    def result(self, job: Job, recorder: Recorder, page_cache: float | None = None) -> Result:
+    def result(self, job: Job, layout: strategies.Layout, control: RunControl, sink: Sink,
+               page_cache: float | None = None) -> Result:
         wall_s = time.perf_counter() - self.wall_start
-        stats = recorder.close()
+        stats = sink.close()
         cpu_s = time.process_time() - self.cpu_start + stats.cpu_s
         rss_start, rss_peak = self.memory.stop()
         return Result(
-            job=job, strategy=job.strategy, concurrency=job.overlap, started_at=self.started_at,
-            wall_s=wall_s, stats=stats, ideal_s=ideal_s(job, job.overlap), cpu_s=cpu_s,
-            cores=job.cores, interrupted=recorder.stop_reason, page_cache=page_cache,
-            rss_start_bytes=rss_start, rss_peak_bytes=rss_peak, details=dict(recorder.details),
+            job=job, strategy=job.strategy, concurrency=layout.in_flight, started_at=self.started_at,
+            wall_s=wall_s, stats=stats, ideal_s=ideal_s(job, layout.in_flight), cpu_s=cpu_s,
+            cores=layout.cores, interrupted=control.reason, page_cache=page_cache,
+            rss_start_bytes=rss_start, rss_peak_bytes=rss_peak, details=dict(sink.details), layout=layout,
         )
+
+
+def _prepare(job: Job) -> tuple[strategies.Strategy, float | None]:
+    """What comes before the clock starts: imports, open files, the page cache."""
+    raise_open_files_limit(job.concurrency * 2 + 256)
+    strategy = strategies.get(job.strategy)
+    engines.engine_class(job.engine)  # imported now, so the import is not timed
+    return strategy, before_run(job)
 
 
 def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: bool = True) -> Result:
     """Run a ready job (fixture server bound) with its strategy and return its Result."""
-    raise_open_files_limit(job.concurrency * 2 + 256)
-    run_strategy = strategies.get(job.strategy)  # imports happen here, before the clock starts
-    page_cache = before_run(job)
-    recorder = Recorder(job)
+    strategy, page_cache = _prepare(job)
+    control, sink = RunControl(job.grace_s), Sink(job.rate is not None)
     clock = _Clock()
+    layout = strategy.layout(job)
     with ExitStack() as stack:
         if handle_signals:
-            stack.enter_context(stop_on_signals(recorder))
+            stack.enter_context(stop_on_signals(control))
         if progress is not None:
-            stack.enter_context(progress(recorder))
+            stack.enter_context(progress(job, sink))
         try:
-            run_strategy(job, recorder)
+            layout = strategy.run(job, control, sink) or layout
         except KeyboardInterrupt:  # a second Ctrl-C: keep what was measured
-            recorder.stop("SIGINT")
-    return clock.result(job, recorder, page_cache)
+            control.stop("SIGINT")
+    return clock.result(job, layout, control, sink, page_cache)
 
 
 async def ameasure(job: Job) -> Result:
@@ -133,12 +142,11 @@ async def ameasure(job: Job) -> Result:
         return await asyncio.to_thread(measure, job, None, False)
     from .strategies.asyncio import run_async
 
-    raise_open_files_limit(job.concurrency * 2 + 256)
-    page_cache = await asyncio.to_thread(before_run, job)
-    recorder = Recorder(job)
+    strategy, page_cache = await asyncio.to_thread(_prepare, job)
+    control, sink = RunControl(job.grace_s), Sink(job.rate is not None)
     clock = _Clock()
-    await run_async(job, recorder)
-    return clock.result(job, recorder, page_cache)
+    await run_async(job, control, sink)
+    return clock.result(job, strategy.layout(job), control, sink, page_cache)
 
 
 def _job(job: Job | None, options: dict[str, Any]) -> Job:

@@ -35,6 +35,11 @@ class FileTarget:
     sha256: str
 
 
+def file_path(target) -> str:
+    """The path of a read target (a plain path, or a manifest entry)."""
+    return target.path if isinstance(target, FileTarget) else target
+
+
 @dataclass(frozen=True, slots=True)
 class InvalidTarget:
     """A target from a list that cannot be used; its operation counts as ``invalid_url``."""

@@ -175,9 +175,9 @@ def test_hybrid_splits_operations_evenly():
     from loadtool.targets import ItemList
 
     job = Job.build(targets=ItemList(("http://h/{i}",)), count=10, concurrency=5, strategy="hybrid")
-    shares = [job.share(index, 2) for index in range(2)]
-    assert [share.concurrency for share in shares] == [3, 2]
-    assert [share.slice for share in shares] == [(0, 2), (1, 2)]
+    parts = [job.part(index, 2) for index in range(2)]
+    assert [part.concurrency for part in parts] == [3, 2]
+    assert [(part.share.index, part.share.of, part.share.by_host) for part in parts] == [(0, 2, False), (1, 2, False)]
 
 
 def test_server_workers_share_the_port():

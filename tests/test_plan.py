@@ -24,7 +24,7 @@ def uniform_plan(tmp_path_factory):
 def test_the_plan_sizes_every_way_and_states_its_assumptions(uniform_plan):
     assert uniform_plan["schema"] == "loadtool.plan/1"
     ways = {(o["strategy"], o["engine"]) for o in uniform_plan["options"]}
-    assert {("sequential", "aiohttp"), ("threads", "aiohttp"), ("async", "aiohttp"), ("async", "fast")} <= ways
+    assert {("sequential", "requests"), ("threads", "requests"), ("async", "aiohttp"), ("async", "fast")} <= ways
     measured = uniform_plan["measured"]
     assert measured["latency_mean_s"] == pytest.approx(0.05, rel=0.15)
     for option in uniform_plan["options"]:

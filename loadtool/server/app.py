@@ -16,6 +16,8 @@ from pathlib import Path
 from aiohttp import web
 
 from ..profiles import PROFILES, page
+from .args import FILES, PROFILE, SEED, float_arg, int_arg
+from .faults import add_fault_routes
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DELAY_MS = 60_000
@@ -27,36 +29,6 @@ CHUNK = 64 * 1024
 PATTERN = hashlib.shake_256(b"loadtool fixture").digest(CHUNK)
 _FILLER = (b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
            b"incididunt ut labore et dolore magna aliqua. ") * 64
-
-SEED = web.AppKey("seed", int)
-PROFILE = web.AppKey("profile", str)
-FILES = web.AppKey("files", object)
-
-
-def int_arg(request: web.Request, name: str, cap: int, low: int = 0) -> int:
-    """A whole-number path or query argument within ``low..cap``, or a 400 naming the cap."""
-    text = request.match_info.get(name) or request.query.get(name, "")
-    try:
-        value = int(text)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be a whole number, not {text!r}\n") from None
-    if not low <= value <= cap:
-        raise web.HTTPBadRequest(text=f"{name} must be between {low} and {cap}, not {value}\n")
-    return value
-
-
-def float_arg(request: web.Request, name: str, default: float, cap: float) -> float:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise web.HTTPBadRequest(text=f"{name} must be a number, not {text!r}\n") from None
-    if not 0 <= value <= cap:
-        raise web.HTTPBadRequest(text=f"{name} must be between 0 and {cap:g}, not {value:g}\n")
-    return value
-
 
 async def _write_body(response: web.StreamResponse, size: int) -> None:
     while size > 0:
@@ -161,8 +133,6 @@ async def files(request: web.Request) -> web.StreamResponse:
 def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None) -> web.Application:
     """The fixture server's application; ``seed`` and ``profile`` shape ``/page/{i}``,
     and ``files_root`` is served under ``/files/``."""
-    from .faults import add_fault_routes
-
     if profile not in PROFILES:
         raise ValueError(f"no profile {profile!r}; there are {', '.join(PROFILES)}")
     app = web.Application()

@@ -18,7 +18,7 @@ import time
 
 from aiohttp import web
 
-from .app import SEED, float_arg, int_arg
+from .args import SEED, float_arg, int_arg
 
 MAX_HANGS = 1000
 MAX_HANG_S = 300.0

@@ -1,14 +1,19 @@
-"""The strategies: how operations overlap, and nothing else.
+"""Strategies: how a job's operations overlap, and nothing else.
 
-Each module has one public function, ``run(job, recorder)``: it pulls operations from
-``Work``, does each with the job's I/O (``ops.io_for``), and puts every Sample in the
-recorder. They are imported only when used, so ``loadtool --help`` stays quick.
+Each strategy is one object (``STRATEGY`` in its module) that knows three things: how
+the job's concurrency becomes processes, threads and connections (``layout``), which
+engines it runs (``engines``), and how to run the job (``run(job, control, sink)``).
+Everything that asks "how many workers" asks the strategy. The modules are imported
+only when used, so ``loadtool --help`` stays quick.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from ..errors import UsageError
 
 _MODULES = {
     "sequential": "sequential",
@@ -20,6 +25,81 @@ _MODULES = {
 }
 
 
-def get(name: str) -> Callable:
-    """The ``run`` function of strategy ``name``."""
-    return importlib.import_module(f"{__name__}.{_MODULES[name]}").run
+@dataclass(frozen=True)
+class Layout:
+    """What a strategy makes of a job's concurrency: the effective numbers of a run."""
+
+    #: Operations in flight at once, in all.
+    in_flight: int
+    #: Processes doing the work (1: this process; for cluster, dask workers).
+    processes: int = 1
+    #: Threads doing I/O in each process.
+    threads: int = 1
+    #: Connections (event-loop workers) in each process, at most; 0 when there is no event loop.
+    connections: int = 0
+    #: Cores the strategy can keep busy, for the client's CPU share.
+    cores: int = 1
+    #: Why the numbers are not simply --concurrency, when they are not.
+    why: str = ""
+
+    def __str__(self) -> str:
+        if self.connections:
+            unit = "connection" if self.threads == 1 else "coroutine"
+            each = f"{self.connections:,} {unit}{'s' if self.connections > 1 else ''}"
+            shape = each if self.processes == 1 else f"{self.processes:,} processes × {each}"
+        elif self.processes > 1:
+            shape = f"{self.processes:,} processes × {self.threads:,} at a time"
+        elif self.threads > 1:
+            shape = f"{self.threads:,} threads"
+        else:
+            shape = "1 at a time"
+        return f"{shape} ({self.why})" if self.why else shape
+
+    def describe(self) -> dict[str, Any]:
+        return {"in_flight": self.in_flight, "processes": self.processes, "threads_per_process": self.threads,
+                "connections_per_process": self.connections, "cores": self.cores, "why": self.why or None}
+
+
+class Strategy:
+    """The base of every strategy; each module's ``STRATEGY`` is one instance."""
+
+    name: ClassVar[str]
+    #: The engines it runs, for each kind of job; the first is the default.
+    engines: ClassVar[dict[str, tuple[str, ...]]]
+
+    def layout(self, job) -> Layout:
+        raise NotImplementedError
+
+    def at_concurrency(self, job, level: int):
+        """The job with ``level`` operations in flight under this strategy (for sweep)."""
+        return replace(job, concurrency=level)
+
+    def engine_for(self, kind: str, asked: str | None) -> str:
+        """The engine to run ``kind`` with: ``asked`` when this strategy runs it, else a usage
+        error naming the pairs that exist; the default when nothing was asked."""
+        engines = self.engines[kind]
+        if asked is None:
+            return engines[0]
+        if asked in engines:
+            return asked
+        if kind == "read":
+            raise UsageError("--engine chooses how async fetches; it does not apply to read")
+        raise UsageError(f"--strategy {self.name} does not run --engine {asked}; the pairs are {pairs()}")
+
+    def run(self, job, control, sink) -> None:
+        raise NotImplementedError
+
+
+def get(name: str) -> Strategy:
+    """The strategy called ``name``."""
+    if name not in _MODULES:
+        raise UsageError(f"--strategy must be one of {', '.join(_MODULES)}, not {name!r}")
+    return importlib.import_module(f"{__name__}.{_MODULES[name]}").STRATEGY
+
+
+def pairs() -> str:
+    """Every strategy with the engines it fetches with, for messages."""
+    by_engines: dict[tuple[str, ...], list[str]] = {}
+    for name in _MODULES:
+        by_engines.setdefault(get(name).engines["fetch"], []).append(name)
+    return "; ".join(f"{', '.join(names)} with {' or '.join(engines)}" for engines, names in by_engines.items())

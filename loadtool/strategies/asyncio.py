@@ -1,64 +1,62 @@
-"""async: one event loop, one aiohttp session, C coroutines pulling from one Work.
+"""async: one event loop, C workers pulling from one Work.
 
 ``asyncio.gather`` runs C worker coroutines, not one task per operation, so 10^10
-operations take the same memory as 10. Each worker awaits its response, and while it
-waits the loop runs the others: one thread overlaps C waits with no locks and no
-thread switches. uvloop is used when installed.
+operations take the same memory as 10. Each worker awaits its answer, and while it
+waits the loop runs the others: one thread overlaps C waits with no locks and no thread
+switches. An engine that works by callbacks (the fast engine) runs its C workers as
+state machines instead (``strategies.loop``). uvloop is used when installed.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from ..fasthttp import run_fast
-from ..ops import io_for
+from .. import engines
+from ..engines.policy import Policy
 from ..politeness import AsyncHostLimits
-from ..system import event_loop_factory
-from ..work import Recorder, Work
-from .common import async_worker
+from ..system import cpu_count, event_loop_factory
+from ..work import Work
+from . import Layout, Strategy
+from .loop import LoopDriver
+from .workers import async_worker
 
 
-def run(job, recorder: Recorder) -> None:
-    """Run the job on a new event loop (uvloop when available)."""
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        runner.run(run_async(job, recorder))
-
-
-async def run_async(job, recorder: Recorder) -> None:
+async def run_async(job, control, sink) -> None:
     """Run the job on the running event loop (for ``loadtool.arun`` and Jupyter)."""
-    if job.engine == "fast":
-        await run_fast(job, recorder)
+    engine, policy = engines.load(job.engine, job), Policy.for_job(job)
+    if engine.style == "loop":
+        await LoopDriver(job, engine, policy, control, sink, asyncio.get_running_loop()).run()
         return
-    io = io_for(job)
-    work = Work(job, recorder.stopping, recorder.epoch)
-    loop = asyncio.get_running_loop()
-    stopped = asyncio.Event()
-    unregister = recorder.on_stop(lambda: loop.call_soon_threadsafe(stopped.set))
-    limits = AsyncHostLimits(job.per_host, job.host_rate) if job.polite else None
-    try:
-        async with io.asession(job.concurrency) as session:
-            workers = asyncio.gather(*(async_worker(work, io, session, recorder.record, limits)
-                                       for _ in range(job.concurrency)))
-            await _until_done_or_stopped(workers, stopped, job.grace_s)
-    finally:
-        unregister()
-
-
-async def _until_done_or_stopped(workers: asyncio.Future, stopped: asyncio.Event, grace_s: float) -> None:
-    """Wait for the workers; after a stop, give in-flight operations ``grace_s``, then cancel them."""
-    stop_wait = asyncio.ensure_future(stopped.wait())
-    try:
-        await asyncio.wait({workers, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-        if not workers.done():
-            await asyncio.wait({workers}, timeout=grace_s)
-        if workers.done():
-            workers.result()  # a worker's own failure (a bug, never an operation's) surfaces here
+    work = Work(job, control, sink.epoch)
+    limits = AsyncHostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
+    async with engine.session(job.concurrency) as session:
+        workers = asyncio.gather(*(async_worker(work, engine, session, policy, sink.record, limits)
+                                   for _ in range(job.concurrency)))
+        if await control.await_done(workers):
             return
-        workers.cancel()
+        workers.cancel()  # after the grace period: drop what is still in flight
         try:
             await workers
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
                 raise  # we are being cancelled ourselves, not just our workers
-    finally:
-        stop_wait.cancel()
+
+
+class Async(Strategy):
+    name = "async"
+    engines = {"fetch": ("aiohttp", "fast"), "read": ("aiofiles",)}
+
+    def layout(self, job) -> Layout:
+        if job.kind == "read":
+            # aiofiles runs each file call in a pool of C threads, which release the GIL.
+            return Layout(in_flight=job.concurrency, threads=job.concurrency, connections=job.concurrency,
+                          cores=max(1, min(job.concurrency, cpu_count())))
+        return Layout(in_flight=job.concurrency, connections=job.concurrency)
+
+    def run(self, job, control, sink) -> None:
+        """Run the job on a new event loop (uvloop when available)."""
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(run_async(job, control, sink))
+
+
+STRATEGY = Async()

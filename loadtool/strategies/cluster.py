@@ -12,15 +12,15 @@ worker did, so nothing is silently missing from the totals.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import replace
 
 from ..metrics import Stats
-from ..work import Recorder
-from .common import run_async_share
+from . import Layout, Strategy
+from .asyncio import Async
+from .share import run_share
 
 #: With a fixed count (and no rate), each worker gets this many slices in turn, so
 #: progress shows as slices finish and a lost worker costs less to rerun.
@@ -32,30 +32,32 @@ def _run_slice(job, epoch: float, stop_name: str) -> dict:
     from distributed import Event, get_worker
 
     # thread_time: a dask worker process runs other threads (its own), not ours to count.
-    stats = run_async_share(job, epoch, Event(stop_name).wait, "cluster", cpu_clock=time.thread_time)
-    return {"worker": get_worker().address, "slice": job.slice, "stats": stats.to_wire()}
+    stats = run_share(job, epoch, Event(stop_name).wait, "cluster", cpu_clock=time.thread_time)
+    return {"worker": get_worker().address, "slice": job.share.index, "stats": stats.to_wire()}
 
 
 def _client(job, stack: ExitStack):
     from distributed import Client, LocalCluster
 
-    if job.local_cluster:
+    if job.cluster.local:
         # dashboard ":0": a free loopback port (None would mean dask's default, 8787, often taken)
         cluster = stack.enter_context(LocalCluster(
-            n_workers=job.local_cluster, threads_per_worker=1, processes=True, dashboard_address=":0",
+            n_workers=job.cluster.local, threads_per_worker=1, processes=True, dashboard_address=":0",
             silence_logs=logging.ERROR))
         return stack.enter_context(Client(cluster))
     try:
-        return stack.enter_context(Client(job.scheduler, timeout="10s"))
+        return stack.enter_context(Client(job.cluster.scheduler, timeout="10s"))
     except OSError as exc:
-        raise RuntimeError(f"cannot reach the dask scheduler at {job.scheduler}: {exc}") from None
+        raise RuntimeError(f"cannot reach the dask scheduler at {job.cluster.scheduler}: {exc}") from None
 
 
-def _warm() -> bool:
+def _warm(engine: str) -> bool:
     """On every worker, before the clock starts: import what a slice needs (aiohttp and
     uvloop take a tenth of a second to import, which would count as lateness)."""
-    from . import asyncio as _  # noqa: F401
+    from .. import engines
+    from . import share as _  # noqa: F401
 
+    engines.engine_class(engine)
     return True
 
 
@@ -64,59 +66,69 @@ def _rerun(dask_scheduler, keys: list[str]) -> dict[str, int]:
     return {key: dask_scheduler.tasks[key].suspicious for key in keys if key in dask_scheduler.tasks}
 
 
-def run(job, recorder: Recorder) -> None:
-    from distributed import Event, as_completed
+def _layout(job, workers: int, why: str = "") -> Layout:
+    per_slice = max(job.concurrency // workers, 1)
+    return Layout(in_flight=per_slice * workers, processes=workers, connections=per_slice,
+                  cores=job.cluster.local or 1, why=why)
 
-    with ExitStack() as stack:
-        client = _client(job, stack)
-        workers = len(client.scheduler_info()["workers"])
-        if not workers:
-            raise RuntimeError("the dask cluster has no workers")
-        plain = job.count is not None and job.rate is None
-        slices = workers * (SLICES_PER_WORKER if plain else 1)
-        concurrency = max(job.concurrency // workers, 1)
-        stop_name = f"loadtool-stop-{uuid.uuid4().hex}"
-        stop_event, stop_asked, finishing = Event(stop_name, client=client), threading.Event(), threading.Event()
 
-        def forward_stop() -> None:  # not from the signal handler itself: set() talks to the scheduler
-            stop_asked.wait()
-            if not finishing.is_set():
-                stop_event.set()
+class Cluster(Strategy):
+    name = "cluster"
+    engines = Async.engines
 
-        forwarder = threading.Thread(target=forward_stop, daemon=True)
-        forwarder.start()
-        unregister = recorder.on_stop(stop_asked.set)
-        client.run(_warm)
-        recorder.restart_clock()  # the cluster is up and warm: the schedule starts now
-        futures = {}
-        for index in range(slices):
-            part = replace(job.share(index, slices), concurrency=concurrency)
-            futures[client.submit(_run_slice, part, recorder.epoch, stop_name, pure=False,
-                                  key=f"loadtool-slice-{index}-{stop_name[-8:]}")] = index
-        started = set(client.scheduler_info()["workers"])
-        done_by: dict[str, int] = {}
-        lost_slices: list[dict] = []
-        try:
-            for future in as_completed(futures):
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # noqa: BLE001 - a slice that could not be done is reported
-                    lost_slices.append({"slice": futures[future], "error": f"{type(exc).__name__}: {exc}"[:200]})
-                    continue
-                stats = Stats.from_wire(outcome["stats"])
-                recorder.merge(stats)
-                done_by[outcome["worker"]] = done_by.get(outcome["worker"], 0) + stats.ops
-        finally:
-            unregister()
-            finishing.set()
-            stop_asked.set()
-            forwarder.join()
-        # Asked while the futures are still held, so the scheduler still knows the tasks.
-        deaths = client.run_on_scheduler(_rerun, keys=[future.key for future in futures])
-        recorder.details["cluster"] = {
-            "scheduler": client.scheduler.address, "workers": workers, "slices": slices,
-            "ops_by_worker": dict(sorted(done_by.items())),
-            "lost_workers": sorted(started - set(client.scheduler_info()["workers"])),
-            "rerun_slices": sorted(futures[future] for future in futures if deaths.get(future.key)),
-            "lost_slices": lost_slices,
-        }
+    def layout(self, job) -> Layout:
+        """The layout as planned; with a remote scheduler the workers are known only once
+        connected, and ``run`` returns the layout it used."""
+        if job.cluster.local:
+            return _layout(job, job.cluster.local)
+        return Layout(in_flight=job.concurrency, connections=job.concurrency,
+                      why="spread over the dask scheduler's workers")
+
+    def run(self, job, control, sink) -> Layout:
+        from distributed import Event, as_completed
+
+        with ExitStack() as stack:
+            client = _client(job, stack)
+            workers = len(client.scheduler_info()["workers"])
+            if not workers:
+                raise RuntimeError("the dask cluster has no workers")
+            plain = job.count is not None and job.rate is None
+            slices = workers * (SLICES_PER_WORKER if plain else 1)
+            layout = _layout(job, workers, f"dask workers, {slices} slices")
+            stop_name = f"loadtool-stop-{uuid.uuid4().hex}"
+            end_forward = control.forward(Event(stop_name, client=client).set)
+            client.run(_warm, job.engine)
+            sink.restart_clock()  # the cluster is up and warm: the schedule starts now
+            futures = {}
+            for index in range(slices):
+                part = replace(job.part(index, slices), concurrency=layout.connections)
+                futures[client.submit(_run_slice, part, sink.epoch, stop_name, pure=False,
+                                      key=f"loadtool-slice-{index}-{stop_name[-8:]}")] = index
+            started = set(client.scheduler_info()["workers"])
+            done_by: dict[str, int] = {}
+            lost_slices: list[dict] = []
+            try:
+                for future in as_completed(futures):
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a slice that could not be done is reported
+                        lost_slices.append({"slice": futures[future], "error": f"{type(exc).__name__}: {exc}"[:200]})
+                        continue
+                    stats = Stats.from_wire(outcome["stats"])
+                    sink.merge(stats)
+                    done_by[outcome["worker"]] = done_by.get(outcome["worker"], 0) + stats.ops
+            finally:
+                end_forward()
+            # Asked while the futures are still held, so the scheduler still knows the tasks.
+            deaths = client.run_on_scheduler(_rerun, keys=[future.key for future in futures])
+            sink.details["cluster"] = {
+                "scheduler": client.scheduler.address, "workers": workers, "slices": slices,
+                "ops_by_worker": dict(sorted(done_by.items())),
+                "lost_workers": sorted(started - set(client.scheduler_info()["workers"])),
+                "rerun_slices": sorted(futures[future] for future in futures if deaths.get(future.key)),
+                "lost_slices": lost_slices,
+            }
+            return layout
+
+
+STRATEGY = Cluster()

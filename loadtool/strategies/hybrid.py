@@ -9,17 +9,18 @@ which merges them: progress stays live and memory stays flat.
 
 from __future__ import annotations
 
+import math
 import queue
 import signal
 import threading
-import time
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 
 from ..metrics import Stats
-from ..system import die_with_parent, peak_rss_bytes
-from ..work import Recorder
-from .common import run_async_share
-from .processes import POLL_S, context, signal_workers, start_workers
+from ..system import cpu_count, die_with_parent, peak_rss_bytes
+from . import Layout, Strategy
+from .asyncio import Async
+from .processes import context, process_count, signal_workers, start_workers
+from .share import run_share
 
 #: After the grace period, how long the processes get to send what they have.
 WIND_DOWN_S = 2.0
@@ -37,52 +38,12 @@ def _start_process(stopping, counts) -> None:
 def _run_share(job, epoch: float) -> dict:
     """Run this process's share with the async strategy; ship counts as they come."""
     counts = _shared["counts"]
-    rest = run_async_share(job, epoch, _shared["stopping"].wait, "parent",
-                           ship=lambda taken: counts.put(taken.to_wire()))
+    rest = run_share(job, epoch, _shared["stopping"].wait, "parent", ship=lambda taken: counts.put(taken.to_wire()))
     rest.worker_peak_bytes = peak_rss_bytes()
     return rest.to_wire()
 
 
-def run(job, recorder: Recorder) -> None:
-    processes = max(1, min(job.process_count, job.concurrency))
-    mp = context()
-    stopping, counts = mp.Event(), mp.Queue()
-    unregister = recorder.on_stop(stopping.set)
-    pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_process, initargs=(stopping, counts))
-    collector = threading.Thread(target=_collect, args=(counts, recorder), daemon=True)
-    collector.start()
-    try:
-        start_workers(pool, processes, recorder)
-        shares = [pool.submit(_run_share, job.share(index, processes), recorder.epoch) for index in range(processes)]
-        _wait(shares, recorder, job.grace_s)
-        for share in shares:
-            if share.done() and not share.cancelled() and share.exception() is None:
-                recorder.merge(Stats.from_wire(share.result()))
-    finally:
-        unregister()
-        counts.put(None)
-        collector.join()
-        if recorder.stopping.is_set():
-            signal_workers(pool, signal.SIGKILL)
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _wait(shares: list[Future], recorder: Recorder, grace_s: float) -> None:
-    """Wait for every share; after a stop, for the grace period and a wind-down at most."""
-    pending = set(shares)
-    give_up = None
-    while pending:
-        if recorder.stopping.is_set() and give_up is None:
-            give_up = time.monotonic() + grace_s + WIND_DOWN_S
-        if give_up is not None and time.monotonic() >= give_up:
-            return
-        _, pending = wait(pending, timeout=POLL_S)
-        for share in shares:
-            if share.done() and share.exception() is not None:
-                raise share.exception()
-
-
-def _collect(counts, recorder: Recorder) -> None:
+def _collect(counts, sink) -> None:
     """Merge the counts the processes send until the run ends (a None on the queue)."""
     while True:
         try:
@@ -91,4 +52,56 @@ def _collect(counts, recorder: Recorder) -> None:
             continue
         if wire is None:
             return
-        recorder.merge(Stats.from_wire(wire))
+        sink.merge(Stats.from_wire(wire))
+
+
+def _finished(shares: list[Future]):
+    """``done(timeout)`` for RunControl.wait_until: whether every share has finished; a share's
+    own failure (a bug, never an operation's) is raised."""
+    def done(timeout: float) -> bool:
+        _, pending = wait(shares, timeout=timeout)
+        for share in shares:
+            if share.done() and share.exception() is not None:
+                raise share.exception()
+        return not pending
+    return done
+
+
+class Hybrid(Strategy):
+    name = "hybrid"
+    engines = Async.engines
+
+    def layout(self, job) -> Layout:
+        processes, why = process_count(job)
+        processes = min(processes, job.concurrency)
+        return Layout(in_flight=job.concurrency, processes=processes,
+                      connections=math.ceil(job.concurrency / processes),
+                      cores=max(1, min(processes, cpu_count())), why=why)
+
+    def run(self, job, control, sink) -> None:
+        processes = self.layout(job).processes
+        mp = context()
+        stopping, counts = mp.Event(), mp.Queue()
+        end_forward = control.forward(stopping.set)
+        pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_process,
+                                   initargs=(stopping, counts))
+        collector = threading.Thread(target=_collect, args=(counts, sink), daemon=True)
+        collector.start()
+        try:
+            start_workers(pool, processes, sink)
+            shares = [pool.submit(_run_share, job.part(index, processes), sink.epoch) for index in range(processes)]
+            # Each process keeps the grace period itself; the parent waits for it, then a wind-down.
+            control.wait_until(_finished(shares), extra_s=WIND_DOWN_S)
+            for share in shares:
+                if share.done() and not share.cancelled() and share.exception() is None:
+                    sink.merge(Stats.from_wire(share.result()))
+        finally:
+            end_forward()
+            counts.put(None)
+            collector.join()
+            if control.stopped:
+                signal_workers(pool, signal.SIGKILL)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+STRATEGY = Hybrid()

@@ -18,15 +18,21 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import ExitStack
 from dataclasses import replace
 
+from .. import engines
+from ..control import RunControl
+from ..engines.policy import Policy
 from ..metrics import Stats
-from ..ops import io_for
 from ..politeness import HostLimits
-from ..system import die_with_parent, peak_rss_bytes
-from ..work import Recorder, Work
-from .common import sync_worker
+from ..system import cpu_count, die_with_parent, peak_rss_bytes
+from ..work import Share, Work
+from . import Layout, Strategy
+from .threads import Threads
+from .workers import sync_worker
 
 #: Per-process state, set once by ``_start_worker`` in each worker process.
 _worker: dict = {"busy": False}
+#: How long abandoned workers get to hand back what they measured before they are killed.
+ABANDON_S = 2.0
 
 
 class Abandoned(BaseException):
@@ -49,10 +55,11 @@ def _start_worker(job, stopping) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGUSR1, _abandon)
     die_with_parent()
-    io = io_for(job)
+    engine = engines.load(job.engine, job)
     resources = ExitStack()  # lives as long as the worker process
-    _worker.update(job=job, stopping=stopping, io=io, resources=resources,
-                   session=resources.enter_context(io.session()))
+    _worker.update(job=job, control=RunControl(job.grace_s, event=stopping), engine=engine,
+                   policy=Policy.for_job(job), resources=resources,
+                   session=resources.enter_context(engine.session()))
 
 
 def _ready() -> int:
@@ -60,19 +67,17 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _run_range(start: int, stop: int | None, host_share: tuple[int, int] | None, epoch: float) -> dict:
-    """Do operations ``start`` up to ``stop`` (of the hosts in ``host_share``, when given) in
-    this worker; return their Stats, encoded."""
-    job = _worker["job"]
-    if host_share is not None:
-        job = replace(job, host_share=host_share)
+def _run_range(start: int, stop: int | None, share: Share | None, epoch: float) -> dict:
+    """Do operations ``start`` up to ``stop`` (of the hosts in ``share``, when given) in this
+    worker; return their Stats, encoded."""
+    job = _worker["job"] if share is None else replace(_worker["job"], share=share)
     stats = Stats(epoch, open_model=job.rate is not None)
     cpu_start = time.process_time()
-    work = Work(job, _worker["stopping"], epoch, start, stop)
-    limits = HostLimits(job.per_host, job.host_rate) if job.polite else None
+    work = Work(job, _worker["control"], epoch, start, stop)
+    limits = HostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
     _worker["busy"] = True
     try:
-        sync_worker(work, _worker["io"], _worker["session"], stats.add, limits)
+        sync_worker(work, _worker["engine"], _worker["session"], _worker["policy"], stats.add, limits)
     except Abandoned:
         pass
     finally:
@@ -82,13 +87,13 @@ def _run_range(start: int, stop: int | None, host_share: tuple[int, int] | None,
     return stats.to_wire()
 
 
-def ranges(job, processes: int) -> Iterator[tuple[int, int | None, tuple[int, int] | None]]:
+def ranges(job, processes: int) -> Iterator[tuple[int, int | None, Share | None]]:
     """Index ranges small enough to balance the load and show progress, large enough to be
     cheap. With per-host limits, one range per process instead: all the operations of the
     hosts it owns, so each host's limits are kept in one place."""
     if job.polite:
         for index in range(processes):
-            yield 0, job.count, (index, processes)
+            yield 0, job.count, Share(index, processes, by_host=True)
         return
     if job.count is not None:
         size = max(1, min(job.count // (processes * 8), 1000))
@@ -112,67 +117,78 @@ def context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+class _InFlight:
+    """Ranges submitted to the pool whose Stats have not been merged yet."""
+
+    def __init__(self, sink) -> None:
+        self.sink = sink
+        self.futures: set[Future] = set()
+
+    def collect(self, timeout: float) -> bool:
+        """Merge the ranges that finish within ``timeout``; True when none is left."""
+        done, self.futures = wait(self.futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            self.sink.merge(Stats.from_wire(future.result()))
+        return not self.futures
+
+
+def process_count(job) -> tuple[int, str]:
+    """Worker processes of the processes and hybrid strategies, and why that many:
+    --processes, else one per CPU, never more than --concurrency."""
+    if job.processes:
+        return job.processes, ""
+    if cpu_count() <= job.concurrency:
+        return cpu_count(), "one per CPU; -p sets the number"
+    return job.concurrency, "one per operation in flight, at most one per CPU"
+
+
+class Processes(Strategy):
+    name = "processes"
+    engines = Threads.engines
+
+    def layout(self, job) -> Layout:
+        processes, why = process_count(job)
+        return Layout(in_flight=processes, processes=processes, cores=max(1, min(processes, cpu_count())), why=why)
+
+    def at_concurrency(self, job, level: int):
+        return replace(job, concurrency=level, processes=level)
+
+    def run(self, job, control, sink) -> None:
+        processes = self.layout(job).processes
+        mp = context()
+        stopping = mp.Event()
+        end_forward = control.forward(stopping.set)
+        pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_worker, initargs=(job, stopping))
+        try:
+            start_workers(pool, processes, sink)
+            in_flight = _InFlight(sink)
+            deadline = time.time() + job.duration_s if job.duration_s else None
+            for start, stop, share in ranges(job, processes):
+                while len(in_flight.futures) >= 2 * processes and not control.stopped:
+                    in_flight.collect(POLL_S)
+                if control.stopped or (deadline is not None and time.time() >= deadline):
+                    break
+                in_flight.futures.add(pool.submit(_run_range, start, stop, share, sink.epoch))
+            if not control.wait_until(in_flight.collect):
+                # Still blocked after the grace period: abandon those operations, keep the rest.
+                signal_workers(pool, signal.SIGUSR1)
+                control.wait_until(in_flight.collect, extra_s=ABANDON_S)
+        finally:
+            end_forward()
+            if control.stopped:
+                signal_workers(pool, signal.SIGKILL)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 #: How often the parent looks up from waiting to notice a stop or a deadline.
 POLL_S = 0.2
-#: How long abandoned workers get to hand back what they measured before they are killed.
-ABANDON_S = 2.0
 
 
-def run(job, recorder: Recorder) -> None:
-    processes = job.process_count
-    mp = context()
-    stopping = mp.Event()
-    unregister = recorder.on_stop(stopping.set)
-    pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_worker, initargs=(job, stopping))
-    start_workers(pool, processes, recorder)
-    in_flight: set[Future] = set()
-    deadline = time.time() + job.duration_s if job.duration_s else None
-    try:
-        for start, stop, share in ranges(job, processes):
-            while len(in_flight) >= 2 * processes and not recorder.stopping.is_set():
-                in_flight = _collect(in_flight, recorder, POLL_S)
-            if recorder.stopping.is_set() or (deadline is not None and time.time() >= deadline):
-                break
-            in_flight.add(pool.submit(_run_range, start, stop, share, recorder.epoch))
-        in_flight = _drain(in_flight, recorder, job.grace_s)
-        if in_flight:  # still blocked after the grace period: abandon the operations, keep the rest
-            signal_workers(pool, signal.SIGUSR1)
-            _drain(in_flight, recorder, ABANDON_S)
-    finally:
-        unregister()
-        if recorder.stopping.is_set():
-            signal_workers(pool, signal.SIGKILL)
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def start_workers(pool: ProcessPoolExecutor, processes: int, recorder: Recorder) -> None:
+def start_workers(pool: ProcessPoolExecutor, processes: int, sink) -> None:
     """Start the pool's processes, then the run's clock: process start-up is part of the
     wall time, but no operation is due (or late) before workers exist."""
     wait([pool.submit(_ready) for _ in range(processes)])
-    recorder.restart_clock()
-
-
-def _drain(in_flight: set[Future], recorder: Recorder, grace_s: float) -> set[Future]:
-    """Collect the ranges still running; after a stop, only for ``grace_s`` more.
-    Returns the ranges still running."""
-    grace_end = None
-    while in_flight:
-        timeout = POLL_S
-        if recorder.stopping.is_set():
-            grace_end = grace_end or time.monotonic() + grace_s
-            timeout = grace_end - time.monotonic()
-            if timeout <= 0:
-                break
-        in_flight = _collect(in_flight, recorder, timeout)
-    return in_flight
-
-
-def _collect(futures: set[Future], recorder: Recorder, timeout: float) -> set[Future]:
-    """Merge the Stats of the ranges that finish within ``timeout``; return the rest."""
-    done, pending = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-    for future in done:
-        recorder.merge(Stats.from_wire(future.result()))
-    return pending
+    sink.restart_clock()
 
 
 def signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:
@@ -184,3 +200,6 @@ def signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:
                 os.kill(process.pid, signum)
             except ProcessLookupError:
                 pass
+
+
+STRATEGY = Processes()

@@ -1,4 +1,4 @@
-"""sequential: one worker, one requests.Session, one operation at a time — the baseline.
+"""sequential: one worker, one session, one operation at a time — the baseline.
 
 The worker runs in a thread of its own, so that after Ctrl-C the main thread can stop
 waiting for an operation that hangs once the grace period is over.
@@ -6,9 +6,19 @@ waiting for an operation that hangs once the grace period is over.
 
 from __future__ import annotations
 
-from ..work import Recorder
-from .common import run_sync_workers
+from . import Layout, Strategy
+from .threads import Threads, run_in_threads
 
 
-def run(job, recorder: Recorder) -> None:
-    run_sync_workers(job, recorder, workers=1)
+class Sequential(Strategy):
+    name = "sequential"
+    engines = Threads.engines
+
+    def layout(self, job) -> Layout:
+        return Layout(in_flight=1)
+
+    def run(self, job, control, sink) -> None:
+        run_in_threads(job, control, sink, workers=1)
+
+
+STRATEGY = Sequential()

@@ -1,4 +1,4 @@
-"""threads: C threads of a ThreadPoolExecutor, a requests.Session each, pulling from one Work.
+"""threads: C threads of a ThreadPoolExecutor, a session each, pulling from one Work.
 
 C long-lived workers, not a future per operation: memory stays the same at any count.
 The GIL lets one thread run Python at a time, but a thread waiting on a socket
@@ -7,9 +7,59 @@ releases it, so C threads overlap C waits.
 
 from __future__ import annotations
 
-from ..work import Recorder
-from .common import run_sync_workers
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import engines
+from ..engines.policy import Policy
+from ..politeness import HostLimits
+from ..system import cpu_count
+from ..work import Work
+from . import Layout, Strategy
+from .workers import sync_worker
 
 
-def run(job, recorder: Recorder) -> None:
-    run_sync_workers(job, recorder, workers=job.concurrency)
+def run_in_threads(job, control, sink, workers: int) -> None:
+    """Run the job with ``workers`` threads, each with its own session of the job's engine.
+
+    Threads blocked in an operation cannot be interrupted: after a stop and its grace
+    period, the run stops waiting for them (they end at their own deadline).
+    """
+    engine, policy = engines.load(job.engine, job), Policy.for_job(job)
+    work = Work(job, control, sink.epoch)
+    limits = HostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
+    left, finished, lock = [workers], threading.Event(), threading.Lock()
+
+    def worker() -> None:
+        try:
+            with engine.session() as session:
+                sync_worker(work, engine, session, policy, sink.record, limits)
+        finally:
+            with lock:
+                left[0] -= 1
+                if left[0] == 0:
+                    finished.set()
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="loadtool-worker")
+    try:
+        for _ in range(workers):
+            pool.submit(worker)
+        control.wait_until(finished.wait)
+    finally:
+        pool.shutdown(wait=not control.stopped, cancel_futures=True)
+
+
+class Threads(Strategy):
+    name = "threads"
+    engines = {"fetch": ("requests",), "read": ("file",)}
+
+    def layout(self, job) -> Layout:
+        # Threads release the GIL in socket and file calls: up to every core can be busy.
+        return Layout(in_flight=job.concurrency, threads=job.concurrency,
+                      cores=max(1, min(job.concurrency, cpu_count())))
+
+    def run(self, job, control, sink) -> None:
+        run_in_threads(job, control, sink, workers=job.concurrency)
+
+
+STRATEGY = Threads()

@@ -1,21 +1,19 @@
-"""Results in, text out: a readable summary, a side-by-side table, JSON and CSV.
+"""Results as text for people: a readable summary, a side-by-side table, a sweep's table.
 
-Reporters are functions of Results and nothing else: they do no I/O on targets and
-compute nothing that the Result does not already say.
+Rich renderables on a terminal; ``plain_text`` turns any of them into plain text for
+pipes and files.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .result import Result
-from .units import format_bytes, format_duration
+from ..units import format_bytes, format_duration
 
-FORMATS = ("table", "json", "csv")
+if TYPE_CHECKING:
+    from ..result import Result
 
 
 def _ms(value: float | None) -> str:
@@ -107,7 +105,7 @@ def saturation_advice(result: Result) -> str:
     """What to say when the client's own CPU bounded the figures."""
     job = result.job
     tips = []
-    if job.kind == "fetch" and job.strategy in ("async", "hybrid") and job.engine == "aiohttp":
+    if job.engine == "aiohttp":
         tips.append("--engine fast")
     if job.strategy != "hybrid" and job.kind == "fetch":
         tips.append("--strategy hybrid")
@@ -126,7 +124,7 @@ MOSTLY_CACHED = 0.5
 
 def page_cache_note(result: Result) -> str:
     share = result.page_cache
-    evicted = " after --evict-cache" if result.job.evict_cache else ""
+    evicted = " after --evict-cache" if result.job.read.evict_cache else ""
     if share >= MOSTLY_CACHED:
         return (f"{share:.0%} of sampled pages were cached before the run{evicted}: these are memory "
                 f"speeds, not the device's (--evict-cache reads from the device)")
@@ -181,45 +179,12 @@ def table(results: Sequence[Result]):
     return side
 
 
-def to_json(results: Sequence[Result], as_list: bool = False) -> str:
-    data = [result.to_dict() for result in results]
-    return json.dumps(data if as_list or len(data) != 1 else data[0], indent=2)
-
-
-CSV_FIELDS = ("strategy", "concurrency", "ops", "ok", "wall_s", "throughput_ops_s", "p50_ms", "p90_ms",
-              "p99_ms", "p999_ms", "max_ms", "mean_ms", "errors", "bytes", "ideal_s", "efficiency",
-              "speedup", "cpu_busy", "interrupted")
-
-
-def to_csv(results: Sequence[Result]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for result in results:
-        data = result.to_dict(series=False)
-        row = {key: data.get(key) for key in CSV_FIELDS}
-        row.update({f"{name}_ms": value for name, value in data["latency_ms"].items()})
-        row["errors"] = result.stats.failed
-        row["cpu_busy"] = data["client"]["cpu_busy"]
-        writer.writerow(row)
-    return out.getvalue()
-
-
-def render_text(results: Sequence[Result], fmt: str, as_list: bool = False) -> str:
-    """The report in ``fmt`` as plain text (tables without colour)."""
-    if fmt == "json":
-        return to_json(results, as_list) + "\n"
-    if fmt == "csv":
-        return to_csv(results)
-    return plain_text(table(results))
-
-
 # --- sweep -----------------------------------------------------------------------
 
 def sweep_table(results: Sequence[Result], knee):
     from rich.table import Table
 
-    from .sizing import gain_per_doubling
+    from ..sizing import gain_per_doubling
 
     table_ = Table(title=sweep_title(results), title_justify="left",
                    caption=f"knee: {knee.concurrency} — {knee.reason}", caption_justify="left")
@@ -242,18 +207,6 @@ def sweep_title(results: Sequence[Result]) -> str:
             f"{results[-1].concurrency} · {_target_line(first)}")
 
 
-def sweep_text(results: Sequence[Result], knee, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps({"schema": "loadtool.sweep/1", "knee": {"concurrency": knee.concurrency,
-                           "reason": knee.reason, "found": knee.found},
-                           "levels": [result.to_dict() for result in results]}, indent=2) + "\n"
-    if fmt == "csv":
-        lines = to_csv(results).splitlines()
-        marks = ["knee"] + ["yes" if r.concurrency == knee.concurrency else "" for r in results]
-        return "\n".join(f"{line},{mark}" for line, mark in zip(lines, marks)) + "\n"
-    return plain_text(sweep_table(results, knee))
-
-
 def plain_text(renderable) -> str:
     """A rich renderable as plain text, 120 columns, no colour, no trailing spaces."""
     from rich.console import Console
@@ -261,19 +214,3 @@ def plain_text(renderable) -> str:
     console = Console(file=io.StringIO(), width=120, color_system=None)
     console.print(renderable)
     return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
-
-
-# --- per-second series -------------------------------------------------------------
-
-SERIES_FIELDS = ("strategy", "concurrency", "second", "ops", "errors", "bytes", "p50_ms", "p99_ms")
-
-
-def series_csv(results: Sequence[Result]) -> str:
-    """One row per second per run: the series behind ``--series FILE.csv``."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, SERIES_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for result in results:
-        for row in result.stats.series.rows():
-            writer.writerow({"strategy": result.strategy, "concurrency": result.concurrency, **row})
-    return out.getvalue()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .errors import UsageError
+from ..errors import UsageError
 
 INSTALL_HINT = "--plot needs matplotlib: pip install 'loadtool[plot]'"
 #: Percentile ticks of the HDR-style x axis, as 1/(1-p).

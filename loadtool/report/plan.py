@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .sizing import way_label
-from .units import format_bytes, format_duration
+from ..sizing import way_label
+from ..units import format_bytes, format_duration
 
 
 def _total(option: dict[str, Any]) -> str:

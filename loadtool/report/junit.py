@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .result import Result
-from .thresholds import Verdict
+if TYPE_CHECKING:
+    from ..result import Result
+    from ..thresholds import Verdict
 
 
 def to_junit(results: Sequence[Result], verdicts: Sequence[Verdict], report_text: str) -> str:

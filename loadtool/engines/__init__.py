@@ -1,0 +1,48 @@
+"""Engines: one operation's I/O behind one protocol, and nothing else.
+
+An engine opens and closes a session (a requests Session, an aiohttp ClientSession, a
+read buffer, a thread pool) and makes one attempt at a target within ``Limits``,
+returning an ``Outcome``. Deadlines, retries, error kinds and Samples are the
+policy's (``engines.policy``), for every engine alike. Engines come in three styles,
+by how their I/O waits:
+
+- ``sync``: ``attempt(session, target, limits) -> Outcome`` blocks (requests, file reads);
+  run by threads and processes.
+- ``async``: the same as a coroutine (aiohttp, aiofiles); run by C coroutines on a loop.
+- ``loop``: callbacks on the event loop with no coroutine per request (the fast engine);
+  ``channel(worker)`` gives each worker a channel whose ``start(target, limits)`` ends in
+  ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``.
+
+Engines are named by what users type (``--engine fast``) and imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Engine name -> (module, class), imported on first use.
+_ENGINES = {
+    "requests": ("requests", "RequestsEngine"),
+    "aiohttp": ("aiohttp", "AiohttpEngine"),
+    "fast": ("fast", "FastEngine"),
+    "file": ("files", "FileEngine"),
+    "aiofiles": ("files", "AiofilesEngine"),
+}
+
+
+def engine_class(name: str) -> type:
+    """The class of engine ``name`` (importing its module: do it before a run's clock starts)."""
+    module, attribute = _ENGINES[name]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+
+
+def load(name: str, job) -> Any:
+    """The engine ``name``, set up for ``job``."""
+    return engine_class(name)(job)
+
+
+def refusal(job) -> str | None:
+    """Why the job's engine cannot run the job (a usage error), or None."""
+    refuses = getattr(engine_class(job.engine), "refuses", None)
+    return None if refuses is None else refuses(job)

@@ -1,0 +1,248 @@
+"""What users type, checked once: user options in, plain validated values out.
+
+``parse`` takes what a user types (strings such as ``"30s"``, ``"100/s"`` or
+``"Accept: text/html"``, or plain numbers from the API) and returns the values of a
+Job and its parts, or raises ``UsageError`` with one line saying what is wrong.
+``Job.build`` assembles them; everything downstream can trust a Job.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import UsageError
+from .names import DEFAULT_CONCURRENCY
+from .profiles import PROFILES
+from .targets import FixturePaths, GeneratedTree, file_targets, has_control_characters, url_problem, url_targets
+from .units import Rate, parse_count, parse_duration, parse_rate, parse_size
+
+#: The seed's number: "if you need to wait for 1010 file reads or network transactions".
+FIXTURE_COUNT = 1010
+#: A single URL gets hey's default number of requests.
+SINGLE_URL_COUNT = 200
+#: 64 KiB per read: large enough for sequential speed, small enough that C workers'
+#: buffers stay modest (1000 threads × 64 KiB = 64 MiB).
+DEFAULT_BLOCK = 64 * 1024
+MAX_COUNT = 10**15
+MAX_RATE_PER_S = 10_000_000
+#: Most servers refuse more than 8 KiB of headers in all.
+MAX_HEADER_BYTES = 8 * 1024
+MAX_CONCURRENCY = 100_000
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+#: Every option ``parse`` knows.
+KNOWN = frozenset({
+    "targets", "urls", "urls_file", "profile", "kind", "strategy", "engine", "count", "duration",
+    "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
+    "headers", "body", "ok_status", "seed", "server", "extra",
+    "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
+    "per_host", "host_rate", "scheduler", "local_cluster",
+})
+
+
+def choice(name: str, value: str, allowed) -> str:
+    if value not in allowed:
+        raise UsageError(f"--{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def whole_number(name: str, value: Any, low: int, high: int | None = None) -> int:
+    try:
+        number = parse_count(value) if isinstance(value, str) else int(value)
+        if number != value and not isinstance(value, str):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"--{name} must be a whole number, not {value!r}") from None
+    if number < low or (high is not None and number > high):
+        bound = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise UsageError(f"--{name} must be {bound}, not {number}")
+    return number
+
+
+def seconds(name: str, value: Any, positive: bool = True) -> float:
+    try:
+        value_s = parse_duration(value) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"--{name}: {exc}") from None
+    if value_s != value_s or value_s < 0 or (positive and value_s == 0) or value_s > 366 * 86400:
+        raise UsageError(f"--{name} must be a duration {'above' if positive else 'of at least'} 0 "
+                         f"and at most a year, not {value!r}")
+    return value_s
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not _TOKEN.fullmatch(name.strip()):
+        raise UsageError(f"--header must look like 'Name: value', not {text!r}")
+    if has_control_characters(value.replace("\t", " ")):
+        raise UsageError(f"--header {name.strip()!r} has a line break or other control character in its value")
+    try:
+        value.encode("latin-1")
+    except UnicodeError:
+        raise UsageError(f"--header {name.strip()!r}: header values must be ASCII or Latin-1 text") from None
+    if len(text.encode("utf-8", "surrogateescape")) > MAX_HEADER_BYTES:
+        raise UsageError(f"--header {name.strip()!r} is over {MAX_HEADER_BYTES // 1024} KiB; servers refuse such headers")
+    return name.strip(), value.strip()
+
+
+def parse_status_ranges(text: str) -> tuple[tuple[int, int], ...]:
+    """``"200-299,304"`` as ((200, 299), (304, 304))."""
+    ranges = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        try:
+            pair = (int(low), int(high or low))
+        except ValueError:
+            raise UsageError(f"--ok-status must look like 200-299,304, not {text!r}") from None
+        if not 100 <= pair[0] <= pair[1] <= 599:
+            raise UsageError(f"--ok-status ranges must lie within 100-599, not {part.strip()!r}")
+        ranges.append(pair)
+    return tuple(ranges)
+
+
+def format_status_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
+    return ",".join(f"{low}" if low == high else f"{low}-{high}" for low, high in ranges)
+
+
+def rate(value: Any, name: str = "rate") -> Rate | None:
+    try:
+        parsed = parse_rate(value) if isinstance(value, str) else value
+        parsed = Rate(float(parsed)) if isinstance(parsed, (int, float)) else parsed
+    except ValueError as exc:
+        raise UsageError(f"--{name}: {exc}") from None
+    if parsed is not None and parsed.per_s > MAX_RATE_PER_S:
+        raise UsageError(f"--{name} is at most {MAX_RATE_PER_S:,}/s, not {parsed}")
+    return parsed
+
+
+def _headers(value: Any) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, dict):
+        value = [f"{name}: {text}" for name, text in value.items()]
+    return tuple(parse_header(item) for item in value or ())
+
+
+def _block_size(value: Any) -> int:
+    try:
+        size = parse_size(value) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--block-size must be a size such as 64KiB, not {value!r}") from None
+    if not 0 <= size <= 1 << 30:
+        raise UsageError(f"--block-size must be between 0 (whole file) and 1GiB, not {value!r}")
+    return size
+
+
+def _count(options: dict[str, Any], targets: Any, duration_s: float | None) -> int | None:
+    """The number of operations: as given, else a default that suits the targets."""
+    if options.get("count") is not None:
+        return whole_number("count", options["count"], 1, MAX_COUNT)
+    if duration_s is not None:
+        return None
+    if isinstance(targets, FixturePaths):
+        return FIXTURE_COUNT
+    if isinstance(targets, GeneratedTree):
+        return targets.count
+    distinct = targets.distinct()
+    if options.get("kind") == "read":
+        return distinct or FIXTURE_COUNT
+    return SINGLE_URL_COUNT if distinct in (None, 1) else distinct
+
+
+def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
+    if options.get("targets") is not None:
+        return options["targets"]
+    if options.get("kind") == "read":
+        paths, from_list = tuple(options.get("paths", ())), options.get("from_list")
+        if not paths and not from_list:
+            count = whole_number("count", options.get("count", FIXTURE_COUNT), 1)
+            size = options.get("file_size", "4KiB")
+            from .files import parse_sizes
+
+            parse_sizes(size, None)  # a bad size is a usage error now, not after the run starts
+            return GeneratedTree(count, size, seed)
+        return file_targets(paths, from_list, bool(options.get("recursive")))
+    urls = options.get("urls", ())
+    targets = url_targets((urls,) if isinstance(urls, str) else tuple(urls), options.get("urls_file"), seed, profile)
+    if "server" in options:
+        if not isinstance(targets, FixturePaths):
+            raise UsageError("--server applies to fixture paths (/…), not to full URLs")
+        problem = url_problem(options["server"])
+        if problem:
+            raise UsageError(f"--server {options['server']!r}: {problem}")
+        targets = targets.bind(options["server"])
+    return targets
+
+
+def _cluster(strategy: str, options: dict[str, Any]) -> dict[str, Any] | None:
+    scheduler, local = options.get("scheduler"), options.get("local_cluster")
+    if strategy != "cluster":
+        if scheduler or local:
+            raise UsageError("--scheduler and --local-cluster go with --strategy cluster")
+        return None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError("--strategy cluster needs dask: pip install 'loadtool[cluster]'") from None
+    if bool(scheduler) == bool(local):
+        raise UsageError("--strategy cluster needs --scheduler tcp://HOST:8786 or --local-cluster N (one of them)")
+    if scheduler and not str(scheduler).startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise UsageError(f"--scheduler must look like tcp://HOST:8786, not {scheduler!r}")
+    return {"scheduler": scheduler, "local": whole_number("local-cluster", local, 1, 256) if local else None}
+
+
+def _fetch(options: dict[str, Any]) -> dict[str, Any]:
+    method = str(options.get("method", "GET")).upper()
+    if not _TOKEN.fullmatch(method):
+        raise UsageError(f"--method must be an HTTP method such as GET or POST, not {method!r}")
+    body = options.get("body")
+    ok_status = options.get("ok_status", "200-399")
+    return {
+        "method": method,
+        "headers": _headers(options.get("headers")),
+        "body": body.encode() if isinstance(body, str) else body,
+        "ok_status": parse_status_ranges(ok_status) if isinstance(ok_status, str) else tuple(ok_status),
+        "connect_timeout_s": seconds("connect-timeout", options.get("connect_timeout", 10.0)),
+        "per_host": whole_number("per-host", options["per_host"], 1, MAX_CONCURRENCY) if "per_host" in options else None,
+        "host_rate": rate(options["host_rate"], "host-rate").per_s if "host_rate" in options else None,
+    }
+
+
+def _read(options: dict[str, Any], targets: Any) -> dict[str, Any]:
+    verify = bool(options.get("verify"))
+    if verify and not isinstance(targets, GeneratedTree) and getattr(targets, "kind", "") != "manifest":
+        raise UsageError("--verify needs a tree made by `loadtool files make` (its manifest holds the checksums)")
+    return {"block_size": _block_size(options.get("block_size", DEFAULT_BLOCK)), "verify": verify,
+            "evict_cache": bool(options.get("evict_cache"))}
+
+
+def parse(options: dict[str, Any]) -> dict[str, Any]:
+    """The validated values of a Job from user options: the Job's own fields, with its parts
+    under ``fetch``, ``read`` and ``cluster`` (None where the part does not apply)."""
+    options = {key: value for key, value in options.items() if value is not None}
+    unknown = set(options) - KNOWN
+    if unknown:
+        raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
+    kind = choice("kind", options.get("kind", "fetch"), ("fetch", "read"))
+    seed = whole_number("seed", options.get("seed", 0), 0, 2**63 - 1)
+    profile = choice("profile", options.get("profile", "web"), tuple(PROFILES))
+    targets = _targets(options, seed, profile)
+    strategy = options.get("strategy", "async")
+    duration_s = seconds("duration", options["duration"]) if "duration" in options else None
+    return {
+        "targets": targets,
+        "strategy": strategy,
+        "engine": options.get("engine"),
+        "count": _count(options, targets, duration_s),
+        "duration_s": duration_s,
+        "concurrency": whole_number("concurrency", options.get("concurrency", DEFAULT_CONCURRENCY), 1, MAX_CONCURRENCY),
+        "processes": whole_number("processes", options["processes"], 1, 1024) if "processes" in options else None,
+        "rate": rate(options.get("rate")),
+        "timeout_s": seconds("timeout", options.get("timeout", 30.0)),
+        "retries": whole_number("retries", options.get("retries", 0), 0, 100),
+        "grace_s": seconds("grace", options.get("grace", 5.0), positive=False),
+        "seed": seed,
+        "fetch": _fetch(options) if kind == "fetch" else None,
+        "read": _read(options, targets) if kind == "read" else None,
+        "cluster": _cluster(strategy, options),
+        "extra": dict(options.get("extra", {})),
+    }

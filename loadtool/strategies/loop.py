@@ -1,0 +1,150 @@
+"""The loop driver: C workers on one event loop for engines that work by callbacks.
+
+A ``loop`` engine (the fast engine) has no coroutine per request; each worker here is
+a small state machine: take an operation, wait until it is due, start an attempt on
+its channel, and on the engine's callback ask the policy what comes next — count the
+Sample and take the next operation, or retry after a pause. Deadlines are enforced by
+one sweep every tick (``Policy.expired``) rather than a timer per request, and counts
+go into this loop's own Stats (one thread: no lock per request), handed to the sink
+every tick so progress stays live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from ..engines.policy import Outcome, Retry
+from ..targets import InvalidTarget
+from ..work import Work
+
+#: How often in-flight operations are checked against their deadlines.
+TICK_S = 0.05
+
+
+class LoopWorker:
+    """One of C workers: takes operations from Work and runs them on its channel."""
+
+    __slots__ = ("driver", "channel", "attempt", "in_flight", "done")
+
+    def __init__(self, driver: LoopDriver) -> None:
+        self.driver = driver
+        self.channel = driver.engine.channel(driver.loop, self)
+        self.attempt = None
+        self.in_flight = False
+        self.done = False
+
+    def next(self) -> None:
+        """Start the next operation (now, or when it is due), or finish when Work has none left."""
+        driver = self.driver
+        for op in driver.work:
+            if isinstance(op.target, InvalidTarget):
+                driver.stats.add(driver.policy.invalid(op, op.target.detail, time.perf_counter()))
+                continue
+            if op.due is not None and op.due > time.perf_counter():
+                driver.loop.call_at(driver.loop_time(op.due), self.begin, op)
+            else:
+                self.begin(op)
+            return
+        self.finish()
+
+    def begin(self, op) -> None:
+        if not self.done:
+            self.send(self.driver.policy.begin(op, time.perf_counter()))
+
+    def send(self, attempt) -> None:
+        if self.done:
+            return
+        driver = self.driver
+        self.attempt, self.in_flight = attempt, True
+        try:
+            self.channel.start(attempt.op.target, driver.policy.limits(attempt, attempt.start_s))
+        except ValueError as exc:  # a target this engine cannot fetch
+            self.in_flight = False
+            driver.stats.add(driver.policy.invalid(attempt.op, str(exc), time.perf_counter()))
+            self.next()
+
+    def answered(self, status: int, nbytes: int) -> None:
+        if self.in_flight:
+            self.in_flight = False
+            self._then(self.driver.policy.answered(self.attempt, status, nbytes, time.perf_counter()))
+
+    def failed(self, error, detail: str | None = None) -> None:
+        if self.in_flight:
+            self.in_flight = False
+            self.channel.abort()
+            self._then(self.driver.policy.settle(self.attempt, Outcome(error=error, detail=detail),
+                                                 time.perf_counter()))
+
+    def _then(self, verdict) -> None:
+        if type(verdict) is Retry:
+            self.driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
+            return
+        self.driver.stats.add(verdict)
+        self.next()
+
+    def check(self, now: float) -> None:
+        """Fail the attempt in flight if it has run into a deadline."""
+        if self.in_flight:
+            late = self.driver.policy.expired(self.attempt, now, self.channel.connecting)
+            if late is not None:
+                self.failed(late.error, late.detail)
+
+    def finish(self) -> None:
+        self.channel.close()
+        if not self.done:
+            self.done = True
+            self.driver.worker_done()
+
+    def abandon(self) -> None:
+        self.in_flight = False
+        self.channel.abort()
+        self.finish()
+
+
+class LoopDriver:
+    """C LoopWorkers sharing one Work on the running loop."""
+
+    def __init__(self, job, engine, policy, control, sink, loop: asyncio.AbstractEventLoop) -> None:
+        self.engine, self.policy, self.control, self.sink, self.loop = engine, policy, control, sink, loop
+        self.work = Work(job, control, sink.epoch)
+        self.stats = sink.new_stats()
+        self.finished = loop.create_future()
+        self._left = job.concurrency
+        self.workers = [LoopWorker(self) for _ in range(job.concurrency)]
+        # perf_counter() and the loop's clock differ by a constant: due times convert once.
+        self._loop_offset = loop.time() - time.perf_counter()
+
+    def loop_time(self, perf: float) -> float:
+        return perf + self._loop_offset
+
+    def hand_over(self) -> None:
+        """Give what was counted since the last tick to the sink (progress sees it)."""
+        if self.stats.ops:
+            self.sink.merge(self.stats)
+            self.stats = self.sink.new_stats()
+
+    def worker_done(self) -> None:
+        self._left -= 1
+        if self._left == 0 and not self.finished.done():
+            self.finished.set_result(None)
+
+    def tick(self) -> None:
+        """Every TICK_S: fail what is overdue, hand the counts over."""
+        now = time.perf_counter()
+        for worker in self.workers:
+            worker.check(now)
+        self.hand_over()
+        if not self.finished.done():
+            self.loop.call_later(TICK_S, self.tick)
+
+    async def run(self) -> None:
+        try:
+            for worker in self.workers:
+                worker.next()
+            self.loop.call_later(TICK_S, self.tick)
+            if not await self.control.await_done(self.finished):
+                for worker in self.workers:  # after the grace period: drop what is still in flight
+                    worker.abandon()
+        finally:
+            self.hand_over()

@@ -1,0 +1,52 @@
+"""One process's share of a job, run with the async strategy (a hybrid process, a dask worker).
+
+The share follows the run's stop from outside (a multiprocessing or dask Event) and
+has the run's grace period of its own; its counts go back to whoever started it, as
+encoded Stats, every SHIP_S when asked (hybrid: progress stays live) and at the end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from ..control import RunControl
+from ..metrics import Stats
+from ..sink import Sink
+from .asyncio import STRATEGY as ASYNC
+
+#: How often a share hands its counts onwards, when it does (hybrid).
+SHIP_S = 0.25
+
+
+def run_share(job, epoch: float, wait_outside: Callable[[float], bool], reason: str,
+              ship: Callable[[Stats], None] | None = None,
+              cpu_clock: Callable[[], float] = time.process_time) -> Stats:
+    """Run ``job`` (one share of a run) with the async strategy in this process and return
+    its Stats. With ``ship``, counts so far are handed to it every SHIP_S, and the Stats
+    returned hold only the rest."""
+    control, sink = RunControl(job.grace_s), Sink(job.rate is not None, epoch)
+    end_follow = control.follow(wait_outside, reason)
+    done = threading.Event()
+
+    def send_counts() -> None:
+        while not done.wait(SHIP_S):
+            taken = sink.take()
+            if taken.ops:
+                ship(taken)
+
+    shipper = threading.Thread(target=send_counts, daemon=True) if ship is not None else None
+    if shipper is not None:
+        shipper.start()
+    cpu_start = cpu_clock()
+    try:
+        ASYNC.run(job, control, sink)
+    finally:
+        done.set()
+        end_follow()
+        if shipper is not None:
+            shipper.join()
+    stats = sink.close()
+    stats.cpu_s = cpu_clock() - cpu_start
+    return stats

@@ -1,0 +1,87 @@
+"""The worker loops the strategies share: pull an operation, wait until it is due, do it.
+
+``do_sync`` and ``do_async`` are one operation from start to Sample: attempts by the
+engine, decisions by the policy (retry after a pause, or the Sample). The twins share
+everything but the waiting. ``sync_worker`` and ``async_worker`` run operations from a
+Work one after another, within per-host limits when the job has them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from ..engines.policy import Policy, Retry
+from ..metrics import Sample
+from ..politeness import host_of
+from ..targets import InvalidTarget
+from ..work import Op, Work
+
+
+def do_sync(engine, session, policy: Policy, op: Op) -> Sample:
+    """One operation with a blocking engine, retries included."""
+    now = time.perf_counter()
+    if isinstance(op.target, InvalidTarget):
+        return policy.invalid(op, op.target.detail, now)
+    attempt = policy.begin(op, now)
+    while True:
+        outcome = engine.attempt(session, op.target, policy.limits(attempt, time.perf_counter()))
+        verdict = policy.settle(attempt, outcome, time.perf_counter())
+        if type(verdict) is not Retry:
+            return verdict
+        time.sleep(verdict.pause_s)
+        attempt = verdict.attempt
+
+
+async def do_async(engine, session, policy: Policy, op: Op) -> Sample:
+    """The async twin of ``do_sync``."""
+    now = time.perf_counter()
+    if isinstance(op.target, InvalidTarget):
+        return policy.invalid(op, op.target.detail, now)
+    attempt = policy.begin(op, now)
+    while True:
+        outcome = await engine.attempt(session, op.target, policy.limits(attempt, time.perf_counter()))
+        verdict = policy.settle(attempt, outcome, time.perf_counter())
+        if type(verdict) is not Retry:
+            return verdict
+        await asyncio.sleep(verdict.pause_s)
+        attempt = verdict.attempt
+
+
+def sync_worker(work: Work, engine, session, policy: Policy, record: Callable[[Sample], None],
+                limits=None) -> None:
+    """Do operations from ``work`` one after another until it runs out (within per-host
+    ``limits``, when given)."""
+    for op in work:
+        if not work.wait_until_due(op):
+            return
+        if limits is None:
+            record(do_sync(engine, session, policy, op))
+            continue
+        host = host_of(op.target)
+        if not limits.acquire(host, work.stopping):
+            return
+        try:
+            record(do_sync(engine, session, policy, op))
+        finally:
+            limits.release(host)
+
+
+async def async_worker(work: Work, engine, session, policy: Policy, record: Callable[[Sample], None],
+                       limits=None) -> None:
+    """The async twin of ``sync_worker``: one of C coroutines sharing one ``work``."""
+    for op in work:
+        if op.due is not None:
+            delay = op.due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        if limits is None:
+            record(await do_async(engine, session, policy, op))
+            continue
+        host = host_of(op.target)
+        await limits.acquire(host)
+        try:
+            record(await do_async(engine, session, policy, op))
+        finally:
+            limits.release(host)

@@ -99,10 +99,15 @@ def _write(path: str, text: str) -> None:
 
 
 def _print(renderable) -> None:
-    from rich.console import Console
+    """A report on stdout: rich on a terminal, plain text (no colour, no trailing spaces) when piped."""
+    if sys.stdout.isatty():
+        from rich.console import Console
 
-    # Piped output has no width of its own; 80 columns would wrap the latency line.
-    Console(width=None if sys.stdout.isatty() else 120).print(renderable)
+        Console().print(renderable)
+        return
+    from .report import plain_text
+
+    click.echo(plain_text(renderable), nl=False)
 
 
 def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:

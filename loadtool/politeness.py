@@ -42,15 +42,29 @@ def host_share(target, processes: int) -> int:
     return zlib.crc32(host_of(target).encode()) % processes
 
 
-class _Schedule:
-    """When each host may next start an operation, for a per-host rate."""
+class Slots:
+    """Per-host limits as pure bookkeeping: who is in flight, and when each host may next start.
 
-    def __init__(self, per_s: float | None) -> None:
+    ``take`` either grants a slot — returning when the operation may start (now, or later
+    for a per-host rate) — or says the host is full. ``now`` is given, never read, so the
+    limits are tested without waiting; the sync and async twins below only wait.
+    """
+
+    def __init__(self, per_host: int | None, per_s: float | None) -> None:
+        self.per_host = per_host
         self.gap_s = None if per_s is None else 1.0 / per_s
+        self.in_flight: dict[str, int] = {}
         self.next_start: dict[str, float] = {}
 
-    def reserve(self, host: str, now: float) -> float:
-        """Reserve the host's next start; returns when it is (now, or later)."""
+    def take(self, host: str, now: float) -> float | None:
+        """A slot for ``host``: when it may start, or None while ``per_host`` are in flight."""
+        if self.per_host is not None and self.in_flight.get(host, 0) >= self.per_host:
+            return None
+        self.in_flight[host] = self.in_flight.get(host, 0) + 1
+        return self.start(host, now)
+
+    def start(self, host: str, now: float) -> float:
+        """Reserve the host's next start (for a slot already held): now, or later."""
         if self.gap_s is None:
             return now
         start = max(now, self.next_start.get(host, now))
@@ -59,25 +73,28 @@ class _Schedule:
             self.next_start = {key: due for key, due in self.next_start.items() if due > now}
         return start
 
+    def give_back(self, host: str) -> None:
+        left = self.in_flight[host] - 1
+        if left:
+            self.in_flight[host] = left
+        else:
+            del self.in_flight[host]
+
 
 class HostLimits:
-    """Per-host limits for threads (and sequential): a condition shared by all workers."""
+    """Per-host limits for threads (and sequential): one Slots under a condition."""
 
     def __init__(self, per_host: int | None, per_s: float | None) -> None:
-        self.per_host = per_host
-        self._schedule = _Schedule(per_s)
-        self._in_flight: dict[str, int] = {}
+        self.slots = Slots(per_host, per_s)
         self._changed = threading.Condition()
 
     def acquire(self, host: str, stopping) -> bool:
         """Wait for the host's turn; False if the run stopped meanwhile."""
         with self._changed:
-            while self.per_host is not None and self._in_flight.get(host, 0) >= self.per_host:
+            while (start := self.slots.take(host, time.perf_counter())) is None:
                 if stopping.is_set():
                     return False
                 self._changed.wait(0.1)  # re-checks the stop flag; a release wakes it sooner
-            self._in_flight[host] = self._in_flight.get(host, 0) + 1
-            start = self._schedule.reserve(host, time.perf_counter())
         delay = start - time.perf_counter()
         if delay > 0 and stopping.wait(delay):
             self.release(host)
@@ -86,31 +103,25 @@ class HostLimits:
 
     def release(self, host: str) -> None:
         with self._changed:
-            left = self._in_flight[host] - 1
-            if left:
-                self._in_flight[host] = left
-            else:
-                del self._in_flight[host]
+            self.slots.give_back(host)
             self._changed.notify_all()
 
 
 class AsyncHostLimits:
-    """The async twin of ``HostLimits``: slots handed to waiting coroutines in turn."""
+    """The async twin of ``HostLimits``: a full host's slots are handed to waiting coroutines in turn."""
 
     def __init__(self, per_host: int | None, per_s: float | None) -> None:
-        self.per_host = per_host
-        self._schedule = _Schedule(per_s)
-        self._in_flight: dict[str, int] = {}
+        self.slots = Slots(per_host, per_s)
         self._waiting: dict[str, deque[asyncio.Future]] = {}
 
     async def acquire(self, host: str) -> None:
-        if self.per_host is not None and self._in_flight.get(host, 0) >= self.per_host:
+        start = self.slots.take(host, time.perf_counter())
+        if start is None:
             turn = asyncio.get_running_loop().create_future()
             self._waiting.setdefault(host, deque()).append(turn)
-            await turn  # release() hands the slot over: the count stays as it is
-        else:
-            self._in_flight[host] = self._in_flight.get(host, 0) + 1
-        delay = self._schedule.reserve(host, time.perf_counter()) - time.perf_counter()
+            await turn  # release() hands its slot over: the count stays as it is
+            start = self.slots.start(host, time.perf_counter())
+        delay = start - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -122,8 +133,4 @@ class AsyncHostLimits:
                 turn.set_result(None)
                 return
         self._waiting.pop(host, None)
-        left = self._in_flight[host] - 1
-        if left:
-            self._in_flight[host] = left
-        else:
-            del self._in_flight[host]
+        self.slots.give_back(host)

@@ -53,7 +53,7 @@ def temporary_tree(tree) -> Iterator[Any]:
 
     with tempfile.TemporaryDirectory(prefix="loadtool-tree-") as root:
         made = make_tree(root, tree.count, parse_sizes(tree.size, None), tree.seed)
-        yield LinesFile.index(str(made.manifest), "manifest", label="temporary tree", root=root)
+        yield LinesFile.index(str(made.manifest), "manifest", name="a temporary tree", root=root)
 
 
 def before_run(job: Job) -> float | None:

@@ -105,6 +105,10 @@ class ItemList:
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "count": len(self.items), "first": self.items[0]}
 
+    def label(self) -> str:
+        more = len(self.items) - 1
+        return self.items[0] + (f" and {more:,} more" if more else "")
+
 
 @dataclass(frozen=True)
 class FixturePaths:
@@ -138,6 +142,11 @@ class FixturePaths:
         return {"kind": "fixture", "paths": list(self.paths), "base_url": self.base_url,
                 "seed": self.seed, "profile": self.profile}
 
+    def label(self) -> str:
+        shown = ", ".join(self.paths[:3]) + (f" and {len(self.paths) - 3:,} more" if len(self.paths) > 3 else "")
+        where = f"fixture server {self.base_url}" if self.base_url else "the fixture site:"
+        return f"{where} {shown} (profile {self.profile}, seed {self.seed})"
+
 
 @dataclass(frozen=True)
 class LinesFile:
@@ -151,12 +160,13 @@ class LinesFile:
     lines: int
     offsets: array = field(repr=False)
     kind: str = "urls"
-    label: str = ""
+    #: What users call the file: its path as given, or <stdin>.
+    name: str = ""
     #: For a manifest: the directory its relative paths start from.
     root: str = ""
 
     @classmethod
-    def index(cls, path: str, kind: str = "urls", label: str = "", root: str = "") -> LinesFile:
+    def index(cls, path: str, kind: str = "urls", name: str = "", root: str = "") -> LinesFile:
         """Index a list file; for URLs, UsageError if it holds no valid URL at all."""
         offsets, lines = array("q"), 0
         first_problem, valid_seen = None, kind != "urls"
@@ -174,8 +184,8 @@ class LinesFile:
                         first_problem = first_problem or (text[:40], problem)
                 offset += len(raw)
         if lines and not valid_seen:
-            raise UsageError(f"no valid URL in {label or path} (first line {first_problem[0]!r}: {first_problem[1]})")
-        return cls(path, lines, offsets, kind, label or path, root)
+            raise UsageError(f"no valid URL in {name or path} (first line {first_problem[0]!r}: {first_problem[1]})")
+        return cls(path, lines, offsets, kind, name or path, root)
 
     def distinct(self) -> int | None:
         return self.lines
@@ -216,7 +226,12 @@ class LinesFile:
         return None
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": f"{self.kind}_file", "path": self.label, "count": self.lines}
+        return {"kind": f"{self.kind}_file", "path": self.name, "count": self.lines}
+
+    def label(self) -> str:
+        if self.kind == "manifest":
+            return f"{self.lines:,} files listed in {self.name}"
+        return f"{self.lines:,} {self.kind} from {self.name}"
 
 
 @dataclass(frozen=True)
@@ -229,6 +244,9 @@ class GeneratedTree:
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "generated_tree", "count": self.count, "size": self.size, "seed": self.seed}
+
+    def label(self) -> str:
+        return f"a temporary tree of {self.count:,} files of {self.size}"
 
 
 def _content(raw: bytes) -> str | None:
@@ -334,7 +352,7 @@ def file_targets(paths: tuple[str, ...], from_list: str | None, recursive: bool)
             raise UsageError(f"no such file or directory: {path}")
     if len(paths) == 1 and os.path.isfile(os.path.join(paths[0], MANIFEST_NAME)):
         manifest = os.path.join(paths[0], MANIFEST_NAME)
-        return LinesFile.index(manifest, "manifest", label=manifest, root=paths[0])
+        return LinesFile.index(manifest, "manifest", name=manifest, root=paths[0])
     if not any(os.path.isdir(path) for path in paths):
         return ItemList(tuple(paths), kind="files")
 
@@ -344,7 +362,7 @@ def file_targets(paths: tuple[str, ...], from_list: str | None, recursive: bool)
             for name in found:
                 out.write(os.fsencode(name) + b"\n")
 
-    listing = LinesFile.index(_spool(fill, "loadtool-walk-"), "files", label=", ".join(paths))
+    listing = LinesFile.index(_spool(fill, "loadtool-walk-"), "files", name=", ".join(paths))
     if listing.lines == 0:
         hint = "" if recursive else " (add --recursive to read subdirectories)"
         raise UsageError(f"no files in {', '.join(paths)}{hint}")

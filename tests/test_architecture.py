@@ -112,3 +112,42 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_loadtool_has_no_import_cycles():
     assert cycles(import_graph()) == []
+
+
+#: loadtool's layers, top to bottom. A module may import its own layer and those below it,
+#: never one above: data flows cli -> Job -> Strategy -> Work -> Engine -> Policy -> Stats.
+LAYERS = (
+    ("loadtool.__main__", "loadtool.cli"),
+    ("loadtool.commands",),
+    ("loadtool.experiments", "loadtool.plan", "loadtool.pytest_plugin"),
+    ("loadtool.runner",),
+    ("loadtool.result", "loadtool.report", "loadtool.thresholds", "loadtool.progress", "loadtool.sizing"),
+    ("loadtool.job", "loadtool.options"),
+    ("loadtool.strategies",),
+    ("loadtool.work", "loadtool.sink", "loadtool.control", "loadtool.politeness", "loadtool.pagecache"),
+    ("loadtool.engines",),
+    ("loadtool.targets", "loadtool.metrics", "loadtool.files", "loadtool.server", "loadtool.profiles"),
+    ("loadtool.errors", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
+)
+
+
+def layer_of(module: str) -> int:
+    """The index of the layer a module belongs to (a package's modules share its layer)."""
+    for index, members in enumerate(LAYERS):
+        if any(module == member or module.startswith(member + ".") for member in members
+               if member != "loadtool"):
+            return index
+    if module == "loadtool":
+        return len(LAYERS) - 1
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def test_every_module_has_a_layer():
+    for module in import_graph():
+        layer_of(module)
+
+
+def test_no_module_imports_one_above_its_layer():
+    upward = [f"{module} -> {target}" for module, targets in import_graph().items() for target in targets
+              if layer_of(target) < layer_of(module)]
+    assert upward == []

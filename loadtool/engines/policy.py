@@ -166,10 +166,11 @@ class Policy:
         (open model) or first sent; service time from the first send."""
         due, first = attempt.op.due, attempt.first_s
         ok = kind is None and (self._reads or self.is_ok(status))
+        # Microseconds, rounded to the nearest (int() alone would truncate 0.1 s to 99999 µs).
         if due is None:
-            return Sample(int((now - first) * 1e6), ok, status, kind, nbytes, None, attempt.number, detail)
-        return Sample(int((now - (due if due < first else first)) * 1e6), ok, status, kind, nbytes,
-                      int((now - first) * 1e6), attempt.number, detail)
+            return Sample(int((now - first) * 1e6 + 0.5), ok, status, kind, nbytes, None, attempt.number, detail)
+        return Sample(int((now - (due if due < first else first)) * 1e6 + 0.5), ok, status, kind, nbytes,
+                      int((now - first) * 1e6 + 0.5), attempt.number, detail)
 
     def invalid(self, op, detail: str, now: float) -> Sample:
         """The Sample of an operation whose target cannot be used at all."""

@@ -7,13 +7,10 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..result import Result
 
 
-def to_json(results: Sequence[Result], as_list: bool = False) -> str:
+
+def to_json(results: Sequence, as_list: bool = False) -> str:
     data = [result.to_dict() for result in results]
     return json.dumps(data if as_list or len(data) != 1 else data[0], indent=2)
 
@@ -23,7 +20,7 @@ CSV_FIELDS = ("strategy", "concurrency", "ops", "ok", "wall_s", "throughput_ops_
               "speedup", "cpu_busy", "interrupted")
 
 
-def to_csv(results: Sequence[Result]) -> str:
+def to_csv(results: Sequence) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -40,7 +37,7 @@ def to_csv(results: Sequence[Result]) -> str:
 SERIES_FIELDS = ("strategy", "concurrency", "second", "ops", "errors", "bytes", "p50_ms", "p99_ms")
 
 
-def series_csv(results: Sequence[Result]) -> str:
+def series_csv(results: Sequence) -> str:
     """One row per second per run: the series behind ``--series FILE.csv``."""
     out = io.StringIO()
     writer = csv.DictWriter(out, SERIES_FIELDS, lineterminator="\n")
@@ -51,13 +48,13 @@ def series_csv(results: Sequence[Result]) -> str:
     return out.getvalue()
 
 
-def sweep_json(results: Sequence[Result], knee) -> str:
+def sweep_json(results: Sequence, knee) -> str:
     return json.dumps({"schema": "loadtool.sweep/1", "knee": {"concurrency": knee.concurrency,
                        "reason": knee.reason, "found": knee.found},
                        "levels": [result.to_dict() for result in results]}, indent=2) + "\n"
 
 
-def sweep_csv(results: Sequence[Result], knee) -> str:
+def sweep_csv(results: Sequence, knee) -> str:
     lines = to_csv(results).splitlines()
     marks = ["knee"] + ["yes" if r.concurrency == knee.concurrency else "" for r in results]
     return "\n".join(f"{line},{mark}" for line, mark in zip(lines, marks)) + "\n"

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..result import Result
-    from ..thresholds import Verdict
 
 
-def to_junit(results: Sequence[Result], verdicts: Sequence[Verdict], report_text: str) -> str:
+
+def to_junit(results: Sequence, verdicts: Sequence, report_text: str) -> str:
     suite = ElementTree.Element("testsuite", name="loadtool", timestamp=results[0].started_at if results else "")
     cases = 0
     for result in results:
@@ -42,7 +38,7 @@ def to_junit(results: Sequence[Result], verdicts: Sequence[Verdict], report_text
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _why_not(result: Result) -> str:
+def _why_not(result) -> str:
     if result.interrupted:
         return f"interrupted by {result.interrupted}"
     return f"every operation failed; first error: {result.stats.first_error or 'see the statuses'}"

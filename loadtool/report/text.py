@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..units import format_bytes, format_duration
 
-if TYPE_CHECKING:
-    from ..result import Result
 
 
 def _ms(value: float | None) -> str:
@@ -24,29 +22,20 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
-def _target_line(result: Result) -> str:
-    targets = result.job.describe()["targets"]
-    if targets["kind"] == "fixture":
-        paths = ", ".join(targets["paths"])
-        return f"fixture server {targets['base_url']} {paths} (profile {targets['profile']}, seed {targets['seed']})"
-    if targets["kind"] == "manifest_file":
-        return f"{targets['count']} files listed in {targets['path']}"
-    if targets["kind"].endswith("_file"):
-        return f"{targets['count']} {targets['kind'].split('_')[0]} from {targets['path']}"
-    more = f" and {targets['count'] - 1} more" if targets["count"] > 1 else ""
-    return f"{targets['first']}{more}"
+def _target_line(result) -> str:
+    return result.job.targets.label()
 
 
 def _counts(counter: dict[Any, int]) -> str:
     return "  ".join(f"{key} ×{count}" for key, count in sorted(counter.items(), key=lambda kv: -kv[1])) or "none"
 
 
-def summary_lines(result: Result) -> list[tuple[str, str]]:
+def summary_lines(result) -> list[tuple[str, str]]:
     """The summary of one run as (label, text) rows."""
     stats, job = result.stats, result.job
     latency = result.latency_ms
     ideal = ""
-    if result.ideal_s is not None:
+    if result.ideal_s:  # an ideal of 0 (no latency of its own, /health) says nothing
         ideal = f"   ideal {format_duration(result.ideal_s)}, efficiency {_pct(result.efficiency)}"
     rows = [
         ("target", _target_line(result)),
@@ -92,7 +81,7 @@ def cluster_note(cluster: dict) -> str:
     return note
 
 
-def schedule_note(result: Result) -> str:
+def schedule_note(result) -> str:
     """How well the client kept to --rate."""
     asked = f"asked {result.job.rate}, sent {result.throughput_ops_s:,.1f}/s"
     if result.kept_rate:
@@ -101,7 +90,7 @@ def schedule_note(result: Result) -> str:
             f"the rate at this concurrency; latency includes the wait")
 
 
-def saturation_advice(result: Result) -> str:
+def saturation_advice(result) -> str:
     """What to say when the client's own CPU bounded the figures."""
     job = result.job
     tips = []
@@ -114,15 +103,17 @@ def saturation_advice(result: Result) -> str:
             f"try {', '.join(tips[:-1]) + ' or ' if len(tips) > 1 else ''}{tips[-1]}")
 
 
-def unit(job) -> str:
-    return "files" if job.kind == "read" else "requests"
+def unit(job, count: int = 2) -> str:
+    """What an operation of the job is called: requests or files (one request, one file)."""
+    name = "file" if job.kind == "read" else "request"
+    return name if count == 1 else name + "s"
 
 
 #: Above this share of cached pages, a read benchmark measures memory, not the device.
 MOSTLY_CACHED = 0.5
 
 
-def page_cache_note(result: Result) -> str:
+def page_cache_note(result) -> str:
     share = result.page_cache
     evicted = " after --evict-cache" if result.job.read.evict_cache else ""
     if share >= MOSTLY_CACHED:
@@ -131,17 +122,18 @@ def page_cache_note(result: Result) -> str:
     return f"{share:.0%} of sampled pages were cached before the run{evicted}: reads went mostly to the device"
 
 
-def title(result: Result, compare: bool = False) -> str:
+def title(result, compare: bool = False) -> str:
     """The report's first line; for a comparison, without the one strategy's name."""
     job = result.job
     if compare:
         return (f"loadtool compare · {job.kind} · {result.ops:,} {unit(job)} each · concurrency "
                 f"{job.concurrency} · {_target_line(result)}")
-    ops = f"{result.ops:,} {unit(job)}"
+    ops = f"{result.ops:,} {unit(job, result.ops)}"
     size = ops if job.duration_s is None else f"{format_duration(job.duration_s)}, {ops}"
     rate = f", rate {job.rate}" if job.rate else ""
     cut = f" — interrupted by {result.interrupted}, partial results" if result.interrupted else ""
-    return f"loadtool {job.kind} · {result.strategy} · {size} at concurrency {result.concurrency}{rate}{cut}"
+    shape = result.layout if result.layout is not None else f"concurrency {result.concurrency}"
+    return f"loadtool {job.kind} · {result.strategy} ({job.engine}) · {size}{rate} · {shape}{cut}"
 
 
 COLUMNS = (
@@ -158,19 +150,20 @@ COLUMNS = (
 )
 
 
-def table(results: Sequence[Result]):
+def table(results: Sequence):
     """A rich renderable: a summary for one result, a side-by-side table for several."""
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
     if len(results) == 1:
+        # The title is a line of its own: as a table's title it would wrap at the table's width.
         grid = Table.grid(padding=(0, 2))
-        grid.title = title(results[0])
-        grid.title_justify = "left"
         grid.add_column(style="bold")
         grid.add_column()
         for label, text in summary_lines(results[0]):
             grid.add_row(label, text)
-        return grid
+        return Group(Text(title(results[0])), grid)
     side = Table(title=title(results[0], compare=True), title_justify="left")
     for name, _ in COLUMNS:
         side.add_column(name, justify="left" if name == "strategy" else "right")
@@ -181,7 +174,7 @@ def table(results: Sequence[Result]):
 
 # --- sweep -----------------------------------------------------------------------
 
-def sweep_table(results: Sequence[Result], knee):
+def sweep_table(results: Sequence, knee):
     from rich.table import Table
 
     from ..sizing import gain_per_doubling
@@ -201,16 +194,16 @@ def sweep_table(results: Sequence[Result], knee):
     return table_
 
 
-def sweep_title(results: Sequence[Result]) -> str:
+def sweep_title(results: Sequence) -> str:
     first = results[0]
     return (f"loadtool sweep · {first.job.kind} · {first.strategy} · concurrency {first.concurrency}.."
             f"{results[-1].concurrency} · {_target_line(first)}")
 
 
-def plain_text(renderable) -> str:
-    """A rich renderable as plain text, 120 columns, no colour, no trailing spaces."""
+def plain_text(renderable, width: int = 160) -> str:
+    """A rich renderable as plain text: no colour, no trailing spaces, lines up to ``width``."""
     from rich.console import Console
 
-    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console = Console(file=io.StringIO(), width=width, color_system=None)
     console.print(renderable)
     return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())

@@ -25,6 +25,11 @@ _MODULES = {
 }
 
 
+def wanted(job) -> int:
+    """Operations the job can have in flight: --concurrency, or its count when that is smaller."""
+    return job.concurrency if job.count is None else max(1, min(job.concurrency, job.count))
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a strategy makes of a job's concurrency: the effective numbers of a run."""
@@ -44,8 +49,9 @@ class Layout:
 
     def __str__(self) -> str:
         if self.connections:
-            unit = "connection" if self.threads == 1 else "coroutine"
-            each = f"{self.connections:,} {unit}{'s' if self.connections > 1 else ''}"
+            each = _count(self.connections, "connection")
+            if self.threads > 1:  # aiofiles: coroutines whose file calls run in a thread pool
+                each = f"{_count(self.connections, 'coroutine')} on {_count(self.threads, 'thread')}"
             shape = each if self.processes == 1 else f"{self.processes:,} processes × {each}"
         elif self.processes > 1:
             shape = f"{self.processes:,} processes × {self.threads:,} at a time"
@@ -58,6 +64,10 @@ class Layout:
     def describe(self) -> dict[str, Any]:
         return {"in_flight": self.in_flight, "processes": self.processes, "threads_per_process": self.threads,
                 "connections_per_process": self.connections, "cores": self.cores, "why": self.why or None}
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number:,} {unit}{'s' if number != 1 else ''}"
 
 
 class Strategy:

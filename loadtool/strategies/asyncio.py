@@ -16,7 +16,7 @@ from ..engines.policy import Policy
 from ..politeness import AsyncHostLimits
 from ..system import cpu_count, event_loop_factory
 from ..work import Work
-from . import Layout, Strategy
+from . import Layout, Strategy, wanted
 from .loop import LoopDriver
 from .workers import async_worker
 
@@ -24,14 +24,15 @@ from .workers import async_worker
 async def run_async(job, control, sink) -> None:
     """Run the job on the running event loop (for ``loadtool.arun`` and Jupyter)."""
     engine, policy = engines.load(job.engine, job), Policy.for_job(job)
+    connections = STRATEGY.layout(job).connections
     if engine.style == "loop":
-        await LoopDriver(job, engine, policy, control, sink, asyncio.get_running_loop()).run()
+        await LoopDriver(job, connections, engine, policy, control, sink, asyncio.get_running_loop()).run()
         return
     work = Work(job, control, sink.epoch)
     limits = AsyncHostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
-    async with engine.session(job.concurrency) as session:
+    async with engine.session(connections) as session:
         workers = asyncio.gather(*(async_worker(work, engine, session, policy, sink.record, limits)
-                                   for _ in range(job.concurrency)))
+                                   for _ in range(connections)))
         if await control.await_done(workers):
             return
         workers.cancel()  # after the grace period: drop what is still in flight
@@ -47,11 +48,12 @@ class Async(Strategy):
     engines = {"fetch": ("aiohttp", "fast"), "read": ("aiofiles",)}
 
     def layout(self, job) -> Layout:
+        connections = wanted(job)
         if job.kind == "read":
             # aiofiles runs each file call in a pool of C threads, which release the GIL.
-            return Layout(in_flight=job.concurrency, threads=job.concurrency, connections=job.concurrency,
-                          cores=max(1, min(job.concurrency, cpu_count())))
-        return Layout(in_flight=job.concurrency, connections=job.concurrency)
+            return Layout(in_flight=connections, threads=connections, connections=connections,
+                          cores=max(1, min(connections, cpu_count())))
+        return Layout(in_flight=connections, connections=connections)
 
     def run(self, job, control, sink) -> None:
         """Run the job on a new event loop (uvloop when available)."""

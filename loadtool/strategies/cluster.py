@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 
 from ..metrics import Stats
-from . import Layout, Strategy
+from . import Layout, Strategy, wanted
 from .asyncio import Async
 from .share import run_share
 
@@ -67,7 +67,7 @@ def _rerun(dask_scheduler, keys: list[str]) -> dict[str, int]:
 
 
 def _layout(job, workers: int, why: str = "") -> Layout:
-    per_slice = max(job.concurrency // workers, 1)
+    per_slice = max(wanted(job) // workers, 1)
     return Layout(in_flight=per_slice * workers, processes=workers, connections=per_slice,
                   cores=job.cluster.local or 1, why=why)
 
@@ -81,7 +81,7 @@ class Cluster(Strategy):
         connected, and ``run`` returns the layout it used."""
         if job.cluster.local:
             return _layout(job, job.cluster.local)
-        return Layout(in_flight=job.concurrency, connections=job.concurrency,
+        return Layout(in_flight=wanted(job), connections=wanted(job),
                       why="spread over the dask scheduler's workers")
 
     def run(self, job, control, sink) -> Layout:

@@ -14,10 +14,12 @@ import queue
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from dataclasses import replace
 
+from .. import engines
 from ..metrics import Stats
 from ..system import cpu_count, die_with_parent, peak_rss_bytes
-from . import Layout, Strategy
+from . import Layout, Strategy, wanted
 from .asyncio import Async
 from .processes import context, process_count, signal_workers, start_workers
 from .share import run_share
@@ -28,10 +30,11 @@ WIND_DOWN_S = 2.0
 _shared: dict = {}
 
 
-def _start_process(stopping, counts) -> None:
+def _start_process(stopping, counts, engine: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     die_with_parent()
+    engines.engine_class(engine)  # imported now: before the clock starts, not during the run
     _shared.update(stopping=stopping, counts=counts)
 
 
@@ -73,18 +76,19 @@ class Hybrid(Strategy):
 
     def layout(self, job) -> Layout:
         processes, why = process_count(job)
-        processes = min(processes, job.concurrency)
-        return Layout(in_flight=job.concurrency, processes=processes,
-                      connections=math.ceil(job.concurrency / processes),
+        in_flight = wanted(job)
+        processes = min(processes, in_flight)
+        return Layout(in_flight=in_flight, processes=processes, connections=math.ceil(in_flight / processes),
                       cores=max(1, min(processes, cpu_count())), why=why)
 
     def run(self, job, control, sink) -> None:
-        processes = self.layout(job).processes
+        layout = self.layout(job)
+        processes, job = layout.processes, replace(job, concurrency=layout.in_flight)
         mp = context()
         stopping, counts = mp.Event(), mp.Queue()
         end_forward = control.forward(stopping.set)
         pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_process,
-                                   initargs=(stopping, counts))
+                                   initargs=(stopping, counts, job.engine))
         collector = threading.Thread(target=_collect, args=(counts, sink), daemon=True)
         collector.start()
         try:

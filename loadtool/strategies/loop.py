@@ -105,13 +105,14 @@ class LoopWorker:
 class LoopDriver:
     """C LoopWorkers sharing one Work on the running loop."""
 
-    def __init__(self, job, engine, policy, control, sink, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, job, concurrency: int, engine, policy, control, sink,
+                 loop: asyncio.AbstractEventLoop) -> None:
         self.engine, self.policy, self.control, self.sink, self.loop = engine, policy, control, sink, loop
         self.work = Work(job, control, sink.epoch)
         self.stats = sink.new_stats()
         self.finished = loop.create_future()
-        self._left = job.concurrency
-        self.workers = [LoopWorker(self) for _ in range(job.concurrency)]
+        self._left = concurrency
+        self.workers = [LoopWorker(self) for _ in range(concurrency)]
         # perf_counter() and the loop's clock differ by a constant: due times convert once.
         self._loop_offset = loop.time() - time.perf_counter()
 

@@ -25,7 +25,7 @@ from ..metrics import Stats
 from ..politeness import HostLimits
 from ..system import cpu_count, die_with_parent, peak_rss_bytes
 from ..work import Share, Work
-from . import Layout, Strategy
+from . import Layout, Strategy, wanted
 from .threads import Threads
 from .workers import sync_worker
 
@@ -137,9 +137,9 @@ def process_count(job) -> tuple[int, str]:
     --processes, else one per CPU, never more than --concurrency."""
     if job.processes:
         return job.processes, ""
-    if cpu_count() <= job.concurrency:
+    if cpu_count() <= wanted(job):
         return cpu_count(), "one per CPU; -p sets the number"
-    return job.concurrency, "one per operation in flight, at most one per CPU"
+    return wanted(job), ""
 
 
 class Processes(Strategy):

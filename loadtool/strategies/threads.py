@@ -15,7 +15,7 @@ from ..engines.policy import Policy
 from ..politeness import HostLimits
 from ..system import cpu_count
 from ..work import Work
-from . import Layout, Strategy
+from . import Layout, Strategy, wanted
 from .workers import sync_worker
 
 
@@ -55,11 +55,11 @@ class Threads(Strategy):
 
     def layout(self, job) -> Layout:
         # Threads release the GIL in socket and file calls: up to every core can be busy.
-        return Layout(in_flight=job.concurrency, threads=job.concurrency,
-                      cores=max(1, min(job.concurrency, cpu_count())))
+        threads = wanted(job)
+        return Layout(in_flight=threads, threads=threads, cores=max(1, min(threads, cpu_count())))
 
     def run(self, job, control, sink) -> None:
-        run_in_threads(job, control, sink, workers=job.concurrency)
+        run_in_threads(job, control, sink, workers=self.layout(job).threads)
 
 
 STRATEGY = Threads()

@@ -1,0 +1,349 @@
+"""The core with a fake clock: Work, Pacer, the operation policy, per-host Slots, RunControl.
+
+No test here sleeps or waits on a real clock: times are made up and handed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+
+import pytest
+
+from loadtool.control import RunControl
+from loadtool.engines.policy import RETRIABLE, Attempt, Outcome, Policy, Retry, backoff_s
+from loadtool.job import Job
+from loadtool.metrics import Sample
+from loadtool.politeness import Slots, host_of, host_share
+from loadtool.targets import ItemList
+from loadtool.units import Rate
+from loadtool.work import Op, Pacer, Share, Work
+
+
+class FakeClock:
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _job(**changes) -> Job:
+    job = Job.build(targets=ItemList(("http://h{i}.test/x",)), count=changes.pop("count", 10))
+    from dataclasses import replace
+
+    return replace(job, **changes)
+
+
+def _work(job: Job, clock: FakeClock, control: RunControl | None = None, **kwargs) -> Work:
+    # epoch == wall(): the run starts at the fake clock's now.
+    return Work(job, control or RunControl(), epoch=0.0, clock=clock, wall=lambda: 0.0, **kwargs)
+
+
+# --- Work --------------------------------------------------------------------------------
+
+def test_work_hands_out_every_operation_once_in_order():
+    ops = list(_work(_job(count=5), FakeClock()))
+    assert [op.index for op in ops] == [0, 1, 2, 3, 4]
+    assert ops[3].target == "http://h3.test/x" and all(op.due is None for op in ops)
+
+
+def test_work_hands_out_a_range():
+    assert [op.index for op in _work(_job(count=100), FakeClock(), start=10, stop=13)] == [10, 11, 12]
+
+
+def test_a_share_takes_every_nth_operation():
+    job = _job(count=10, share=Share(1, 3))
+    assert [op.index for op in _work(job, FakeClock())] == [1, 4, 7]
+
+
+def test_a_host_share_takes_the_hosts_its_process_owns():
+    job = _job(count=30, share=Share(0, 2, by_host=True))
+    mine = [op.target for op in _work(job, FakeClock())]
+    assert mine and all(host_share(target, 2) == 0 for target in mine)
+    others = [op.target for op in _work(_job(count=30, share=Share(1, 2, by_host=True)), FakeClock())]
+    assert len(mine) + len(others) == 30 and not set(mine) & set(others)
+
+
+def test_work_ends_at_the_duration():
+    clock = FakeClock(100.0)
+    work = _work(_job(count=None, duration_s=2.0), clock)
+    assert next(work).index == 0
+    clock.now = 101.9
+    assert next(work).index == 1
+    clock.now = 102.0
+    with pytest.raises(StopIteration):
+        next(work)
+
+
+def test_work_ends_when_the_run_is_stopped():
+    control = RunControl()
+    work = _work(_job(count=10), FakeClock(), control)
+    assert next(work).index == 0
+    control.stop("SIGINT")
+    with pytest.raises(StopIteration):
+        next(work)
+    assert not work.wait_until_due(Op(1, "x", due=None))
+
+
+def test_the_open_model_gives_each_operation_its_due_time():
+    clock = FakeClock(50.0)
+    ops = list(_work(_job(count=4, rate=Rate(10.0)), clock))
+    assert [op.due for op in ops] == pytest.approx([50.0, 50.1, 50.2, 50.3])
+
+
+def test_no_operation_is_due_after_the_duration():
+    ops = list(_work(_job(count=None, duration_s=1.0, rate=Rate(4.0)), FakeClock(0.0)))
+    assert [op.index for op in ops] == [0, 1, 2, 3]
+
+
+# --- Pacer -------------------------------------------------------------------------------
+
+def test_a_constant_rate_spaces_operations_evenly():
+    pacer = Pacer(Rate(200.0))
+    assert [pacer.offset_s(k) for k in (0, 1, 200)] == pytest.approx([0.0, 0.005, 1.0])
+
+
+def test_a_ramp_starts_slow_and_reaches_the_rate():
+    pacer = Pacer(Rate(100.0, ramp_s=10.0))
+    # R·t²/2T operations are due by time t during the ramp: 500 by its end, 125 by halfway.
+    assert pacer.offset_s(125) == pytest.approx(5.0)
+    assert pacer.offset_s(500) == pytest.approx(10.0)
+    assert pacer.offset_s(600) == pytest.approx(11.0)
+    gaps = [pacer.offset_s(k + 1) - pacer.offset_s(k) for k in (10, 100, 400)]
+    assert gaps[0] > gaps[1] > gaps[2]
+
+
+# --- the operation policy ------------------------------------------------------------------
+
+def _policy(**changes) -> Policy:
+    options = {"timeout_s": 2.0, "connect_timeout_s": 0.5, "retries": 0}
+    options.update(changes)
+    return Policy(**options)
+
+
+def test_latency_runs_from_the_first_send_in_the_closed_model():
+    policy = _policy()
+    attempt = policy.begin(Op(0, "t"), 10.0)
+    sample = policy.settle(attempt, Outcome(200, 1234), 10.25)
+    assert sample == Sample(latency_us=250_000, ok=True, status=200, bytes=1234, attempts=1)
+
+
+def test_latency_runs_from_the_due_time_in_the_open_model():
+    policy = _policy()
+    attempt = policy.begin(Op(0, "t", due=9.0), 10.0)  # sent one second late
+    sample = policy.settle(attempt, Outcome(200, 0), 10.5)
+    assert sample.latency_us == 1_500_000 and sample.service_us == 500_000
+
+
+def test_the_deadline_counts_from_the_first_send_not_the_due_time():
+    policy = _policy(timeout_s=2.0)
+    attempt = policy.begin(Op(0, "t", due=5.0), 10.0)
+    assert policy.deadline_s(attempt) == 12.0
+    assert policy.expired(attempt, 11.9, connecting=False) is None
+    late = policy.expired(attempt, 12.1, connecting=False)
+    assert late.error == "read_timeout"
+
+
+def test_a_slow_connect_is_a_connect_timeout_of_its_own():
+    policy = _policy(connect_timeout_s=0.5)
+    attempt = policy.begin(Op(0, "t"), 10.0)
+    assert policy.expired(attempt, 10.4, connecting=True) is None
+    assert policy.expired(attempt, 10.6, connecting=True).error == "connect_timeout"
+    assert policy.expired(attempt, 10.6, connecting=False) is None
+
+
+def test_limits_never_reach_past_the_deadline():
+    policy = _policy(timeout_s=2.0, connect_timeout_s=0.5)
+    attempt = policy.begin(Op(0, "t"), 10.0)
+    assert policy.limits(attempt, 10.0) == (0.5, 2.0)
+    assert policy.limits(attempt, 11.8) == pytest.approx((0.2, 0.2))
+
+
+def test_a_5xx_is_retried_while_retries_last():
+    policy = _policy(retries=2)
+    first = policy.begin(Op(7, "t"), 10.0)
+    retry = policy.settle(first, Outcome(503, 10), 10.1)
+    assert isinstance(retry, Retry) and retry.attempt.number == 2
+    assert retry.attempt.first_s == 10.0 and 0 <= retry.pause_s < 0.05
+    second = retry.attempt
+    third = policy.settle(second, Outcome(503, 10), 10.2).attempt
+    final = policy.settle(third, Outcome(503, 10), 10.3)
+    assert final == Sample(latency_us=300_000, ok=False, status=503, bytes=10, attempts=3)
+
+
+@pytest.mark.parametrize("kind", sorted(RETRIABLE))
+def test_retriable_kinds_are_retried(kind):
+    verdict = _policy(retries=1).settle(Attempt(Op(0, "t"), 10.0, 1, 10.0), Outcome(error=kind), 10.1)
+    assert isinstance(verdict, Retry)
+
+
+@pytest.mark.parametrize("kind", ["invalid_url", "tls", "too_many_redirects", "verify_failed"])
+def test_other_kinds_are_final(kind):
+    verdict = _policy(retries=3).settle(Attempt(Op(0, "t"), 10.0, 1, 10.0), Outcome(error=kind, detail="why"), 10.1)
+    assert verdict == Sample(latency_us=100_000, ok=False, error=kind, attempts=1, detail="why")
+
+
+def test_no_retry_whose_pause_would_pass_the_deadline():
+    policy = _policy(retries=5, timeout_s=1.0)
+    attempt = policy.begin(Op(0, "t"), 10.0)
+    assert isinstance(policy.settle(attempt, Outcome(error="reset"), 10.5), Retry)
+    assert isinstance(policy.settle(attempt, Outcome(error="reset"), 10.9999), Sample)
+
+
+def test_exceptions_are_classified_by_the_policy():
+    sample = _policy().settle(Attempt(Op(0, "t"), 1.0, 1, 1.0), Outcome(error=ConnectionRefusedError(111, "Connection refused")), 1.0)
+    assert sample.error == "connect_refused" and sample.detail == "Connection refused" and not sample.ok
+
+
+def test_ok_status_decides_success():
+    policy = Policy(timeout_s=1.0, ok_status=((200, 299), (404, 404)))
+    assert [policy.is_ok(code) for code in (200, 299, 301, 404, 500, None)] == [True, True, False, True, False, False]
+
+
+def test_reads_succeed_without_a_status():
+    sample = Policy(timeout_s=1.0, reads=True).settle(Attempt(Op(0, "f"), 1.0, 1, 1.0), Outcome(nbytes=4096), 1.001)
+    assert sample.ok and sample.bytes == 4096 and sample.status is None
+
+
+def test_backoff_is_full_jitter_under_a_growing_cap_and_repeatable():
+    pauses = [[backoff_s(number, index) for index in range(200)] for number in (1, 2, 3, 7)]
+    for pause_list, cap in zip(pauses, (0.05, 0.1, 0.2, 2.0)):
+        assert all(0 <= pause < cap for pause in pause_list)
+        assert max(pause_list) > cap * 0.9 and min(pause_list) < cap * 0.1  # spread over the whole range
+    assert backoff_s(3, 42, seed=1) == backoff_s(3, 42, seed=1) != backoff_s(3, 42, seed=2)
+
+
+def test_an_invalid_target_is_one_sample_with_its_reason():
+    sample = _policy().invalid(Op(0, "ftp://x"), "'ftp://x': unsupported scheme 'ftp'", 3.0)
+    assert sample.error == "invalid_url" and sample.latency_us == 0 and "ftp" in sample.detail
+
+
+# --- per-host slots ------------------------------------------------------------------------
+
+def test_slots_allow_per_host_in_flight_and_no_more():
+    slots = Slots(per_host=2, per_s=None)
+    assert slots.take("a", 1.0) == 1.0 and slots.take("a", 1.0) == 1.0
+    assert slots.take("a", 1.0) is None
+    assert slots.take("b", 1.0) == 1.0  # another host is not held up
+    slots.give_back("a")
+    assert slots.take("a", 2.0) == 2.0
+    assert slots.in_flight == {"a": 2, "b": 1}
+
+
+def test_slots_space_a_hosts_starts_by_its_rate():
+    slots = Slots(per_host=None, per_s=5.0)
+    starts = [slots.take("a", 10.0) for _ in range(3)]
+    assert starts == pytest.approx([10.0, 10.2, 10.4])
+    assert slots.take("b", 10.0) == 10.0
+    assert slots.take("a", 20.0) == 20.0  # an idle host starts at once
+
+
+def test_host_of_counts_fixture_sites_as_hosts():
+    assert host_of("http://127.0.0.1:8080/site/7/page/1") == "127.0.0.1:8080/site/7"
+    assert host_of("https://example.org/a") == "example.org"
+
+
+# --- RunControl ---------------------------------------------------------------------------
+
+def test_the_grace_period_starts_at_the_stop():
+    clock = FakeClock(10.0)
+    control = RunControl(grace_s=5.0, clock=clock)
+    assert control.grace_left_s() == math.inf
+    control.stop("SIGTERM")
+    clock.now = 12.0
+    assert control.grace_left_s() == 3.0 and control.grace_left_s(extra_s=2.0) == 5.0
+    control.stop("SIGINT")  # a second stop keeps the first reason and time
+    assert control.reason == "SIGTERM" and control.grace_left_s() == 3.0
+    clock.now = 16.0
+    assert control.grace_left_s() == 0.0
+
+
+def _waiting(clock: FakeClock, finish_at: float = math.inf):
+    """A ``done(timeout)`` that advances the fake clock by each timeout it is given."""
+    timeouts = []
+
+    def done(timeout: float) -> bool:
+        timeouts.append(timeout)
+        clock.now += timeout
+        return clock.now >= finish_at
+    return done, timeouts
+
+
+def test_wait_until_returns_when_the_work_is_done():
+    clock = FakeClock(0.0)
+    done, timeouts = _waiting(clock, finish_at=1.0)
+    assert RunControl(clock=clock).wait_until(done) is True
+    assert clock.now == pytest.approx(1.0) and max(timeouts) <= 0.2
+
+
+def test_wait_until_gives_up_when_the_grace_period_ends():
+    clock = FakeClock(0.0)
+    control = RunControl(grace_s=1.0, clock=clock)
+    control.stop("SIGINT")
+    done, timeouts = _waiting(clock)
+    assert control.wait_until(done) is False
+    assert clock.now == pytest.approx(1.0)
+
+
+def test_wait_until_can_wait_past_the_grace_period_for_a_wind_down():
+    clock = FakeClock(0.0)
+    control = RunControl(grace_s=1.0, clock=clock)
+    control.stop("SIGINT")
+    done, _ = _waiting(clock)
+    assert control.wait_until(done, extra_s=2.0) is False
+    assert clock.now == pytest.approx(3.0)
+
+
+def test_on_stop_runs_at_once_when_already_stopped_and_can_be_undone():
+    control, calls = RunControl(), []
+    unregister = control.on_stop(lambda: calls.append("first"))
+    unregister()
+    control.stop("SIGINT")
+    control.on_stop(lambda: calls.append("late"))
+    assert calls == ["late"]
+
+
+async def test_await_done_returns_true_for_finished_work():
+    control = RunControl(grace_s=0.0)
+    assert await control.await_done(asyncio.sleep(0)) is True
+
+
+async def test_await_done_gives_up_after_the_grace_period():
+    control = RunControl(grace_s=0.0)
+    never = asyncio.get_running_loop().create_future()
+    control.stop("SIGINT")
+    assert await control.await_done(never) is False
+    never.cancel()
+
+
+async def test_await_done_raises_the_works_own_failure():
+    async def broken():
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        await RunControl().await_done(broken())
+
+
+def test_forward_copies_a_stop_to_an_outside_event():
+    control, outside = RunControl(), threading.Event()
+    end = control.forward(outside.set)
+    control.stop("SIGTERM")
+    assert outside.wait(10)
+    end()
+
+
+def test_forward_ended_before_a_stop_copies_nothing():
+    control, outside = RunControl(), threading.Event()
+    control.forward(outside.set)()
+    control.stop("SIGTERM")
+    assert not outside.is_set()
+
+
+def test_follow_turns_an_outside_stop_into_this_runs_stop():
+    control, outside = RunControl(), threading.Event()
+    end = control.follow(outside.wait, "parent")
+    outside.set()
+    assert control.stopping.wait(10) and control.reason == "parent"
+    end()

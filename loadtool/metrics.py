@@ -182,7 +182,8 @@ class Stats:
         self.attempts = 0
         self.bytes = 0
         self.errors: Counter[str] = Counter()
-        self.status: Counter[int] = Counter()
+        #: Answers by HTTP status (a plain dict: counted per operation, where a Counter is 2x slower).
+        self._status_counts: dict[int, int] = {}
         self._latency = new_histogram()
         #: Service time (from the actual send) is kept apart only in the open model.
         self._service = new_histogram() if open_model else None
@@ -199,18 +200,12 @@ class Stats:
         self.first_error: str | None = None
 
     def add(self, sample: Sample, now: float | None = None) -> None:
-        """Count one Sample; ``now`` (wall clock) defaults to the time of the call."""
-        self.record(sample.latency_us, sample.ok, sample.status, sample.error, sample.bytes,
-                    sample.service_us, sample.attempts, sample.detail, now)
+        """Count one Sample; ``now`` (wall clock) defaults to the time of the call.
 
-    def record(self, latency_us: int, ok: bool, status: int | None = None, error: str | None = None,
-               nbytes: int = 0, service_us: int | None = None, attempts: int = 1, detail: str | None = None,
-               now: float | None = None) -> None:
-        """Count one operation given as plain values (``add`` without building a Sample).
-
-        This runs once per operation, up to 10^5 times a second: ``bucket`` and the
-        clamping are written out inline.
+        This runs once per operation, up to 10^5 times a second: the Sample is unpacked
+        as the tuple it is, and ``bucket`` and the clamping are written out inline.
         """
+        latency_us, ok, status, error, nbytes, service_us, attempts, detail = sample
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
         shift = latency.bit_length() - 11
         if shift > 0:
@@ -220,7 +215,8 @@ class Stats:
         self.attempts += attempts
         self.bytes += nbytes
         if status is not None:
-            self.status[status] += 1
+            counts = self._status_counts
+            counts[status] = counts.get(status, 0) + 1
         if error is not None:
             self.errors[error] += 1
             if self.first_error is None:
@@ -229,8 +225,7 @@ class Stats:
         pending[latency] = pending.get(latency, 0) + 1
         if self._service is not None:
             self._record_service(latency_us, service_us)
-        second = int((time.time() if now is None else now) - self.epoch)
-        self.series.add(second, latency, not ok, nbytes)
+        self.series.add(int((time.time() if now is None else now) - self.epoch), latency, not ok, nbytes)
 
     def _record_service(self, latency_us: int, service_us: int | None) -> None:
         service = latency_us if service_us is None else service_us
@@ -258,7 +253,9 @@ class Stats:
         self.attempts += other.attempts
         self.bytes += other.bytes
         self.errors.update(other.errors)
-        self.status.update(other.status)
+        counts = self._status_counts
+        for code, number in other._status_counts.items():
+            counts[code] = counts.get(code, 0) + number
         self.latency.add(other.latency)
         if other.service is not None:
             if self._service is None:
@@ -270,6 +267,11 @@ class Stats:
         self.worker_peak_bytes = max(self.worker_peak_bytes, other.worker_peak_bytes)
         if self.first_error is None:
             self.first_error = other.first_error
+
+    @property
+    def status(self) -> Counter[int]:
+        """Answers by HTTP status."""
+        return Counter(self._status_counts)
 
     @property
     def failed(self) -> int:
@@ -304,7 +306,7 @@ class Stats:
         stats = cls(epoch=wire["epoch"])
         stats.ops, stats.ok, stats.attempts, stats.bytes = wire["ops"], wire["ok"], wire["attempts"], wire["bytes"]
         stats.errors = Counter(wire["errors"])
-        stats.status = Counter({int(code): n for code, n in wire["status"].items()})
+        stats._status_counts = {int(code): n for code, n in wire["status"].items()}
         stats._latency = HdrHistogram.decode(wire["latency"].encode("ascii"))
         if wire["service"] is not None:
             stats._service = HdrHistogram.decode(wire["service"].encode("ascii"))

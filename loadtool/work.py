@@ -10,13 +10,14 @@ is cut here too, so processes, hybrid and cluster get their parts the same way.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from .targets import InvalidTarget
 from .units import Rate
@@ -39,13 +40,16 @@ class Pacer:
         return self.ramp_s + (index - self._ramp_ops) / self.per_s
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One operation to do: its index in the run, its target, and when it is due."""
+class Op(NamedTuple):
+    """One operation to do: its index in the run, its target, and when it is due.
+    (A NamedTuple: one is made per operation, at a third of a frozen dataclass's cost.)"""
 
     index: int
     target: str | InvalidTarget
     due: float | None = None  # time.perf_counter() time; None in the closed model
+
+
+_new = tuple.__new__
 
 
 def clock_base(epoch: float, clock: Callable[[], float] = time.perf_counter,
@@ -77,38 +81,41 @@ def _share(ops: Iterator[tuple[int, Any]], share: Share) -> Iterator[tuple[int, 
 class Work:
     """The operations ``start`` up to ``stop`` of a job, handed out one at a time.
 
-    Thread-safe; any number of workers may pull from one Work. It never holds more
-    than one operation, so a run of any length takes the same memory. ``clock`` and
-    ``wall`` are injectable, so the schedule can be tested without waiting for it.
+    Thread-safe; any number of workers may pull from one Work (``shared=False`` drops the
+    lock, for workers that all run on one event loop). It never holds more than one
+    operation, so a run of any length takes the same memory. ``clock`` and ``wall`` are
+    injectable, so the schedule can be tested without waiting for it.
     """
 
     def __init__(self, job, control, epoch: float, start: int = 0, stop: int | None = None,
-                 clock: Callable[[], float] = time.perf_counter, wall: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.perf_counter, wall: Callable[[], float] = time.time,
+                 shared: bool = True) -> None:
         self._ops = job.targets.iter_from(start, job.count if stop is None else stop)
         if job.share is not None:
             self._ops = _share(self._ops, job.share)
         base = clock_base(epoch, clock, wall)
         self._deadline = base + job.duration_s if job.duration_s else math.inf
+        self._timed = job.duration_s is not None
         self._pacer = Pacer(job.rate) if job.rate else None
         self._base = base
         self._clock = clock
         self._stopping = control.stopping
-        self._lock = threading.Lock()
+        self._lock = threading.Lock() if shared else contextlib.nullcontext()
 
     def __iter__(self) -> Work:
         return self
 
     def __next__(self) -> Op:
-        if self._stopping.is_set() or self._clock() >= self._deadline:
+        if self._stopping.is_set() or (self._timed and self._clock() >= self._deadline):
             raise StopIteration
         with self._lock:
             index, target = next(self._ops)
         if self._pacer is None:
-            return Op(index, target)
+            return _new(Op, (index, target, None))  # Op's own __new__ costs 2.5x: one per operation
         due = self._base + self._pacer.offset_s(index)
         if due >= self._deadline:
             raise StopIteration
-        return Op(index, target, due)
+        return _new(Op, (index, target, due))
 
     @property
     def stopping(self) -> threading.Event:

@@ -10,8 +10,9 @@ by how their I/O waits:
   run by threads and processes.
 - ``async``: the same as a coroutine (aiohttp, aiofiles); run by C coroutines on a loop.
 - ``loop``: callbacks on the event loop with no coroutine per request (the fast engine);
-  ``channel(worker)`` gives each worker a channel whose ``start(target, limits)`` ends in
-  ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``.
+  ``channel(loop, worker)`` gives each worker a channel whose ``start(target, deadline_s)``
+  ends in ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``; the
+  driver sweeps deadlines (``Policy.expired``) and calls ``channel.abort()``.
 
 Engines are named by what users type (``--engine fast``) and imported only when used.
 """

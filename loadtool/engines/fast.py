@@ -150,9 +150,10 @@ class Channel:
         self.connecting = False
         self.payload = b""
 
-    def start(self, url: str, limits) -> None:
-        """Send one attempt; the answer or failure reaches the worker. Raises ValueError (at
-        once) for a URL this engine cannot fetch."""
+    def start(self, url: str, deadline_s: float) -> None:
+        """Send one attempt; the answer or failure reaches the worker (the driver enforces
+        ``deadline_s`` by its sweep). Raises ValueError (at once) for a URL this engine
+        cannot fetch."""
         host, port, self.payload = self.engine.requests.get(url)
         wire = self.wire
         if wire is not None and not wire.broken and self.origin == (host, port):

@@ -37,14 +37,15 @@ class LoopWorker:
     def next(self) -> None:
         """Start the next operation (now, or when it is due), or finish when Work has none left."""
         driver = self.driver
-        for op in driver.work:
+        work = driver.work
+        while (op := next(work, None)) is not None:
             if isinstance(op.target, InvalidTarget):
                 driver.stats.add(driver.policy.invalid(op, op.target.detail, time.perf_counter()))
                 continue
             if op.due is not None and op.due > time.perf_counter():
                 driver.loop.call_at(driver.loop_time(op.due), self.begin, op)
             else:
-                self.begin(op)
+                self.send(driver.policy.begin(op, time.perf_counter()))
             return
         self.finish()
 
@@ -58,7 +59,7 @@ class LoopWorker:
         driver = self.driver
         self.attempt, self.in_flight = attempt, True
         try:
-            self.channel.start(attempt.op.target, driver.policy.limits(attempt, attempt.start_s))
+            self.channel.start(attempt.op.target, driver.policy.deadline_s(attempt))
         except ValueError as exc:  # a target this engine cannot fetch
             self.in_flight = False
             driver.stats.add(driver.policy.invalid(attempt.op, str(exc), time.perf_counter()))
@@ -67,7 +68,13 @@ class LoopWorker:
     def answered(self, status: int, nbytes: int) -> None:
         if self.in_flight:
             self.in_flight = False
-            self._then(self.driver.policy.answered(self.attempt, status, nbytes, time.perf_counter()))
+            driver = self.driver
+            verdict = driver.policy.answered(self.attempt, status, nbytes, time.perf_counter())
+            if type(verdict) is Retry:
+                driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
+                return
+            driver.stats.add(verdict)  # _then's work, written out: this runs once per answer
+            self.next()
 
     def failed(self, error, detail: str | None = None) -> None:
         if self.in_flight:
@@ -108,7 +115,7 @@ class LoopDriver:
     def __init__(self, job, concurrency: int, engine, policy, control, sink,
                  loop: asyncio.AbstractEventLoop) -> None:
         self.engine, self.policy, self.control, self.sink, self.loop = engine, policy, control, sink, loop
-        self.work = Work(job, control, sink.epoch)
+        self.work = Work(job, control, sink.epoch, shared=False)  # every worker runs on this loop
         self.stats = sink.new_stats()
         self.finished = loop.create_future()
         self._left = concurrency

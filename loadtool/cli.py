@@ -96,13 +96,15 @@ http_options = _options(
     click.option("--engine", "-e", type=click.Choice(ENGINES),
                  help="HTTP client. async, hybrid and cluster: aiohttp (the default), or fast (HTTP/1.1 "
                       "keep-alive on asyncio protocols and httptools: several times less CPU per request; plain "
-                      "http, no redirects). sequential, threads and processes fetch with requests."),
+                      "http only). sequential, threads and processes fetch with requests."),
     click.option("--urls-file", "-f", metavar="FILE",
                  help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
     click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
     click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
                  help="Add a request header; repeat for more."),
-    click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a file's bytes."),
+    click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a regular file's bytes."),
+    click.option("--max-body", metavar="SIZE", default="16MiB", show_default=True,
+                 help="The largest --body @FILE read (the body is held in memory and sent with every request)."),
     click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
                  help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
     click.option("--per-host", metavar="N",
@@ -134,16 +136,6 @@ output_options = _options(
     click.option("--junit", metavar="FILE.xml",
                  help="Write JUnit XML: one test case per --fail-if threshold (per strategy), for CI systems."),
 )
-
-
-def _body(text: str | None) -> bytes | None:
-    if text is None or not text.startswith("@"):
-        return text.encode() if text is not None else None
-    try:
-        with open(text[1:], "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise UsageError(f"--body: cannot read {text[1:]}: {exc.strerror or exc}") from None
 
 
 class Loadtool(click.Group):
@@ -197,6 +189,12 @@ def cli() -> None:
     """
 
 
+raw_option = click.option(
+    "--raw", metavar="FILE.csv|FILE.jsonl",
+    help="Write one record per operation as it happens (index, target, start, due, latency, service time, "
+         "status, error, bytes, attempts; times in ms from the run's start), as CSV or JSON lines.")
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
 @strategy_option
@@ -205,17 +203,19 @@ def cli() -> None:
 @fixture_options
 @http_options
 @output_options
-def fetch(urls, body, headers, **options) -> int:
+@raw_option
+def fetch(urls, body, max_body, headers, **options) -> int:
     """Fetch URLs with one strategy; report latency, throughput, statuses and errors.
 
     URLs are http(s) URLs, or paths such as /delay/100 on the bundled fixture server,
     which is then started on a free loopback port. With no URL: /page/{i}, a seeded
     scraping-like site. {i} in a URL or path becomes the operation's index.
     """
-    from .commands import Delivery, build_job, run_and_report
+    from .commands import Delivery, build_job, run_and_report, usage
+    from .options import body_from
 
     delivery = Delivery.from_options(options)
-    job = build_job(kind="fetch", urls=urls, headers=headers, body=_body(body), **options)
+    job = build_job(kind="fetch", urls=urls, headers=headers, body=usage(body_from, body, max_body), **options)
     return run_and_report(job, delivery)
 
 
@@ -226,6 +226,7 @@ def fetch(urls, body, headers, **options) -> int:
 @job_options
 @read_options
 @output_options
+@raw_option
 def read(paths, verify, **options) -> int:
     """Read files with one strategy; report latency, files/s, MB/s and errors.
 
@@ -242,15 +243,18 @@ def read(paths, verify, **options) -> int:
 
 def _experiment_job(targets, read_files, body, headers, verify, options):
     """The Job of compare/sweep: fetch TARGETS (default /delay/50), or with --read, read them."""
-    from .commands import build_job
+    from .commands import build_job, usage
     from .experiments import COMPARE_PATH
+    from .options import body_from
 
     if read_files:
         options.pop("engine")
+        options.pop("max_body")
         return build_job(kind="read", paths=targets, verify=verify is not None, **options)
     for name in ("from_list", "recursive", "block_size", "evict_cache", "file_size"):
         options.pop(name)
-    return build_job(kind="fetch", urls=targets or (COMPARE_PATH,), headers=headers, body=_body(body), **options)
+    return build_job(kind="fetch", urls=targets or (COMPARE_PATH,), headers=headers,
+                     body=usage(body_from, body, options.pop("max_body")), **options)
 
 
 @cli.command(context_settings=CONTEXT)

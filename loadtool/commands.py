@@ -7,9 +7,10 @@ and 143 SIGTERM, after printing the partial report.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
@@ -64,10 +65,13 @@ class Delivery:
     junit: str | None = None
     #: Stored results that relative thresholds (``p99>+10%``) compare with.
     baseline: list | None = None
+    #: Where each operation's record goes (--raw), opened before the run.
+    raw: Any = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> Delivery:
-        """Take the output options out of ``options``, checking them before any run starts."""
+        """Take the output options out of ``options``, checking them before any run starts:
+        a path that cannot be written is a usage error now, not after the whole run."""
         from .thresholds import load_baseline, parse_thresholds
 
         baseline_path = options.pop("baseline")
@@ -76,6 +80,15 @@ class Delivery:
                        thresholds=usage(parse_thresholds, options.pop("fail_if"), baseline_path),
                        plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
                        baseline=usage(load_baseline, baseline_path) if baseline_path else None)
+        for option, path in (("--output", delivery.output), ("--series", delivery.series),
+                             ("--junit", delivery.junit), ("--plot", delivery.plot), ("--raw", options.get("raw"))):
+            if path is not None:
+                usage(check_writable, option, path)
+        if options.get("raw") is not None:
+            from .report.raw import RawWriter
+
+            delivery = replace(delivery, raw=usage(RawWriter, options.pop("raw")))
+        options.pop("raw", None)
         if delivery.plot:
             from .report.plot import require_matplotlib
 
@@ -90,12 +103,31 @@ class Delivery:
         return live_progress
 
 
+def check_writable(option: str, path: str) -> None:
+    """UsageError unless ``path`` can be written (its directory exists and is writable)."""
+    from .errors import UsageError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory")
+    if not os.path.isdir(directory):
+        raise UsageError(f"{option} {path}: no such directory {directory}")
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {path}: not writable")
+
+
+class WriteFailed(click.ClickException):
+    """A report file could not be written after the run (it was checked before)."""
+
+    exit_code = EXIT_FAILED
+
+
 def _write(path: str, text: str) -> None:
     try:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _print(renderable) -> None:
@@ -111,7 +143,8 @@ def _print(renderable) -> None:
 
 
 def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
-    """Print the report on stdout and/or write it to --output; write --series and --plot."""
+    """Print the report on stdout and/or write it to --output; write --series and --plot.
+    If --output cannot be written after all, the report goes to stdout, so it is not lost."""
     from . import report
 
     if knee is not None:
@@ -120,7 +153,11 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
         text = report.render_text(results, delivery.fmt, as_list=len(results) > 1)
         renderable = report.table(results)
     if delivery.output:
-        _write(delivery.output, text)
+        try:
+            _write(delivery.output, text)
+        except WriteFailed:
+            click.echo(text, nl=False)
+            raise
     if not delivery.quiet:
         if delivery.fmt == "table" or delivery.output:
             _print(renderable)
@@ -184,25 +221,44 @@ def _could_not_start(exc: RuntimeError) -> int:
     return EXIT_FAILED
 
 
+def _until_interrupted(job: Job, call: Callable[[], Any]) -> tuple[Any, Result | None]:
+    """``call()``'s value; or, when a signal comes while runs are still being prepared, the
+    not-run Result of ``job`` (so the report, empty, and the exit code, 130 or 143, still come)."""
+    from .runner import Interrupted, interruptible, not_run
+
+    try:
+        with interruptible():
+            return call(), None
+    except Interrupted as stop:
+        return None, not_run(job, stop.reason)
+
+
 def run_and_report(job: Job, delivery: Delivery) -> int:
     from .runner import measure, ready
 
-    try:
+    def run() -> Result:
         with ready(job) as bound:
-            result = measure(bound, progress=delivery.progress_factory())
+            return measure(bound, progress=delivery.progress_factory(),
+                           raw=None if delivery.raw is None else delivery.raw.put)
+
+    try:
+        result, stopped = _until_interrupted(job, run)
     except RuntimeError as exc:
         return _could_not_start(exc)
-    return deliver([result], delivery)
+    finally:
+        if delivery.raw is not None:
+            delivery.raw.close()
+    return deliver([result or stopped], delivery)
 
 
 def compare_and_report(job: Job, strategies: tuple[str, ...], delivery: Delivery) -> int:
     from .experiments import compare
 
     try:
-        results = compare(job, strategies, progress=delivery.progress_factory())
+        results, stopped = _until_interrupted(job, lambda: compare(job, strategies, delivery.progress_factory()))
     except RuntimeError as exc:
         return _could_not_start(exc)
-    return deliver(results, delivery)
+    return deliver(results or [stopped], delivery)
 
 
 def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_gain: float,
@@ -210,9 +266,12 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
     from .experiments import sweep
 
     try:
-        outcome = sweep(job, levels, count_given, min_gain, p99_max_ms, progress=delivery.progress_factory())
+        outcome, stopped = _until_interrupted(job, lambda: sweep(job, levels, count_given, min_gain, p99_max_ms,
+                                                                 progress=delivery.progress_factory()))
     except RuntimeError as exc:
         return _could_not_start(exc)
+    if outcome is None:
+        return deliver([stopped], delivery)
     return deliver(outcome.results, delivery, outcome.knee)
 
 

@@ -25,6 +25,8 @@ KINDS = (
     "file_not_found",
     "permission_denied",
     "is_a_directory",
+    "not_a_file",          # a FIFO, socket or device: never opened, so a read cannot hang on it
+    "symlink_loop",        # symbolic links that point round in a circle
     "verify_failed",       # file content does not match its manifest checksum
     "other",
 )
@@ -70,10 +72,17 @@ _NAMES = {
     "reset": {"ServerDisconnectedError", "RemoteDisconnected"},
 }
 
+#: Exceptions whose kind only their message tells, as (class name, words in the message):
+#: a chunked body that ended before its last chunk, in urllib3's words and aiohttp's.
+_MESSAGES = {
+    ("ProtocolError", "ended prematurely"): "truncated",
+    ("TransferEncodingError", "Not enough data"): "truncated",
+}
+
 #: When a chain suggests several kinds, the first here wins: the most specific cause
 #: (the connection was refused) outranks generic ones found beside it (a timeout).
 PRECEDENCE = ("invalid_url", "too_many_redirects", "tls", "dns", "file_not_found", "permission_denied",
-              "is_a_directory", "connect_refused", "protocol", "reset", "truncated", "connect_timeout",
+              "is_a_directory", "not_a_file", "symlink_loop", "connect_refused", "protocol", "reset", "truncated", "connect_timeout",
               "read_timeout", "other")
 
 @cache
@@ -98,14 +107,28 @@ def _os_errors() -> tuple:
     )
 
 
+def _text(exc: BaseException) -> str:
+    """An exception's message (some libraries' messages fail when made by hand: then none)."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001
+        return ""
+
+
 def _kinds(exc: BaseException) -> set[str]:
     """Every kind one exception (not its chain) suggests.
 
     Library classes match by their exact name, not their bases: aiohttp's
-    ContentLengthError (a truncated body) descends from BadHttpMessage (a protocol error).
+    ContentLengthError (a truncated body) descends from BadHttpMessage (a protocol error),
+    and http.client's RemoteDisconnected (no answer at all) from BadStatusLine.
     """
     name = type(exc).__name__
+    for (class_name, words), kind in _MESSAGES.items():
+        if name == class_name and words in _text(exc):
+            return {kind}
     kinds = {kind for kind, signals in _NAMES.items() if name in signals}
+    if kinds:
+        return kinds
     for types, kind in _os_errors():
         if isinstance(exc, types):
             kinds.add(kind)
@@ -116,10 +139,14 @@ def _kinds(exc: BaseException) -> set[str]:
     # aiohttp keeps the connection error behind a short body only in the message of its
     # ClientPayloadError (client_proto.connection_lost formats its repr in): a reset shows
     # there as ConnectionResetError, an orderly close leaves nothing.
-    if name == "ClientPayloadError" and "ConnectionResetError" in str(exc):
+    if name == "ClientPayloadError" and "ConnectionResetError" in _text(exc):
         kinds.add("reset")
     if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
         kinds.add("connect_refused")
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        kinds.add("symlink_loop")
+    if (isinstance(exc, OSError) and exc.errno == errno.ENXIO) or name == "NotAFile":  # a socket file, a FIFO
+        kinds.add("not_a_file")
     return kinds
 
 

@@ -89,6 +89,8 @@ class Job:
     cluster: Cluster | None = None
     #: One process's part of the job (hybrid, cluster, per-host processes); None: all of it.
     share: Share | None = None
+    #: Keep a record of every operation (--raw), wherever it runs.
+    records: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -153,7 +155,7 @@ class Job:
         """Every option, as plain JSON-able data (the ``job`` of ``loadtool.result/1``)."""
         out: dict[str, Any] = {"targets": self.targets.describe(), "kind": self.kind}
         for item in fields(self):
-            if item.name not in ("targets", "fetch", "read", "cluster", "share", "extra"):
+            if item.name not in ("targets", "fetch", "read", "cluster", "share", "extra", "records"):
                 out[item.name] = getattr(self, item.name)
         out["rate"] = str(self.rate) if self.rate else None
         fetch, read, cluster = self.fetch or Fetch(), self.read or Read(), self.cluster or Cluster()

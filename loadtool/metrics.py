@@ -68,6 +68,21 @@ class Sample(NamedTuple):
     service_us: int | None = None
     attempts: int = 1
     detail: str | None = None  # the error's message, kept only for the run's first error
+    #: The operation (index, target, due time), for its record; None in hand-made Samples.
+    op: Any = None
+    #: When the operation was first sent (a ``time.perf_counter()`` reading).
+    first_s: float = 0.0
+
+
+#: What a record of one operation holds (``--raw``), in order. Times are milliseconds from
+#: the start of the run; ``due_ms`` only in the open model, ``service_ms`` likewise.
+RECORD_FIELDS = ("index", "target", "start_ms", "due_ms", "latency_ms", "service_ms", "status", "error",
+                 "bytes", "attempts")
+
+
+def _target_text(target) -> str:
+    """A target as text: a URL, a file's path, or what an unusable target said."""
+    return target if isinstance(target, str) else getattr(target, "path", None) or getattr(target, "text", str(target))
 
 
 class _Second:
@@ -172,11 +187,16 @@ class Stats:
     """Everything a run measured, accumulated one Sample at a time.
 
     ``epoch`` is the wall-clock start of the run (``time.time()``); the series counts
-    seconds from it, so Stats made in other processes line up when merged.
+    seconds from it, so Stats made in other processes line up when merged. With
+    ``records``, each operation's record (RECORD_FIELDS) is kept too, until whoever holds
+    the Stats takes them (``--raw``): records travel with Stats, so every strategy's reach
+    the parent the way its counts do.
     """
 
-    def __init__(self, epoch: float | None = None, open_model: bool = False) -> None:
+    def __init__(self, epoch: float | None = None, open_model: bool = False, records: bool = False) -> None:
         self.epoch = time.time() if epoch is None else epoch
+        self.records: list[tuple] | None = [] if records else None
+        self._perf_base: float | None = None
         self.ops = 0
         self.ok = 0
         self.attempts = 0
@@ -205,7 +225,7 @@ class Stats:
         This runs once per operation, up to 10^5 times a second: the Sample is unpacked
         as the tuple it is, and ``bucket`` and the clamping are written out inline.
         """
-        latency_us, ok, status, error, nbytes, service_us, attempts, detail = sample
+        latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s = sample
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
         shift = latency.bit_length() - 11
         if shift > 0:
@@ -226,6 +246,23 @@ class Stats:
         if self._service is not None:
             self._record_service(latency_us, service_us)
         self.series.add(int((time.time() if now is None else now) - self.epoch), latency, not ok, nbytes)
+        if self.records is not None and op is not None:
+            self.records.append(self._record(sample))
+
+    def _record(self, sample: Sample) -> tuple:
+        """One operation's record; its times made relative to the run's start in this process."""
+        if self._perf_base is None:
+            self._perf_base = time.perf_counter() - (time.time() - self.epoch)
+        base, op = self._perf_base, sample.op
+        return (op.index, _target_text(op.target), round((sample.first_s - base) * 1000, 3),
+                None if op.due is None else round((op.due - base) * 1000, 3), sample.latency_us / 1000,
+                None if sample.service_us is None else sample.service_us / 1000, sample.status, sample.error,
+                sample.bytes, sample.attempts)
+
+    def take_records(self) -> list[tuple]:
+        """The records kept so far; keeping goes on in a new list."""
+        records, self.records = self.records or [], [] if self.records is not None else None
+        return records
 
     def _record_service(self, latency_us: int, service_us: int | None) -> None:
         service = latency_us if service_us is None else service_us
@@ -267,6 +304,8 @@ class Stats:
         self.worker_peak_bytes = max(self.worker_peak_bytes, other.worker_peak_bytes)
         if self.first_error is None:
             self.first_error = other.first_error
+        if self.records is not None and other.records:
+            self.records.extend(other.records)
 
     @property
     def status(self) -> Counter[int]:
@@ -298,7 +337,7 @@ class Stats:
             "service": None if self.service is None else self.service.encode().decode("ascii"),
             "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
-            "worker_peak_bytes": self.worker_peak_bytes,
+            "worker_peak_bytes": self.worker_peak_bytes, "records": self.records,
         }
 
     @classmethod
@@ -314,4 +353,5 @@ class Stats:
         stats.cpu_s, stats.first_error = wire["cpu_s"], wire["first_error"]
         stats.behind_us = wire.get("behind_us", 0)
         stats.worker_peak_bytes = wire.get("worker_peak_bytes", 0)
+        stats.records = wire.get("records")
         return stats

@@ -14,7 +14,8 @@ from typing import Any
 from .errors import UsageError
 from .names import DEFAULT_CONCURRENCY
 from .profiles import PROFILES
-from .targets import FixturePaths, GeneratedTree, file_targets, has_control_characters, url_problem, url_targets
+from .targets import (FixturePaths, GeneratedTree, NotAFile, file_targets, has_control_characters, open_regular,
+                      url_problem, url_targets)
 from .units import Rate, parse_count, parse_duration, parse_rate, parse_size
 
 #: The seed's number: "if you need to wait for 1010 file reads or network transactions".
@@ -28,6 +29,9 @@ MAX_COUNT = 10**15
 MAX_RATE_PER_S = 10_000_000
 #: Most servers refuse more than 8 KiB of headers in all.
 MAX_HEADER_BYTES = 8 * 1024
+#: --body @FILE reads at most this much (--max-body changes it): the body is held in memory
+#: and sent with every request.
+MAX_BODY = "16MiB"
 MAX_CONCURRENCY = 100_000
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -114,6 +118,28 @@ def rate(value: Any, name: str = "rate") -> Rate | None:
     if parsed is not None and parsed.per_s > MAX_RATE_PER_S:
         raise UsageError(f"--{name} is at most {MAX_RATE_PER_S:,}/s, not {parsed}")
     return parsed
+
+
+def body_from(text: str | None, max_body: str = MAX_BODY) -> bytes | None:
+    """A request body from the command line: TEXT, or @FILE read whole — a regular file only
+    (a FIFO would block), and at most ``max_body`` bytes (never an unbounded read)."""
+    if text is None or not text.startswith("@"):
+        return None if text is None else text.encode()
+    try:
+        limit = parse_size(max_body)
+    except ValueError as exc:
+        raise UsageError(f"--max-body: {exc}") from None
+    path = text[1:]
+    try:
+        with open(open_regular(path), "rb") as handle:
+            data = handle.read(limit + 1)
+    except NotAFile:
+        raise UsageError(f"--body: {path} is not a regular file (a FIFO, socket or device)") from None
+    except OSError as exc:
+        raise UsageError(f"--body: cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageError(f"--body: {path} is over {max_body} (--max-body SIZE raises the limit)")
+    return data
 
 
 def _headers(value: Any) -> tuple[tuple[str, str], ...]:

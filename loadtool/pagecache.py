@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from .targets import file_path
+from .targets import file_path, open_regular
 
 
 def _libc():
@@ -29,7 +29,7 @@ def resident_pages(path: str, libc) -> tuple[int, int]:
     import mmap
 
     page = mmap.PAGESIZE
-    with open(path, "rb") as handle:
+    with open(open_regular(path), "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
             return 0, 0
@@ -77,7 +77,7 @@ def evict(job) -> int:
     for _, target in job.targets.iter_from(0, min(distinct, job.count or distinct)):
         path = file_path(target)
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = open_regular(path)
         except OSError:
             continue
         try:

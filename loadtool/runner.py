@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -68,23 +69,43 @@ def before_run(job: Job) -> float | None:
 
 
 @contextmanager
-def stop_on_signals(control: RunControl) -> Iterator[None]:
-    """SIGINT and SIGTERM stop the run gracefully; a second Ctrl-C stops it at once."""
+def _handling_signals(handle: Callable[[int, object], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM go to ``handle`` (in the main thread only: elsewhere, nothing changes)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handle(signum: int, frame: object) -> None:
-        if signum == signal.SIGINT and control.stopped:
-            raise KeyboardInterrupt
-        control.stop(signal.Signals(signum).name)
-
     previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def stop_on_signals(control: RunControl):
+    """During a run: SIGINT and SIGTERM stop it gracefully; a second Ctrl-C stops it at once."""
+    def handle(signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and control.stopped:
+            raise KeyboardInterrupt
+        control.stop(signal.Signals(signum).name)
+    return _handling_signals(handle)
+
+
+class Interrupted(BaseException):
+    """A signal came while a run was being prepared: it never started (``reason``: the signal)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def interruptible():
+    """While runs are prepared (a fixture server starting, a file tree written, the page cache
+    sampled), SIGINT and SIGTERM raise Interrupted, which unwinds what was started;
+    a run in progress handles them itself (``stop_on_signals``)."""
+    def handle(signum: int, frame: object) -> None:
+        raise Interrupted(signal.Signals(signum).name)
+    return _handling_signals(handle)
 
 
 class _Clock:
@@ -118,10 +139,13 @@ def _prepare(job: Job) -> tuple[strategies.Strategy, float | None]:
     return strategy, before_run(job)
 
 
-def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: bool = True) -> Result:
-    """Run a ready job (fixture server bound) with its strategy and return its Result."""
+def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: bool = True,
+            raw: Callable[[list[tuple]], None] | None = None) -> Result:
+    """Run a ready job (fixture server bound) with its strategy and return its Result.
+    With ``raw``, every operation's record is handed to it as the run goes."""
+    job = replace(job, records=raw is not None)
     strategy, page_cache = _prepare(job)
-    control, sink = RunControl(job.grace_s), Sink(job.rate is not None)
+    control, sink = RunControl(job.grace_s), Sink(job.rate is not None, write=raw)
     clock = _Clock()
     layout = strategy.layout(job)
     with ExitStack() as stack:
@@ -134,6 +158,13 @@ def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: b
         except KeyboardInterrupt:  # a second Ctrl-C: keep what was measured
             control.stop("SIGINT")
     return clock.result(job, layout, control, sink, page_cache)
+
+
+def not_run(job: Job, reason: str) -> Result:
+    """The Result of a job stopped before it started: nothing measured, and why."""
+    control, sink = RunControl(job.grace_s), Sink(job.rate is not None)
+    control.stop(reason)
+    return _Clock().result(job, strategies.get(job.strategy).layout(job), control, sink)
 
 
 async def ameasure(job: Job) -> Result:

@@ -4,13 +4,15 @@ Every strategy hands its measurements to a Sink: a Sample at a time from threads
 coroutines (``record``), or whole Stats from processes, machines and the fast engines'
 own per-tick counts (``merge``). Progress displays read it while the run goes on
 (``snapshot``); ``close`` ends the run, so an operation abandoned after the grace period
-can no longer change what was measured.
+can no longer change what was measured. With ``write``, each operation's record
+(``--raw``) is handed on as soon as it arrives, so records never pile up here.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .metrics import Sample, Stats
@@ -28,10 +30,13 @@ class Snapshot(NamedTuple):
 class Sink:
     """The Stats of one run, safe to add to from any thread."""
 
-    def __init__(self, open_model: bool = False, epoch: float | None = None) -> None:
+    def __init__(self, open_model: bool = False, epoch: float | None = None, records: bool = False,
+                 write: Callable[[list[tuple]], None] | None = None) -> None:
         self.open_model = open_model
         self.epoch = time.time() if epoch is None else epoch
-        self.stats = Stats(self.epoch, open_model=open_model)
+        self.keep_records = records or write is not None
+        self._write = write
+        self.stats = self.new_stats()
         self._lock = threading.Lock()
         self._closed = False
         #: Facts a strategy reports besides Stats (the cluster's workers, say), for the Result.
@@ -41,15 +46,19 @@ class Sink:
         with self._lock:
             if not self._closed:
                 self.stats.add(sample)
+                if self._write is not None:
+                    self._write(self.stats.take_records())
 
     def merge(self, stats: Stats) -> None:
         with self._lock:
             if not self._closed:
                 self.stats.merge(stats)
+                if self._write is not None and self.stats.records:
+                    self._write(self.stats.take_records())
 
     def new_stats(self) -> Stats:
-        """An empty Stats of this run (same epoch and model), for a worker to count into."""
-        return Stats(self.epoch, open_model=self.open_model)
+        """An empty Stats of this run (same epoch, model and records), for a worker to count into."""
+        return Stats(self.epoch, open_model=self.open_model, records=self.keep_records)
 
     def restart_clock(self) -> None:
         """Start the run's schedule now: for strategies that first start workers (processes, a

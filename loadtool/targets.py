@@ -11,7 +11,9 @@ costs a few hundred kilobytes.
 from __future__ import annotations
 
 import atexit
+import errno
 import os
+import stat
 import sys
 from array import array
 from collections.abc import Iterator
@@ -38,6 +40,28 @@ class FileTarget:
 def file_path(target) -> str:
     """The path of a read target (a plain path, or a manifest entry)."""
     return target.path if isinstance(target, FileTarget) else target
+
+
+class NotAFile(OSError):
+    """A path that names a FIFO, a socket or a device: reading it could block for good."""
+
+
+def open_regular(path: str) -> int:
+    """A read-only descriptor of ``path``, only if it is a regular file (raises NotAFile
+    otherwise, or the OSError of opening it). Opened without blocking, so a FIFO with
+    no writer cannot hang the run, and checked before a byte is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            raise NotAFile(f"{path}: not a regular file (a FIFO, socket or device)")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """A failed operation is a counted error; bad input is one line and exit 2, never a traceback."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -82,3 +83,39 @@ def test_bad_input_from_the_installed_command_is_one_line(closed_port):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "--count must be between 1 and" in run.stderr
+
+
+@pytest.mark.parametrize("option", ["--output", "--series", "--junit", "--plot", "--raw"])
+def test_an_unwritable_output_path_is_refused_before_the_run(loadtool_cli, option):
+    path = "/nonexistent/dir/out." + {"--junit": "xml", "--plot": "png", "--raw": "csv"}.get(option, "json")
+    out = loadtool_cli("fetch", "/delay/1000", "-n", "2", "-c", "1", option, path)
+    assert out.exit_code == 2 and out.stdout == ""  # nothing ran: no report
+    assert len(out.stderr.strip().splitlines()) == 1 and "no such directory" in out.stderr
+
+
+def test_a_report_that_cannot_be_written_after_the_run_goes_to_stdout(capsys, tmp_path, server):
+    import loadtool
+    from loadtool.commands import Delivery, WriteFailed, emit
+
+    result = loadtool.run(urls=["/health"], server=server.base_url, count=3)
+    with pytest.raises(WriteFailed):
+        emit([result], Delivery(fmt="json", output=str(tmp_path / "gone" / "result.json"), quiet=True))
+    assert '"schema": "loadtool.result/1"' in capsys.readouterr().out
+
+
+def test_a_body_from_a_fifo_is_refused(loadtool_cli, tmp_path):
+    fifo = tmp_path / "body"
+    os.mkfifo(fifo)
+    out = loadtool_cli("fetch", "/health", "-m", "POST", "--body", f"@{fifo}")
+    assert out.exit_code == 2 and "not a regular file" in out.stderr
+
+
+def test_a_body_file_is_read_up_to_its_cap(loadtool_cli, server, tmp_path):
+    body = tmp_path / "body.bin"
+    body.write_bytes(b"b" * 3000)
+    out = loadtool_cli("fetch", "/delay/1", "--server", server.base_url, "-m", "POST", "--body", f"@{body}",
+                       "--max-body", "2KiB")
+    assert out.exit_code == 2 and "over 2KiB" in out.stderr and "--max-body" in out.stderr
+    out = loadtool_cli("fetch", "/delay/1", "--server", server.base_url, "-m", "POST", "--body", f"@{body}",
+                       "--max-body", "4KiB", "-n", "2", "--format", "json")
+    assert out.exit_code == 0 and out.json()["job"]["body"] == "3000 bytes"

@@ -149,3 +149,47 @@ def test_bad_read_input_is_one_line_and_exit_2(loadtool_cli, args, says, tmp_pat
 def test_an_empty_directory_is_a_usage_error(loadtool_cli, tmp_path):
     out = loadtool_cli("read", str(tmp_path))
     assert out.exit_code == 2 and "no files" in out.stderr
+
+
+@pytest.fixture
+def odd_files(tmp_path):
+    """A directory with a regular file, a FIFO nobody writes to, and a loop of symbolic links."""
+    (tmp_path / "plain.txt").write_bytes(b"hello\n")
+    os.mkfifo(tmp_path / "pipe")
+    os.symlink(tmp_path / "loop-b", tmp_path / "loop-a")
+    os.symlink(tmp_path / "loop-a", tmp_path / "loop-b")
+    return tmp_path
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_fifos_and_symlink_loops_are_counted_not_opened(loadtool_cli, odd_files, strategy):
+    # A FIFO with no writer would block an open() for good, in the read and in the page-cache sample.
+    out = loadtool_cli("read", str(odd_files), "-s", strategy, "--format", "json")
+    result = out.json()
+    assert result["ops"] == 4 and result["ok"] == 1 and result["bytes"] == 6
+    assert result["errors"] == {"not_a_file": 1, "symlink_loop": 2}
+
+
+def test_a_signal_while_the_tree_is_made_still_reports_and_cleans_up(tmp_path):
+    import glob
+    import json
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    pattern = os.path.join(tempfile.gettempdir(), "loadtool-tree-*")
+    before = set(glob.glob(pattern))
+    process = subprocess.Popen([sys.executable, "-m", "loadtool", "read", "-n", "1M", "--format", "json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not set(glob.glob(pattern)) - before:  # until the temporary tree is being written
+        assert time.monotonic() < deadline and process.poll() is None, "the tree was never started"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    result = json.loads(out)
+    assert result["interrupted"] == "SIGTERM" and result["ops"] == 0
+    assert set(glob.glob(pattern)) == before  # the partial tree is removed

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from .policy import Limits, Outcome
+from .fast import MAX_HEADERS, MAX_LINE
 from .requests import MAX_REDIRECTS, USER_AGENT
 
 
@@ -31,15 +32,19 @@ class AiohttpEngine:
                 connector=connector, timeout=timeout, auto_decompress=False,
                 # Cookies would make request i depend on the answers before it.
                 cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"User-Agent": USER_AGENT, **dict(self.fetch.headers)}) as session:
+                headers={"User-Agent": USER_AGENT, **dict(self.fetch.headers)},
+                # The limits of an answer's head as http.client holds them, so every engine agrees.
+                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS) as session:
             yield session
 
     async def attempt(self, session: aiohttp.ClientSession, url: str, limits: Limits) -> Outcome:
         fetch = self.fetch
         timeout = aiohttp.ClientTimeout(total=limits.total_s, sock_connect=limits.connect_s)
         try:
+            # aiohttp stops at max_redirects - 1 redirects; requests and the fast engine follow
+            # MAX_REDIRECTS.
             async with session.request(fetch.method, url, data=fetch.body, allow_redirects=True,
-                                       max_redirects=MAX_REDIRECTS, timeout=timeout) as response:
+                                       max_redirects=MAX_REDIRECTS + 1, timeout=timeout) as response:
                 size = 0
                 while chunk := await response.content.readany():
                     size += len(chunk)

@@ -5,19 +5,21 @@ general and pays for it (a task, futures and several layers per request); this e
 does one thing: each worker owns a connection (a ``Channel``) and sends its next request
 from inside the callback that parsed the last answer, with no coroutine, future or timer
 per request. Requests for a URL are built once and cached. It speaks plain HTTP/1.1 (no
-TLS) and does not follow redirects (a 3xx is counted by status); bodies with
-Content-Length or chunked. Its deadlines, retries and Samples are the policy's, like
+TLS), with Content-Length or chunked bodies, and follows redirects as the other engines
+do. Its deadlines, retries and Samples are the policy's, like
 every engine's: the loop driver (``strategies.loop``) sweeps its operations every tick.
 """
 
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
+import re
+from dataclasses import replace
+from urllib.parse import urljoin, urlsplit
 
 import httptools
 
-from .requests import USER_AGENT
+from .requests import MAX_REDIRECTS, USER_AGENT
 
 URL_CACHE = 4096
 
@@ -57,19 +59,60 @@ class Requests:
         return parts.hostname, port, head + self._tail
 
 
+#: The limits of an answer's head, as http.client holds them (the other engines are set to
+#: the same): at most 100 header lines, none over 64 KiB.
+MAX_HEADERS = 100
+MAX_LINE = 64 * 1024
+#: A head still unfinished at this size is refused at once, not buffered further.
+HEAD_CAP = MAX_HEADERS * MAX_LINE
+_LOCATION = re.compile(rb"\nlocation[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+#: A head this short cannot hold more header lines than allowed: each is at least "a:" and CRLF.
+_SHORT_HEAD = 4 * (MAX_HEADERS + 1)
+
+
+def _head_problem(head: bytes) -> str | None:
+    """Why an answer's head breaks the limits (``head`` may run on into the body), or None."""
+    end = head.find(b"\r\n\r\n")
+    end = head.find(b"\n\n") if end < 0 else end
+    lines = head.count(b"\n", 0, end)
+    if lines > MAX_HEADERS + 1:  # the status line, then the headers
+        return f"more than {MAX_HEADERS} header lines"
+    if end > MAX_LINE and max(len(line) for line in head[:end].split(b"\n")) > MAX_LINE:
+        return f"a header line over {MAX_LINE // 1024} KiB"
+    return None
+
+
+class _Dropped(Exception):
+    """Raised from a parser callback that failed the attempt, to stop the parser."""
+
+
 class Wire(asyncio.Protocol):
-    """One TCP connection: parses answers and tells its worker how each attempt ended."""
+    """One TCP connection: parses answers and tells its channel how each attempt ended.
+
+    The raw head of the answer in progress is kept until its headers end (the first chunk
+    of a small answer is kept by reference, not copied): the limits and a redirect's
+    Location are read from it, and whether any byte arrived tells a stale connection.
+    """
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.worker = channel.worker
         self.head_request = channel.engine.head_request
         self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
+        self.parser = self._parser()
+        self.head = b""
         self.status = 0
         self.size = 0
         self.headers_done = False
         self.broken = False
+
+    def _parser(self) -> httptools.HttpResponseParser:
+        parser = httptools.HttpResponseParser(self)
+        parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)  # bare LF, as the others read it
+        return parser
 
     def _mine(self) -> bool:
         """Whether this connection carries its worker's attempt now."""
@@ -80,8 +123,15 @@ class Wire(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        if not self.headers_done:
+            self.head += data
+            if len(self.head) > HEAD_CAP:
+                self._fail("protocol", f"an answer head over {HEAD_CAP // 1024} KiB")
+                return
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError:
+            pass  # a callback failed the attempt and stopped the parser: nothing more to read
         except httptools.HttpParserUpgrade:
             self._fail("protocol", "upgrade responses are not supported")
         except httptools.HttpParserError as exc:
@@ -90,17 +140,26 @@ class Wire(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.broken = True
         if self._mine():
+            # Nothing of an answer on a connection kept from an earlier request: it was stale.
+            stale = self.channel.reused and not self.head
             if exc is not None:
-                self.worker.failed(exc)
+                self.worker.failed(exc, None, stale)
             elif self.headers_done:
                 self.worker.failed("truncated", "the connection closed before the body ended")
             else:
-                self.worker.failed("reset", "the connection closed without an answer")
+                self.worker.failed("reset", "the connection closed without an answer", stale)
 
     # httptools callbacks
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
         self.headers_done = True
+        # Runs once per answer: a blank line in its first bytes says the head is too short to
+        # break a limit (rfind: twice as quick as find here), and only a longer head is read.
+        head = self.head
+        problem = None if head.rfind(b"\r\n\r\n", 0, _SHORT_HEAD) >= 0 else _head_problem(head)
+        if problem is not None:
+            self._fail("protocol", problem)
+            raise _Dropped  # stops the parser: the rest of this answer must not count for the next attempt
         if self.head_request:  # no body follows an answer to HEAD, whatever its headers say
             self._complete()
 
@@ -112,13 +171,21 @@ class Wire(asyncio.Protocol):
             self._complete()
 
     def _complete(self) -> None:
-        status, size, keep = self.status, self.size, self.parser.should_keep_alive()
+        status, size, head = self.status, self.size, self.head
         self.status = self.size = 0
+        self.head = b""
         self.headers_done = False
+        if 100 <= status < 200 and status != 101:
+            return  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         if self.head_request:
-            self.parser = httptools.HttpResponseParser(self)
-        if not keep:
+            self.parser = self._parser()
+        if not self.parser.should_keep_alive():
             self.close()
+        if not 200 <= status < 300 and status in REDIRECTS:  # one comparison for the usual 2xx
+            location = _LOCATION.search(head)
+            if location is not None:
+                self.channel.redirect(status, location.group(1).decode("latin-1").strip())
+                return
         self.worker.answered(status, size)
 
     def _fail(self, kind: str, detail: str) -> None:
@@ -139,30 +206,55 @@ class Wire(asyncio.Protocol):
 
 class Channel:
     """One worker's connection: it sends each attempt on the open connection when it goes to
-    the same origin, else connects first."""
+    the same origin, else connects first, and follows redirects as the other engines do."""
 
-    __slots__ = ("engine", "loop", "worker", "wire", "origin", "connecting", "payload")
+    __slots__ = ("engine", "loop", "worker", "wire", "origin", "connecting", "payload", "reused", "url", "hops",
+                 "requests")
 
     def __init__(self, engine: FastEngine, loop: asyncio.AbstractEventLoop, worker) -> None:
         self.engine, self.loop, self.worker = engine, loop, worker
         self.wire: Wire | None = None
         self.origin: tuple[str, int] | None = None
         self.connecting = False
+        self.reused = False
         self.payload = b""
+        self.url = ""
+        self.hops = 0
+        self.requests = engine.requests
 
     def start(self, url: str, deadline_s: float) -> None:
         """Send one attempt; the answer or failure reaches the worker (the driver enforces
         ``deadline_s`` by its sweep). Raises ValueError (at once) for a URL this engine
         cannot fetch."""
-        host, port, self.payload = self.engine.requests.get(url)
+        self.hops, self.requests = 0, self.engine.requests
+        self._send(url)
+
+    def _send(self, url: str) -> None:
+        host, port, self.payload = self.requests.get(url)
+        self.url = url
         wire = self.wire
         if wire is not None and not wire.broken and self.origin == (host, port):
+            self.reused = True
             wire.transport.write(self.payload)
             return
         if wire is not None:
             wire.close()
-        self.wire, self.origin, self.connecting = None, (host, port), True
+        self.wire, self.origin, self.connecting, self.reused = None, (host, port), True, False
         self.loop.create_task(self._connect(host, port))
+
+    def redirect(self, status: int, location: str) -> None:
+        """Follow a redirect: at most MAX_REDIRECTS, to http only. 303 — and 301 or 302 after
+        a POST — fetch with GET and no body, as browsers, requests and aiohttp do."""
+        if self.hops == MAX_REDIRECTS:
+            self.worker.failed("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
+            return
+        self.hops += 1
+        if status == 303 or (status in (301, 302) and self.requests.method == "POST"):
+            self.requests = self.engine.gets
+        try:
+            self._send(urljoin(self.url, location))
+        except ValueError as exc:
+            self.worker.failed("invalid_url", f"redirect to {location!r}: {exc}")
 
     async def _connect(self, host: str, port: int) -> None:
         try:
@@ -198,6 +290,8 @@ class FastEngine:
 
     def __init__(self, job) -> None:
         self.requests = Requests(job.fetch)
+        #: What a redirect that turns the request into a GET sends.
+        self.gets = Requests(replace(job.fetch, method="GET", body=None))
         self.head_request = job.fetch.method == "HEAD"
 
     def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:

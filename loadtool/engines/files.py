@@ -9,12 +9,13 @@ its concurrency.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 
-from ..targets import FileTarget, file_path
+from ..targets import FileTarget, file_path, open_regular
 from .policy import Limits, Outcome
 
 WHOLE_FILE = 0
@@ -58,7 +59,7 @@ class FileEngine:
     def attempt(self, buffer: bytearray | None, target, limits: Limits) -> Outcome:
         reading = _Reading(target, self.read.verify)
         try:
-            with open(reading.path, "rb") as handle:
+            with open(open_regular(reading.path), "rb") as handle:
                 if buffer is None:
                     reading.add(handle.read())
                     return reading.outcome()
@@ -94,7 +95,8 @@ class AiofilesEngine:
         reading = _Reading(target, self.read.verify)
         block = self.read.block_size or -1
         try:
-            async with aiofiles.open(reading.path, "rb", executor=executor) as handle:
+            fd = await asyncio.get_running_loop().run_in_executor(executor, open_regular, reading.path)
+            async with aiofiles.open(fd, "rb", executor=executor) as handle:
                 while chunk := await handle.read(block):
                     reading.add(chunk)
                     if block < 0 or len(chunk) < block:

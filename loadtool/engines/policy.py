@@ -22,6 +22,8 @@ from ..metrics import Sample
 
 #: Error kinds worth another attempt: the next try may well succeed.
 RETRIABLE = frozenset({"connect_refused", "connect_timeout", "read_timeout", "reset", "truncated", "protocol", "dns"})
+#: Methods a client may send twice without changing what the server does (RFC 9110 9.2.2).
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 2.0
 _MASK = (1 << 64) - 1
@@ -33,23 +35,27 @@ _new = tuple.__new__
 
 class Outcome(NamedTuple):
     """What one attempt saw: an answer (``status``, ``nbytes``) or a failure (``error``: an
-    exception to classify, or an error kind already named, with its ``detail``)."""
+    exception to classify, or an error kind already named, with its ``detail``). ``stale``:
+    it failed on a kept-alive connection before any byte of an answer came back."""
 
     status: int | None = None
     nbytes: int = 0
     error: BaseException | str | None = None
     detail: str | None = None
+    stale: bool = False
 
 
 class Attempt(NamedTuple):
     """One attempt of one operation: the operation, when it was first sent (``first_s``),
-    which attempt this is (1, 2, …) and when this attempt started (``start_s``). Times
-    are ``time.perf_counter()`` readings."""
+    which attempt this is (1, 2, …), when this attempt started (``start_s``), and whether
+    it replays a request that met a stale connection. Times are ``time.perf_counter()``
+    readings."""
 
     op: Any
     first_s: float
     number: int
     start_s: float
+    replayed: bool = False
 
 
 class Limits(NamedTuple):
@@ -84,12 +90,13 @@ def backoff_s(number: int, index: int = 0, seed: int = 0) -> float:
 class Policy:
     """The rules of one job's operations (built once per run; immutable)."""
 
-    __slots__ = ("timeout_s", "connect_timeout_s", "retries", "seed", "_ok", "_reads")
+    __slots__ = ("timeout_s", "connect_timeout_s", "retries", "seed", "idempotent", "_ok", "_reads")
 
     def __init__(self, timeout_s: float, connect_timeout_s: float | None = None, retries: int = 0,
                  ok_status: tuple[tuple[int, int], ...] = ((200, 399),), reads: bool = False,
-                 seed: int = 0) -> None:
+                 seed: int = 0, method: str = "GET") -> None:
         self.timeout_s = timeout_s
+        self.idempotent = method in IDEMPOTENT
         self.connect_timeout_s = timeout_s if connect_timeout_s is None else connect_timeout_s
         self.retries = retries
         self.seed = seed
@@ -101,7 +108,8 @@ class Policy:
     def for_job(cls, job) -> Policy:
         fetch = job.fetch
         return cls(job.timeout_s, fetch.connect_timeout_s if fetch else None, job.retries,
-                   fetch.ok_status if fetch else ((200, 399),), reads=fetch is None, seed=job.seed)
+                   fetch.ok_status if fetch else ((200, 399),), reads=fetch is None, seed=job.seed,
+                   method=fetch.method if fetch else "GET")
 
     def is_ok(self, status: int | None) -> bool:
         return status is not None and 0 <= status < 600 and bool(self._ok[status])
@@ -110,7 +118,7 @@ class Policy:
 
     def begin(self, op, now: float) -> Attempt:
         """The first attempt of ``op``, sent at ``now``."""
-        return _new(Attempt, (op, now, 1, now))
+        return _new(Attempt, (op, now, 1, now, False))
 
     def deadline_s(self, attempt: Attempt) -> float:
         """When the operation must be over: ``--timeout`` after its first send."""
@@ -136,15 +144,20 @@ class Policy:
         """After an attempt: the operation's Sample if that was its last attempt, else a Retry.
 
         An error is retried when its kind is in RETRIABLE, a 5xx answer always; either only
-        while ``--retries`` allows and the pause ends before the deadline.
+        while ``--retries`` allows and the pause ends before the deadline. Before that, a
+        request that met a stale kept-alive connection (the server had closed it) is sent
+        once more at once, on a new connection, if its method is idempotent — as browsers
+        and curl do; that replay is not a retry.
         """
-        status, nbytes, error, detail = outcome
+        status, nbytes, error, detail, stale = outcome
         if error is None:
             return self.answered(attempt, status, nbytes, now)
         if isinstance(error, str):
             kind = error
         else:
             kind, detail = classify(error), detail or message(error)
+        if stale and kind == "reset" and self.idempotent and not attempt.replayed:
+            return Retry(0.0, attempt._replace(start_s=now, replayed=True))
         retry = self._retry(attempt, now) if kind in RETRIABLE else None
         return retry or self.sample(attempt, now, status, nbytes, kind, detail)
 
@@ -162,7 +175,7 @@ class Policy:
         pause = backoff_s(attempt.number, attempt.op.index, self.seed)
         if now + pause >= attempt.first_s + self.timeout_s:
             return None
-        return Retry(pause, Attempt(attempt.op, attempt.first_s, attempt.number + 1, now + pause))
+        return Retry(pause, Attempt(attempt.op, attempt.first_s, attempt.number + 1, now + pause, attempt.replayed))
 
     def sample(self, attempt: Attempt, now: float, status: int | None = None, nbytes: int = 0,
                kind: str | None = None, detail: str | None = None) -> Sample:
@@ -171,11 +184,12 @@ class Policy:
         due, first = attempt.op.due, attempt.first_s
         ok = kind is None and (self._reads or status is not None and 0 <= status < 600 and self._ok[status] == 1)
         # Microseconds, rounded to the nearest (int() alone would truncate 0.1 s to 99999 µs).
+        op = attempt.op
         if due is None:
             return _new(Sample, (int((now - first) * 1e6 + 0.5), ok, status, kind, nbytes, None, attempt.number,
-                                 detail))
+                                 detail, op, first))
         return _new(Sample, (int((now - (due if due < first else first)) * 1e6 + 0.5), ok, status, kind, nbytes,
-                             int((now - first) * 1e6 + 0.5), attempt.number, detail))
+                             int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first))
 
     def invalid(self, op, detail: str, now: float) -> Sample:
         """The Sample of an operation whose target cannot be used at all."""

@@ -158,7 +158,11 @@ class FixtureServer:
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=self._stderr, start_new_session=True)
-        self.base_url = self._read_ready_line().rstrip("/")
+        try:
+            self.base_url = self._read_ready_line().rstrip("/")
+        except BaseException:  # interrupted while waiting (Ctrl-C): stop what was started
+            self.stop()
+            raise
         return self
 
     def _read_ready_line(self) -> str:

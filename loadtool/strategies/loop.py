@@ -76,11 +76,11 @@ class LoopWorker:
             driver.stats.add(verdict)  # _then's work, written out: this runs once per answer
             self.next()
 
-    def failed(self, error, detail: str | None = None) -> None:
+    def failed(self, error, detail: str | None = None, stale: bool = False) -> None:
         if self.in_flight:
             self.in_flight = False
             self.channel.abort()
-            self._then(self.driver.policy.settle(self.attempt, Outcome(error=error, detail=detail),
+            self._then(self.driver.policy.settle(self.attempt, Outcome(error=error, detail=detail, stale=stale),
                                                  time.perf_counter()))
 
     def _then(self, verdict) -> None:

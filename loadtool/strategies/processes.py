@@ -71,7 +71,7 @@ def _run_range(start: int, stop: int | None, share: Share | None, epoch: float) 
     """Do operations ``start`` up to ``stop`` (of the hosts in ``share``, when given) in this
     worker; return their Stats, encoded."""
     job = _worker["job"] if share is None else replace(_worker["job"], share=share)
-    stats = Stats(epoch, open_model=job.rate is not None)
+    stats = Stats(epoch, open_model=job.rate is not None, records=job.records)
     cpu_start = time.process_time()
     work = Work(job, _worker["control"], epoch, start, stop)
     limits = HostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None

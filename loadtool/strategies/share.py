@@ -26,7 +26,7 @@ def run_share(job, epoch: float, wait_outside: Callable[[float], bool], reason: 
     """Run ``job`` (one share of a run) with the async strategy in this process and return
     its Stats. With ``ship``, counts so far are handed to it every SHIP_S, and the Stats
     returned hold only the rest."""
-    control, sink = RunControl(job.grace_s), Sink(job.rate is not None, epoch)
+    control, sink = RunControl(job.grace_s), Sink(job.rate is not None, epoch, records=job.records)
     end_follow = control.follow(wait_outside, reason)
     done = threading.Event()
 

@@ -1,0 +1,129 @@
+"""Same fault, same answer: every misbehaving server gets the same answer from every engine.
+
+One run per strategy and engine does every misbehaviour of the conformance server
+(``conformance.py``) twice, with --raw records telling what each operation got. Every
+run must count every operation, give each misbehaviour its expected status or error
+kind, end every operation by its deadline, and print no traceback.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import pytest
+
+import loadtool
+from conformance import EXPECTED, TIMEOUT_S, WHAT, ConformanceServer
+from loadtool.report.raw import RawWriter
+from loadtool.runner import measure
+
+COMBOS = [("sequential", None), ("threads", None), ("processes", None), ("async", "aiohttp"), ("async", "fast"),
+          ("hybrid", "aiohttp"), ("hybrid", "fast")]
+CONNECT_TIMEOUT_S = 0.5
+#: How far past its deadline an operation may end: the fast engine sweeps every 50 ms, and
+#: a loaded machine adds its own delays.
+TOLERANCE_S = 0.75
+REPEATS = 2
+
+
+@pytest.fixture(scope="module")
+def conformance():
+    with ConformanceServer() as server:
+        yield server
+
+
+def run_with_records(tmp_path, **options) -> tuple[loadtool.Result, list[dict]]:
+    """Run a job with --raw records; returns its Result and the records."""
+    path = tmp_path / "records.jsonl"
+    writer = RawWriter(str(path))
+    try:
+        result = measure(loadtool.Job.build(**options), raw=writer.put, handle_signals=False)
+    finally:
+        writer.close()
+    return result, [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _behaviour(record: dict) -> str:
+    return record["target"].split("/b/", 1)[1]
+
+
+def _answer(record: dict) -> tuple[str, object]:
+    return ("error", record["error"]) if record["error"] else ("status", record["status"])
+
+
+@pytest.mark.parametrize("strategy, engine", COMBOS, ids=[f"{s}-{e or 'requests'}" for s, e in COMBOS])
+def test_every_misbehaviour_gets_the_same_answer(conformance, tmp_path, capfd, strategy, engine):
+    names = sorted(EXPECTED)
+    # Sequential does its timeouts one after another: once each is enough there.
+    repeats = 1 if strategy == "sequential" else REPEATS
+    count = len(names) * repeats
+    options = dict(urls=[conformance.url(name) for name in names], count=count, concurrency=8, strategy=strategy,
+                   timeout=TIMEOUT_S, connect_timeout=CONNECT_TIMEOUT_S)
+    if engine:
+        options["engine"] = engine
+    if strategy in ("processes", "hybrid"):
+        options["processes"] = 8 if strategy == "processes" else 2
+    result, records = run_with_records(tmp_path, **options)
+
+    assert result.ops == count and len(records) == count
+    got = collections.defaultdict(collections.Counter)
+    for record in records:
+        got[_behaviour(record)][_answer(record)] += 1
+    wrong = {name: dict(got[name]) for name in names if got[name] != {EXPECTED[name]: repeats}}
+    assert wrong == {}, "\n".join(f"{name}: expected {EXPECTED[name]}, got {answers}"
+                                  for name, answers in wrong.items())
+    late = [(_behaviour(r), r["latency_ms"]) for r in records if r["latency_ms"] > (TIMEOUT_S + TOLERANCE_S) * 1000]
+    assert late == []
+    assert result.stats.attempts == result.ops  # replays of stale connections are not retries
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("strategy, engine", COMBOS[:1] + COMBOS[3:5], ids=["requests", "aiohttp", "fast"])
+def test_a_stale_kept_alive_connection_is_replayed_not_failed(conformance, tmp_path, strategy, engine):
+    # The server closes each connection right after answering, as if its keep-alive timer ran
+    # out: a request sent on it meanwhile meets a dead connection, and is sent once more.
+    options = dict(urls=[conformance.url("keepalive-then-close"), conformance.url("reset-between")], count=40,
+                   concurrency=1, strategy=strategy, timeout=TIMEOUT_S)
+    if engine:
+        options["engine"] = engine
+    result, _ = run_with_records(tmp_path, **options)
+    assert result.ok == 40 and dict(result.stats.errors) == {} and result.stats.attempts == 40
+
+
+def test_a_stale_connection_is_not_replayed_for_a_post(conformance, tmp_path):
+    # POST is not idempotent: sending it twice could do the thing twice.
+    result, _ = run_with_records(tmp_path, urls=[conformance.url("reset-between")], count=20, concurrency=1,
+                                 strategy="sequential", method="POST", body="x", timeout=TIMEOUT_S)
+    assert result.stats.errors["reset"] > 0 and result.ok + result.stats.errors["reset"] == 20
+
+
+def test_every_kind_the_suite_expects_is_a_known_kind():
+    from loadtool.errors import KINDS
+
+    kinds = {value for what, value in EXPECTED.values() if what == "error"}
+    assert kinds <= set(KINDS)
+    assert set(WHAT) == set(EXPECTED)
+
+
+def test_the_readme_table_of_error_kinds_matches_the_suite():
+    """The README's table names, for each error kind, the misbehaviours that cause it."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- error-kinds -->", 2)[1]
+    rows = {match.group(1): match.group(2) for match in re.finditer(r"^\| `(\w+)` \| (.*) \|$", table, re.M)}
+    for name, (what, value) in EXPECTED.items():
+        if what == "error":
+            assert value in rows and WHAT[name] in rows[value], (name, value)
+
+
+@pytest.mark.parametrize("strategy", ["sequential", "threads", "processes"])
+def test_a_server_trickling_headers_cannot_outlast_the_timeout(loadtool_cli, conformance, strategy):
+    # One header line every 0.2 s for 30 s: requests' own timeout (per recv) never fires.
+    out = loadtool_cli("fetch", conformance.url("headers-trickle"), "-n", "1", "-s", strategy, "--timeout", "2s",
+                       "--format", "json")
+    result = out.json()
+    assert result["errors"] == {"read_timeout": 1}
+    assert 2000 <= result["latency_ms"]["max"] < 3000

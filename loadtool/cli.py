@@ -94,9 +94,26 @@ read_options = _options(
 
 http_options = _options(
     click.option("--engine", "-e", type=click.Choice(ENGINES),
-                 help="HTTP client. async, hybrid and cluster: aiohttp (the default), or fast (HTTP/1.1 "
-                      "keep-alive on asyncio protocols and httptools: several times less CPU per request; plain "
-                      "http only). sequential, threads and processes fetch with requests."),
+                 help="HTTP client. async, hybrid and cluster: aiohttp (the default); fast (HTTP/1.1 keep-alive "
+                      "on asyncio protocols and httptools: several times less CPU per request); or curl (libcurl: "
+                      "HTTP/2, HTTP/3, TLS, proxies). sequential, threads and processes fetch with requests."),
+    click.option("--http", "http", type=click.Choice(("1.1", "2", "3")), default="1.1", show_default=True,
+                 help="HTTP version (2 and 3 need --engine curl): 2 negotiates h2 over TLS (ALPN) and uses "
+                      "prior knowledge (h2c) over plain http; 3 is QUIC. Not getting it is the error "
+                      "wrong_protocol, never a silent downgrade."),
+    click.option("--streams", metavar="N", default="1", show_default=True,
+                 help="With --http 2 or 3: requests in flight on each connection; connections = C / N."),
+    click.option("--insecure", "-k", is_flag=True, help="Do not verify servers' TLS certificates."),
+    click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
+    click.option("--cert", metavar="FILE", help="A client certificate (PEM) for servers that ask for one."),
+    click.option("--key", metavar="FILE", help="The private key of --cert, when it is not in the same file."),
+    click.option("--tls-min", type=click.Choice(("1.2", "1.3")), help="The least TLS version to accept."),
+    click.option("--proxy", "-x", metavar="URL",
+                 help="Send requests through this proxy: http://, https:// or socks5://HOST:PORT. Without it, "
+                      "HTTP_PROXY, HTTPS_PROXY and ALL_PROXY do; NO_PROXY lists hosts reached directly."),
+    click.option("--no-proxy-env", is_flag=True, help="Ignore HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY."),
+    click.option("--cookies", is_flag=True,
+                 help="Keep cookies, a jar per worker (off by default: every request stands alone)."),
     click.option("--urls-file", "-f", metavar="FILE",
                  help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
     click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
@@ -416,8 +433,16 @@ def schema() -> int:
               help="Serve the files under DIR at /files/PATH (nothing outside DIR is reachable).")
 @click.option("--workers", "-w", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes sharing the port (SO_REUSEPORT), so the server is not the bottleneck.")
+@click.option("--tls", is_flag=True,
+              help="Serve https with a certificate from a throwaway CA (made with trustme); the CA file's path "
+                   "is printed, for clients' --cacert.")
+@click.option("--client-cert", is_flag=True,
+              help="With --tls: require a client certificate (one from the same CA is made, its path printed).")
+@click.option("--http", "http", type=click.Choice(("1.1", "2", "3")), default="1.1", show_default=True,
+              help="HTTP version of the core endpoints: 2 is h2 over TLS or h2c without, 3 is QUIC (TLS on UDP, "
+                   "the same port); both need hypercorn (pip install 'loadtool[http2]'). Faults stay HTTP/1.1.")
 @click.option("--exit-with-parent", is_flag=True, hidden=True)
-def serve(host, port, seed, profile, files_root, workers, exit_with_parent) -> int:
+def serve(host, port, seed, profile, files_root, workers, tls, client_cert, http, exit_with_parent) -> int:
     """Run the fixture server in the foreground until Ctrl-C.
 
     Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /stream/{n},
@@ -428,7 +453,10 @@ def serve(host, port, seed, profile, files_root, workers, exit_with_parent) -> i
     """
     from .commands import serve_foreground
 
-    return serve_foreground(host, port, seed, profile, exit_with_parent, files_root, workers)
+    if client_cert and not tls:
+        raise click.UsageError("--client-cert goes with --tls")
+    return serve_foreground(host, port, seed, profile, exit_with_parent, files_root, workers,
+                            tls=tls, client_cert=client_cert, http=http)
 
 
 def main() -> None:

@@ -276,7 +276,7 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
 
 
 def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_parent: bool,
-                     files_root: str | None = None, workers: int = 1) -> int:
+                     files_root: str | None = None, workers: int = 1, **secure: Any) -> int:
     from .server.run import serve
     from .system import is_loopback
 
@@ -290,7 +290,10 @@ def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_pa
 
     try:
         serve(host, port, seed, profile, announce=announce, exit_with_parent=exit_with_parent,
-              files_root=files_root, workers=workers)
+              files_root=files_root, workers=workers, **secure)
+    except RuntimeError as exc:
+        click.echo(f"loadtool serve: error: {exc}", err=True)
+        return EXIT_FAILED
     except OSError as exc:
         click.echo(f"loadtool serve: error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         return EXIT_FAILED

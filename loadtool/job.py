@@ -22,6 +22,21 @@ from .work import Share
 
 
 @dataclass(frozen=True)
+class Tls:
+    """How https is spoken: which certificates are trusted, the client's own, the least version."""
+
+    #: -k: do not verify the server's certificate (nor its host name).
+    insecure: bool = False
+    #: Trust the CAs in this PEM file (instead of the system's).
+    cacert: str | None = None
+    #: A client certificate (PEM) and its key, for servers that ask for one.
+    cert: str | None = None
+    key: str | None = None
+    #: The least TLS version allowed: "1.2" or "1.3" (None: the library's default).
+    min_version: str | None = None
+
+
+@dataclass(frozen=True)
 class Fetch:
     """What each HTTP request is, what counts as success, and per-host politeness."""
 
@@ -35,6 +50,23 @@ class Fetch:
     per_host: int | None = None
     #: Politeness: at most this many operations started per second per host (None: no limit).
     host_rate: float | None = None
+    #: The HTTP version to speak: "1.1", "2" or "3" (2 and 3 need --engine curl).
+    http: str = "1.1"
+    #: HTTP/2 and HTTP/3: requests in flight on one connection at once.
+    streams: int = 1
+    tls: Tls = field(default_factory=Tls)
+    #: --proxy: every request through this proxy (None: only where the environment says).
+    proxy: str | None = None
+    #: Honour HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY (--no-proxy-env: no).
+    proxy_env: bool = True
+    #: Keep cookies, a jar per worker (--cookies); off: every request stands alone.
+    cookies: bool = False
+
+    def proxies(self):
+        """Which proxy each URL goes through (engines.proxy.Proxies)."""
+        from .engines.proxy import Proxies
+
+        return Proxies(self.proxy, self.proxy_env)
 
     @property
     def polite(self) -> bool:
@@ -99,6 +131,8 @@ class Job:
         values = parse(options)
         engine = values.pop("engine")
         parts = {name: values.pop(name) for name in ("fetch", "read", "cluster")}
+        if parts["fetch"] is not None:
+            parts["fetch"]["tls"] = Tls(**parts["fetch"]["tls"])
         job = cls(**values, fetch=None if parts["fetch"] is None else Fetch(**parts["fetch"]),
                   read=None if parts["read"] is None else Read(**parts["read"]),
                   cluster=None if parts["cluster"] is None else Cluster(**parts["cluster"]))
@@ -162,7 +196,10 @@ class Job:
         out.update(method=fetch.method, headers=[f"{name}: {value}" for name, value in fetch.headers],
                    body=None if fetch.body is None else f"{len(fetch.body)} bytes",
                    ok_status=format_status_ranges(fetch.ok_status), connect_timeout_s=fetch.connect_timeout_s,
-                   per_host=fetch.per_host, host_rate=fetch.host_rate,
+                   per_host=fetch.per_host, host_rate=fetch.host_rate, http=fetch.http, streams=fetch.streams,
+                   insecure=fetch.tls.insecure, cacert=fetch.tls.cacert, cert=fetch.tls.cert,
+                   tls_min=fetch.tls.min_version, proxy=fetch.proxy, proxy_env=fetch.proxy_env,
+                   cookies=fetch.cookies,
                    block_size=read.block_size, verify=read.verify, evict_cache=read.evict_cache,
                    scheduler=cluster.scheduler, local_cluster=cluster.local,
                    slice=None if self.share is None or self.share.by_host else [self.share.index, self.share.of],

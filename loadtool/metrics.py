@@ -72,12 +72,16 @@ class Sample(NamedTuple):
     op: Any = None
     #: When the operation was first sent (a ``time.perf_counter()`` reading).
     first_s: float = 0.0
+    #: The HTTP version the answer came in ("HTTP/1.1", "HTTP/2", "HTTP/3"), when known.
+    protocol: str | None = None
+    #: Whether the operation opened a new connection (False: it reused one; None: unknown).
+    connected: bool | None = None
 
 
 #: What a record of one operation holds (``--raw``), in order. Times are milliseconds from
 #: the start of the run; ``due_ms`` only in the open model, ``service_ms`` likewise.
 RECORD_FIELDS = ("index", "target", "start_ms", "due_ms", "latency_ms", "service_ms", "status", "error",
-                 "bytes", "attempts")
+                 "bytes", "attempts", "protocol")
 
 
 def _target_text(target) -> str:
@@ -204,6 +208,11 @@ class Stats:
         self.errors: Counter[str] = Counter()
         #: Answers by HTTP status (a plain dict: counted per operation, where a Counter is 2x slower).
         self._status_counts: dict[int, int] = {}
+        #: Operations by the HTTP version they got, where the engine tells.
+        self.protocols: dict[str, int] = {}
+        #: Connections opened, and reused, by the operations whose engine tells; TLS handshakes:
+        #: the connections opened to https targets.
+        self.connections = {"new": 0, "reused": 0, "tls_handshakes": 0}
         self._latency = new_histogram()
         #: Service time (from the actual send) is kept apart only in the open model.
         self._service = new_histogram() if open_model else None
@@ -225,7 +234,7 @@ class Stats:
         This runs once per operation, up to 10^5 times a second: the Sample is unpacked
         as the tuple it is, and ``bucket`` and the clamping are written out inline.
         """
-        latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s = sample
+        latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s, protocol, connected = sample
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
         shift = latency.bit_length() - 11
         if shift > 0:
@@ -246,8 +255,20 @@ class Stats:
         if self._service is not None:
             self._record_service(latency_us, service_us)
         self.series.add(int((time.time() if now is None else now) - self.epoch), latency, not ok, nbytes)
+        if protocol is not None:
+            self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
+        if connected is False:
+            self.connections["reused"] += 1
+        elif connected:
+            self._count_new_connection(op)
         if self.records is not None and op is not None:
             self.records.append(self._record(sample))
+
+    def _count_new_connection(self, op) -> None:
+        connections = self.connections
+        connections["new"] += 1
+        if op is not None and isinstance(op.target, str) and op.target.startswith("https:"):
+            connections["tls_handshakes"] += 1
 
     def _record(self, sample: Sample) -> tuple:
         """One operation's record; its times made relative to the run's start in this process."""
@@ -257,7 +278,7 @@ class Stats:
         return (op.index, _target_text(op.target), round((sample.first_s - base) * 1000, 3),
                 None if op.due is None else round((op.due - base) * 1000, 3), sample.latency_us / 1000,
                 None if sample.service_us is None else sample.service_us / 1000, sample.status, sample.error,
-                sample.bytes, sample.attempts)
+                sample.bytes, sample.attempts, sample.protocol)
 
     def take_records(self) -> list[tuple]:
         """The records kept so far; keeping goes on in a new list."""
@@ -306,6 +327,10 @@ class Stats:
             self.first_error = other.first_error
         if self.records is not None and other.records:
             self.records.extend(other.records)
+        for protocol, number in other.protocols.items():
+            self.protocols[protocol] = self.protocols.get(protocol, 0) + number
+        for name, number in other.connections.items():
+            self.connections[name] += number
 
     @property
     def status(self) -> Counter[int]:
@@ -338,6 +363,7 @@ class Stats:
             "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
             "worker_peak_bytes": self.worker_peak_bytes, "records": self.records,
+            "protocols": self.protocols, "connections": self.connections,
         }
 
     @classmethod
@@ -354,4 +380,6 @@ class Stats:
         stats.behind_us = wire.get("behind_us", 0)
         stats.worker_peak_bytes = wire.get("worker_peak_bytes", 0)
         stats.records = wire.get("records")
+        stats.protocols = dict(wire.get("protocols", {}))
+        stats.connections = dict(wire.get("connections", stats.connections))
         return stats

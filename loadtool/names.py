@@ -7,7 +7,7 @@ Kept apart so ``loadtool --help`` imports this and click, and nothing else of we
 STRATEGIES = ("sequential", "threads", "processes", "async", "hybrid")
 #: Every strategy, cluster included (it needs dask: pip install 'loadtool[cluster]').
 ALL_STRATEGIES = (*STRATEGIES, "cluster")
-ENGINES = ("aiohttp", "fast", "requests")
+ENGINES = ("aiohttp", "fast", "curl", "requests")
 PROFILE_NAMES = ("web", "api", "slow-tail", "uniform")
 DEFAULT_CONCURRENCY = 50
 #: Exit codes: ok; a --fail-if threshold failed; bad usage; the run could not do its work;

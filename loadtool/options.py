@@ -8,6 +8,7 @@ Job and its parts, or raises ``UsageError`` with one line saying what is wrong.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -41,8 +42,10 @@ KNOWN = frozenset({
     "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
     "headers", "body", "ok_status", "seed", "server", "extra",
     "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
-    "per_host", "host_rate", "scheduler", "local_cluster",
+    "per_host", "host_rate", "scheduler", "local_cluster", "http", "streams",
+    "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies",
 })
+HTTP_VERSIONS = ("1.1", "2", "3")
 
 
 def choice(name: str, value: str, allowed) -> str:
@@ -230,7 +233,50 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "connect_timeout_s": seconds("connect-timeout", options.get("connect_timeout", 10.0)),
         "per_host": whole_number("per-host", options["per_host"], 1, MAX_CONCURRENCY) if "per_host" in options else None,
         "host_rate": rate(options["host_rate"], "host-rate").per_s if "host_rate" in options else None,
+        "http": choice("http", str(options.get("http", "1.1")), HTTP_VERSIONS),
+        "tls": _tls(options),
+        "proxy": _proxy(options.get("proxy")),
+        "proxy_env": not options.get("no_proxy_env"),
+        "cookies": bool(options.get("cookies")),
+        "streams": whole_number("streams", options.get("streams", 1), 1, 1000),
     }
+
+
+def _proxy(url: str | None) -> str | None:
+    if url is None:
+        return None
+    from .engines.proxy import SCHEMES
+
+    problem = url_problem(url.replace("socks5h://", "http://").replace("socks5://", "http://"))
+    scheme = url.partition("://")[0].lower()
+    if problem or scheme not in SCHEMES:
+        raise UsageError(f"--proxy must be an http://, https:// or socks5:// URL, not {url!r}")
+    return url
+
+
+def _tls(options: dict[str, Any]) -> dict[str, Any]:
+    """The TLS options, checked by making a client context with them now: a certificate that
+    cannot be read is one line before the run, not an error per operation."""
+    tls = {"insecure": bool(options.get("insecure")), "cacert": options.get("cacert"), "cert": options.get("cert"),
+           "key": options.get("key"),
+           "min_version": choice("tls-min", str(options["tls_min"]), ("1.2", "1.3")) if "tls_min" in options else None}
+    if tls["key"] and not tls["cert"]:
+        raise UsageError("--key goes with --cert (the client certificate it belongs to)")
+    for name in ("cacert", "cert", "key"):
+        path = tls[name]
+        if path is not None and not os.path.isfile(path):
+            raise UsageError(f"--{name}: no such file: {path}")
+    if tls["cacert"] or tls["cert"]:
+        from types import SimpleNamespace
+
+        from .engines.tls import context
+
+        try:
+            context(SimpleNamespace(**tls))
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            which = "--cert/--key" if tls["cert"] else "--cacert"
+            raise UsageError(f"{which}: cannot use it: {getattr(exc, 'reason', None) or exc}") from None
+    return tls
 
 
 def _read(options: dict[str, Any], targets: Any) -> dict[str, Any]:

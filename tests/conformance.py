@@ -318,14 +318,17 @@ class ConformanceServer:
                     writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                     continue
                 keep = await handler(reader, writer, path)
-        except (ConnectionError, OSError):
-            pass
+        except (ConnectionError, OSError, asyncio.CancelledError):
+            pass  # the client went, or the server is shutting down
         finally:
             if not writer.transport.is_closing():
                 writer.close()
 
     async def _never_reads(self, reader, writer) -> None:
-        await asyncio.sleep(MAX_S)
+        try:
+            await asyncio.sleep(MAX_S)
+        except asyncio.CancelledError:
+            pass  # the server is shutting down
         writer.close()
 
     def _run(self) -> None:

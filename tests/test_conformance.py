@@ -19,7 +19,7 @@ from loadtool.report.raw import RawWriter
 from loadtool.runner import measure
 
 COMBOS = [("sequential", None), ("threads", None), ("processes", None), ("async", "aiohttp"), ("async", "fast"),
-          ("hybrid", "aiohttp"), ("hybrid", "fast")]
+          ("async", "curl"), ("hybrid", "aiohttp"), ("hybrid", "fast"), ("hybrid", "curl")]
 CONNECT_TIMEOUT_S = 0.5
 #: How far past its deadline an operation may end: the fast engine sweeps every 50 ms, and
 #: a loaded machine adds its own delays.
@@ -79,7 +79,7 @@ def test_every_misbehaviour_gets_the_same_answer(conformance, tmp_path, capfd, s
     assert "Traceback" not in capfd.readouterr().err
 
 
-@pytest.mark.parametrize("strategy, engine", COMBOS[:1] + COMBOS[3:5], ids=["requests", "aiohttp", "fast"])
+@pytest.mark.parametrize("strategy, engine", COMBOS[:1] + COMBOS[3:6], ids=["requests", "aiohttp", "fast", "curl"])
 def test_a_stale_kept_alive_connection_is_replayed_not_failed(conformance, tmp_path, strategy, engine):
     # The server closes each connection right after answering, as if its keep-alive timer ran
     # out: a request sent on it meanwhile meets a dead connection, and is sent once more.

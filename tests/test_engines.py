@@ -61,14 +61,9 @@ def test_fast_engine_counts_a_refused_connection(loadtool_cli):
     assert out.exit_code == 3 and out.json()["errors"] == {"connect_refused": 3}
 
 
-def test_fast_engine_refuses_https_at_once(loadtool_cli):
-    out = loadtool_cli("fetch", "https://example.org/", "-e", "fast")
-    assert out.exit_code == 2 and "plain http" in out.stderr
-
-
-def test_fast_engine_counts_https_in_a_url_file_as_invalid(loadtool_cli, server, tmp_path):
+def test_fast_engine_counts_a_url_it_cannot_fetch_as_invalid(loadtool_cli, server, tmp_path):
     urls = tmp_path / "urls.txt"
-    urls.write_text(f"{server.url('/health')}\nhttps://example.org/\n")
+    urls.write_text(f"{server.url('/health')}\nftp://example.org/\n")
     result = _fetch(loadtool_cli, "-f", str(urls), "-e", "fast")
     assert result["ok"] == 1 and result["errors"] == {"invalid_url": 1}
 

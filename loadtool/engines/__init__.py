@@ -9,6 +9,8 @@ by how their I/O waits:
 - ``sync``: ``attempt(session, target, limits) -> Outcome`` blocks (requests, file reads);
   run by threads and processes.
 - ``async``: the same as a coroutine (aiohttp, aiofiles); run by C coroutines on a loop.
+- ``multi``: a pool of slots that runs many attempts at once by itself (libcurl's multi
+  interface), driven from a thread of its own by ``strategies.multi``.
 - ``loop``: callbacks on the event loop with no coroutine per request (the fast engine);
   ``channel(loop, worker)`` gives each worker a channel whose ``start(target, deadline_s)``
   ends in ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``; the
@@ -27,6 +29,7 @@ _ENGINES = {
     "requests": ("requests", "RequestsEngine"),
     "aiohttp": ("aiohttp", "AiohttpEngine"),
     "fast": ("fast", "FastEngine"),
+    "curl": ("curl", "CurlEngine"),
     "file": ("files", "FileEngine"),
     "aiofiles": ("files", "AiofilesEngine"),
 }
@@ -45,5 +48,10 @@ def load(name: str, job) -> Any:
 
 def refusal(job) -> str | None:
     """Why the job's engine cannot run the job (a usage error), or None."""
-    refuses = getattr(engine_class(job.engine), "refuses", None)
+    engine = engine_class(job.engine)
+    if job.fetch is not None and job.fetch.http not in getattr(engine, "versions", ("1.1",)):
+        return f"--http {job.fetch.http} needs --engine curl (with --strategy async, hybrid or cluster)"
+    if job.fetch is not None and job.fetch.streams > 1 and job.fetch.http == "1.1":
+        return "--streams goes with --http 2 or 3 (HTTP/1.1 has one request in flight per connection)"
+    refuses = getattr(engine, "refuses", None)
     return None if refuses is None else refuses(job)

@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from .policy import Limits, Outcome
-from .fast import MAX_HEADERS, MAX_LINE
-from .requests import MAX_REDIRECTS, USER_AGENT
+from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT
+from .tls import context as tls_context
 
 
 class AiohttpEngine:
@@ -22,18 +22,41 @@ class AiohttpEngine:
     def __init__(self, job) -> None:
         self.fetch = job.fetch
         self.timeout_s = job.timeout_s
+        self.proxies = job.fetch.proxies()
+
+    @staticmethod
+    def refuses(job) -> str | None:
+        proxies = job.fetch.proxies()
+        if any((proxy or "").startswith("socks") for proxy in (proxies.proxy, *proxies.env.values())):
+            return "--engine aiohttp goes through http(s) proxies only: for socks5 use --engine curl"
+        return None
 
     @asynccontextmanager
     async def session(self, limit: int) -> AsyncIterator[aiohttp.ClientSession]:
         """One session for the loop, at most ``limit`` connections open."""
-        connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=300)
+        connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=300,
+                                         ssl=tls_context(self.fetch.tls))
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=self.fetch.connect_timeout_s)
         async with aiohttp.ClientSession(
                 connector=connector, timeout=timeout, auto_decompress=False,
-                # Cookies would make request i depend on the answers before it.
+                # Cookies would make request i depend on the answers before it: off unless --cookies,
+                # and then a jar per worker (worker()).
                 cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": USER_AGENT, **dict(self.fetch.headers)},
                 # The limits of an answer's head as http.client holds them, so every engine agrees.
+                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS) as session:
+            yield session
+
+    @asynccontextmanager
+    async def worker(self, shared: aiohttp.ClientSession) -> AsyncIterator[aiohttp.ClientSession]:
+        """One worker's session: the shared one, or with --cookies one with a jar of its own
+        on the shared connections."""
+        if not self.fetch.cookies:
+            yield shared
+            return
+        async with aiohttp.ClientSession(
+                connector=shared.connector, connector_owner=False, timeout=shared.timeout, auto_decompress=False,
+                cookie_jar=aiohttp.CookieJar(unsafe=True), headers=shared.headers,
                 max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS) as session:
             yield session
 
@@ -44,10 +67,12 @@ class AiohttpEngine:
             # aiohttp stops at max_redirects - 1 redirects; requests and the fast engine follow
             # MAX_REDIRECTS.
             async with session.request(fetch.method, url, data=fetch.body, allow_redirects=True,
-                                       max_redirects=MAX_REDIRECTS + 1, timeout=timeout) as response:
+                                       max_redirects=MAX_REDIRECTS + 1, timeout=timeout,
+                                       proxy=self.proxies.for_url(url)) as response:
                 size = 0
                 while chunk := await response.content.readany():
                     size += len(chunk)
-                return Outcome(response.status, size)
+                version = response.version
+                return Outcome(response.status, size, protocol=f"HTTP/{version.major}.{version.minor}")
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             return Outcome(error=exc)

@@ -4,9 +4,9 @@ A client that costs more CPU per request than the server measures itself. aiohtt
 general and pays for it (a task, futures and several layers per request); this engine
 does one thing: each worker owns a connection (a ``Channel``) and sends its next request
 from inside the callback that parsed the last answer, with no coroutine, future or timer
-per request. Requests for a URL are built once and cached. It speaks plain HTTP/1.1 (no
-TLS), with Content-Length or chunked bodies, and follows redirects as the other engines
-do. Its deadlines, retries and Samples are the policy's, like
+per request. Requests for a URL are built once and cached. It speaks HTTP/1.1, plain or
+over TLS (the event loop's SSL transport), with Content-Length or chunked bodies, and
+follows redirects as the other engines do. Its deadlines, retries and Samples are the policy's, like
 every engine's: the loop driver (``strategies.loop``) sweeps its operations every tick.
 """
 
@@ -19,27 +19,29 @@ from urllib.parse import urljoin, urlsplit
 
 import httptools
 
-from .requests import MAX_REDIRECTS, USER_AGENT
+from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT
+from .tls import context as tls_context
 
 URL_CACHE = 4096
 
 
 class Unsupported(ValueError):
-    """A URL the fast engine cannot fetch (https): counted as invalid_url, with this reason."""
+    """A URL the fast engine cannot fetch (not http or https): counted as invalid_url."""
 
 
 class Requests:
-    """Request bytes per URL, built once: (host, port, bytes)."""
+    """Request bytes per URL, built once: ((host, port, tls), bytes)."""
 
     def __init__(self, fetch) -> None:
         self.method = fetch.method
-        self._cache: dict[str, tuple[str, int, bytes]] = {}
+        self.proxies = fetch.proxies()
+        self._cache: dict[str, tuple[tuple[str, int, bool], bytes]] = {}
         extra = "".join(f"{name}: {value}\r\n" for name, value in fetch.headers)
         body = fetch.body or b""
         length = f"Content-Length: {len(body)}\r\n" if body or fetch.method in ("POST", "PUT", "PATCH") else ""
         self._tail = f"User-Agent: {USER_AGENT}\r\n{extra}{length}\r\n".encode("latin-1") + body
 
-    def get(self, url: str) -> tuple[str, int, bytes]:
+    def get(self, url: str) -> tuple[tuple[str, int, bool], bytes]:
         built = self._cache.get(url)
         if built is None:
             built = self._build(url)
@@ -48,25 +50,27 @@ class Requests:
             self._cache[url] = built
         return built
 
-    def _build(self, url: str) -> tuple[str, int, bytes]:
+    def _build(self, url: str) -> tuple[tuple[str, int, bool], bytes]:
         parts = urlsplit(url)
-        if parts.scheme != "http":
-            raise Unsupported(f"{parts.scheme}:// is not supported by --engine fast (plain http only)")
-        port = parts.port or 80
+        if parts.scheme not in ("http", "https"):
+            raise Unsupported(f"{parts.scheme}:// is not supported by --engine fast (http and https only)")
+        if self.proxies.for_url(url):
+            raise Unsupported("the environment sends it through a proxy, and --engine fast connects directly "
+                              "(--no-proxy-env, or --engine curl or aiohttp)")
+        tls = parts.scheme == "https"
+        default = 443 if tls else 80
+        port = parts.port or default
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        host = parts.hostname if port == 80 else f"{parts.hostname}:{port}"
+        host = parts.hostname if port == default else f"{parts.hostname}:{port}"
         head = f"{self.method} {target} HTTP/1.1\r\nHost: {host}\r\n".encode("latin-1")
-        return parts.hostname, port, head + self._tail
+        return (parts.hostname, port, tls), head + self._tail
 
 
-#: The limits of an answer's head, as http.client holds them (the other engines are set to
-#: the same): at most 100 header lines, none over 64 KiB.
-MAX_HEADERS = 100
-MAX_LINE = 64 * 1024
 #: A head still unfinished at this size is refused at once, not buffered further.
 HEAD_CAP = MAX_HEADERS * MAX_LINE
 _LOCATION = re.compile(rb"\nlocation[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 
 #: A head this short cannot hold more header lines than allowed: each is at least "a:" and CRLF.
@@ -186,7 +190,7 @@ class Wire(asyncio.Protocol):
             if location is not None:
                 self.channel.redirect(status, location.group(1).decode("latin-1").strip())
                 return
-        self.worker.answered(status, size)
+        self.worker.answered(status, size, _VERSIONS.get(self.parser.get_http_version()), not self.channel.reused)
 
     def _fail(self, kind: str, detail: str) -> None:
         self.close()
@@ -230,17 +234,17 @@ class Channel:
         self._send(url)
 
     def _send(self, url: str) -> None:
-        host, port, self.payload = self.requests.get(url)
+        origin, self.payload = self.requests.get(url)
         self.url = url
         wire = self.wire
-        if wire is not None and not wire.broken and self.origin == (host, port):
+        if wire is not None and not wire.broken and self.origin == origin:
             self.reused = True
             wire.transport.write(self.payload)
             return
         if wire is not None:
             wire.close()
-        self.wire, self.origin, self.connecting, self.reused = None, (host, port), True, False
-        self.loop.create_task(self._connect(host, port))
+        self.wire, self.origin, self.connecting, self.reused = None, origin, True, False
+        self.loop.create_task(self._connect(*origin))
 
     def redirect(self, status: int, location: str) -> None:
         """Follow a redirect: at most MAX_REDIRECTS, to http only. 303 — and 301 or 302 after
@@ -256,9 +260,12 @@ class Channel:
         except ValueError as exc:
             self.worker.failed("invalid_url", f"redirect to {location!r}: {exc}")
 
-    async def _connect(self, host: str, port: int) -> None:
+    async def _connect(self, host: str, port: int, tls: bool) -> None:
         try:
-            _, wire = await self.loop.create_connection(lambda: Wire(self), host, port)
+            # TLS on the loop's own SSL transport; SNI and the certificate check from the URL's host.
+            _, wire = await self.loop.create_connection(
+                lambda: Wire(self), host, port, ssl=self.engine.ssl_context if tls else None,
+                server_hostname=host if tls else None)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed connect is an outcome for the policy
@@ -293,6 +300,7 @@ class FastEngine:
         #: What a redirect that turns the request into a GET sends.
         self.gets = Requests(replace(job.fetch, method="GET", body=None))
         self.head_request = job.fetch.method == "HEAD"
+        self.ssl_context = tls_context(job.fetch.tls)
 
     def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:
         return Channel(self, loop, worker)
@@ -305,6 +313,8 @@ class FastEngine:
             return "--engine chooses how async fetches; it does not apply to read"
         if fetch.polite:
             return "--engine fast does not apply --per-host or --host-rate yet; use --engine aiohttp"
-        if any(url.startswith("https:") for url in getattr(job.targets, "items", ())):
-            return "--engine fast speaks plain http only (no TLS yet); use --engine aiohttp for https"
+        if fetch.cookies:
+            return "--engine fast keeps no cookies: --cookies needs --engine curl or aiohttp"
+        if fetch.proxy:
+            return "--engine fast connects directly: through --proxy use --engine curl or aiohttp"
         return None

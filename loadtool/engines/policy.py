@@ -36,13 +36,17 @@ _new = tuple.__new__
 class Outcome(NamedTuple):
     """What one attempt saw: an answer (``status``, ``nbytes``) or a failure (``error``: an
     exception to classify, or an error kind already named, with its ``detail``). ``stale``:
-    it failed on a kept-alive connection before any byte of an answer came back."""
+    it failed on a kept-alive connection before any byte of an answer came back. Where the
+    engine can tell: the ``protocol`` it spoke ("HTTP/2"), and whether the attempt opened
+    a new connection (``connected``) rather than reusing one."""
 
     status: int | None = None
     nbytes: int = 0
     error: BaseException | str | None = None
     detail: str | None = None
     stale: bool = False
+    protocol: str | None = None
+    connected: bool | None = None
 
 
 class Attempt(NamedTuple):
@@ -90,7 +94,7 @@ def backoff_s(number: int, index: int = 0, seed: int = 0) -> float:
 class Policy:
     """The rules of one job's operations (built once per run; immutable)."""
 
-    __slots__ = ("timeout_s", "connect_timeout_s", "retries", "seed", "idempotent", "_ok", "_reads")
+    __slots__ = ("timeout_s", "connect_timeout_s", "retries", "seed", "idempotent", "first_limits", "_ok", "_reads")
 
     def __init__(self, timeout_s: float, connect_timeout_s: float | None = None, retries: int = 0,
                  ok_status: tuple[tuple[int, int], ...] = ((200, 399),), reads: bool = False,
@@ -100,6 +104,8 @@ class Policy:
         self.connect_timeout_s = timeout_s if connect_timeout_s is None else connect_timeout_s
         self.retries = retries
         self.seed = seed
+        #: The limits of a first attempt, sent the moment it begins: the same for every operation.
+        self.first_limits = Limits(min(self.connect_timeout_s, timeout_s), timeout_s)
         self._reads = reads
         # Whether each status 0..599 counts as success: one index per answer.
         self._ok = bytes(any(low <= code <= high for low, high in ok_status) for code in range(600))
@@ -127,7 +133,7 @@ class Policy:
     def limits(self, attempt: Attempt, now: float) -> Limits:
         """What the attempt may spend from ``now``: never past the deadline."""
         left = max(attempt.first_s + self.timeout_s - now, 0.001)
-        return Limits(min(self.connect_timeout_s, left), left)
+        return _new(Limits, (min(self.connect_timeout_s, left), left))
 
     def expired(self, attempt: Attempt, now: float, connecting: bool) -> Outcome | None:
         """For engines that sweep their operations (and watchdogs): the failure an attempt
@@ -149,9 +155,9 @@ class Policy:
         once more at once, on a new connection, if its method is idempotent — as browsers
         and curl do; that replay is not a retry.
         """
-        status, nbytes, error, detail, stale = outcome
+        status, nbytes, error, detail, stale, protocol, connected = outcome
         if error is None:
-            return self.answered(attempt, status, nbytes, now)
+            return self.answered(attempt, status, nbytes, now, protocol, connected)
         if isinstance(error, str):
             kind = error
         else:
@@ -159,15 +165,16 @@ class Policy:
         if stale and kind == "reset" and self.idempotent and not attempt.replayed:
             return Retry(0.0, attempt._replace(start_s=now, replayed=True))
         retry = self._retry(attempt, now) if kind in RETRIABLE else None
-        return retry or self.sample(attempt, now, status, nbytes, kind, detail)
+        return retry or self.sample(attempt, now, status, nbytes, kind, detail, protocol, connected)
 
-    def answered(self, attempt: Attempt, status: int | None, nbytes: int, now: float) -> Sample | Retry:
+    def answered(self, attempt: Attempt, status: int | None, nbytes: int, now: float, protocol: str | None = None,
+                 connected: bool | None = None) -> Sample | Retry:
         """``settle`` for an attempt that got an answer (the common case, kept short)."""
         if status is not None and status >= 500 and attempt.number <= self.retries:
             retry = self._retry(attempt, now)
             if retry is not None:
                 return retry
-        return self.sample(attempt, now, status, nbytes)
+        return self.sample(attempt, now, status, nbytes, None, None, protocol, connected)
 
     def _retry(self, attempt: Attempt, now: float) -> Retry | None:
         if attempt.number > self.retries:
@@ -178,7 +185,8 @@ class Policy:
         return Retry(pause, Attempt(attempt.op, attempt.first_s, attempt.number + 1, now + pause, attempt.replayed))
 
     def sample(self, attempt: Attempt, now: float, status: int | None = None, nbytes: int = 0,
-               kind: str | None = None, detail: str | None = None) -> Sample:
+               kind: str | None = None, detail: str | None = None, protocol: str | None = None,
+               connected: bool | None = None) -> Sample:
         """The Sample of an operation that ended at ``now``. Latency runs from when it was due
         (open model) or first sent; service time from the first send."""
         due, first = attempt.op.due, attempt.first_s
@@ -187,9 +195,9 @@ class Policy:
         op = attempt.op
         if due is None:
             return _new(Sample, (int((now - first) * 1e6 + 0.5), ok, status, kind, nbytes, None, attempt.number,
-                                 detail, op, first))
+                                 detail, op, first, protocol, connected))
         return _new(Sample, (int((now - (due if due < first else first)) * 1e6 + 0.5), ok, status, kind, nbytes,
-                             int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first))
+                             int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first, protocol, connected))
 
     def invalid(self, op, detail: str, now: float) -> Sample:
         """The Sample of an operation whose target cannot be used at all."""

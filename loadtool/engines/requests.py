@@ -14,24 +14,26 @@ watchdog, where requests would only bound each recv.
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .. import __version__
+from .http import MAX_REDIRECTS, USER_AGENT
 from .policy import Limits, Outcome
+from .tls import context as tls_context
 from .watchdog import WATCHDOG
 
-USER_AGENT = f"loadtool/{__version__}"
-MAX_REDIRECTS = 10
 CHUNK = 64 * 1024
 
+_VERSIONS = {11: "HTTP/1.1", 10: "HTTP/1.0"}
 #: The attempt in flight in this thread, so the connection it runs on can be watched.
 _current = threading.local()
 
@@ -70,15 +72,19 @@ class _Watched:
 
     def connect(self) -> None:
         super().connect()
+        self.fresh = True  # for https urllib3 connects before request(): not a reuse
         watch = getattr(_current, "watch", None)
         if watch is not None:
             WATCHDOG.attach(watch, self.sock)
 
     def request(self, *args, **kwargs):
         watch = getattr(_current, "watch", None)
-        if watch is not None and self.sock is not None:  # a kept-alive connection, reused
-            WATCHDOG.attach(watch, self.sock, reused=True)
-        return super().request(*args, **kwargs)
+        if watch is not None and self.sock is not None:  # connected: kept alive (reused), or just now
+            WATCHDOG.attach(watch, self.sock, reused=not getattr(self, "fresh", False))
+        try:
+            return super().request(*args, **kwargs)  # for plain http, connect() happens in here
+        finally:
+            self.fresh = False
 
 
 class _HTTPConnection(_Watched, HTTPConnection):
@@ -98,10 +104,15 @@ class _HTTPSPool(HTTPSConnectionPool):
 
 
 class _Adapter(HTTPAdapter):
-    """requests' adapter with the watched connections, and no urllib3 retries of its own."""
+    """requests' adapter with the watched connections, the job's TLS context, and no urllib3
+    retries of its own."""
+
+    def __init__(self, ssl_context, **kwargs) -> None:
+        self.ssl_context = ssl_context
+        super().__init__(**kwargs)
 
     def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
+        super().init_poolmanager(*args, ssl_context=self.ssl_context, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
@@ -110,17 +121,28 @@ class RequestsEngine:
 
     def __init__(self, job) -> None:
         self.fetch = job.fetch
+        self.ssl_context = tls_context(job.fetch.tls)
+        self.proxies = job.fetch.proxies()
+        if job.fetch.tls.insecure:  # asked for: not a warning per request
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     @contextmanager
     def session(self) -> Iterator[requests.Session]:
         """A Session for one worker: keep-alive, no urllib3 retries of its own."""
         session = requests.Session()
-        adapter = _Adapter(pool_connections=4, pool_maxsize=4, max_retries=0)
+        tls = self.fetch.tls
+        session.verify = tls.cacert or not tls.insecure
+        if tls.cert:
+            session.cert = (tls.cert, tls.key) if tls.key else tls.cert
+        adapter = _Adapter(self.ssl_context, pool_connections=4, pool_maxsize=4, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.max_redirects = MAX_REDIRECTS
         session.headers["User-Agent"] = USER_AGENT
         session.headers.update(dict(self.fetch.headers))
+        session.trust_env = False  # proxies come from engines.proxy, the same for every engine
+        if not self.fetch.cookies:  # off unless --cookies: each request stands alone
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         try:
             yield session
         finally:
@@ -130,14 +152,17 @@ class RequestsEngine:
         fetch = self.fetch
         watch = _current.watch = WATCHDOG.watch(time.perf_counter() + limits.total_s)
         answered = False
+        proxy = self.proxies.for_url(url)
         try:
             with session.request(fetch.method, url, data=fetch.body, stream=True, allow_redirects=True,
-                                 timeout=(limits.connect_s, limits.total_s)) as response:
+                                 timeout=(limits.connect_s, limits.total_s),
+                                 proxies={"http": proxy, "https": proxy} if proxy else None) as response:
                 answered = True
                 size = 0
                 for chunk in response.raw.stream(CHUNK, decode_content=False):
                     size += len(chunk)
-            outcome = Outcome(response.status_code, size)
+            outcome = Outcome(response.status_code, size, protocol=_VERSIONS.get(response.raw.version),
+                              connected=not watch.reused)
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             # Failed before any answer on a connection kept from an earlier request: it was
             # stale (the server closed it meanwhile), and the policy may replay the request.

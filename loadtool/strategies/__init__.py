@@ -30,6 +30,11 @@ def wanted(job) -> int:
     return job.concurrency if job.count is None else max(1, min(job.concurrency, job.count))
 
 
+def streams(job) -> int:
+    """Requests in flight on one connection: --streams with HTTP/2 and HTTP/3, else one."""
+    return job.fetch.streams if job.fetch is not None and job.fetch.http != "1.1" else 1
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a strategy makes of a job's concurrency: the effective numbers of a run."""
@@ -42,6 +47,8 @@ class Layout:
     threads: int = 1
     #: Connections (event-loop workers) in each process, at most; 0 when there is no event loop.
     connections: int = 0
+    #: HTTP/2 and HTTP/3: requests in flight on each connection.
+    streams: int = 1
     #: Cores the strategy can keep busy, for the client's CPU share.
     cores: int = 1
     #: Why the numbers are not simply --concurrency, when they are not.
@@ -50,6 +57,8 @@ class Layout:
     def __str__(self) -> str:
         if self.connections:
             each = _count(self.connections, "connection")
+            if self.streams > 1:
+                each += f" × {_count(self.streams, 'stream')}"
             if self.threads > 1:  # aiofiles: coroutines whose file calls run in a thread pool
                 each = f"{_count(self.connections, 'coroutine')} on {_count(self.threads, 'thread')}"
             shape = each if self.processes == 1 else f"{self.processes:,} processes × {each}"
@@ -63,7 +72,8 @@ class Layout:
 
     def describe(self) -> dict[str, Any]:
         return {"in_flight": self.in_flight, "processes": self.processes, "threads_per_process": self.threads,
-                "connections_per_process": self.connections, "cores": self.cores, "why": self.why or None}
+                "connections_per_process": self.connections, "streams_per_connection": self.streams,
+                "cores": self.cores, "why": self.why or None}
 
 
 def _count(number: int, unit: str) -> str:

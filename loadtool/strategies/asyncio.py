@@ -16,23 +16,27 @@ from ..engines.policy import Policy
 from ..politeness import AsyncHostLimits
 from ..system import cpu_count, event_loop_factory
 from ..work import Work
-from . import Layout, Strategy, wanted
+from . import Layout, Strategy, streams, wanted
 from .loop import LoopDriver
+from .multi import MultiDriver
 from .workers import async_worker
 
 
 async def run_async(job, control, sink) -> None:
     """Run the job on the running event loop (for ``loadtool.arun`` and Jupyter)."""
     engine, policy = engines.load(job.engine, job), Policy.for_job(job)
-    connections = STRATEGY.layout(job).connections
+    in_flight = STRATEGY.layout(job).in_flight
+    if engine.style == "multi":  # its own loop, in a thread: it drives its sockets fastest itself
+        await asyncio.to_thread(MultiDriver(job, in_flight, engine, policy, control, sink).run)
+        return
     if engine.style == "loop":
-        await LoopDriver(job, connections, engine, policy, control, sink, asyncio.get_running_loop()).run()
+        await LoopDriver(job, in_flight, engine, policy, control, sink, asyncio.get_running_loop()).run()
         return
     work = Work(job, control, sink.epoch)
     limits = AsyncHostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
-    async with engine.session(connections) as session:
+    async with engine.session(in_flight) as session:
         workers = asyncio.gather(*(async_worker(work, engine, session, policy, sink.record, limits)
-                                   for _ in range(connections)))
+                                   for _ in range(in_flight)))
         if await control.await_done(workers):
             return
         workers.cancel()  # after the grace period: drop what is still in flight
@@ -45,7 +49,7 @@ async def run_async(job, control, sink) -> None:
 
 class Async(Strategy):
     name = "async"
-    engines = {"fetch": ("aiohttp", "fast"), "read": ("aiofiles",)}
+    engines = {"fetch": ("aiohttp", "fast", "curl"), "read": ("aiofiles",)}
 
     def layout(self, job) -> Layout:
         connections = wanted(job)
@@ -53,7 +57,8 @@ class Async(Strategy):
             # aiofiles runs each file call in a pool of C threads, which release the GIL.
             return Layout(in_flight=connections, threads=connections, connections=connections,
                           cores=max(1, min(connections, cpu_count())))
-        return Layout(in_flight=connections, connections=connections)
+        per = streams(job)
+        return Layout(in_flight=connections, connections=-(-connections // per), streams=per)
 
     def run(self, job, control, sink) -> None:
         """Run the job on a new event loop (uvloop when available)."""

@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 
 from ..metrics import Stats
-from . import Layout, Strategy, wanted
+from . import Layout, Strategy, streams, wanted
 from .asyncio import Async
 from .share import run_share
 
@@ -68,7 +68,8 @@ def _rerun(dask_scheduler, keys: list[str]) -> dict[str, int]:
 
 def _layout(job, workers: int, why: str = "") -> Layout:
     per_slice = max(wanted(job) // workers, 1)
-    return Layout(in_flight=per_slice * workers, processes=workers, connections=per_slice,
+    return Layout(in_flight=per_slice * workers, processes=workers, connections=-(-per_slice // streams(job)),
+                  streams=streams(job),
                   cores=job.cluster.local or 1, why=why)
 
 
@@ -101,7 +102,7 @@ class Cluster(Strategy):
             sink.restart_clock()  # the cluster is up and warm: the schedule starts now
             futures = {}
             for index in range(slices):
-                part = replace(job.part(index, slices), concurrency=layout.connections)
+                part = replace(job.part(index, slices), concurrency=max(wanted(job) // workers, 1))
                 futures[client.submit(_run_slice, part, sink.epoch, stop_name, pure=False,
                                       key=f"loadtool-slice-{index}-{stop_name[-8:]}")] = index
             started = set(client.scheduler_info()["workers"])

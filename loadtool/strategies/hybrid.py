@@ -19,7 +19,7 @@ from dataclasses import replace
 from .. import engines
 from ..metrics import Stats
 from ..system import cpu_count, die_with_parent, peak_rss_bytes
-from . import Layout, Strategy, wanted
+from . import Layout, Strategy, streams, wanted
 from .asyncio import Async
 from .processes import context, process_count, signal_workers, start_workers
 from .share import run_share
@@ -78,7 +78,9 @@ class Hybrid(Strategy):
         processes, why = process_count(job)
         in_flight = wanted(job)
         processes = min(processes, in_flight)
-        return Layout(in_flight=in_flight, processes=processes, connections=math.ceil(in_flight / processes),
+        per = streams(job)
+        return Layout(in_flight=in_flight, processes=processes, streams=per,
+                      connections=math.ceil(math.ceil(in_flight / processes) / per),
                       cores=max(1, min(processes, cpu_count())), why=why)
 
     def run(self, job, control, sink) -> None:

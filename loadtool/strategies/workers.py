@@ -70,7 +70,18 @@ def sync_worker(work: Work, engine, session, policy: Policy, record: Callable[[S
 
 async def async_worker(work: Work, engine, session, policy: Policy, record: Callable[[Sample], None],
                        limits=None) -> None:
-    """The async twin of ``sync_worker``: one of C coroutines sharing one ``work``."""
+    """The async twin of ``sync_worker``: one of C coroutines sharing one ``work`` (and the
+    engine's session, or one of its own when the engine keeps state per worker, as cookies)."""
+    worker = getattr(engine, "worker", None)
+    if worker is None:
+        await _async_work(work, engine, session, policy, record, limits)
+        return
+    async with worker(session) as own:
+        await _async_work(work, engine, own, policy, record, limits)
+
+
+async def _async_work(work: Work, engine, session, policy: Policy, record: Callable[[Sample], None],
+                      limits) -> None:
     for op in work:
         if op.due is not None:
             delay = op.due - time.perf_counter()

@@ -1,0 +1,16 @@
+"""What every HTTP engine agrees on, so the same server gets the same answer from each.
+
+The conformance suite (tests/test_conformance.py) holds them to it.
+"""
+
+from __future__ import annotations
+
+from .. import __version__
+
+USER_AGENT = f"loadtool/{__version__}"
+#: Redirects followed, at most; one more is ``too_many_redirects``.
+MAX_REDIRECTS = 10
+#: The limits of an answer's head, as http.client holds them: at most 100 header lines,
+#: none over 64 KiB. A head beyond them is a ``protocol`` error.
+MAX_HEADERS = 100
+MAX_LINE = 64 * 1024

@@ -199,8 +199,23 @@ class Stats:
 
     def __init__(self, epoch: float | None = None, open_model: bool = False, records: bool = False) -> None:
         self.epoch = time.time() if epoch is None else epoch
-        self.records: list[tuple] | None = [] if records else None
         self._perf_base: float | None = None
+        self._latency = new_histogram()
+        #: Service time (from the actual send) is kept apart only in the open model.
+        self._service = new_histogram() if open_model else None
+        self._clear(records)
+
+    def reset(self) -> None:
+        """Count from zero again, keeping the histograms' memory: drivers hand their counts
+        over every tick, and a fresh 3-digit histogram each time (180 KB) made the process
+        grow with the length of a run."""
+        self._latency.reset()
+        if self._service is not None:
+            self._service.reset()
+        self._clear(self.records is not None)
+
+    def _clear(self, records: bool) -> None:
+        self.records: list[tuple] | None = [] if records else None
         self.ops = 0
         self.ok = 0
         self.attempts = 0
@@ -213,9 +228,6 @@ class Stats:
         #: Connections opened, and reused, by the operations whose engine tells; TLS handshakes:
         #: the connections opened to https targets.
         self.connections = {"new": 0, "reused": 0, "tls_handshakes": 0}
-        self._latency = new_histogram()
-        #: Service time (from the actual send) is kept apart only in the open model.
-        self._service = new_histogram() if open_model else None
         self._pending: dict[int, int] = {}
         self._pending_service: dict[int, int] = {}
         self.series = Series()

@@ -184,6 +184,8 @@ class Result:
             "page_cache": None if self.page_cache is None else round(self.page_cache, 4),
             "details": self.details,
             "layout": None if self.layout is None else self.layout.describe(),
+            "protocols": dict(sorted(stats.protocols.items())),
+            "connections": dict(stats.connections),
             "series": stats.series.rows() if series else [],
             "histogram": stats.latency.encode().decode("ascii"),
         }

@@ -56,6 +56,12 @@ class Sink:
                 if self._write is not None and self.stats.records:
                     self._write(self.stats.take_records())
 
+    def hand_over(self, stats: Stats) -> None:
+        """Merge a worker's counts, which then count from zero again (the same Stats, reused)."""
+        if stats.ops:
+            self.merge(stats)
+            stats.reset()
+
     def new_stats(self) -> Stats:
         """An empty Stats of this run (same epoch, model and records), for a worker to count into."""
         return Stats(self.epoch, open_model=self.open_model, records=self.keep_records)
@@ -70,11 +76,15 @@ class Sink:
             self.epoch = time.time()
             self.stats = self.new_stats()
 
-    def take(self) -> Stats:
-        """What was counted since the last take (or the start); counting goes on in a new Stats."""
+    def take_wire(self) -> dict | None:
+        """What was counted since the last take (or the start), encoded for another process;
+        counting goes on from zero in the same Stats. None when nothing was counted."""
         with self._lock:
-            taken, self.stats = self.stats, self.new_stats()
-            return taken
+            if not self.stats.ops:
+                return None
+            wire = self.stats.to_wire()
+            self.stats.reset()
+            return wire
 
     def close(self) -> Stats:
         """End the run and return its Stats; later records and merges are ignored."""

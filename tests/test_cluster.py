@@ -107,5 +107,6 @@ def test_without_dask_the_message_says_what_to_install(monkeypatch):
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_3(loadtool_cli):
-    out = loadtool_cli("fetch", "/health", "-s", "cluster", "--scheduler", "tcp://127.0.0.1:1", "-n", "1")
+    out = loadtool_cli("fetch", "/health", "-s", "cluster", "--scheduler", "tcp://127.0.0.1:1", "-n", "1",
+                       "--connect-timeout", "1s")
     assert out.exit_code == 3 and "cannot reach the dask scheduler" in out.stderr

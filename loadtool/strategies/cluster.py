@@ -46,7 +46,9 @@ def _client(job, stack: ExitStack):
             silence_logs=logging.ERROR))
         return stack.enter_context(Client(cluster))
     try:
-        return stack.enter_context(Client(job.cluster.scheduler, timeout="10s"))
+        # --connect-timeout bounds reaching the scheduler too.
+        wait_s = job.fetch.connect_timeout_s if job.fetch is not None else 10.0
+        return stack.enter_context(Client(job.cluster.scheduler, timeout=f"{wait_s:g}s"))
     except OSError as exc:
         raise RuntimeError(f"cannot reach the dask scheduler at {job.cluster.scheduler}: {exc}") from None
 

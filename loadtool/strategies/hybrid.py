@@ -41,7 +41,7 @@ def _start_process(stopping, counts, engine: str) -> None:
 def _run_share(job, epoch: float) -> dict:
     """Run this process's share with the async strategy; ship counts as they come."""
     counts = _shared["counts"]
-    rest = run_share(job, epoch, _shared["stopping"].wait, "parent", ship=lambda taken: counts.put(taken.to_wire()))
+    rest = run_share(job, epoch, _shared["stopping"].wait, "parent", ship=counts.put)
     rest.worker_peak_bytes = peak_rss_bytes()
     return rest.to_wire()
 

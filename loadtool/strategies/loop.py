@@ -128,9 +128,7 @@ class LoopDriver:
 
     def hand_over(self) -> None:
         """Give what was counted since the last tick to the sink (progress sees it)."""
-        if self.stats.ops:
-            self.sink.merge(self.stats)
-            self.stats = self.sink.new_stats()
+        self.sink.hand_over(self.stats)
 
     def worker_done(self) -> None:
         self._left -= 1

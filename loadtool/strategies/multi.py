@@ -117,6 +117,4 @@ class MultiDriver:
         return max(wait, 0.0)
 
     def _hand_over(self) -> None:
-        if self.stats.ops:
-            self.sink.merge(self.stats)
-            self.stats = self.sink.new_stats()
+        self.sink.hand_over(self.stats)

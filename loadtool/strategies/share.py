@@ -21,20 +21,20 @@ SHIP_S = 0.25
 
 
 def run_share(job, epoch: float, wait_outside: Callable[[float], bool], reason: str,
-              ship: Callable[[Stats], None] | None = None,
+              ship: Callable[[dict], None] | None = None,
               cpu_clock: Callable[[], float] = time.process_time) -> Stats:
     """Run ``job`` (one share of a run) with the async strategy in this process and return
-    its Stats. With ``ship``, counts so far are handed to it every SHIP_S, and the Stats
-    returned hold only the rest."""
+    its Stats. With ``ship``, counts so far are handed to it every SHIP_S (encoded, as
+    Stats.to_wire gives them), and the Stats returned hold only the rest."""
     control, sink = RunControl(job.grace_s), Sink(job.rate is not None, epoch, records=job.records)
     end_follow = control.follow(wait_outside, reason)
     done = threading.Event()
 
     def send_counts() -> None:
         while not done.wait(SHIP_S):
-            taken = sink.take()
-            if taken.ops:
-                ship(taken)
+            wire = sink.take_wire()
+            if wire is not None:
+                ship(wire)
 
     shipper = threading.Thread(target=send_counts, daemon=True) if ship is not None else None
     if shipper is not None:

@@ -56,6 +56,8 @@ def summary_lines(result) -> list[tuple[str, str]]:
         ("ok", f"{stats.ok:,} of {stats.ops:,} ({ok_share:.1%})"
                + (f", {stats.attempts - stats.ops:,} retries" if stats.attempts > stats.ops else "")),
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
+        *([("protocol", _counts(stats.protocols))] if set(stats.protocols) - {"HTTP/1.1"} else []),
+        *([("connections", connections_note(stats.connections))] if sum(stats.connections.values()) else []),
         ("errors", _counts(dict(stats.errors))),
         ("client CPU", f"{result.cpu_busy:.0%} of {result.cores} core{'s' if result.cores > 1 else ''}"
                        + (f"  — {saturation_advice(result)}" if result.client_bound else "")),
@@ -67,6 +69,13 @@ def summary_lines(result) -> list[tuple[str, str]]:
     if "cluster" in result.details:
         rows.append(("cluster", cluster_note(result.details["cluster"])))
     return rows
+
+
+def connections_note(connections: dict) -> str:
+    """Connections opened and reused, and TLS handshakes among the opened."""
+    handshakes = connections["tls_handshakes"]
+    tls = f" ({handshakes:,} TLS handshake{'s' if handshakes != 1 else ''})" if handshakes else ""
+    return f"{connections['new']:,} opened{tls}, {connections['reused']:,} reused"
 
 
 def cluster_note(cluster: dict) -> str:

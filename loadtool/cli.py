@@ -114,6 +114,9 @@ http_options = _options(
     click.option("--no-proxy-env", is_flag=True, help="Ignore HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY."),
     click.option("--cookies", is_flag=True,
                  help="Keep cookies, a jar per worker (off by default: every request stands alone)."),
+    click.option("--no-phases", is_flag=True,
+                 help="Do not time each request's phases (dns, connect, tls, send, wait, read): a little less "
+                      "CPU per request."),
     click.option("--urls-file", "-f", metavar="FILE",
                  help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
     click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
@@ -206,6 +209,10 @@ def cli() -> None:
     """
 
 
+histogram_option = click.option(
+    "--histogram/--no-histogram", default=None,
+    help="Draw the latency distribution as bars under the report (default: for runs over 1,000 operations).")
+
 raw_option = click.option(
     "--raw", metavar="FILE.csv|FILE.jsonl",
     help="Write one record per operation as it happens (index, target, start, due, latency, service time, "
@@ -221,6 +228,7 @@ raw_option = click.option(
 @http_options
 @output_options
 @raw_option
+@histogram_option
 def fetch(urls, body, max_body, headers, **options) -> int:
     """Fetch URLs with one strategy; report latency, throughput, statuses and errors.
 
@@ -244,6 +252,7 @@ def fetch(urls, body, max_body, headers, **options) -> int:
 @read_options
 @output_options
 @raw_option
+@histogram_option
 def read(paths, verify, **options) -> int:
     """Read files with one strategy; report latency, files/s, MB/s and errors.
 

@@ -67,6 +67,8 @@ class Delivery:
     baseline: list | None = None
     #: Where each operation's record goes (--raw), opened before the run.
     raw: Any = None
+    #: The latency histogram in the text report: True, False, or None (runs over 1,000 operations).
+    histogram: bool | None = None
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> Delivery:
@@ -79,7 +81,8 @@ class Delivery:
                        progress=not options.pop("no_progress"),
                        thresholds=usage(parse_thresholds, options.pop("fail_if"), baseline_path),
                        plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
-                       baseline=usage(load_baseline, baseline_path) if baseline_path else None)
+                       baseline=usage(load_baseline, baseline_path) if baseline_path else None,
+                       histogram=options.pop("histogram", None))
         for option, path in (("--output", delivery.output), ("--series", delivery.series),
                              ("--junit", delivery.junit), ("--plot", delivery.plot), ("--raw", options.get("raw"))):
             if path is not None:
@@ -150,8 +153,8 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
     if knee is not None:
         text, renderable = report.sweep_text(results, knee, delivery.fmt), report.sweep_table(results, knee)
     else:
-        text = report.render_text(results, delivery.fmt, as_list=len(results) > 1)
-        renderable = report.table(results)
+        text = report.render_text(results, delivery.fmt, as_list=len(results) > 1, histogram=delivery.histogram)
+        renderable = report.table(results, delivery.histogram)
     if delivery.output:
         try:
             _write(delivery.output, text)

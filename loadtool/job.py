@@ -61,6 +61,8 @@ class Fetch:
     proxy_env: bool = True
     #: Keep cookies, a jar per worker (--cookies); off: every request stands alone.
     cookies: bool = False
+    #: Time each operation's phases (dns, connect, tls, send, wait, read) where the engine can.
+    phases: bool = True
 
     def proxies(self):
         """Which proxy each URL goes through (engines.proxy.Proxies)."""
@@ -199,7 +201,7 @@ class Job:
                    per_host=fetch.per_host, host_rate=fetch.host_rate, http=fetch.http, streams=fetch.streams,
                    insecure=fetch.tls.insecure, cacert=fetch.tls.cacert, cert=fetch.tls.cert,
                    tls_min=fetch.tls.min_version, proxy=fetch.proxy, proxy_env=fetch.proxy_env,
-                   cookies=fetch.cookies,
+                   cookies=fetch.cookies, phases=fetch.phases,
                    block_size=read.block_size, verify=read.verify, evict_cache=read.evict_cache,
                    scheduler=cluster.scheduler, local_cluster=cluster.local,
                    slice=None if self.share is None or self.share.by_host else [self.share.index, self.share.of],

@@ -20,7 +20,16 @@ HIGHEST_US = 3600 * 1_000_000
 DIGITS = 3
 #: The per-second rows need only p50/p99 to two digits; a 2-digit histogram is 7x smaller.
 SERIES_DIGITS = 2
-PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+#: Where an operation's time went, in order, as engines see it: resolving the name,
+#: connecting, the TLS handshake, writing the request, waiting for the first byte of the
+#: answer, reading the rest. A phase an engine cannot see is None, never zero.
+PHASES = ("dns", "connect", "tls", "send", "wait", "read")
+
+_ALL, _LAST_THREE = tuple(range(len(PHASES))), (3, 4, 5)
+
+#: The percentiles every report names, by the key they have in the library, the JSON and
+#: --fail-if (where p99.9 is also spelt p99.9).
+PERCENTILES = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 
 def new_histogram(digits: int = DIGITS) -> HdrHistogram:
@@ -76,6 +85,8 @@ class Sample(NamedTuple):
     protocol: str | None = None
     #: Whether the operation opened a new connection (False: it reused one; None: unknown).
     connected: bool | None = None
+    #: Seconds in each of PHASES (None where the engine cannot see one), or None.
+    phases: tuple | None = None
 
 
 #: What a record of one operation holds (``--raw``), in order. Times are milliseconds from
@@ -203,6 +214,8 @@ class Stats:
         self._latency = new_histogram()
         #: Service time (from the actual send) is kept apart only in the open model.
         self._service = new_histogram() if open_model else None
+        #: One histogram per phase (µs), made when an engine first reports the phase.
+        self._phases: list[HdrHistogram | None] = [None] * len(PHASES)
         self._clear(records)
 
     def reset(self) -> None:
@@ -212,6 +225,9 @@ class Stats:
         self._latency.reset()
         if self._service is not None:
             self._service.reset()
+        for histogram in self._phases:
+            if histogram is not None:
+                histogram.reset()
         self._clear(self.records is not None)
 
     def _clear(self, records: bool) -> None:
@@ -230,6 +246,7 @@ class Stats:
         self.connections = {"new": 0, "reused": 0, "tls_handshakes": 0}
         self._pending: dict[int, int] = {}
         self._pending_service: dict[int, int] = {}
+        self._pending_phases: list[dict[int, int]] = [{} for _ in PHASES]
         self.series = Series()
         #: CPU seconds spent by workers in other processes, reported with their Stats.
         self.cpu_s = 0.0
@@ -246,7 +263,8 @@ class Stats:
         This runs once per operation, up to 10^5 times a second: the Sample is unpacked
         as the tuple it is, and ``bucket`` and the clamping are written out inline.
         """
-        latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s, protocol, connected = sample
+        (latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s, protocol, connected,
+         phases) = sample
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
         shift = latency.bit_length() - 11
         if shift > 0:
@@ -273,8 +291,30 @@ class Stats:
             self.connections["reused"] += 1
         elif connected:
             self._count_new_connection(op)
+        if phases is not None:
+            self._add_phases(phases)
         if self.records is not None and op is not None:
             self.records.append(self._record(sample))
+
+    def _add_phases(self, phases: tuple) -> None:
+        """Count one operation's phases (bucketed and clamped inline, as latency is: this runs
+        once per operation)."""
+        pendings = self._pending_phases
+        # Mostly a reused connection: no dns, connect or tls, so only the last three are read.
+        for index in _LAST_THREE if phases[0] is None and phases[1] is None and phases[2] is None else _ALL:
+            seconds = phases[index]
+            if seconds is None:
+                continue
+            value = int(seconds * 1e6 + 0.5)
+            if value < LOWEST_US:
+                value = LOWEST_US
+            elif value > HIGHEST_US:
+                value = HIGHEST_US
+            shift = value.bit_length() - 11
+            if shift > 0:
+                value = value >> shift << shift
+            pending = pendings[index]
+            pending[value] = pending.get(value, 0) + 1
 
     def _count_new_connection(self, op) -> None:
         connections = self.connections
@@ -308,6 +348,29 @@ class Stats:
         """The latency histogram (µs), with every operation counted so far."""
         _settle(self._latency, self._pending)
         return self._latency
+
+    def phase(self, index: int) -> HdrHistogram | None:
+        """The histogram of phase PHASES[index] (µs), or None when no engine reported it."""
+        pending = self._pending_phases[index]
+        if pending:
+            if self._phases[index] is None:
+                self._phases[index] = new_histogram()
+            _settle(self._phases[index], pending)
+        histogram = self._phases[index]
+        return histogram if histogram is not None and histogram.get_total_count() else None
+
+    def phases_ms(self) -> dict[str, dict[str, float | int]]:
+        """Each phase an engine reported: p50, p90, p99, max and mean in ms, and its count."""
+        out = {}
+        for index, name in enumerate(PHASES):
+            histogram = self.phase(index)
+            if histogram is not None:
+                values = histogram.get_percentile_to_value_dict([50.0, 90.0, 99.0])
+                out[name] = {"p50": values[50.0] / 1000, "p90": values[90.0] / 1000, "p99": values[99.0] / 1000,
+                             "max": histogram.get_max_value() / 1000,
+                             "mean": round(histogram.get_mean_value() / 1000, 3),
+                             "count": histogram.get_total_count()}
+        return out
 
     @property
     def service(self) -> HdrHistogram | None:
@@ -343,6 +406,13 @@ class Stats:
             self.protocols[protocol] = self.protocols.get(protocol, 0) + number
         for name, number in other.connections.items():
             self.connections[name] += number
+        for index in range(len(PHASES)):
+            theirs = other.phase(index)
+            if theirs is not None:
+                mine = self.phase(index)
+                if mine is None:
+                    self._phases[index] = mine = new_histogram()
+                mine.add(theirs)
 
     @property
     def status(self) -> Counter[int]:
@@ -354,7 +424,7 @@ class Stats:
         return self.ops - self.ok
 
     def latency_ms(self, histogram: HdrHistogram | None = None) -> dict[str, float | None]:
-        """p50/p90/p99/p999/max/mean in milliseconds (None when nothing was measured)."""
+        """p50/p75/p90/p95/p99/p999/max/mean in milliseconds (None when nothing was measured)."""
         hist = self.latency if histogram is None else histogram
         if hist.get_total_count() == 0:
             return {name: None for name in (*PERCENTILES, "max", "mean")}
@@ -376,6 +446,8 @@ class Stats:
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
             "worker_peak_bytes": self.worker_peak_bytes, "records": self.records,
             "protocols": self.protocols, "connections": self.connections,
+            "phases": [None if self.phase(index) is None else self.phase(index).encode().decode("ascii")
+                       for index in range(len(PHASES))],
         }
 
     @classmethod
@@ -394,4 +466,7 @@ class Stats:
         stats.records = wire.get("records")
         stats.protocols = dict(wire.get("protocols", {}))
         stats.connections = dict(wire.get("connections", stats.connections))
+        for index, encoded in enumerate(wire.get("phases") or ()):
+            if encoded is not None:
+                stats._phases[index] = HdrHistogram.decode(encoded.encode("ascii"))
         return stats

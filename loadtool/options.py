@@ -43,7 +43,7 @@ KNOWN = frozenset({
     "headers", "body", "ok_status", "seed", "server", "extra",
     "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
     "per_host", "host_rate", "scheduler", "local_cluster", "http", "streams",
-    "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies",
+    "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies", "no_phases",
 })
 HTTP_VERSIONS = ("1.1", "2", "3")
 
@@ -238,6 +238,7 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "proxy": _proxy(options.get("proxy")),
         "proxy_env": not options.get("no_proxy_env"),
         "cookies": bool(options.get("cookies")),
+        "phases": not options.get("no_phases"),
         "streams": whole_number("streams", options.get("streams", 1), 1, 1000),
     }
 

@@ -119,7 +119,15 @@ class Result:
 
     @cached_property
     def latency_ms(self) -> dict[str, float | None]:
+        """p50, p75, p90, p95, p99, p999 (99.9), max and mean latency, in milliseconds."""
         return self.stats.latency_ms()
+
+    def percentile(self, q: float) -> float | None:
+        """The latency at percentile ``q`` (0-100, any value: 99.99 works) in milliseconds."""
+        if not 0 <= q <= 100:
+            raise ValueError(f"a percentile is between 0 and 100, not {q}")
+        histogram = self.stats.latency
+        return histogram.get_value_at_percentile(q) / 1000 if histogram.get_total_count() else None
 
     @cached_property
     def service_ms(self) -> dict[str, float | None] | None:
@@ -185,6 +193,7 @@ class Result:
             "details": self.details,
             "layout": None if self.layout is None else self.layout.describe(),
             "protocols": dict(sorted(stats.protocols.items())),
+            "phases_ms": stats.phases_ms(),
             "connections": dict(stats.connections),
             "series": stats.series.rows() if series else [],
             "histogram": stats.latency.encode().decode("ascii"),

@@ -24,7 +24,8 @@ _SHAPE = re.compile(r"\s*([a-z0-9_.]+)\s*(>=|<=|>|<)\s*(\S+)\s*")
 _RELATIVE = re.compile(r"([+-]\d+(?:\.\d+)?)%")
 
 #: Latency metrics in milliseconds, by the names users type.
-LATENCY = {"p50": "p50", "p90": "p90", "p99": "p99", "p99.9": "p999", "p999": "p999", "max": "max", "mean": "mean"}
+LATENCY = {"p50": "p50", "p75": "p75", "p90": "p90", "p95": "p95", "p99": "p99", "p99.9": "p999", "p999": "p999",
+           "max": "max", "mean": "mean"}
 THROUGHPUT = ("rps", "ops_s", "throughput")
 METRICS = (*LATENCY, "errors", *THROUGHPUT, "wall", "efficiency")
 

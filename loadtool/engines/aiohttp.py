@@ -6,6 +6,7 @@ counted, not kept.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +15,44 @@ import aiohttp
 from .policy import Limits, Outcome
 from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT
 from .tls import context as tls_context
+
+
+class _Timing:
+    """One attempt's moments, as aiohttp's trace hooks report them (perf_counter readings)."""
+
+    __slots__ = ("start", "dns_start", "dns", "connect_start", "connect", "sent", "headers")
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.dns_start = self.dns = self.connect_start = self.connect = self.sent = self.headers = None
+
+    def phases(self, end: float) -> tuple:
+        """dns, connect (with aiohttp, the TLS handshake is in it: tls is absent), send, wait, read."""
+        ready = self.connect or self.start
+        dns = self.dns - self.dns_start if self.dns is not None else None
+        connect = self.connect - self.connect_start if self.connect is not None else None
+        sent, headers = self.sent or ready, self.headers or end
+        return dns, connect, None, max(sent - ready, 0.0), max(headers - sent, 0.0), max(end - headers, 0.0)
+
+
+def _hook(field: str):
+    """A trace hook that notes the time in the attempt's _Timing."""
+    async def note(session, context, params) -> None:
+        timing = context.trace_request_ctx
+        if timing is not None:
+            setattr(timing, field, time.perf_counter())
+    return note
+
+
+def _trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_dns_resolvehost_start.append(_hook("dns_start"))
+    trace.on_dns_resolvehost_end.append(_hook("dns"))
+    trace.on_connection_create_start.append(_hook("connect_start"))
+    trace.on_connection_create_end.append(_hook("connect"))
+    trace.on_request_headers_sent.append(_hook("sent"))
+    trace.on_request_end.append(_hook("headers"))
+    return trace
 
 
 class AiohttpEngine:
@@ -44,7 +83,8 @@ class AiohttpEngine:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 headers={"User-Agent": USER_AGENT, **dict(self.fetch.headers)},
                 # The limits of an answer's head as http.client holds them, so every engine agrees.
-                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS) as session:
+                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS,
+                trace_configs=[_trace()] if self.fetch.phases else None) as session:
             yield session
 
     @asynccontextmanager
@@ -57,22 +97,25 @@ class AiohttpEngine:
         async with aiohttp.ClientSession(
                 connector=shared.connector, connector_owner=False, timeout=shared.timeout, auto_decompress=False,
                 cookie_jar=aiohttp.CookieJar(unsafe=True), headers=shared.headers,
-                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS) as session:
+                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS,
+                trace_configs=[_trace()] if self.fetch.phases else None) as session:
             yield session
 
     async def attempt(self, session: aiohttp.ClientSession, url: str, limits: Limits) -> Outcome:
         fetch = self.fetch
         timeout = aiohttp.ClientTimeout(total=limits.total_s, sock_connect=limits.connect_s)
+        timing = _Timing() if fetch.phases else None
         try:
             # aiohttp stops at max_redirects - 1 redirects; requests and the fast engine follow
             # MAX_REDIRECTS.
             async with session.request(fetch.method, url, data=fetch.body, allow_redirects=True,
                                        max_redirects=MAX_REDIRECTS + 1, timeout=timeout,
-                                       proxy=self.proxies.for_url(url)) as response:
+                                       proxy=self.proxies.for_url(url), trace_request_ctx=timing) as response:
                 size = 0
                 while chunk := await response.content.readany():
                     size += len(chunk)
                 version = response.version
-                return Outcome(response.status, size, protocol=f"HTTP/{version.major}.{version.minor}")
+                return Outcome(response.status, size, protocol=f"HTTP/{version.major}.{version.minor}",
+                               phases=None if timing is None else timing.phases(time.perf_counter()))
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             return Outcome(error=exc)

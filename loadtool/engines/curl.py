@@ -22,12 +22,14 @@ a silent downgrade.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pycurl
 
+from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address
 from .policy import Limits, Outcome
 
 _new = tuple.__new__
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT
 
 #: What --http asks libcurl for: over https, and over plain http (h2c needs prior knowledge).
 _VERSIONS = {
@@ -72,6 +74,20 @@ MESSAGES = {
 }
 
 
+def _phases(handle: pycurl.Curl) -> tuple:
+    """The phases of a finished transfer from libcurl's times (seconds from its start, each
+    the end of a step). On a reused connection the name, connect and TLS times read 0: no
+    such phase, not a phase of no length."""
+    dns, connect, tls, pretransfer, first_byte, total = (
+        handle.getinfo(info) for info in (pycurl.NAMELOOKUP_TIME, pycurl.CONNECT_TIME, pycurl.APPCONNECT_TIME,
+                                          pycurl.PRETRANSFER_TIME, pycurl.STARTTRANSFER_TIME, pycurl.TOTAL_TIME))
+    connected = connect > 0
+    ready = max(dns, connect, tls)
+    return (dns if connected and handle.named else None, connect - dns if connected else None,
+            tls - connect if tls > 0 else None, max(pretransfer - ready, 0.0), max(first_byte - pretransfer, 0.0),
+            max(total - first_byte, 0.0))
+
+
 def _head_problem(lines: list[bytes]) -> str | None:
     """Whether the header lines of an attempt's answers break the limits every engine holds
     (the lines of redirects and interim answers count answer by answer)."""
@@ -109,6 +125,7 @@ class CurlPool:
         if url != handle.url:
             handle.url = url
             handle.setopt(pycurl.URL, url)
+            handle.named = not is_address(urlsplit(url).hostname or "")  # an address has no name to look up
             if self.engine.version == "2":  # h2 needs ALPN over TLS, prior knowledge over plain http
                 handle.setopt(pycurl.HTTP_VERSION, handle.plain_version if url.startswith("http:") else handle.version)
         proxy = self.engine.proxies.for_url(url) or ""  # "": directly, whatever libcurl's environment says
@@ -171,6 +188,7 @@ class CurlEngine:
         fetch = job.fetch
         self.fetch, self.version = fetch, fetch.http
         self.proxies = fetch.proxies()
+        self.phases = fetch.phases
         self.streams = fetch.streams if fetch.http != "1.1" else 1
         #: Connections per host: one per operation in flight, or per ``streams`` of them.
         self.connections = max(1, -(-job.concurrency // self.streams))
@@ -244,4 +262,5 @@ class CurlEngine:
             return Outcome(error="wrong_protocol", detail=f"asked for {WANTED[self.version]}, the server spoke {protocol}")
         # Built with tuple.__new__: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
         return _new(Outcome, (handle.getinfo(pycurl.RESPONSE_CODE), int(handle.getinfo(pycurl.SIZE_DOWNLOAD_T)),
-                              None, None, False, protocol, handle.getinfo(pycurl.NUM_CONNECTS) > 0))
+                              None, None, False, protocol, handle.getinfo(pycurl.NUM_CONNECTS) > 0,
+                              _phases(handle) if self.phases else None))

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
+import time
 from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 import httptools
 
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT
+from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address
 from .tls import context as tls_context
 
 URL_CACHE = 4096
@@ -89,6 +91,10 @@ def _head_problem(head: bytes) -> str | None:
     return None
 
 
+#: The setup phases of an answer on a reused connection: none.
+_NOT_CONNECTED = (None, None, None)
+
+
 class _Dropped(Exception):
     """Raised from a parser callback that failed the attempt, to stop the parser."""
 
@@ -105,6 +111,7 @@ class Wire(asyncio.Protocol):
         self.channel = channel
         self.worker = channel.worker
         self.head_request = channel.engine.head_request
+        self.timed = channel.timed
         self.transport: asyncio.Transport | None = None
         self.parser = self._parser()
         self.head = b""
@@ -112,6 +119,7 @@ class Wire(asyncio.Protocol):
         self.size = 0
         self.headers_done = False
         self.broken = False
+        self.first_s = 0.0
 
     def _parser(self) -> httptools.HttpResponseParser:
         parser = httptools.HttpResponseParser(self)
@@ -128,6 +136,8 @@ class Wire(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if not self.headers_done:
+            if not self.head and self.timed:
+                self.first_s = time.perf_counter()  # the first byte of this answer
             self.head += data
             if len(self.head) > HEAD_CAP:
                 self._fail("protocol", f"an answer head over {HEAD_CAP // 1024} KiB")
@@ -190,7 +200,14 @@ class Wire(asyncio.Protocol):
             if location is not None:
                 self.channel.redirect(status, location.group(1).decode("latin-1").strip())
                 return
-        self.worker.answered(status, size, _VERSIONS.get(self.parser.get_http_version()), not self.channel.reused)
+        channel = self.channel
+        if self.timed:
+            now = time.perf_counter()
+            phases = channel.phases(self.first_s, now)
+        else:
+            now, phases = None, None
+        self.worker.answered(status, size, _VERSIONS.get(self.parser.get_http_version()), not channel.reused, phases,
+                             now)
 
     def _fail(self, kind: str, detail: str) -> None:
         self.close()
@@ -213,7 +230,7 @@ class Channel:
     the same origin, else connects first, and follows redirects as the other engines do."""
 
     __slots__ = ("engine", "loop", "worker", "wire", "origin", "connecting", "payload", "reused", "url", "hops",
-                 "requests")
+                 "requests", "timed", "setup", "sent_s")
 
     def __init__(self, engine: FastEngine, loop: asyncio.AbstractEventLoop, worker) -> None:
         self.engine, self.loop, self.worker = engine, loop, worker
@@ -225,6 +242,30 @@ class Channel:
         self.url = ""
         self.hops = 0
         self.requests = engine.requests
+        #: Phases (--no-phases turns this off): a new connection's dns, connect and tls times,
+        #: and when the request was written.
+        self.timed = engine.phases
+        self.setup: tuple = _NOT_CONNECTED
+        self.sent_s = 0.0
+
+    def phases(self, first_s: float, now: float) -> tuple:
+        """The phases of the answer that ended at ``now`` (its first byte at ``first_s``): send
+        runs from when the attempt, or its connection, was ready to when the request was written.
+        Runs once per answer: the usual case, a reused connection, is the short way."""
+        sent, ready = self.sent_s, self.worker.attempt.start_s
+        wait = first_s - sent if first_s > sent else 0.0
+        setup = self.setup
+        if setup is _NOT_CONNECTED:
+            return None, None, None, sent - ready if sent > ready else 0.0, wait, now - first_s
+        self.setup = _NOT_CONNECTED  # the next answer on this connection reuses it
+        dns, connect, tls = setup
+        ready += (dns or 0.0) + (connect or 0.0) + (tls or 0.0)
+        return dns, connect, tls, sent - ready if sent > ready else 0.0, wait, now - first_s
+
+    def _write(self, transport) -> None:
+        transport.write(self.payload)
+        if self.timed:
+            self.sent_s = time.perf_counter()
 
     def start(self, url: str, deadline_s: float) -> None:
         """Send one attempt; the answer or failure reaches the worker (the driver enforces
@@ -239,7 +280,7 @@ class Channel:
         wire = self.wire
         if wire is not None and not wire.broken and self.origin == origin:
             self.reused = True
-            wire.transport.write(self.payload)
+            self._write(wire.transport)
             return
         if wire is not None:
             wire.close()
@@ -262,10 +303,7 @@ class Channel:
 
     async def _connect(self, host: str, port: int, tls: bool) -> None:
         try:
-            # TLS on the loop's own SSL transport; SNI and the certificate check from the URL's host.
-            _, wire = await self.loop.create_connection(
-                lambda: Wire(self), host, port, ssl=self.engine.ssl_context if tls else None,
-                server_hostname=host if tls else None)
+            wire = await self._open(host, port, tls)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed connect is an outcome for the policy
@@ -278,7 +316,37 @@ class Channel:
             wire.close()
             return
         self.wire = wire
-        wire.transport.write(self.payload)
+        self._write(wire.transport)
+
+    async def _open(self, host: str, port: int, tls: bool) -> Wire:
+        """A new connection, timed phase by phase: the name (when it is not an address), the TCP
+        connection, then TLS on the loop's SSL transport (SNI and the check from the URL's host)."""
+        loop, start = self.loop, time.perf_counter()
+        dns = None
+        addresses: list = [(host, port)]
+        if not is_address(host):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            addresses = [info[4][:2] for info in infos]
+            dns = time.perf_counter() - start
+        resolved = time.perf_counter()
+        for index, (address, address_port) in enumerate(addresses):
+            try:
+                transport, wire = await loop.create_connection(lambda: Wire(self), address, address_port)
+                break
+            except OSError:
+                if index == len(addresses) - 1:
+                    raise
+        connected = time.perf_counter()
+        handshake = None
+        if tls:
+            try:
+                wire.transport = await loop.start_tls(transport, wire, self.engine.ssl_context, server_hostname=host)
+            except BaseException:
+                transport.abort()
+                raise
+            handshake = time.perf_counter() - connected
+        self.setup = (dns, connected - resolved, handshake)
+        return wire
 
     def abort(self) -> None:
         """Drop the attempt in flight: its connection cannot carry another answer in order."""
@@ -301,6 +369,7 @@ class FastEngine:
         self.gets = Requests(replace(job.fetch, method="GET", body=None))
         self.head_request = job.fetch.method == "HEAD"
         self.ssl_context = tls_context(job.fetch.tls)
+        self.phases = job.fetch.phases
 
     def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:
         return Channel(self, loop, worker)

@@ -5,6 +5,9 @@ The conformance suite (tests/test_conformance.py) holds them to it.
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
+
 from .. import __version__
 
 USER_AGENT = f"loadtool/{__version__}"
@@ -14,3 +17,13 @@ MAX_REDIRECTS = 10
 #: none over 64 KiB. A head beyond them is a ``protocol`` error.
 MAX_HEADERS = 100
 MAX_LINE = 64 * 1024
+
+
+@lru_cache(maxsize=1024)
+def is_address(host: str) -> bool:
+    """Whether ``host`` is an IP address (no name to look up) rather than a name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

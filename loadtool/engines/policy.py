@@ -37,8 +37,9 @@ class Outcome(NamedTuple):
     """What one attempt saw: an answer (``status``, ``nbytes``) or a failure (``error``: an
     exception to classify, or an error kind already named, with its ``detail``). ``stale``:
     it failed on a kept-alive connection before any byte of an answer came back. Where the
-    engine can tell: the ``protocol`` it spoke ("HTTP/2"), and whether the attempt opened
-    a new connection (``connected``) rather than reusing one."""
+    engine can tell: the ``protocol`` it spoke ("HTTP/2"), whether the attempt opened a
+    new connection (``connected``) rather than reusing one, and the seconds it spent in
+    each of metrics.PHASES (``phases``, None where it cannot see one)."""
 
     status: int | None = None
     nbytes: int = 0
@@ -47,6 +48,7 @@ class Outcome(NamedTuple):
     stale: bool = False
     protocol: str | None = None
     connected: bool | None = None
+    phases: tuple | None = None
 
 
 class Attempt(NamedTuple):
@@ -155,9 +157,9 @@ class Policy:
         once more at once, on a new connection, if its method is idempotent — as browsers
         and curl do; that replay is not a retry.
         """
-        status, nbytes, error, detail, stale, protocol, connected = outcome
+        status, nbytes, error, detail, stale, protocol, connected, phases = outcome
         if error is None:
-            return self.answered(attempt, status, nbytes, now, protocol, connected)
+            return self.answered(attempt, status, nbytes, now, protocol, connected, phases)
         if isinstance(error, str):
             kind = error
         else:
@@ -165,16 +167,16 @@ class Policy:
         if stale and kind == "reset" and self.idempotent and not attempt.replayed:
             return Retry(0.0, attempt._replace(start_s=now, replayed=True))
         retry = self._retry(attempt, now) if kind in RETRIABLE else None
-        return retry or self.sample(attempt, now, status, nbytes, kind, detail, protocol, connected)
+        return retry or self.sample(attempt, now, status, nbytes, kind, detail, protocol, connected, phases)
 
     def answered(self, attempt: Attempt, status: int | None, nbytes: int, now: float, protocol: str | None = None,
-                 connected: bool | None = None) -> Sample | Retry:
+                 connected: bool | None = None, phases: tuple | None = None) -> Sample | Retry:
         """``settle`` for an attempt that got an answer (the common case, kept short)."""
         if status is not None and status >= 500 and attempt.number <= self.retries:
             retry = self._retry(attempt, now)
             if retry is not None:
                 return retry
-        return self.sample(attempt, now, status, nbytes, None, None, protocol, connected)
+        return self.sample(attempt, now, status, nbytes, None, None, protocol, connected, phases)
 
     def _retry(self, attempt: Attempt, now: float) -> Retry | None:
         if attempt.number > self.retries:
@@ -186,7 +188,7 @@ class Policy:
 
     def sample(self, attempt: Attempt, now: float, status: int | None = None, nbytes: int = 0,
                kind: str | None = None, detail: str | None = None, protocol: str | None = None,
-               connected: bool | None = None) -> Sample:
+               connected: bool | None = None, phases: tuple | None = None) -> Sample:
         """The Sample of an operation that ended at ``now``. Latency runs from when it was due
         (open model) or first sent; service time from the first send."""
         due, first = attempt.op.due, attempt.first_s
@@ -195,9 +197,10 @@ class Policy:
         op = attempt.op
         if due is None:
             return _new(Sample, (int((now - first) * 1e6 + 0.5), ok, status, kind, nbytes, None, attempt.number,
-                                 detail, op, first, protocol, connected))
+                                 detail, op, first, protocol, connected, phases))
         return _new(Sample, (int((now - (due if due < first else first)) * 1e6 + 0.5), ok, status, kind, nbytes,
-                             int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first, protocol, connected))
+                             int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first, protocol, connected,
+                             phases))
 
     def invalid(self, op, detail: str, now: float) -> Sample:
         """The Sample of an operation whose target cannot be used at all."""

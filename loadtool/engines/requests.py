@@ -66,14 +66,25 @@ class _Response(http.client.HTTPResponse):
 
 
 class _Watched:
-    """Connections that tell the watchdog which socket the attempt in this thread runs on."""
+    """Connections that tell the watchdog which socket the attempt in this thread runs on, and
+    note its phases: the TCP connect (urllib3 resolves the name in it: no dns phase of its
+    own), the TLS handshake, writing the request, waiting for the status line and headers."""
 
     response_class = _Response
 
+    def _new_conn(self):
+        start = time.perf_counter()
+        sock = super()._new_conn()
+        _note("connect", time.perf_counter() - start)
+        return sock
+
     def connect(self) -> None:
+        start = time.perf_counter()
         super().connect()
-        self.fresh = True  # for https urllib3 connects before request(): not a reuse
         watch = getattr(_current, "watch", None)
+        if watch is not None and self.sock is not None and hasattr(self.sock, "version"):  # a TLS socket
+            watch.times["tls"] = time.perf_counter() - start - watch.times.get("connect", 0.0)
+        self.fresh = True  # for https urllib3 connects before request(): not a reuse
         if watch is not None:
             WATCHDOG.attach(watch, self.sock)
 
@@ -81,10 +92,27 @@ class _Watched:
         watch = getattr(_current, "watch", None)
         if watch is not None and self.sock is not None:  # connected: kept alive (reused), or just now
             WATCHDOG.attach(watch, self.sock, reused=not getattr(self, "fresh", False))
+        start = time.perf_counter()
         try:
             return super().request(*args, **kwargs)  # for plain http, connect() happens in here
         finally:
             self.fresh = False
+            if watch is not None:
+                connecting = watch.times.get("connect", 0.0) + watch.times.get("tls", 0.0)
+                watch.times["send"] = max(time.perf_counter() - start - connecting, 0.0)
+
+    def getresponse(self):
+        start = time.perf_counter()
+        try:
+            return super().getresponse()
+        finally:
+            _note("wait", time.perf_counter() - start)
+
+
+def _note(phase: str, seconds: float) -> None:
+    watch = getattr(_current, "watch", None)
+    if watch is not None:
+        watch.times[phase] = seconds
 
 
 class _HTTPConnection(_Watched, HTTPConnection):
@@ -158,11 +186,15 @@ class RequestsEngine:
                                  timeout=(limits.connect_s, limits.total_s),
                                  proxies={"http": proxy, "https": proxy} if proxy else None) as response:
                 answered = True
+                body_start = time.perf_counter()
                 size = 0
                 for chunk in response.raw.stream(CHUNK, decode_content=False):
                     size += len(chunk)
+            times = watch.times
+            phases = (None, times.get("connect"), times.get("tls"), times.get("send"), times.get("wait"),
+                      time.perf_counter() - body_start) if fetch.phases else None
             outcome = Outcome(response.status_code, size, protocol=_VERSIONS.get(response.raw.version),
-                              connected=not watch.reused)
+                              connected=not watch.reused, phases=phases)
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             # Failed before any answer on a connection kept from an earlier request: it was
             # stale (the server closed it meanwhile), and the policy may replay the request.

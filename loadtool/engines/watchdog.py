@@ -22,10 +22,12 @@ class Watch:
     as it sends; kept here, as http.client lets go of it once an answer owns it), whether
     its connection was reused, and whether the deadline fired."""
 
-    __slots__ = ("deadline_s", "sock", "reused", "fired", "done")
+    __slots__ = ("deadline_s", "sock", "reused", "fired", "done", "times")
 
     def __init__(self, deadline_s: float) -> None:
         self.deadline_s = deadline_s
+        #: What the engine's connection class notes of the attempt's phases (connect, tls, send, wait).
+        self.times: dict[str, float] = {}
         self.sock = None
         self.reused = False
         self.fired = False

@@ -11,13 +11,13 @@ from .text import plain_text, summary_lines, sweep_table, table
 FORMATS = ("table", "json", "csv")
 
 
-def render_text(results, fmt: str, as_list: bool = False) -> str:
+def render_text(results, fmt: str, as_list: bool = False, histogram: bool | None = None) -> str:
     """The report of ``results`` in ``fmt`` (table, json or csv) as plain text."""
     if fmt == "json":
         return to_json(results, as_list) + "\n"
     if fmt == "csv":
         return to_csv(results)
-    return plain_text(table(results))
+    return plain_text(table(results, histogram))
 
 
 def sweep_text(results, knee, fmt: str) -> str:

@@ -16,7 +16,7 @@ def to_json(results: Sequence, as_list: bool = False) -> str:
 
 
 CSV_FIELDS = ("strategy", "concurrency", "ops", "ok", "wall_s", "throughput_ops_s", "p50_ms", "p90_ms",
-              "p99_ms", "p999_ms", "max_ms", "mean_ms", "errors", "bytes", "ideal_s", "efficiency",
+              "p99_ms", "p999_ms", "max_ms", "mean_ms", "p75_ms", "p95_ms", "errors", "bytes", "ideal_s", "efficiency",
               "speedup", "cpu_busy", "interrupted")
 
 

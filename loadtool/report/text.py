@@ -43,7 +43,8 @@ def summary_lines(result) -> list[tuple[str, str]]:
         ("throughput", f"{result.throughput_ops_s:,.0f} {unit(job)}/s   {format_bytes(result.bytes_per_s)}/s"
                        f"   ({result.bytes_per_s / 1e6:,.1f} MB/s)"),
         ("latency", "   ".join(f"{name} {_ms(latency[key])}" for name, key in
-                               (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99.9", "p999"),
+                               (("p50", "p50"), ("p75", "p75"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"),
+                                ("p99.9", "p999"),
                                 ("max", "max"), ("mean", "mean")))),
     ]
     if result.service_ms is not None:
@@ -58,6 +59,7 @@ def summary_lines(result) -> list[tuple[str, str]]:
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
         *([("protocol", _counts(stats.protocols))] if set(stats.protocols) - {"HTTP/1.1"} else []),
         *([("connections", connections_note(stats.connections))] if sum(stats.connections.values()) else []),
+        *([("phases", phases_note(stats.phases_ms(), stats.ops))] if stats.phases_ms() else []),
         ("errors", _counts(dict(stats.errors))),
         ("client CPU", f"{result.cpu_busy:.0%} of {result.cores} core{'s' if result.cores > 1 else ''}"
                        + (f"  — {saturation_advice(result)}" if result.client_bound else "")),
@@ -69,6 +71,16 @@ def summary_lines(result) -> list[tuple[str, str]]:
     if "cluster" in result.details:
         rows.append(("cluster", cluster_note(result.details["cluster"])))
     return rows
+
+
+def phases_note(phases: dict, ops: int) -> str:
+    """Where the time went, phase by phase (p50 / p99), with how many operations had the
+    phase when not all did (a reused connection has no connect phase)."""
+    parts = []
+    for name, figures in phases.items():
+        seen = f" ({figures['count']:,})" if figures["count"] != ops else ""
+        parts.append(f"{name} {_ms(figures['p50'])} / {_ms(figures['p99'])}{seen}")
+    return "p50 / p99:  " + "   ".join(parts)
 
 
 def connections_note(connections: dict) -> str:
@@ -159,8 +171,32 @@ COLUMNS = (
 )
 
 
-def table(results: Sequence):
-    """A rich renderable: a summary for one result, a side-by-side table for several."""
+#: Runs with more operations than this show the latency histogram unless told otherwise.
+HISTOGRAM_OVER = 1000
+BARS, BAR_WIDTH = 10, 40
+
+
+def histogram_lines(result) -> list[str]:
+    """The latency distribution as hey draws it: BARS equal spans from the fastest operation
+    to the slowest, each with its count and a bar scaled to the fullest."""
+    histogram = result.stats.latency
+    if not histogram.get_total_count():
+        return []
+    low, high = histogram.get_min_value(), histogram.get_max_value()
+    span = max(high - low, 1) / BARS
+    counts = [0] * BARS
+    for item in histogram.get_recorded_iterator():
+        counts[min(int((item.value_iterated_to - low) / span), BARS - 1)] += item.count_added_in_this_iter_step
+    widest = max(counts)
+    marks = [format_duration((low + span * (index + 1)) / 1e6) for index in range(BARS)]
+    pad = max(len(mark) for mark in marks)
+    return [f"  {mark:>{pad}} [{count:>{len(str(widest))}}] {'■' * round(count / widest * BAR_WIDTH)}".rstrip()
+            for mark, count in zip(marks, counts)]
+
+
+def table(results: Sequence, histogram: bool | None = None):
+    """A rich renderable: a summary for one result, a side-by-side table for several. With
+    ``histogram`` (None: for runs over HISTOGRAM_OVER operations), the latency bars too."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -172,7 +208,12 @@ def table(results: Sequence):
         grid.add_column()
         for label, text in summary_lines(results[0]):
             grid.add_row(label, text)
-        return Group(Text(title(results[0])), grid)
+        shown = results[0].ops > HISTOGRAM_OVER if histogram is None else histogram
+        bars = histogram_lines(results[0]) if shown else []
+        if not bars:
+            return Group(Text(title(results[0])), grid)
+        return Group(Text(title(results[0])), grid, Text("latency histogram (operations in each span, up to the latency shown)"),
+                     Text("\n".join(bars)))
     side = Table(title=title(results[0], compare=True), title_justify="left")
     for name, _ in COLUMNS:
         side.add_column(name, justify="left" if name == "strategy" else "right")

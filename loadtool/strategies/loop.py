@@ -65,11 +65,14 @@ class LoopWorker:
             driver.stats.add(driver.policy.invalid(attempt.op, str(exc), time.perf_counter()))
             self.next()
 
-    def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None) -> None:
+    def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
+                 phases: tuple | None = None, now: float | None = None) -> None:
+        """The attempt got an answer (at ``now``, when the engine read the clock already)."""
         if self.in_flight:
             self.in_flight = False
             driver = self.driver
-            verdict = driver.policy.answered(self.attempt, status, nbytes, time.perf_counter(), protocol, connected)
+            verdict = driver.policy.answered(self.attempt, status, nbytes, now or time.perf_counter(), protocol,
+                                             connected, phases)
             if type(verdict) is Retry:
                 driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
                 return

@@ -119,6 +119,14 @@ http_options = _options(
                       "CPU per request."),
     click.option("--urls-file", "-f", metavar="FILE",
                  help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
+    click.option("--targets", "targets_file", metavar="FILE",
+                 help="Read whole requests from FILE ('-' reads stdin), as vegeta does: each with its own method, "
+                      "headers and body. -H headers are added to each; --body applies where a request has none. "
+                      "See --targets-format."),
+    click.option("--targets-format", type=click.Choice(("http", "json")), default="http", show_default=True,
+                 help="http: 'METHOD URL', header lines, optional '@BODYFILE' (relative to FILE), a blank line "
+                      "between requests. json: one {\"method\", \"url\", \"header\": {name: [values]}, "
+                      "\"body\": base64} a line."),
     click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
     click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
                  help="Add a request header; repeat for more."),
@@ -127,6 +135,13 @@ http_options = _options(
                  help="The largest --body @FILE read (the body is held in memory and sent with every request)."),
     click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
                  help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
+    click.option("--check", "checks", multiple=True, metavar="EXPR",
+                 help="Every answer must pass EXPR, or it counts as the error check_failed (repeatable): "
+                      "'status == 200', 'status in 200-299', 'body contains \"Welcome\"', 'body ~ \"id=\\d+\"', "
+                      "'header Content-Type ~ json', 'header ETag exists', 'json .items[0].id exists', "
+                      "'json .count == 3', 'size >= 1KiB', 'time < 200ms'. The report gives each one's pass rate."),
+    click.option("--check-body", metavar="SIZE", default="64KiB", show_default=True,
+                 help="How much of each body checks read at most (memory stays bounded whatever the answers' size)."),
     click.option("--per-host", metavar="N",
                  help="Politeness: at most N operations in flight per host (on the fixture site, "
                       "/site/{h}/ counts as host h)."),
@@ -240,7 +255,8 @@ def fetch(urls, body, max_body, headers, **options) -> int:
     from .options import body_from
 
     delivery = Delivery.from_options(options)
-    job = build_job(kind="fetch", urls=urls, headers=headers, body=usage(body_from, body, max_body), **options)
+    job = build_job(kind="fetch", urls=urls, headers=headers, body=usage(body_from, body, max_body), max_body=max_body,
+                    **options)
     return run_and_report(job, delivery)
 
 
@@ -274,13 +290,14 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
     from .options import body_from
 
     if read_files:
-        options.pop("engine")
-        options.pop("max_body")
+        for name in ("engine", "max_body", "checks", "check_body", "targets_file", "targets_format"):
+            options.pop(name)
         return build_job(kind="read", paths=targets, verify=verify is not None, **options)
     for name in ("from_list", "recursive", "block_size", "evict_cache", "file_size"):
         options.pop(name)
-    return build_job(kind="fetch", urls=targets or (COMPARE_PATH,), headers=headers,
-                     body=usage(body_from, body, options.pop("max_body")), **options)
+    default = () if options.get("targets_file") else (COMPARE_PATH,)
+    return build_job(kind="fetch", urls=targets or default, headers=headers,
+                     body=usage(body_from, body, options["max_body"]), **options)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -454,7 +471,7 @@ def schema() -> int:
 def serve(host, port, seed, profile, files_root, workers, tls, client_cert, http, exit_with_parent) -> int:
     """Run the fixture server in the foreground until Ctrl-C.
 
-    Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /stream/{n},
+    Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /echo, /stream/{n},
     /drip?duration=S&numbytes=N, /redirect/{n}, /page/{i}, /site/{h}/page/{i},
     /files/PATH (with --files), and faults: /fault/reset, /fault/truncate, /fault/hang,
     /fault/slow-headers, /fault/bad-chunked, /fault/garbage, /fault/flaky?p=0.2&i=N,

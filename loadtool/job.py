@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from . import engines, strategies
+from .engines.checks import name_of
 from .errors import UsageError
 from .names import DEFAULT_CONCURRENCY
 from .options import DEFAULT_BLOCK, FIXTURE_COUNT, format_status_ranges, parse
@@ -63,6 +64,10 @@ class Fetch:
     cookies: bool = False
     #: Time each operation's phases (dns, connect, tls, send, wait, read) where the engine can.
     phases: bool = True
+    #: What every answer must pass (engines.checks): expressions, or the library's callables.
+    checks: tuple = ()
+    #: How many bytes of each body the checks read, at most.
+    check_body: int = 64 * 1024
 
     def proxies(self):
         """Which proxy each URL goes through (engines.proxy.Proxies)."""
@@ -149,7 +154,7 @@ class Job:
         UsageError when the strategy does not run that engine or the engine cannot do the job."""
         strategy = strategies.get(name)
         job = replace(self, strategy=name, engine=strategy.engine_for(self.kind, engine))
-        refusal = engines.refusal(job)
+        refusal = strategy.refuses(job) or engines.refusal(job)
         if refusal:
             raise UsageError(refusal)
         return job
@@ -202,6 +207,7 @@ class Job:
                    insecure=fetch.tls.insecure, cacert=fetch.tls.cacert, cert=fetch.tls.cert,
                    tls_min=fetch.tls.min_version, proxy=fetch.proxy, proxy_env=fetch.proxy_env,
                    cookies=fetch.cookies, phases=fetch.phases,
+                   checks=[name_of(check) for check in fetch.checks], check_body=fetch.check_body,
                    block_size=read.block_size, verify=read.verify, evict_cache=read.evict_cache,
                    scheduler=cluster.scheduler, local_cluster=cluster.local,
                    slice=None if self.share is None or self.share.by_host else [self.share.index, self.share.of],

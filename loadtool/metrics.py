@@ -15,6 +15,8 @@ from typing import Any, NamedTuple
 
 from hdrh.histogram import HdrHistogram
 
+from .targets import url_of
+
 LOWEST_US = 1
 HIGHEST_US = 3600 * 1_000_000
 DIGITS = 3
@@ -87,6 +89,8 @@ class Sample(NamedTuple):
     connected: bool | None = None
     #: Seconds in each of PHASES (None where the engine cannot see one), or None.
     phases: tuple | None = None
+    #: Whether the answer passed each of the job's checks, in order (None: no checks ran).
+    checks: tuple | None = None
 
 
 #: What a record of one operation holds (``--raw``), in order. Times are milliseconds from
@@ -96,8 +100,13 @@ RECORD_FIELDS = ("index", "target", "start_ms", "due_ms", "latency_ms", "service
 
 
 def _target_text(target) -> str:
-    """A target as text: a URL, a file's path, or what an unusable target said."""
-    return target if isinstance(target, str) else getattr(target, "path", None) or getattr(target, "text", str(target))
+    """A target as text: a URL, a file's path, a request's method and URL, or what an unusable
+    target said."""
+    if isinstance(target, str):
+        return target
+    if hasattr(target, "method"):
+        return f"{target.method} {target.url}"
+    return getattr(target, "path", None) or getattr(target, "text", str(target))
 
 
 class _Second:
@@ -256,6 +265,8 @@ class Stats:
         self.worker_peak_bytes = 0
         #: The first error, so a run where everything failed can name its cause.
         self.first_error: str | None = None
+        #: [passed, failed] for each of the job's checks, in order.
+        self.checks: list[list[int]] = []
 
     def add(self, sample: Sample, now: float | None = None) -> None:
         """Count one Sample; ``now`` (wall clock) defaults to the time of the call.
@@ -264,7 +275,7 @@ class Stats:
         as the tuple it is, and ``bucket`` and the clamping are written out inline.
         """
         (latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s, protocol, connected,
-         phases) = sample
+         phases, checks) = sample
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
         shift = latency.bit_length() - 11
         if shift > 0:
@@ -293,6 +304,8 @@ class Stats:
             self._count_new_connection(op)
         if phases is not None:
             self._add_phases(phases)
+        if checks is not None:
+            self._count_checks(checks)
         if self.records is not None and op is not None:
             self.records.append(self._record(sample))
 
@@ -316,10 +329,23 @@ class Stats:
             pending = pendings[index]
             pending[value] = pending.get(value, 0) + 1
 
+    def _count_checks(self, passed: tuple, failed: tuple | None = None) -> None:
+        """Count one answer's checks (``passed``: a bool per check), or add counts
+        (``passed`` and ``failed``: numbers per check)."""
+        counts = self.checks
+        while len(counts) < len(passed):
+            counts.append([0, 0])
+        for index, ok in enumerate(passed):
+            if failed is None:
+                counts[index][0 if ok else 1] += 1
+            else:
+                counts[index][0] += ok
+                counts[index][1] += failed[index]
+
     def _count_new_connection(self, op) -> None:
         connections = self.connections
         connections["new"] += 1
-        if op is not None and isinstance(op.target, str) and op.target.startswith("https:"):
+        if op is not None and url_of(op.target).startswith("https:"):
             connections["tls_handshakes"] += 1
 
     def _record(self, sample: Sample) -> tuple:
@@ -406,6 +432,8 @@ class Stats:
             self.protocols[protocol] = self.protocols.get(protocol, 0) + number
         for name, number in other.connections.items():
             self.connections[name] += number
+        if other.checks:
+            self._count_checks(*zip(*other.checks))
         for index in range(len(PHASES)):
             theirs = other.phase(index)
             if theirs is not None:
@@ -445,7 +473,7 @@ class Stats:
             "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
             "worker_peak_bytes": self.worker_peak_bytes, "records": self.records,
-            "protocols": self.protocols, "connections": self.connections,
+            "protocols": self.protocols, "connections": self.connections, "checks": self.checks,
             "phases": [None if self.phase(index) is None else self.phase(index).encode().decode("ascii")
                        for index in range(len(PHASES))],
         }
@@ -466,6 +494,7 @@ class Stats:
         stats.records = wire.get("records")
         stats.protocols = dict(wire.get("protocols", {}))
         stats.connections = dict(wire.get("connections", stats.connections))
+        stats.checks = [list(pair) for pair in wire.get("checks", ())]
         for index, encoded in enumerate(wire.get("phases") or ()):
             if encoded is not None:
                 stats._phases[index] = HdrHistogram.decode(encoded.encode("ascii"))

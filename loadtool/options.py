@@ -34,6 +34,9 @@ MAX_HEADER_BYTES = 8 * 1024
 #: and sent with every request.
 MAX_BODY = "16MiB"
 MAX_CONCURRENCY = 100_000
+#: How much of each body checks read unless --check-body says: a check cannot make memory
+#: grow with the size of an answer.
+CHECK_BODY = "64KiB"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 #: Every option ``parse`` knows.
@@ -44,6 +47,7 @@ KNOWN = frozenset({
     "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
     "per_host", "host_rate", "scheduler", "local_cluster", "http", "streams",
     "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies", "no_phases",
+    "checks", "check_body", "targets_file", "targets_format", "max_body",
 })
 HTTP_VERSIONS = ("1.1", "2", "3")
 
@@ -151,14 +155,15 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(parse_header(item) for item in value or ())
 
 
-def _block_size(value: Any) -> int:
+def size_option(name: str, value: Any, low: int, low_text: str) -> int:
+    """A size option (``"64KiB"``, or a number of bytes) between ``low`` and 1 GiB."""
     try:
-        size = parse_size(value) if isinstance(value, str) else int(value)
+        number = parse_size(value) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
-        raise UsageError(f"--block-size must be a size such as 64KiB, not {value!r}") from None
-    if not 0 <= size <= 1 << 30:
-        raise UsageError(f"--block-size must be between 0 (whole file) and 1GiB, not {value!r}")
-    return size
+        raise UsageError(f"--{name} must be a size such as 64KiB, not {value!r}") from None
+    if not low <= number <= 1 << 30:
+        raise UsageError(f"--{name} must be between {low_text} and 1GiB, not {value!r}")
+    return number
 
 
 def _count(options: dict[str, Any], targets: Any, duration_s: float | None) -> int | None:
@@ -191,6 +196,13 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
             return GeneratedTree(count, size, seed)
         return file_targets(paths, from_list, bool(options.get("recursive")))
     urls = options.get("urls", ())
+    if options.get("targets_file") is not None:
+        if urls or options.get("urls_file"):
+            raise UsageError("give URLs, --urls-file or --targets, one of them")
+        from .targets_file import TargetsFile
+
+        max_body = size_option("max-body", options.get("max_body", MAX_BODY), 0, "0")
+        return TargetsFile.open(options["targets_file"], str(options.get("targets_format", "http")), max_body)
     targets = url_targets((urls,) if isinstance(urls, str) else tuple(urls), options.get("urls_file"), seed, profile)
     if "server" in options:
         if not isinstance(targets, FixturePaths):
@@ -240,7 +252,21 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "cookies": bool(options.get("cookies")),
         "phases": not options.get("no_phases"),
         "streams": whole_number("streams", options.get("streams", 1), 1, 1000),
+        "checks": _checks(options.get("checks")),
+        "check_body": size_option("check-body", options.get("check_body", CHECK_BODY), 1, "1 byte"),
     }
+
+
+def _checks(value: Any) -> tuple:
+    """The checks as given (texts, or the library's callables), each parsed once now so a bad
+    one is a usage error; the policy parses them again wherever the job runs (a parsed
+    check holds closures, which do not travel to other processes)."""
+    from .engines.checks import parse_check
+
+    checks = (value,) if isinstance(value, str) or callable(value) else tuple(value or ())
+    for check in checks:
+        parse_check(check)
+    return checks
 
 
 def _proxy(url: str | None) -> str | None:
@@ -284,8 +310,8 @@ def _read(options: dict[str, Any], targets: Any) -> dict[str, Any]:
     verify = bool(options.get("verify"))
     if verify and not isinstance(targets, GeneratedTree) and getattr(targets, "kind", "") != "manifest":
         raise UsageError("--verify needs a tree made by `loadtool files make` (its manifest holds the checksums)")
-    return {"block_size": _block_size(options.get("block_size", DEFAULT_BLOCK)), "verify": verify,
-            "evict_cache": bool(options.get("evict_cache"))}
+    return {"block_size": size_option("block-size", options.get("block_size", DEFAULT_BLOCK), 0, "0 (whole file)"),
+            "verify": verify, "evict_cache": bool(options.get("evict_cache"))}
 
 
 def parse(options: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import zlib
 from collections import deque
 from urllib.parse import urlsplit
 
-from .targets import InvalidTarget
+from .targets import InvalidTarget, url_of
 
 #: On the fixture site, /site/{h}/... stands for host h, so limits can be exercised on loopback.
 _SITE = re.compile(r"/site/([^/]+)/")
@@ -30,9 +30,9 @@ PRUNE_AT = 10_000
 
 def host_of(target) -> str:
     """The host a target counts against: its host:port, or ``site/h`` on the fixture site."""
-    if isinstance(target, InvalidTarget) or not isinstance(target, str):
+    if isinstance(target, InvalidTarget):
         return ""
-    parts = urlsplit(target)
+    parts = urlsplit(url_of(target))
     site = _SITE.match(parts.path)
     return f"{parts.netloc}/site/{site.group(1)}" if site else parts.netloc
 

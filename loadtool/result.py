@@ -129,6 +129,30 @@ class Result:
         histogram = self.stats.latency
         return histogram.get_value_at_percentile(q) / 1000 if histogram.get_total_count() else None
 
+    @property
+    def checks(self) -> dict[str, dict[str, int]]:
+        """Each check's answers that passed and failed, by its expression (a callable's name).
+        An operation that got no answer ran no check."""
+        from .engines.checks import name_of
+
+        fetch = getattr(self.job, "fetch", None)
+        checks = fetch.checks if fetch is not None else ()
+        counts = self.stats.checks + [[0, 0]] * (len(checks) - len(self.stats.checks))
+        named: dict[str, dict[str, int]] = {}
+        for check, (passed, failed) in zip(checks, counts):
+            name = name_of(check)
+            while name in named:  # two callables of one name
+                name += "'"
+            named[name] = {"passed": passed, "failed": failed}
+        return named
+
+    @property
+    def checks_passed(self) -> float | None:
+        """The share of all check evaluations that passed (k6's ``checks`` rate); None without checks."""
+        from .engines.checks import checks_share
+
+        return checks_share(self.checks)
+
     @cached_property
     def service_ms(self) -> dict[str, float | None] | None:
         return None if self.stats.service is None else self.stats.latency_ms(self.stats.service)
@@ -195,6 +219,7 @@ class Result:
             "protocols": dict(sorted(stats.protocols.items())),
             "phases_ms": stats.phases_ms(),
             "connections": dict(stats.connections),
+            "checks": self.checks,
             "series": stats.series.rows() if series else [],
             "histogram": stats.latency.encode().decode("ascii"),
         }

@@ -13,13 +13,14 @@ from __future__ import annotations
 import atexit
 import errno
 import os
+import re
 import stat
 import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from itertools import count as count_from
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import UsageError
@@ -76,8 +77,12 @@ class InvalidTarget:
         return f"{self.text!r}: {self.reason}"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SPACE = re.compile(r"\s")
+
+
 def has_control_characters(text: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
+    return _CONTROL.search(text) is not None
 
 
 def url_problem(url: str) -> str | None:
@@ -99,13 +104,30 @@ def url_problem(url: str) -> str | None:
         return "no host"
     if port == 0:
         return "port 0"
-    if any(ch.isspace() for ch in url):
+    if _SPACE.search(url):
         return "contains whitespace"
     return None
 
 
-def _expand(template: str, index: int) -> str:
+def expand(template: str, index: int) -> str:
+    """``template`` with ``{i}`` made the operation's index."""
     return template.replace(_TEMPLATE, str(index)) if _TEMPLATE in template else template
+
+
+class Request(NamedTuple):
+    """A target that is a whole request (from a targets file): its method, URL, headers and
+    body, sent as they are — the job's --header lines are added, and its --body stands in
+    only where the request has none. Other targets are URLs (str)."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+
+
+def url_of(target) -> str:
+    """The URL of a fetch target: the target itself, or a Request's."""
+    return target if type(target) is str else getattr(target, "url", "")
 
 
 @dataclass(frozen=True)
@@ -121,7 +143,7 @@ class ItemList:
     def iter_from(self, start: int, stop: int | None) -> Iterator[tuple[int, str]]:
         items, n = self.items, len(self.items)
         for index in (count_from(start) if stop is None else range(start, stop)):
-            yield index, _expand(items[index % n], index)
+            yield index, expand(items[index % n], index)
 
     def latency_s(self, index: int) -> float | None:
         return None
@@ -159,7 +181,7 @@ class FixturePaths:
         """The latency the fixture server is known to add to operation ``index``."""
         from .profiles import known_latency_s
 
-        path = _expand(self.paths[index % len(self.paths)], index)
+        path = expand(self.paths[index % len(self.paths)], index)
         return known_latency_s(path, self.seed, self.profile)
 
     def describe(self) -> dict[str, Any]:
@@ -242,7 +264,7 @@ class LinesFile:
             return FileTarget(os.path.join(self.root, relative), rest.rpartition("\t")[2])
         if self.kind != "urls":
             return text
-        target = _expand(text, index)
+        target = expand(text, index)
         problem = url_problem(target)
         return InvalidTarget(target, problem) if problem else target
 

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .engines.checks import checks_share
 from .errors import UsageError
 from .units import parse_duration
 
@@ -27,7 +28,7 @@ _RELATIVE = re.compile(r"([+-]\d+(?:\.\d+)?)%")
 LATENCY = {"p50": "p50", "p75": "p75", "p90": "p90", "p95": "p95", "p99": "p99", "p99.9": "p999", "p999": "p999",
            "max": "max", "mean": "mean"}
 THROUGHPUT = ("rps", "ops_s", "throughput")
-METRICS = (*LATENCY, "errors", *THROUGHPUT, "wall", "efficiency")
+METRICS = (*LATENCY, "errors", *THROUGHPUT, "wall", "efficiency", "checks")
 
 
 def figures(result: Any) -> dict[str, float | None]:
@@ -36,7 +37,8 @@ def figures(result: Any) -> dict[str, float | None]:
         data = result
     else:
         data = {"ops": result.ops, "ok": result.ok, "latency_ms": result.latency_ms, "wall_s": result.wall_s,
-                "throughput_ops_s": result.throughput_ops_s, "efficiency": result.efficiency}
+                "throughput_ops_s": result.throughput_ops_s, "efficiency": result.efficiency,
+                "checks": result.checks}
     ops = data["ops"]
     values: dict[str, float | None] = {name: data["latency_ms"][key] for name, key in LATENCY.items()}
     values.update({
@@ -45,6 +47,7 @@ def figures(result: Any) -> dict[str, float | None]:
         "per_s": data["throughput_ops_s"],
         "wall_ms": data["wall_s"] * 1000,
         "efficiency": data["efficiency"],
+        "checks": checks_share(data.get("checks") or {}),
     })
     return values
 
@@ -69,7 +72,7 @@ class Threshold:
             return "errors_share" if self.unit == "share" else "errors_count"
         if self.metric in THROUGHPUT:
             return "per_s"
-        return "wall_ms" if self.metric == "wall" else "efficiency"
+        return {"wall": "wall_ms", "checks": "checks"}.get(self.metric, "efficiency")
 
     def actual(self, result: Any) -> float | None:
         """The value of this metric in ``result`` (a Result or a result dict)."""
@@ -135,6 +138,11 @@ def _limit(metric: str, text: str) -> tuple[float, str]:
         return _number(text), "count"
     if metric in THROUGHPUT:
         return _number(text.removesuffix("/s")), "per_s"
+    if metric == "checks":  # the share of checks passed: 99.9% or 0.999
+        share = _number(text.removesuffix("%")) / (100 if text.endswith("%") else 1)
+        if share > 1:
+            raise ValueError(f"{text!r}: the share of checks passed is at most 100%")
+        return share, "share"
     return _number(text.removesuffix("%")) / (100 if text.endswith("%") else 1), "ratio"
 
 

@@ -126,7 +126,8 @@ LAYERS = (
     ("loadtool.strategies",),
     ("loadtool.work", "loadtool.sink", "loadtool.control", "loadtool.politeness", "loadtool.pagecache"),
     ("loadtool.engines",),
-    ("loadtool.targets", "loadtool.metrics", "loadtool.files", "loadtool.server", "loadtool.profiles"),
+    ("loadtool.targets", "loadtool.targets_file", "loadtool.metrics", "loadtool.files", "loadtool.server",
+     "loadtool.profiles"),
     ("loadtool.errors", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
 )
 

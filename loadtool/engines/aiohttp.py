@@ -12,8 +12,9 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
+from .checks import Kept, answer, wanted
 from .policy import Limits, Outcome
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT
+from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, request_of
 from .tls import context as tls_context
 
 
@@ -55,6 +56,9 @@ def _trace() -> aiohttp.TraceConfig:
     return trace
 
 
+_NO_TYPE = ("Content-Type",)
+
+
 class AiohttpEngine:
     style = "async"
 
@@ -62,6 +66,8 @@ class AiohttpEngine:
         self.fetch = job.fetch
         self.timeout_s = job.timeout_s
         self.proxies = job.fetch.proxies()
+        #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
+        self.keep = wanted(job.fetch)
 
     @staticmethod
     def refuses(job) -> str | None:
@@ -101,21 +107,28 @@ class AiohttpEngine:
                 trace_configs=[_trace()] if self.fetch.phases else None) as session:
             yield session
 
-    async def attempt(self, session: aiohttp.ClientSession, url: str, limits: Limits) -> Outcome:
+    async def attempt(self, session: aiohttp.ClientSession, target, limits: Limits) -> Outcome:
         fetch = self.fetch
+        method, url, headers, body = request_of(target, fetch)
         timeout = aiohttp.ClientTimeout(total=limits.total_s, sock_connect=limits.connect_s)
         timing = _Timing() if fetch.phases else None
+        kept = Kept(self.keep) if self.keep else None
         try:
             # aiohttp stops at max_redirects - 1 redirects; requests and the fast engine follow
             # MAX_REDIRECTS.
-            async with session.request(fetch.method, url, data=fetch.body, allow_redirects=True,
+            # No Content-Type unless one is given: aiohttp would invent application/octet-stream.
+            async with session.request(method, url, data=body, headers=headers or None, allow_redirects=True,
+                                       skip_auto_headers=_NO_TYPE,
                                        max_redirects=MAX_REDIRECTS + 1, timeout=timeout,
                                        proxy=self.proxies.for_url(url), trace_request_ctx=timing) as response:
                 size = 0
                 while chunk := await response.content.readany():
                     size += len(chunk)
+                    if kept is not None:
+                        kept(chunk)
                 version = response.version
                 return Outcome(response.status, size, protocol=f"HTTP/{version.major}.{version.minor}",
-                               phases=None if timing is None else timing.phases(time.perf_counter()))
+                               phases=None if timing is None else timing.phases(time.perf_counter()),
+                               answer=None if self.keep is None else answer(response.headers.items(), kept))
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             return Outcome(error=exc)

@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import pycurl
 
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address
+from .checks import Kept, headers_of, wanted
+from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address, request_of
 from .policy import Limits, Outcome
 
 _new = tuple.__new__
@@ -117,9 +118,19 @@ class CurlPool:
             self.multi.setopt(pycurl.M_MAX_CONCURRENT_STREAMS, engine.streams)
         self.handles = [engine.handle(slot) for slot in range(slots)]
 
-    def start(self, slot: int, url: str, limits: Limits) -> None:
+    def start(self, slot: int, target, limits: Limits) -> None:
         handle = self.handles[slot]
+        if type(target) is str:
+            url = target
+        else:  # a whole Request, from a targets file
+            url = target.url
+            if target != handle.request:
+                handle.request = target
+                method, _, headers, body = request_of(target, self.engine.fetch)
+                self.engine.request(handle, method, headers, body)
         handle.lines.clear()
+        if handle.kept is not None:
+            handle.kept.data.clear()
         # Options are set only when they change: most attempts go to the same URL with the
         # whole timeout left, and each setopt is a call into libcurl.
         if url != handle.url:
@@ -189,6 +200,8 @@ class CurlEngine:
         self.fetch, self.version = fetch, fetch.http
         self.proxies = fetch.proxies()
         self.phases = fetch.phases
+        #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
+        self.keep = wanted(fetch)
         self.streams = fetch.streams if fetch.http != "1.1" else 1
         #: Connections per host: one per operation in flight, or per ``streams`` of them.
         self.connections = max(1, -(-job.concurrency // self.streams))
@@ -200,23 +213,19 @@ class CurlEngine:
         """An easy handle with the job's fixed options, reused for every attempt on its slot."""
         fetch, handle = self.fetch, pycurl.Curl()
         handle.slot, handle.lines, handle.url, handle.timeouts, handle.proxy = slot, [], None, None, None
+        handle.request = None
         handle.setopt(pycurl.NOSIGNAL, 1)
-        # Bodies are counted (SIZE_DOWNLOAD_T), not kept: len, a C builtin, costs no Python frame.
-        handle.setopt(pycurl.WRITEFUNCTION, len)
+        # Bodies are counted (SIZE_DOWNLOAD_T), not kept: len, a C builtin, costs no Python frame;
+        # body checks keep the first bytes of each.
+        handle.kept = Kept(self.keep) if self.keep else None
+        handle.setopt(pycurl.WRITEFUNCTION, handle.kept or len)
         handle.setopt(pycurl.HEADERFUNCTION, handle.lines.append)
         handle.setopt(pycurl.FOLLOWLOCATION, 1)
         handle.setopt(pycurl.MAXREDIRS, MAX_REDIRECTS)
         handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.USERAGENT, USER_AGENT)
-        handle.setopt(pycurl.HTTPHEADER, [f"{name}: {value}" for name, value in fetch.headers])
-        if fetch.method == "HEAD":
-            handle.setopt(pycurl.NOBODY, 1)
-        elif fetch.method != "GET":
-            handle.setopt(pycurl.CUSTOMREQUEST, fetch.method)
-        if fetch.body is not None:
-            handle.setopt(pycurl.POSTFIELDS, fetch.body)
-            handle.setopt(pycurl.POSTFIELDSIZE_LARGE, len(fetch.body))
+        self.request(handle, fetch.method, (), fetch.body)
         handle.version, handle.plain_version = _VERSIONS[self.version]
         handle.setopt(pycurl.HTTP_VERSION, handle.version)
         self._tls(handle, fetch.tls)
@@ -225,6 +234,28 @@ class CurlEngine:
         if self.version != "1.1":
             handle.setopt(pycurl.PIPEWAIT, 1)  # wait for a connection to multiplex on, not a new one
         return handle
+
+    def request(self, handle: pycurl.Curl, method: str, headers: tuple, body: bytes | None) -> None:
+        """Set what ``handle`` sends: ``method``, the job's headers and ``headers``, ``body``.
+        A POST carries its body as libcurl's own POST (so a 303 turns it into a GET, as in
+        every engine); other methods beside GET and HEAD are named as custom requests. POST,
+        PUT and PATCH always send a body, if an empty one (Content-Length: 0), as the fast
+        engine does."""
+        lines = [f"{name}: {value}" for name, value in (*self.fetch.headers, *headers)]
+        if not any(line[:13].lower() == "content-type:" for line in lines):
+            lines.append("Content-Type:")  # libcurl would say form-urlencoded; no engine invents a type
+        handle.setopt(pycurl.HTTPHEADER, lines)
+        handle.setopt(pycurl.NOBODY, 0)
+        handle.setopt(pycurl.HTTPGET, 1)  # from a clean GET: no body, no custom method
+        if method == "HEAD":
+            handle.setopt(pycurl.NOBODY, 1)
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            handle.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body or b""))
+            handle.setopt(pycurl.POSTFIELDS, body or b"")
+        if method in ("GET", "HEAD", "POST"):
+            handle.unsetopt(pycurl.CUSTOMREQUEST)
+        else:
+            handle.setopt(pycurl.CUSTOMREQUEST, method)
 
     @staticmethod
     def _tls(handle: pycurl.Curl, tls) -> None:
@@ -263,4 +294,6 @@ class CurlEngine:
         # Built with tuple.__new__: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
         return _new(Outcome, (handle.getinfo(pycurl.RESPONSE_CODE), int(handle.getinfo(pycurl.SIZE_DOWNLOAD_T)),
                               None, None, False, protocol, handle.getinfo(pycurl.NUM_CONNECTS) > 0,
-                              _phases(handle) if self.phases else None))
+                              _phases(handle) if self.phases else None,
+                              None if self.keep is None else (headers_of(handle.lines),
+                                                              b"" if handle.kept is None else handle.kept.take())))

@@ -21,10 +21,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httptools
 
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address
+from .checks import Kept, headers_of, wanted
+from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address, request_of
 from .tls import context as tls_context
 
 URL_CACHE = 4096
+#: ... and at most this many bytes of them (requests from a targets file may carry bodies).
+CACHE_BYTES = 64 << 20
 
 
 class Unsupported(ValueError):
@@ -32,27 +35,41 @@ class Unsupported(ValueError):
 
 
 class Requests:
-    """Request bytes per URL, built once: ((host, port, tls), bytes)."""
+    """Request bytes per target (a URL, or a whole Request from a targets file), built once:
+    ((host, port, tls), bytes, whether it is a HEAD request)."""
 
     def __init__(self, fetch) -> None:
+        self.fetch = fetch
         self.method = fetch.method
         self.proxies = fetch.proxies()
-        self._cache: dict[str, tuple[tuple[str, int, bool], bytes]] = {}
-        extra = "".join(f"{name}: {value}\r\n" for name, value in fetch.headers)
-        body = fetch.body or b""
-        length = f"Content-Length: {len(body)}\r\n" if body or fetch.method in ("POST", "PUT", "PATCH") else ""
-        self._tail = f"User-Agent: {USER_AGENT}\r\n{extra}{length}\r\n".encode("latin-1") + body
+        self._cache: dict[object, tuple[tuple[str, int, bool], bytes, bool]] = {}
+        self._cached_bytes = 0
+        self._extra = "".join(f"{name}: {value}\r\n" for name, value in fetch.headers)
+        self._tail = self._tail_of(fetch.method, (), fetch.body)
 
-    def get(self, url: str) -> tuple[tuple[str, int, bool], bytes]:
-        built = self._cache.get(url)
+    def _tail_of(self, method: str, headers: tuple, body: bytes | None) -> bytes:
+        own = "".join(f"{name}: {value}\r\n" for name, value in headers)
+        body = body or b""
+        length = f"Content-Length: {len(body)}\r\n" if body or method in ("POST", "PUT", "PATCH") else ""
+        return f"User-Agent: {USER_AGENT}\r\n{self._extra}{own}{length}\r\n".encode("latin-1") + body
+
+    def get(self, target) -> tuple[tuple[str, int, bool], bytes, bool]:
+        built = self._cache.get(target)
         if built is None:
-            built = self._build(url)
-            if len(self._cache) >= URL_CACHE:
+            built = self._build(target)
+            self._cached_bytes += len(built[1])
+            if len(self._cache) >= URL_CACHE or self._cached_bytes > CACHE_BYTES:
                 self._cache.clear()
-            self._cache[url] = built
+                self._cached_bytes = len(built[1])
+            self._cache[target] = built
         return built
 
-    def _build(self, url: str) -> tuple[tuple[str, int, bool], bytes]:
+    def _build(self, target) -> tuple[tuple[str, int, bool], bytes, bool]:
+        if type(target) is str:
+            url, method, tail = target, self.method, self._tail
+        else:
+            method, url, headers, body = request_of(target, self.fetch)
+            tail = self._tail_of(method, headers, body)
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise Unsupported(f"{parts.scheme}:// is not supported by --engine fast (http and https only)")
@@ -62,10 +79,10 @@ class Requests:
         tls = parts.scheme == "https"
         default = 443 if tls else 80
         port = parts.port or default
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         host = parts.hostname if port == default else f"{parts.hostname}:{port}"
-        head = f"{self.method} {target} HTTP/1.1\r\nHost: {host}\r\n".encode("latin-1")
-        return (parts.hostname, port, tls), head + self._tail
+        head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n".encode("latin-1")
+        return (parts.hostname, port, tls), head + tail, method == "HEAD"
 
 
 #: A head still unfinished at this size is refused at once, not buffered further.
@@ -107,10 +124,14 @@ class Wire(asyncio.Protocol):
     Location are read from it, and whether any byte arrived tells a stale connection.
     """
 
+    #: What checks read of the last answer (CheckedWire); None when the job has no checks.
+    seen: tuple | None = None
+
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.worker = channel.worker
-        self.head_request = channel.engine.head_request
+        #: Whether the attempt on this connection is a HEAD request (no body follows its answer).
+        self.head_request = channel.heading
         self.timed = channel.timed
         self.transport: asyncio.Transport | None = None
         self.parser = self._parser()
@@ -207,7 +228,7 @@ class Wire(asyncio.Protocol):
         else:
             now, phases = None, None
         self.worker.answered(status, size, _VERSIONS.get(self.parser.get_http_version()), not channel.reused, phases,
-                             now)
+                             now, self.seen)
 
     def _fail(self, kind: str, detail: str) -> None:
         self.close()
@@ -225,12 +246,31 @@ class Wire(asyncio.Protocol):
             self.transport.abort()
 
 
+class CheckedWire(Wire):
+    """A Wire for a job with checks: it also keeps each answer's headers and the first bytes
+    of its body (a separate class, so that jobs without checks pay nothing for them)."""
+
+    def __init__(self, channel: Channel) -> None:
+        super().__init__(channel)
+        self.kept = Kept(channel.engine.keep)
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        self.kept(body)
+
+    def _complete(self) -> None:
+        head = self.head
+        end = head.find(b"\r\n\r\n")
+        self.seen = headers_of(head[:end if end >= 0 else head.find(b"\n\n")].split(b"\n")), self.kept.take()
+        super()._complete()
+
+
 class Channel:
     """One worker's connection: it sends each attempt on the open connection when it goes to
     the same origin, else connects first, and follows redirects as the other engines do."""
 
-    __slots__ = ("engine", "loop", "worker", "wire", "origin", "connecting", "payload", "reused", "url", "hops",
-                 "requests", "timed", "setup", "sent_s")
+    __slots__ = ("engine", "loop", "worker", "wire", "origin", "connecting", "payload", "reused", "url", "target",
+                 "hops", "requests", "timed", "setup", "sent_s", "heading")
 
     def __init__(self, engine: FastEngine, loop: asyncio.AbstractEventLoop, worker) -> None:
         self.engine, self.loop, self.worker = engine, loop, worker
@@ -240,6 +280,8 @@ class Channel:
         self.reused = False
         self.payload = b""
         self.url = ""
+        self.target = None
+        self.heading = False
         self.hops = 0
         self.requests = engine.requests
         #: Phases (--no-phases turns this off): a new connection's dns, connect and tls times,
@@ -267,19 +309,21 @@ class Channel:
         if self.timed:
             self.sent_s = time.perf_counter()
 
-    def start(self, url: str, deadline_s: float) -> None:
-        """Send one attempt; the answer or failure reaches the worker (the driver enforces
-        ``deadline_s`` by its sweep). Raises ValueError (at once) for a URL this engine
-        cannot fetch."""
+    def start(self, target, deadline_s: float) -> None:
+        """Send one attempt at ``target`` (a URL, or a Request); the answer or failure reaches
+        the worker (the driver enforces ``deadline_s`` by its sweep). Raises ValueError (at
+        once) for a target this engine cannot fetch."""
         self.hops, self.requests = 0, self.engine.requests
-        self._send(url)
+        self._send(target)
 
-    def _send(self, url: str) -> None:
-        origin, self.payload = self.requests.get(url)
-        self.url = url
+    def _send(self, target) -> None:
+        origin, self.payload, self.heading = self.requests.get(target)
+        self.target = target
+        self.url = target if type(target) is str else target.url
         wire = self.wire
         if wire is not None and not wire.broken and self.origin == origin:
             self.reused = True
+            wire.head_request = self.heading
             self._write(wire.transport)
             return
         if wire is not None:
@@ -294,10 +338,15 @@ class Channel:
             self.worker.failed("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
             return
         self.hops += 1
-        if status == 303 or (status in (301, 302) and self.requests.method == "POST"):
+        target = self.target
+        method = self.requests.method if type(target) is str else target.method
+        if status == 303 or (status in (301, 302) and method == "POST"):
             self.requests = self.engine.gets
+            if type(target) is not str:
+                target = target._replace(method="GET", body=None)
         try:
-            self._send(urljoin(self.url, location))
+            url = urljoin(self.url, location)
+            self._send(url if type(target) is str else target._replace(url=url))
         except ValueError as exc:
             self.worker.failed("invalid_url", f"redirect to {location!r}: {exc}")
 
@@ -331,7 +380,8 @@ class Channel:
         resolved = time.perf_counter()
         for index, (address, address_port) in enumerate(addresses):
             try:
-                transport, wire = await loop.create_connection(lambda: Wire(self), address, address_port)
+                transport, wire = await loop.create_connection(lambda: self.engine.wire(self), address,
+                                                               address_port)
                 break
             except OSError:
                 if index == len(addresses) - 1:
@@ -367,9 +417,11 @@ class FastEngine:
         self.requests = Requests(job.fetch)
         #: What a redirect that turns the request into a GET sends.
         self.gets = Requests(replace(job.fetch, method="GET", body=None))
-        self.head_request = job.fetch.method == "HEAD"
         self.ssl_context = tls_context(job.fetch.tls)
         self.phases = job.fetch.phases
+        #: What checks need of each answer (engines.checks.wanted), and the Wire that keeps it.
+        self.keep = wanted(job.fetch)
+        self.wire = Wire if self.keep is None else CheckedWire
 
     def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:
         return Channel(self, loop, worker)

@@ -19,6 +19,15 @@ MAX_HEADERS = 100
 MAX_LINE = 64 * 1024
 
 
+def request_of(target, fetch) -> tuple[str, str, tuple[tuple[str, str], ...], bytes | None]:
+    """(method, url, headers of its own, body) of a fetch target: a URL goes with the job's
+    method and body; a Request (targets.Request, from a targets file) brings its own, and
+    the job's body stands in only where it has none."""
+    if type(target) is str:
+        return fetch.method, target, (), fetch.body
+    return target.method, target.url, target.headers, fetch.body if target.body is None else target.body
+
+
 @lru_cache(maxsize=1024)
 def is_address(host: str) -> bool:
     """Whether ``host`` is an IP address (no name to look up) rather than a name."""

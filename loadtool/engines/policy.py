@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from ..errors import classify, message
 from ..metrics import Sample
+from .checks import Answer, parse_checks
 
 #: Error kinds worth another attempt: the next try may well succeed.
 RETRIABLE = frozenset({"connect_refused", "connect_timeout", "read_timeout", "reset", "truncated", "protocol", "dns"})
@@ -49,6 +50,8 @@ class Outcome(NamedTuple):
     protocol: str | None = None
     connected: bool | None = None
     phases: tuple | None = None
+    #: For checks: (headers with lower-cased names, the first bytes of the body), when asked for.
+    answer: tuple | None = None
 
 
 class Attempt(NamedTuple):
@@ -96,11 +99,14 @@ def backoff_s(number: int, index: int = 0, seed: int = 0) -> float:
 class Policy:
     """The rules of one job's operations (built once per run; immutable)."""
 
-    __slots__ = ("timeout_s", "connect_timeout_s", "retries", "seed", "idempotent", "first_limits", "_ok", "_reads")
+    __slots__ = ("timeout_s", "connect_timeout_s", "retries", "seed", "idempotent", "first_limits", "checks", "_ok",
+                 "_reads")
 
     def __init__(self, timeout_s: float, connect_timeout_s: float | None = None, retries: int = 0,
                  ok_status: tuple[tuple[int, int], ...] = ((200, 399),), reads: bool = False,
-                 seed: int = 0, method: str = "GET") -> None:
+                 seed: int = 0, method: str = "GET", checks: tuple = ()) -> None:
+        #: The checks every answer must pass (engines.checks): failing one is check_failed.
+        self.checks = checks
         self.timeout_s = timeout_s
         self.idempotent = method in IDEMPOTENT
         self.connect_timeout_s = timeout_s if connect_timeout_s is None else connect_timeout_s
@@ -117,7 +123,7 @@ class Policy:
         fetch = job.fetch
         return cls(job.timeout_s, fetch.connect_timeout_s if fetch else None, job.retries,
                    fetch.ok_status if fetch else ((200, 399),), reads=fetch is None, seed=job.seed,
-                   method=fetch.method if fetch else "GET")
+                   method=fetch.method if fetch else "GET", checks=parse_checks(fetch.checks) if fetch else ())
 
     def is_ok(self, status: int | None) -> bool:
         return status is not None and 0 <= status < 600 and bool(self._ok[status])
@@ -157,26 +163,44 @@ class Policy:
         once more at once, on a new connection, if its method is idempotent — as browsers
         and curl do; that replay is not a retry.
         """
-        status, nbytes, error, detail, stale, protocol, connected, phases = outcome
+        status, nbytes, error, detail, stale, protocol, connected, phases, answer = outcome
         if error is None:
-            return self.answered(attempt, status, nbytes, now, protocol, connected, phases)
+            return self.answered(attempt, status, nbytes, now, protocol, connected, phases, answer)
         if isinstance(error, str):
             kind = error
         else:
             kind, detail = classify(error), detail or message(error)
-        if stale and kind == "reset" and self.idempotent and not attempt.replayed:
+        if stale and kind == "reset" and not attempt.replayed and self._idempotent(attempt.op.target):
             return Retry(0.0, attempt._replace(start_s=now, replayed=True))
         retry = self._retry(attempt, now) if kind in RETRIABLE else None
         return retry or self.sample(attempt, now, status, nbytes, kind, detail, protocol, connected, phases)
 
+    def _idempotent(self, target) -> bool:
+        """Whether the target's request may be sent twice: the job's method, or a Request's own."""
+        return self.idempotent if type(target) is str else getattr(target, "method", "GET") in IDEMPOTENT
+
     def answered(self, attempt: Attempt, status: int | None, nbytes: int, now: float, protocol: str | None = None,
-                 connected: bool | None = None, phases: tuple | None = None) -> Sample | Retry:
+                 connected: bool | None = None, phases: tuple | None = None,
+                 answer: tuple | None = None) -> Sample | Retry:
         """``settle`` for an attempt that got an answer (the common case, kept short)."""
         if status is not None and status >= 500 and attempt.number <= self.retries:
             retry = self._retry(attempt, now)
             if retry is not None:
                 return retry
+        if self.checks:
+            return self._checked(attempt, status, nbytes, now, protocol, connected, phases, answer)
         return self.sample(attempt, now, status, nbytes, None, None, protocol, connected, phases)
+
+    def _checked(self, attempt: Attempt, status: int, nbytes: int, now: float, protocol, connected, phases,
+                 answer: tuple | None) -> Sample:
+        """The Sample of an answer that had to pass checks: check_failed when one did not."""
+        headers, body = answer if answer is not None else ((), b"")
+        seen = Answer(status, headers, body, nbytes, now - attempt.first_s)
+        passed = tuple(check.passes(seen) for check in self.checks)
+        failed = next((check.text for check, ok in zip(self.checks, passed) if not ok), None)
+        sample = self.sample(attempt, now, status, nbytes, None if failed is None else "check_failed",
+                             None if failed is None else f"check {failed!r} failed", protocol, connected, phases)
+        return sample._replace(checks=passed)
 
     def _retry(self, attempt: Attempt, now: float) -> Retry | None:
         if attempt.number > self.retries:
@@ -197,10 +221,10 @@ class Policy:
         op = attempt.op
         if due is None:
             return _new(Sample, (int((now - first) * 1e6 + 0.5), ok, status, kind, nbytes, None, attempt.number,
-                                 detail, op, first, protocol, connected, phases))
+                                 detail, op, first, protocol, connected, phases, None))
         return _new(Sample, (int((now - (due if due < first else first)) * 1e6 + 0.5), ok, status, kind, nbytes,
                              int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first, protocol, connected,
-                             phases))
+                             phases, None))
 
     def invalid(self, op, detail: str, now: float) -> Sample:
         """The Sample of an operation whose target cannot be used at all."""

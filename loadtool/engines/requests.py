@@ -26,7 +26,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .http import MAX_REDIRECTS, USER_AGENT
+from .http import MAX_REDIRECTS, USER_AGENT, request_of
+from .checks import Kept, answer, wanted
 from .policy import Limits, Outcome
 from .tls import context as tls_context
 from .watchdog import WATCHDOG
@@ -144,6 +145,17 @@ class _Adapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+def _joined(headers: tuple[tuple[str, str], ...]) -> dict[str, str] | None:
+    """A request's own headers as requests takes them: a name given twice has its values
+    joined with commas, as HTTP allows."""
+    if not headers:
+        return None
+    joined: dict[str, str] = {}
+    for name, value in headers:
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined
+
+
 class RequestsEngine:
     style = "sync"
 
@@ -151,6 +163,8 @@ class RequestsEngine:
         self.fetch = job.fetch
         self.ssl_context = tls_context(job.fetch.tls)
         self.proxies = job.fetch.proxies()
+        #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
+        self.keep = wanted(job.fetch)
         if job.fetch.tls.insecure:  # asked for: not a warning per request
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -176,13 +190,14 @@ class RequestsEngine:
         finally:
             session.close()
 
-    def attempt(self, session: requests.Session, url: str, limits: Limits) -> Outcome:
-        fetch = self.fetch
+    def attempt(self, session: requests.Session, target, limits: Limits) -> Outcome:
+        method, url, headers, body = request_of(target, self.fetch)
         watch = _current.watch = WATCHDOG.watch(time.perf_counter() + limits.total_s)
         answered = False
         proxy = self.proxies.for_url(url)
+        kept = Kept(self.keep) if self.keep else None
         try:
-            with session.request(fetch.method, url, data=fetch.body, stream=True, allow_redirects=True,
+            with session.request(method, url, data=body, headers=_joined(headers), stream=True, allow_redirects=True,
                                  timeout=(limits.connect_s, limits.total_s),
                                  proxies={"http": proxy, "https": proxy} if proxy else None) as response:
                 answered = True
@@ -190,11 +205,14 @@ class RequestsEngine:
                 size = 0
                 for chunk in response.raw.stream(CHUNK, decode_content=False):
                     size += len(chunk)
+                    if kept is not None:
+                        kept(chunk)
             times = watch.times
             phases = (None, times.get("connect"), times.get("tls"), times.get("send"), times.get("wait"),
-                      time.perf_counter() - body_start) if fetch.phases else None
+                      time.perf_counter() - body_start) if self.fetch.phases else None
             outcome = Outcome(response.status_code, size, protocol=_VERSIONS.get(response.raw.version),
-                              connected=not watch.reused, phases=phases)
+                              connected=not watch.reused, phases=phases,
+                              answer=None if self.keep is None else answer(response.headers.items(), kept))
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             # Failed before any answer on a connection kept from an earlier request: it was
             # stale (the server closed it meanwhile), and the policy may replay the request.

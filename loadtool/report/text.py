@@ -60,6 +60,7 @@ def summary_lines(result) -> list[tuple[str, str]]:
         *([("protocol", _counts(stats.protocols))] if set(stats.protocols) - {"HTTP/1.1"} else []),
         *([("connections", connections_note(stats.connections))] if sum(stats.connections.values()) else []),
         *([("phases", phases_note(stats.phases_ms(), stats.ops))] if stats.phases_ms() else []),
+        *([("checks", checks_note(result))] if result.checks else []),
         ("errors", _counts(dict(stats.errors))),
         ("client CPU", f"{result.cpu_busy:.0%} of {result.cores} core{'s' if result.cores > 1 else ''}"
                        + (f"  — {saturation_advice(result)}" if result.client_bound else "")),
@@ -81,6 +82,21 @@ def phases_note(phases: dict, ops: int) -> str:
         seen = f" ({figures['count']:,})" if figures["count"] != ops else ""
         parts.append(f"{name} {_ms(figures['p50'])} / {_ms(figures['p99'])}{seen}")
     return "p50 / p99:  " + "   ".join(parts)
+
+
+def checks_note(result) -> str:
+    """Each check's pass rate (and failures), and how much of each body the checks read."""
+    parts = []
+    for name, counts in result.checks.items():
+        evaluated = counts["passed"] + counts["failed"]
+        rate = f"{counts['passed'] / evaluated:.1%}" if evaluated else "not run"
+        failed = f" ({counts['failed']:,} failed)" if counts["failed"] else ""
+        parts.append(f"{name}  {rate}{failed}")
+    from ..engines.checks import wanted
+
+    prefix = wanted(result.job.fetch)
+    read = f"   · bodies read to {format_bytes(prefix)} (--check-body)" if prefix else ""
+    return "   ".join(parts) + read
 
 
 def connections_note(connections: dict) -> str:

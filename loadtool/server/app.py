@@ -59,6 +59,16 @@ async def delay(request: web.Request) -> web.Response:
     return web.Response(text=f'{{"delay_ms": {delay_ms}}}\n', content_type="application/json")
 
 
+async def echo(request: web.Request) -> web.Response:
+    """The request as the server saw it, as JSON: method, path, headers, body (UTF-8 text,
+    undecodable bytes replaced) and its size — what request files and checks are tried on."""
+    body = await request.read()
+    headers = {name: ", ".join(request.headers.getall(name)) for name in dict.fromkeys(request.headers)}
+    seen = {"method": request.method, "path": request.path_qs, "headers": headers,
+            "body": body.decode("utf-8", "replace"), "body_bytes": len(body)}
+    return web.json_response(seen)
+
+
 async def status(request: web.Request) -> web.Response:
     code = int_arg(request, "code", 599, low=200)
     if code in (204, 304):
@@ -142,6 +152,7 @@ def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None
     app.router.add_get("/bytes/{n}", bytes_)
     app.router.add_route("*", "/delay/{ms}", delay)
     app.router.add_route("*", "/status/{code}", status)
+    app.router.add_route("*", "/echo", echo)
     app.router.add_get("/stream/{n}", stream)
     app.router.add_get("/drip", drip)
     app.router.add_get("/redirect/{n}", redirect)

@@ -10,6 +10,7 @@ only when used, so ``loadtool --help`` stays quick.
 from __future__ import annotations
 
 import importlib
+import pickle
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -86,6 +87,8 @@ class Strategy:
     name: ClassVar[str]
     #: The engines it runs, for each kind of job; the first is the default.
     engines: ClassVar[dict[str, tuple[str, ...]]]
+    #: Whether the job travels to other processes (pickled), where it runs.
+    crosses_processes: ClassVar[bool] = False
 
     def layout(self, job) -> Layout:
         raise NotImplementedError
@@ -108,6 +111,21 @@ class Strategy:
 
     def run(self, job, control, sink) -> None:
         raise NotImplementedError
+
+    def refuses(self, job) -> str | None:
+        """Why this strategy cannot run ``job`` (a usage error), or None: a check given as a
+        Python function must be importable to reach other processes."""
+        if not self.crosses_processes or job.fetch is None:
+            return None
+        for check in job.fetch.checks:
+            if not isinstance(check, str):
+                try:
+                    pickle.dumps(check)
+                except Exception:  # noqa: BLE001 - lambdas, closures, functions defined in __main__ of a notebook
+                    return (f"--strategy {self.name} runs the job in other processes, and the check "
+                            f"{getattr(check, '__name__', check)!r} cannot go there: give a function defined at "
+                            f"the top level of a module")
+        return None
 
 
 def get(name: str) -> Strategy:

@@ -77,6 +77,7 @@ def _layout(job, workers: int, why: str = "") -> Layout:
 
 class Cluster(Strategy):
     name = "cluster"
+    crosses_processes = True
     engines = Async.engines
 
     def layout(self, job) -> Layout:

@@ -72,6 +72,7 @@ def _finished(shares: list[Future]):
 
 class Hybrid(Strategy):
     name = "hybrid"
+    crosses_processes = True
     engines = Async.engines
 
     def layout(self, job) -> Layout:

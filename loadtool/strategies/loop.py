@@ -66,13 +66,14 @@ class LoopWorker:
             self.next()
 
     def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
-                 phases: tuple | None = None, now: float | None = None) -> None:
-        """The attempt got an answer (at ``now``, when the engine read the clock already)."""
+                 phases: tuple | None = None, now: float | None = None, answer: tuple | None = None) -> None:
+        """The attempt got an answer (at ``now``, when the engine read the clock already);
+        ``answer`` is what checks read of it (Outcome.answer)."""
         if self.in_flight:
             self.in_flight = False
             driver = self.driver
             verdict = driver.policy.answered(self.attempt, status, nbytes, now or time.perf_counter(), protocol,
-                                             connected, phases)
+                                             connected, phases, answer)
             if type(verdict) is Retry:
                 driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
                 return

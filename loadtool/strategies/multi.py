@@ -97,7 +97,7 @@ class MultiDriver:
         attempt, now = self.attempts.pop(slot), time.perf_counter()
         if outcome.error is None:  # an answer: the short way to the same decision
             verdict = self.policy.answered(attempt, outcome.status, outcome.nbytes, now, outcome.protocol,
-                                           outcome.connected, outcome.phases)
+                                           outcome.connected, outcome.phases, outcome.answer)
         else:
             verdict = self.policy.settle(attempt, outcome, now)
         if type(verdict) is Retry:

@@ -144,6 +144,7 @@ def process_count(job) -> tuple[int, str]:
 
 class Processes(Strategy):
     name = "processes"
+    crosses_processes = True
     engines = Threads.engines
 
     def layout(self, job) -> Layout:

@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import UsageError
 from .job import Job
+from .metrics import mean_of
 from .names import DEFAULT_CONCURRENCY, SYNC_STRATEGIES
 from .runner import measure, ready
 from .sizing import Goal, Option, Way, plan_option, predict_wall_s
@@ -65,8 +66,8 @@ def _spread(result, latency_sd_s: float) -> tuple[float, float]:
         mean = statistics.mean(per_second)
         deciles = statistics.quantiles(per_second, n=10)
         low, high = deciles[0] / mean, deciles[-1] / mean
-    elif result.ops and result.stats.latency.get_mean_value() > 0:
-        relative_error = Z_P90 * latency_sd_s / math.sqrt(result.ops) / (result.stats.latency.get_mean_value() / 1e6)
+    elif result.ops and mean_of(result.stats.latency) > 0:
+        relative_error = Z_P90 * latency_sd_s / math.sqrt(result.ops) / (mean_of(result.stats.latency) / 1e6)
         low, high = 1 - relative_error, 1 + relative_error
     return max(min(low, 1 - MODEL_ERROR), 0.05), max(high, 1 + MODEL_ERROR)
 
@@ -101,7 +102,7 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
                 continue
             ways.append(Way(strategy, engine, run.cpu_s / run.ops, run.memory_per_worker_bytes))
     return Measured(
-        latency_mean_s=histogram.get_mean_value() / 1e6,
+        latency_mean_s=mean_of(histogram) / 1e6,
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
         latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
         latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,

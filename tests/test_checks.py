@@ -120,8 +120,11 @@ def test_a_check_that_fails_everywhere_fails_every_operation_and_exits_3(loadtoo
 def test_the_text_report_gives_each_checks_pass_rate_and_the_body_prefix(loadtool_cli, server):
     out = loadtool_cli("fetch", "/status/200", "--server", server.base_url, "-n", "4", "--check", "status == 200",
                        "--check", 'body contains "status"')
-    line = next(line for line in out.stdout.splitlines() if line.startswith("checks"))
-    assert 'body contains "status"  100.0%' in line and "bodies read to 64" in line
+    lines = out.stdout.splitlines()
+    start = next(number for number, line in enumerate(lines) if line.startswith("checks"))
+    assert lines[start].split() == ["checks", "100.0%", "status", "==", "200"]
+    assert lines[start + 1].split() == ["100.0%", "body", "contains", '"status"']
+    assert "bodies read to their first 64" in lines[start + 2]
 
 
 def test_fail_if_checks_is_the_share_of_checks_passed(loadtool_cli, server):

@@ -81,3 +81,18 @@ def test_latencies_beyond_an_hour_are_kept_at_the_bound():
     stats = Stats(epoch=0.0)
     stats.add(Sample(latency_us=10**13, ok=True, status=200), now=0.0)
     assert stats.ops == 1 and stats.latency_ms()["max"] >= 3_599_000
+
+
+def test_clear_empties_a_histogram_as_a_new_one_is():
+    from loadtool.metrics import clear, new_histogram
+
+    used = new_histogram()
+    for value in (3, 1500, 2_000_000, 3_000_000_000):
+        used.record_value(value, 7)
+    clear(used)
+    fresh = new_histogram()
+    assert used.get_total_count() == 0 and not any(used.counts)
+    assert (used.get_min_value(), used.get_max_value()) == (fresh.get_min_value(), fresh.get_max_value())
+    used.record_value(42)
+    fresh.record_value(42)
+    assert used.encode() == fresh.encode()

@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from ..metrics import recorded
 from ..units import format_bytes, format_duration
 
 
@@ -85,18 +86,20 @@ def phases_note(phases: dict, ops: int) -> str:
 
 
 def checks_note(result) -> str:
-    """Each check's pass rate (and failures), and how much of each body the checks read."""
-    parts = []
+    """Each check's pass rate (and failures), a line each, and how much of each body the
+    checks read."""
+    from ..engines.checks import wanted
+
+    lines = []
     for name, counts in result.checks.items():
         evaluated = counts["passed"] + counts["failed"]
         rate = f"{counts['passed'] / evaluated:.1%}" if evaluated else "not run"
-        failed = f" ({counts['failed']:,} failed)" if counts["failed"] else ""
-        parts.append(f"{name}  {rate}{failed}")
-    from ..engines.checks import wanted
-
+        failed = f"  ({counts['failed']:,} failed)" if counts["failed"] else ""
+        lines.append(f"{rate:>7}  {name}{failed}")
     prefix = wanted(result.job.fetch)
-    read = f"   · bodies read to {format_bytes(prefix)} (--check-body)" if prefix else ""
-    return "   ".join(parts) + read
+    if prefix:
+        lines.append(f"(bodies read to their first {format_bytes(prefix)}: --check-body)")
+    return "\n".join(lines)
 
 
 def connections_note(connections: dict) -> str:
@@ -201,8 +204,8 @@ def histogram_lines(result) -> list[str]:
     low, high = histogram.get_min_value(), histogram.get_max_value()
     span = max(high - low, 1) / BARS
     counts = [0] * BARS
-    for item in histogram.get_recorded_iterator():
-        counts[min(int((item.value_iterated_to - low) / span), BARS - 1)] += item.count_added_in_this_iter_step
+    for value, count in recorded(histogram):
+        counts[min(int((value - low) / span), BARS - 1)] += count
     widest = max(counts)
     marks = [format_duration((low + span * (index + 1)) / 1e6) for index in range(BARS)]
     pad = max(len(mark) for mark in marks)

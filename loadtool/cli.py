@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 
 import click
+import cloup
 
 from . import __version__
 from .errors import UsageError
@@ -29,151 +30,214 @@ def _options(*decorators: Callable) -> Callable:
     return apply
 
 
+# Options come in groups, and each command takes the groups that apply to it: --help
+# then lists them under headings (cloup's option groups) instead of one flat list.
+# Where an option reads differently for fetching and for reading files, its help is
+# written per kind: "fetch", "read", or "both" (compare and sweep, with --read).
+FETCH_ONLY, READ_ONLY = " (not with --read)", " (with --read)"
+
 strategy_option = click.option(
     "--strategy", "-s", type=click.Choice(ALL_STRATEGIES), default="async", show_default=True,
     help="How operations overlap: one at a time (sequential), in a thread pool (threads), "
          "in a process pool (processes), on one asyncio event loop (async), on an event loop in each "
          "of P processes (hybrid), or on the workers of a dask cluster (cluster).")
 
-concurrency_option = click.option(
-    "--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
-    help="Operations in flight at once: threads for threads, connections for async.")
+_IN_FLIGHT = {
+    "fetch": "Requests in flight at once: threads for threads, connections for async and hybrid "
+             "(shared among the P processes); for processes, C caps the P processes (-p), each doing one at a time.",
+    "read": "Files being read at once: threads for threads, open files on the event loop for async "
+            "and hybrid; for processes, C caps the P processes (-p), each reading one file at a time.",
+}
+_IN_FLIGHT["both"] = "Operations in flight at once. " + _IN_FLIGHT["fetch"].split(": ", 1)[1]
 
-job_options = _options(
-    click.option("--count", "-n", metavar="N",
-                 help="Operations to do; 10k and 1M work. Default: 1010 on the fixture server, one pass "
-                      "over a URL list, 200 for a single URL. Targets are reused in turn when N is larger."),
-    click.option("--duration", "-d", metavar="TIME",
-                 help="Run for this long instead (500ms, 30s, 2m); with --count, whichever ends first."),
-    click.option("--processes", "-p", metavar="P",
-                 help=f"Worker processes for --strategy processes (each does one operation at a time). "
-                      f"Default: one per CPU, {cpu_count()} here, at most C."),
-    click.option("--rate", "-r", metavar="R",
-                 help="Open model: start R operations a second whatever the answers (100/s, 6000/m, "
-                      "100/s:ramp=30s). Latency then counts from when each operation was due."),
-    click.option("--timeout", "-t", metavar="TIME", default="30s", show_default=True,
-                 help="Time limit of one operation, retries included."),
-    click.option("--connect-timeout", metavar="TIME", default="10s", show_default=True,
-                 help="Time limit to open one TCP connection."),
-    click.option("--retries", metavar="N", default="0", show_default=True,
-                 help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, "
-                      "up to N times, with exponential backoff (50ms, 100ms, … up to 2s) and full jitter."),
-    click.option("--scheduler", metavar="URL",
-                 help="For --strategy cluster: the dask scheduler, e.g. tcp://10.0.0.5:8786."),
-    click.option("--local-cluster", metavar="N",
-                 help="For --strategy cluster: start a dask LocalCluster of N worker processes here."),
-    click.option("--grace", metavar="TIME", default="5s", show_default=True,
-                 help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
-    click.option("--seed", metavar="S", default="0", show_default=True,
-                 help="Seed of generated data: the fixture server's pages, or a generated file tree. "
-                      "The same seed gives the same latencies, sizes and bytes."),
+_COUNT = {
+    "fetch": "Requests to make; 10k and 1M work. Default: 1010 on the fixture server, one pass over a "
+             "URL list, 200 for a single URL. Targets are reused in turn when N is larger.",
+    "read": "Files to read; 10k and 1M work. Default: every file given, once; with no PATH, 1010 files "
+            "in a temporary tree. Files are read again in turn when N is larger.",
+    "both": "Operations to do; 10k and 1M work. Default: 100 of the fixture server's /delay/50, one "
+            "pass over a URL list or the files given, 200 for a single URL.",
+}
+
+
+def concurrency_option(kind: str) -> Callable:
+    return click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
+                        help=_IN_FLIGHT[kind])
+
+
+processes_option = click.option(
+    "--processes", "-p", metavar="P",
+    help=f"Worker processes for --strategy processes and hybrid (hybrid splits C among them). "
+         f"Default: one per CPU, {cpu_count()} here, at most C.")
+
+
+def amount_options(kind: str) -> Callable:
+    return cloup.option_group(
+        "How much",
+        click.option("--count", "-n", metavar="N", help=_COUNT[kind]),
+        click.option("--duration", "-d", metavar="TIME",
+                     help="Run for this long instead (500ms, 30s, 2m); with --count, whichever ends first."),
+        click.option("--rate", "-r", metavar="R",
+                     help="Open model: start R operations a second whatever the answers (100/s, 6000/m, "
+                          "100/s:ramp=30s). Latency then counts from when each operation was due."),
+    )
+
+
+limit_options = cloup.option_group(
+    "Limits, retries and seed",
+        click.option("--timeout", "-t", metavar="TIME", default="30s", show_default=True,
+                     help="Time limit of one operation, retries included."),
+        click.option("--connect-timeout", metavar="TIME", default="10s", show_default=True,
+                     help="Time limit to open one TCP connection."),
+        click.option("--retries", metavar="N", default="0", show_default=True,
+                     help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, "
+                          "up to N times, with exponential backoff (50ms, 100ms, … up to 2s) and full jitter."),
+        click.option("--grace", metavar="TIME", default="5s", show_default=True,
+                     help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
+        click.option("--seed", metavar="S", default="0", show_default=True,
+                     help="Seed of generated data: the fixture server's pages, or a generated file tree. "
+                          "The same seed gives the same latencies, sizes and bytes."),
 )
 
-fixture_options = _options(
-    click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
-                 help="Latency and size profile of the fixture server's /page/{i}."),
-    click.option("--server", metavar="URL",
-                 help="Send /paths to the fixture server already running at URL (see `loadtool serve`) "
-                      "instead of starting one."),
-)
-
-read_options = _options(
-    click.option("--from-list", metavar="FILE",
-                 help="Read the files listed in FILE, one path a line ('-' reads stdin)."),
-    click.option("--recursive", "-R", is_flag=True, help="Read files in subdirectories of a directory too."),
-    click.option("--block-size", "-b", metavar="SIZE", default="64KiB", show_default=True,
-                 help="Bytes per read call (4KiB, 1MiB); 0 reads each file in one call."),
-    click.option("--verify", type=click.Choice(("sha256",)),
-                 help="Check every file's SHA-256 against the manifest of a `loadtool files make` tree; "
-                      "a mismatch counts as verify_failed."),
-    click.option("--evict-cache", is_flag=True,
-                 help="Drop the files from the page cache before the run, so reads come from the device."),
-    click.option("--file-size", metavar="SIZE", default="4KiB", show_default=True,
-                 help="With no PATH: the size of each file of the temporary tree."),
-)
-
-http_options = _options(
-    click.option("--engine", "-e", type=click.Choice(ENGINES),
-                 help="HTTP client. async, hybrid and cluster: aiohttp (the default); fast (HTTP/1.1 keep-alive "
-                      "on asyncio protocols and httptools: several times less CPU per request); or curl (libcurl: "
-                      "HTTP/2, HTTP/3, TLS, proxies). sequential, threads and processes fetch with requests."),
-    click.option("--http", "http", type=click.Choice(("1.1", "2", "3")), default="1.1", show_default=True,
-                 help="HTTP version (2 and 3 need --engine curl): 2 negotiates h2 over TLS (ALPN) and uses "
-                      "prior knowledge (h2c) over plain http; 3 is QUIC. Not getting it is the error "
-                      "wrong_protocol, never a silent downgrade."),
-    click.option("--streams", metavar="N", default="1", show_default=True,
-                 help="With --http 2 or 3: requests in flight on each connection; connections = C / N."),
-    click.option("--insecure", "-k", is_flag=True, help="Do not verify servers' TLS certificates."),
-    click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
-    click.option("--cert", metavar="FILE", help="A client certificate (PEM) for servers that ask for one."),
-    click.option("--key", metavar="FILE", help="The private key of --cert, when it is not in the same file."),
-    click.option("--tls-min", type=click.Choice(("1.2", "1.3")), help="The least TLS version to accept."),
-    click.option("--proxy", "-x", metavar="URL",
-                 help="Send requests through this proxy: http://, https:// or socks5://HOST:PORT. Without it, "
-                      "HTTP_PROXY, HTTPS_PROXY and ALL_PROXY do; NO_PROXY lists hosts reached directly."),
-    click.option("--no-proxy-env", is_flag=True, help="Ignore HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY."),
-    click.option("--cookies", is_flag=True,
-                 help="Keep cookies, a jar per worker (off by default: every request stands alone)."),
-    click.option("--no-phases", is_flag=True,
-                 help="Do not time each request's phases (dns, connect, tls, send, wait, read): a little less "
-                      "CPU per request."),
-    click.option("--urls-file", "-f", metavar="FILE",
-                 help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
-    click.option("--targets", "targets_file", metavar="FILE",
-                 help="Read whole requests from FILE ('-' reads stdin), as vegeta does: each with its own method, "
-                      "headers and body. -H headers are added to each; --body applies where a request has none. "
-                      "See --targets-format."),
-    click.option("--targets-format", type=click.Choice(("http", "json")), default="http", show_default=True,
-                 help="http: 'METHOD URL', header lines, optional '@BODYFILE' (relative to FILE), a blank line "
-                      "between requests. json: one {\"method\", \"url\", \"header\": {name: [values]}, "
-                      "\"body\": base64} a line."),
-    click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
-    click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
-                 help="Add a request header; repeat for more."),
-    click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a regular file's bytes."),
-    click.option("--max-body", metavar="SIZE", default="16MiB", show_default=True,
-                 help="The largest --body @FILE read (the body is held in memory and sent with every request)."),
-    click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
-                 help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
-    click.option("--check", "checks", multiple=True, metavar="EXPR",
-                 help="Every answer must pass EXPR, or it counts as the error check_failed (repeatable): "
-                      "'status == 200', 'status in 200-299', 'body contains \"Welcome\"', 'body ~ \"id=\\d+\"', "
-                      "'header Content-Type ~ json', 'header ETag exists', 'json .items[0].id exists', "
-                      "'json .count == 3', 'size >= 1KiB', 'time < 200ms'. The report gives each one's pass rate."),
-    click.option("--check-body", metavar="SIZE", default="64KiB", show_default=True,
-                 help="How much of each body checks read at most (memory stays bounded whatever the answers' size)."),
-    click.option("--per-host", metavar="N",
-                 help="Politeness: at most N operations in flight per host (on the fixture site, "
-                      "/site/{h}/ counts as host h)."),
-    click.option("--host-rate", metavar="R",
-                 help="Politeness: at most R operations started per host, e.g. 5/s or 120/m."),
-)
-
-output_options = _options(
-    click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
-                 show_default=True, help="Report format on stdout (or in --output)."),
-    click.option("--output", "-o", metavar="FILE",
-                 help="Write the report in --format to FILE; stdout then shows the table (unless --quiet)."),
-    click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
-    click.option("--no-progress", is_flag=True,
-                 help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
-    click.option("--fail-if", multiple=True, metavar="EXPR",
-                 help="Exit 1 if EXPR holds, e.g. 'p99>200ms', 'errors>1%', 'rps<500' (repeatable). "
-                      "Metrics: p50 p90 p99 p99.9 max mean (ms unless a unit is given), errors (% or a "
-                      "count), rps (ops/s), wall, efficiency."),
-    click.option("--plot", metavar="FILE.png",
-                 help="Draw the latency percentile curve and throughput over time to a PNG "
-                      "(needs: pip install 'loadtool[plot]')."),
-    click.option("--series", metavar="FILE.csv", help="Write the per-second series (ops, errors, p50, p99) as CSV."),
-    click.option("--baseline", metavar="FILE.json",
-                 help="A stored JSON result that relative thresholds compare with: --fail-if 'p99>+10%' "
-                      "fails when p99 is more than 10% above the baseline's."),
-    click.option("--junit", metavar="FILE.xml",
-                 help="Write JUnit XML: one test case per --fail-if threshold (per strategy), for CI systems."),
+cluster_options = cloup.option_group(
+    "Cluster (--strategy cluster)",
+        click.option("--scheduler", metavar="URL",
+                     help="For --strategy cluster: the dask scheduler, e.g. tcp://10.0.0.5:8786."),
+        click.option("--local-cluster", metavar="N",
+                     help="For --strategy cluster: start a dask LocalCluster of N worker processes here."),
 )
 
 
-class Loadtool(click.Group):
+def fixture_options(suffix: str = "") -> Callable:
+    return cloup.option_group(
+        "Fixture server" + suffix,
+            click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
+                         help="Latency and size profile of the fixture server's /page/{i}."),
+            click.option("--server", metavar="URL",
+                         help="Send /paths to the fixture server already running at URL (see `loadtool serve`) "
+                              "instead of starting one."),
+    )
+
+
+def read_options(suffix: str = "") -> Callable:
+    return cloup.option_group(
+        "Reading files" + suffix,
+            click.option("--from-list", metavar="FILE",
+                         help="Read the files listed in FILE, one path a line ('-' reads stdin)."),
+            click.option("--recursive", "-R", is_flag=True, help="Read files in subdirectories of a directory too."),
+            click.option("--block-size", "-b", metavar="SIZE", default="64KiB", show_default=True,
+                         help="Bytes per read call (4KiB, 1MiB); 0 reads each file in one call."),
+            click.option("--verify", type=click.Choice(("sha256",)),
+                         help="Check every file's SHA-256 against the manifest of a `loadtool files make` tree; "
+                              "a mismatch counts as verify_failed."),
+            click.option("--evict-cache", is_flag=True,
+                         help="Drop the files from the page cache before the run, so reads come from the device."),
+            click.option("--file-size", metavar="SIZE", default="4KiB", show_default=True,
+                         help="With no PATH: the size of each file of the temporary tree."),
+    )
+
+
+def http_options(suffix: str = "") -> Callable:
+    return _options(
+        cloup.option_group(
+            "Requests" + suffix,
+                click.option("--urls-file", "-f", metavar="FILE",
+                             help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
+                click.option("--targets", "targets_file", metavar="FILE",
+                             help="Read whole requests from FILE ('-' reads stdin), as vegeta does: each with its own method, "
+                                  "headers and body. -H headers are added to each; --body applies where a request has none. "
+                                  "See --targets-format."),
+                click.option("--targets-format", type=click.Choice(("http", "json")), default="http", show_default=True,
+                             help="http: 'METHOD URL', header lines, optional '@BODYFILE' (relative to FILE), a blank line "
+                                  "between requests. json: one {\"method\", \"url\", \"header\": {name: [values]}, "
+                                  "\"body\": base64} a line."),
+                click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
+                click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
+                             help="Add a request header; repeat for more."),
+                click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a regular file's bytes."),
+                click.option("--max-body", metavar="SIZE", default="16MiB", show_default=True,
+                             help="The largest --body @FILE read (the body is held in memory and sent with every request)."),
+        ),
+        cloup.option_group(
+            "Answers" + suffix,
+                click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
+                             help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
+                click.option("--check", "checks", multiple=True, metavar="EXPR",
+                             help="Every answer must pass EXPR, or it counts as the error check_failed (repeatable): "
+                                  "'status == 200', 'status in 200-299', 'body contains \"Welcome\"', 'body ~ \"id=\\d+\"', "
+                                  "'header Content-Type ~ json', 'header ETag exists', 'json .items[0].id exists', "
+                                  "'json .count == 3', 'size >= 1KiB', 'time < 200ms'. The report gives each one's pass rate."),
+                click.option("--check-body", metavar="SIZE", default="64KiB", show_default=True,
+                             help="How much of each body checks read at most (memory stays bounded whatever the answers' size)."),
+        ),
+        cloup.option_group(
+            "HTTP client, TLS and proxies" + suffix,
+                click.option("--engine", "-e", type=click.Choice(ENGINES),
+                             help="HTTP client. async, hybrid and cluster: aiohttp (the default); fast (HTTP/1.1 keep-alive "
+                                  "on asyncio protocols and httptools: several times less CPU per request); or curl (libcurl: "
+                                  "HTTP/2, HTTP/3, TLS, proxies). sequential, threads and processes fetch with requests."),
+                click.option("--http", "http", type=click.Choice(("1.1", "2", "3")), default="1.1", show_default=True,
+                             help="HTTP version (2 and 3 need --engine curl): 2 negotiates h2 over TLS (ALPN) and uses "
+                                  "prior knowledge (h2c) over plain http; 3 is QUIC. Not getting it is the error "
+                                  "wrong_protocol, never a silent downgrade."),
+                click.option("--streams", metavar="N", default="1", show_default=True,
+                             help="With --http 2 or 3: requests in flight on each connection; connections = C / N."),
+                click.option("--insecure", "-k", is_flag=True, help="Do not verify servers' TLS certificates."),
+                click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
+                click.option("--cert", metavar="FILE", help="A client certificate (PEM) for servers that ask for one."),
+                click.option("--key", metavar="FILE", help="The private key of --cert, when it is not in the same file."),
+                click.option("--tls-min", type=click.Choice(("1.2", "1.3")), help="The least TLS version to accept."),
+                click.option("--proxy", "-x", metavar="URL",
+                             help="Send requests through this proxy: http://, https:// or socks5://HOST:PORT. Without it, "
+                                  "HTTP_PROXY, HTTPS_PROXY and ALL_PROXY do; NO_PROXY lists hosts reached directly."),
+                click.option("--no-proxy-env", is_flag=True, help="Ignore HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY."),
+                click.option("--cookies", is_flag=True,
+                             help="Keep cookies, a jar per worker (off by default: every request stands alone)."),
+                click.option("--no-phases", is_flag=True,
+                             help="Do not time each request's phases (dns, connect, tls, send, wait, read): a little less "
+                                  "CPU per request."),
+        ),
+        cloup.option_group(
+            "Politeness" + suffix,
+                click.option("--per-host", metavar="N",
+                             help="Politeness: at most N operations in flight per host (on the fixture site, "
+                                  "/site/{h}/ counts as host h)."),
+                click.option("--host-rate", metavar="R",
+                             help="Politeness: at most R operations started per host, e.g. 5/s or 120/m."),
+        ),
+    )
+
+
+def output_options(*more: Callable) -> Callable:
+    return cloup.option_group(
+        "Report, thresholds and files",
+            click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
+                         show_default=True, help="Report format on stdout (or in --output)."),
+            click.option("--output", "-o", metavar="FILE",
+                         help="Write the report in --format to FILE; stdout then shows the table (unless --quiet)."),
+            click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
+            click.option("--no-progress", is_flag=True,
+                         help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
+            click.option("--fail-if", multiple=True, metavar="EXPR",
+                         help="Exit 1 if EXPR holds, e.g. 'p99>200ms', 'failed>1%', 'rps<500' (repeatable). "
+                              "Metrics: p50 p75 p90 p95 p99 p99.9 max mean (ms unless a unit is given); failed "
+                              "(operations not ok: an error or a status --ok-status refuses) and errors (only "
+                              "those that ended in an error), each as a % or a count; rps (ops/s); wall (s); "
+                              "efficiency."),
+            click.option("--plot", metavar="FILE.png",
+                         help="Draw the latency percentile curve and throughput over time to a PNG "
+                              "(needs: pip install 'loadtool[plot]')."),
+            click.option("--series", metavar="FILE.csv", help="Write the per-second series (ops, errors, p50, p99) as CSV."),
+            click.option("--baseline", metavar="FILE.json",
+                         help="A stored JSON result that relative thresholds compare with: --fail-if 'p99>+10%' "
+                              "fails when p99 is more than 10% above the baseline's."),
+            click.option("--junit", metavar="FILE.xml",
+                         help="Write JUnit XML: one test case per --fail-if threshold (per strategy), for CI systems."),
+        *more,
+    )
+
+
+class Loadtool(cloup.Group):
     """The command group, with every usage error as one line on stderr and exit code 2."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
@@ -182,9 +246,11 @@ class Loadtool(click.Group):
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "loadtool"
             click.echo(f"{where}: error: {exc.format_message()} (see '{where} --help')", err=True)
+            _hint(args, exc.format_message())
             code = EXIT_USAGE
         except UsageError as exc:
             click.echo(f"loadtool: error: {exc}", err=True)
+            _hint(args, str(exc))
             code = EXIT_USAGE
         except click.ClickException as exc:
             exc.show()
@@ -199,12 +265,23 @@ class Loadtool(click.Group):
         sys.exit(code or 0)
 
 
+def _hint(args, message: str) -> None:
+    """A second line for a usage error that a habit from hey, oha, wrk2 or k6 explains."""
+    from .hints import habit_hint
+
+    hint = habit_hint(sys.argv[1:] if args is None else args, message)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+
+
 def _exit_now(code: int) -> None:
     """Exit at once after an interrupted run: its report is out, and threads still blocked
     in a request (past the grace period) would otherwise hold the exit until --timeout."""
     from .targets import remove_spools
 
     remove_spools()
+    if "loadtool.strategies.processes" in sys.modules:
+        sys.modules["loadtool.strategies.processes"].stop_helpers()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
@@ -236,14 +313,13 @@ raw_option = click.option(
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
-@strategy_option
-@concurrency_option
-@job_options
-@fixture_options
-@http_options
-@output_options
-@raw_option
-@histogram_option
+@cloup.option_group("Strategy", strategy_option, concurrency_option("fetch"), processes_option)
+@amount_options("fetch")
+@http_options()
+@fixture_options()
+@limit_options
+@cluster_options
+@output_options(raw_option, histogram_option)
 def fetch(urls, body, max_body, headers, **options) -> int:
     """Fetch URLs with one strategy; report latency, throughput, statuses and errors.
 
@@ -262,13 +338,12 @@ def fetch(urls, body, max_body, headers, **options) -> int:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@strategy_option
-@concurrency_option
-@job_options
-@read_options
-@output_options
-@raw_option
-@histogram_option
+@cloup.option_group("Strategy", strategy_option, concurrency_option("read"), processes_option)
+@amount_options("read")
+@read_options()
+@limit_options
+@cluster_options
+@output_options(raw_option, histogram_option)
 def read(paths, verify, **options) -> int:
     """Read files with one strategy; report latency, files/s, MB/s and errors.
 
@@ -302,16 +377,20 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
-@click.option("--read", "read_files", is_flag=True,
-              help="Read files instead of fetching: the arguments are paths (none: a temporary tree).")
-@click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
-              help="Strategies to run, comma-separated, in this order of preference.")
-@concurrency_option
-@job_options
-@fixture_options
-@http_options
-@read_options
-@output_options
+@cloup.option_group(
+    "Strategies",
+    click.option("--read", "read_files", is_flag=True,
+                 help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
+    click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
+                 help="Strategies to run, comma-separated, in this order of preference."),
+    concurrency_option("both"), processes_option)
+@amount_options("both")
+@http_options(FETCH_ONLY)
+@fixture_options(FETCH_ONLY)
+@read_options(READ_ONLY)
+@limit_options
+@cluster_options
+@output_options()
 def compare(targets, read_files, strategies, body, headers, verify, **options) -> int:
     """Run one job with every strategy in turn and print them side by side.
 
@@ -339,20 +418,26 @@ def compare(targets, read_files, strategies, body, headers, verify, **options) -
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
-@click.option("--read", "read_files", is_flag=True,
-              help="Read files instead of fetching: the arguments are paths (none: a temporary tree).")
-@strategy_option
-@click.option("--concurrency", "-c", "levels", metavar="LIST", default="1,2,4,...,1024", show_default=True,
-              help="Concurrency levels: a list, where '...' continues the pattern of the two before it.")
-@click.option("--min-gain", metavar="PCT", default="10%", show_default=True,
-              help="The knee is where doubling concurrency buys less throughput than this.")
-@click.option("--p99-max", metavar="TIME",
-              help="…or where p99 passes this (default: twice the p99 of the lowest level).")
-@job_options
-@fixture_options
-@http_options
-@read_options
-@output_options
+@cloup.option_group(
+    "Strategy and levels",
+    click.option("--read", "read_files", is_flag=True,
+                 help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
+    strategy_option,
+    click.option("--concurrency", "-c", "levels", metavar="LIST", default="1,2,4,...,1024", show_default=True,
+                 help="Concurrency levels: a list, where '...' continues the pattern of the two before it "
+                      "(1,2,4,...,64 doubles; 10,20,...,100 adds 10)."),
+    click.option("--min-gain", metavar="PCT", default="10%", show_default=True,
+                 help="The knee is where doubling concurrency buys less throughput than this."),
+    click.option("--p99-max", metavar="TIME",
+                 help="…or where p99 passes this (default: twice the p99 of the lowest level)."),
+    processes_option)
+@amount_options("both")
+@http_options(FETCH_ONLY)
+@fixture_options(FETCH_ONLY)
+@read_options(READ_ONLY)
+@limit_options
+@cluster_options
+@output_options()
 def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify, **options) -> int:
     """Measure throughput and latency at each concurrency level; name the knee.
 
@@ -415,9 +500,10 @@ def files_make(directory, count, size, sizes, seed) -> int:
 @click.option("--plan", "plan_path", metavar="PLAN.json", help="A plan made with --format json, for --check.")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write the plan in --format to FILE too.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on stdout; --output and the exit code still tell.")
 @click.option("--no-progress", is_flag=True, help="No live progress line during the pilot.")
 def plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, cores, profile, check_path,
-         plan_path, fmt, output, no_progress) -> int:
+         plan_path, fmt, output, quiet, no_progress) -> int:
     """Size a real scraping job from a short pilot run.
 
     The pilot measures the targets' latency and what each strategy and engine costs
@@ -425,13 +511,16 @@ def plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, co
     throughput (Little's law, bounded by CPU and politeness), the total time with a
     p10–p90 range, memory, and machines needed to meet --deadline. With no URL the
     pilot runs against the fixture site (/site/{h}/page/{i} over --hosts hosts).
+
+    With --check, compares a finished run with the plan instead, and exits 1 when the
+    run's wall time fell outside the plan's range.
     """
     from .commands import check_plan, make_plan
 
     if check_path:
-        return check_plan(check_path, plan_path)
+        return check_plan(check_path, plan_path, quiet)
     return make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, cores, profile,
-                     fmt, output, not no_progress)
+                     fmt, output, not no_progress, quiet)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -192,8 +192,10 @@ def _plot(results: Sequence[Result], path: str, knee) -> None:
 
 def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list | None = None) -> int:
     """The exit code a set of results earns, with a line on stderr for each reason."""
-    from .thresholds import failures
+    from .thresholds import baseline_notes, failures
 
+    for line in baseline_notes(results, baseline):
+        click.echo(f"loadtool: {line}", err=True)
     for result in results:
         if result.interrupted:
             return EXIT_SIGTERM if result.interrupted == "SIGTERM" else EXIT_SIGINT
@@ -333,7 +335,7 @@ def _plan_targets(urls, urls_file, hosts: int | None) -> dict[str, Any]:
 
 
 def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot_time, cores, profile,
-              fmt: str, output: str | None, progress: bool) -> int:
+              fmt: str, output: str | None, progress: bool, quiet: bool = False) -> int:
     from .report import plan as plan_report
     from .options import whole_number
     from .plan import options, pilot, to_dict
@@ -368,14 +370,15 @@ def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilo
         from .report import plain_text
 
         _write(output, plan_report.plan_json(plan) if fmt == "json" else plain_text(plan_report.plan_table(plan, title)))
-    if fmt == "json":
+    if not quiet and fmt == "json":
         click.echo(plan_report.plan_json(plan), nl=False)
-    else:
+    elif not quiet:
         _print(plan_report.plan_table(plan, title))
     return EXIT_OK
 
 
-def check_plan(result_path: str, plan_path: str | None) -> int:
+def check_plan(result_path: str, plan_path: str | None, quiet: bool = False) -> int:
+    """Compare stored runs with a plan: a line each; exit 1 when any fell outside its range."""
     import json
 
     from .report import plan as plan_report
@@ -392,6 +395,10 @@ def check_plan(result_path: str, plan_path: str | None) -> int:
             raise click.UsageError(f"{what}: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     measured = usage(measured_from, documents[0])
     results = documents[1] if isinstance(documents[1], list) else [documents[1]]
+    outside = 0
     for result in results:
-        click.echo(plan_report.check_text(usage(check, measured, result)), nl=False)
-    return EXIT_OK
+        checked = usage(check, measured, result)
+        outside += not checked.within_range
+        if not quiet:
+            click.echo(plan_report.check_text(checked), nl=False)
+    return EXIT_THRESHOLD if outside else EXIT_OK

@@ -10,6 +10,7 @@ one run. ``to_wire``/``from_wire`` carry Stats between processes as plain data.
 from __future__ import annotations
 
 import ctypes
+import math
 import sys
 import time
 from collections import Counter
@@ -287,7 +288,11 @@ class Stats:
         self.ok = 0
         self.attempts = 0
         self.bytes = 0
+        #: Operations that ended in an error, by kind (no answer, a broken one, a failed check).
         self.errors: Counter[str] = Counter()
+        #: Operations whose answer came with a status --ok-status does not accept, by status.
+        #: Together with ``errors``, these are every operation that ``failed``.
+        self.failed_status: dict[int, int] = {}
         #: Answers by HTTP status (a plain dict: counted per operation, where a Counter is 2x slower).
         self._status_counts: dict[int, int] = {}
         #: Operations by the HTTP version they got, where the engine tells.
@@ -303,6 +308,9 @@ class Stats:
         self.cpu_s = 0.0
         #: Open model: the latest any operation was sent after it was due, in µs.
         self.behind_us = 0
+        #: Open model: when (wall clock) the first operation was due and the last was sent, so
+        #: the rate actually sent leaves out the drain after the last send.
+        self.sends = [math.inf, -math.inf]
         #: The largest peak memory of a worker process that reported one (processes, hybrid).
         self.worker_peak_bytes = 0
         #: The first error, so a run where everything failed can name its cause.
@@ -333,11 +341,16 @@ class Stats:
             self.errors[error] += 1
             if self.first_error is None:
                 self.first_error = f"{error}: {detail}" if detail else error
+        elif not ok and status is not None:  # an answer, with a status --ok-status does not accept
+            failed = self.failed_status
+            failed[status] = failed.get(status, 0) + 1
         pending = self._pending
         pending[latency] = pending.get(latency, 0) + 1
+        if now is None:
+            now = time.time()
         if self._service is not None:
-            self._record_service(latency_us, service_us)
-        self.series.add(int((time.time() if now is None else now) - self.epoch), latency, not ok, nbytes)
+            self._record_service(latency_us, service_us, now)
+        self.series.add(int(now - self.epoch), latency, not ok, nbytes)
         if protocol is not None:
             self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
         if connected is False:
@@ -400,11 +413,17 @@ class Stats:
         records, self.records = self.records or [], [] if self.records is not None else None
         return records
 
-    def _record_service(self, latency_us: int, service_us: int | None) -> None:
+    def _record_service(self, latency_us: int, service_us: int | None, now: float) -> None:
         service = latency_us if service_us is None else service_us
         key = bucket(_clamp_us(service))
         self._pending_service[key] = self._pending_service.get(key, 0) + 1
         self.behind_us = max(self.behind_us, latency_us - service)
+        sends = self.sends
+        due, sent = now - latency_us / 1e6, now - service / 1e6
+        if due < sends[0]:
+            sends[0] = due
+        if sent > sends[1]:
+            sends[1] = sent
 
     @property
     def latency(self) -> HdrHistogram:
@@ -449,6 +468,8 @@ class Stats:
         self.attempts += other.attempts
         self.bytes += other.bytes
         self.errors.update(other.errors)
+        for code, number in other.failed_status.items():
+            self.failed_status[code] = self.failed_status.get(code, 0) + number
         counts = self._status_counts
         for code, number in other._status_counts.items():
             counts[code] = counts.get(code, 0) + number
@@ -463,6 +484,7 @@ class Stats:
         self.series.merge(other.series)
         self.cpu_s += other.cpu_s
         self.behind_us = max(self.behind_us, other.behind_us)
+        self.sends = [min(self.sends[0], other.sends[0]), max(self.sends[1], other.sends[1])]
         self.worker_peak_bytes = max(self.worker_peak_bytes, other.worker_peak_bytes)
         if self.first_error is None:
             self.first_error = other.first_error
@@ -486,7 +508,20 @@ class Stats:
 
     @property
     def failed(self) -> int:
+        """Operations that were not ok: the ``errors`` and the ``failed_status`` together."""
         return self.ops - self.ok
+
+    @property
+    def sent_ops_s(self) -> float | None:
+        """Open model: the rate operations were sent at, from when the first was due to when
+        the last was sent (None: closed model, or fewer than two operations)."""
+        first, last = self.sends
+        return (self.ops - 1) / (last - first) if self.ops > 1 and last > first else None
+
+    @property
+    def errored(self) -> int:
+        """Operations that ended in an error (of any kind in ``errors``)."""
+        return sum(self.errors.values())
 
     def latency_ms(self, histogram: HdrHistogram | None = None) -> dict[str, float | None]:
         """p50/p75/p90/p95/p99/p999/max/mean in milliseconds (None when nothing was measured)."""
@@ -504,11 +539,13 @@ class Stats:
         return {
             "epoch": self.epoch, "ops": self.ops, "ok": self.ok, "attempts": self.attempts,
             "bytes": self.bytes, "errors": dict(self.errors),
+            "failed_status": {str(code): n for code, n in self.failed_status.items()},
             "status": {str(code): n for code, n in self.status.items()},
             "latency": self.latency.encode().decode("ascii"),
             "service": None if self.service is None else self.service.encode().decode("ascii"),
             "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
+            "sends": self.sends if self.sends[0] <= self.sends[1] else None,
             "worker_peak_bytes": self.worker_peak_bytes, "records": self.records,
             "protocols": self.protocols, "connections": self.connections, "checks": self.checks,
             "phases": [None if self.phase(index) is None else self.phase(index).encode().decode("ascii")
@@ -520,6 +557,7 @@ class Stats:
         stats = cls(epoch=wire["epoch"])
         stats.ops, stats.ok, stats.attempts, stats.bytes = wire["ops"], wire["ok"], wire["attempts"], wire["bytes"]
         stats.errors = Counter(wire["errors"])
+        stats.failed_status = {int(code): n for code, n in wire.get("failed_status", {}).items()}
         stats._status_counts = {int(code): n for code, n in wire["status"].items()}
         stats._latency = HdrHistogram.decode(wire["latency"].encode("ascii"))
         if wire["service"] is not None:
@@ -527,6 +565,8 @@ class Stats:
         stats.series = Series.from_wire(wire["series"])
         stats.cpu_s, stats.first_error = wire["cpu_s"], wire["first_error"]
         stats.behind_us = wire.get("behind_us", 0)
+        if wire.get("sends"):
+            stats.sends = list(wire["sends"])
         stats.worker_peak_bytes = wire.get("worker_peak_bytes", 0)
         stats.records = wire.get("records")
         stats.protocols = dict(wire.get("protocols", {}))

@@ -186,7 +186,8 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
     if options.get("targets") is not None:
         return options["targets"]
     if options.get("kind") == "read":
-        paths, from_list = tuple(options.get("paths", ())), options.get("from_list")
+        paths, from_list = options.get("paths", ()), options.get("from_list")
+        paths = (paths,) if isinstance(paths, str) else tuple(paths)
         if not paths and not from_list:
             count = whole_number("count", options.get("count", FIXTURE_COUNT), 1)
             size = options.get("file_size", "4KiB")

@@ -106,7 +106,7 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
         latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
         latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
-        samples=latency_run.ops, error_rate=latency_run.error_rate,
+        samples=latency_run.ops, error_rate=latency_run.failed_rate,
         spread=_spread(latency_run, sd_s), ways=tuple(ways), skipped=tuple(skipped), cores=cpu_count())
 
 

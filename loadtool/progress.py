@@ -54,7 +54,7 @@ def describe(job, sink, started: float, rate: _Rate):
     line = Table.grid(padding=(0, 1))
     line.add_row(
         f"[bold]{job.strategy}[/]", ProgressBar(total=total, completed=done, width=24), amount,
-        f"{per_s:,.0f} ops/s", f"errors {snap.failed:,}",
+        f"{per_s:,.0f} ops/s", f"failed {snap.failed:,}",
         f"p99 {format_duration(snap.p99_ms / 1000) if snap.p99_ms is not None else '-'}",
         f"ETA {format_duration(eta) if eta is not None else '-'}",
     )

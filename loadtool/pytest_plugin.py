@@ -4,7 +4,7 @@ Installed with loadtool, active in every pytest session, with nothing to import:
 
     def test_search_stays_fast(loadtool_server, loadtool_run):
         result = loadtool_run(urls=[loadtool_server.url("/delay/20")], count=500, concurrency=50)
-        result.assert_ok(p99="100ms", error_rate=0.01)
+        result.assert_ok(p99="100ms", failed_rate=0.01)
 
 ``loadtool_server`` is the fixture server in a subprocess, one for the session.
 ``loadtool_run(...)`` runs a job (the options of ``loadtool.Job.build``) and returns its

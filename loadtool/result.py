@@ -17,6 +17,9 @@ SCHEMA = "loadtool.result/1"
 #: Client CPU above this share of what it could use means the client, not the target,
 #: bounded the figures.
 SATURATED = 0.9
+#: Runs shorter than this are mostly start-up (imports, connections, the first pages): their
+#: CPU share says little about whether the client bounded a steady run.
+STEADY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,19 @@ class Result:
         return self.stats.bytes / self.wall_s if self.wall_s > 0 else 0.0
 
     @property
-    def error_rate(self) -> float:
+    def failed(self) -> int:
+        """Operations that were not ok: an error of some kind, or a status --ok-status refuses."""
+        return self.stats.failed
+
+    @property
+    def failed_rate(self) -> float:
+        """The share of operations that failed (``failed`` over ``ops``)."""
         return self.stats.failed / self.stats.ops if self.stats.ops else 0.0
+
+    @property
+    def error_rate(self) -> float:
+        """The share of operations that ended in an error (``errors``; bad statuses are not errors)."""
+        return self.stats.errored / self.stats.ops if self.stats.ops else 0.0
 
     @property
     def efficiency(self) -> float | None:
@@ -105,12 +119,20 @@ class Result:
 
     @property
     def client_bound(self) -> bool:
-        return self.cpu_busy >= SATURATED
+        """Whether the client's own CPU bounded the figures: busy nearly all of a run long
+        enough to be past its start-up."""
+        return self.cpu_busy >= SATURATED and self.wall_s >= STEADY_S
 
     @property
     def behind_s(self) -> float | None:
         """Open model: the furthest behind schedule any operation was sent (None: closed model)."""
         return None if self.stats.service is None else self.stats.behind_us / 1e6
+
+    @property
+    def sent_ops_s(self) -> float | None:
+        """Open model: the rate operations were actually sent at, first due to last sent (the
+        drain after the last send left out). None: closed model."""
+        return None if self.stats.service is None else self.stats.sent_ops_s
 
     @property
     def kept_rate(self) -> bool | None:
@@ -159,20 +181,24 @@ class Result:
 
     def assert_ok(self, *, p50: str | float | None = None, p90: str | float | None = None,
                   p99: str | float | None = None, p999: str | float | None = None, max: str | float | None = None,
-                  error_rate: float = 0.0, rps: float | None = None, fail_if: tuple[str, ...] = ()) -> Result:
+                  failed_rate: float = 0.0, error_rate: float | None = None, rps: float | None = None,
+                  fail_if: tuple[str, ...] = ()) -> Result:
         """Raise AssertionError, with the report, unless the run met every limit.
 
-        Latency limits are durations (``"200ms"``, ``"1s"``) or milliseconds; ``error_rate``
-        is the share of operations allowed to fail (default none); ``rps`` the least
-        throughput; ``fail_if`` any further --fail-if expressions. Returns the Result, so
-        checks can be chained in a test.
+        Latency limits are durations (``"200ms"``, ``"1s"``) or milliseconds; ``failed_rate``
+        is the share of operations allowed to fail, for any reason (default none);
+        ``error_rate`` the share allowed to end in an error (bad statuses aside); ``rps``
+        the least throughput; ``fail_if`` any further --fail-if expressions. Returns the
+        Result, so checks can be chained in a test.
         """
         from .report import render_text
         from .thresholds import failures, parse_threshold
 
         limits = [f"{name}>{value}" for name, value in
                   (("p50", p50), ("p90", p90), ("p99", p99), ("p99.9", p999), ("max", max)) if value is not None]
-        limits.append(f"errors>{error_rate * 100:g}%")
+        limits.append(f"failed>{failed_rate * 100:g}%")
+        if error_rate is not None:
+            limits.append(f"errors>{error_rate * 100:g}%")
         if rps is not None:
             limits.append(f"rps<{rps:g}")
         problems = failures([parse_threshold(text) for text in (*limits, *fail_if)], [self])
@@ -183,6 +209,37 @@ class Result:
         if problems:
             raise AssertionError("loadtool: " + "; ".join(problems) + "\n" + render_text([self], "table"))
         return self
+
+    def __repr__(self) -> str:
+        """One line: what ran and its headline figures (``str()`` gives the whole report)."""
+        p99 = self.latency_ms["p99"]
+        return (f"<Result {self.job.kind} {self.strategy}"
+                + (f" ({self.job.engine})" if self.job.engine else "")
+                + f" c={self.concurrency}: {self.ok:,}/{self.ops:,} ok, {self.wall_s:.3g}s, "
+                f"{self.throughput_ops_s:,.1f}/s, p99 {'-' if p99 is None else f'{p99:.3g}ms'}"
+                + (f", interrupted by {self.interrupted}" if self.interrupted else "") + ">")
+
+    def __str__(self) -> str:
+        """The text report, as ``loadtool fetch`` prints it."""
+        from .report import render_text
+
+        return render_text([self], "table").rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        """A small table for Jupyter: the report's summary rows."""
+        from html import escape
+
+        from .report.text import summary_lines, title
+
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(label)}</th>"
+                       f"<td style='text-align:left'>{escape(text)}</td></tr>" for label, text in summary_lines(self))
+        return f"<table><caption style='text-align:left'>{escape(title(self))}</caption>{rows}</table>"
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The ``loadtool.result/1`` object as JSON text."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent)
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
         """The ``loadtool.result/1`` object."""
@@ -197,14 +254,17 @@ class Result:
             "wall_s": round(self.wall_s, 6),
             "ops": stats.ops,
             "ok": stats.ok,
+            "failed": stats.failed,
             "attempts": stats.attempts,
             "errors": dict(sorted(stats.errors.items())),
+            "failed_status": {str(code): n for code, n in sorted(stats.failed_status.items())},
             "status": {str(code): n for code, n in sorted(stats.status.items())},
             "bytes": stats.bytes,
             "throughput_ops_s": round(self.throughput_ops_s, 3),
             "latency_ms": self.latency_ms,
             "service_ms": self.service_ms,
             "behind_s": None if self.behind_s is None else round(self.behind_s, 6),
+            "sent_ops_s": None if self.sent_ops_s is None else round(self.sent_ops_s, 3),
             "ideal_s": None if self.ideal_s is None else round(self.ideal_s, 6),
             "efficiency": None if self.efficiency is None else round(self.efficiency, 4),
             "speedup": None if self.speedup is None else round(self.speedup, 3),

@@ -9,11 +9,12 @@ in-flight ones get the grace period, and the Result holds everything measured so
 from __future__ import annotations
 
 import asyncio
+import inspect
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -181,17 +182,62 @@ async def ameasure(job: Job) -> Result:
 
 
 def _job(job: Job | None, options: dict[str, Any]) -> Job:
+    if isinstance(job, (str, list, tuple)):
+        raise TypeError(f"loadtool.run() takes its targets by keyword: loadtool.run(urls={job!r}) "
+                        f"(or paths=... with kind='read'); a positional argument must be a Job")
+    options = {name: value for name, value in options.items() if value is not None}
     if job is not None and options:
-        raise TypeError("give a Job or options, not both")
+        raise TypeError(f"give a Job or options, not both (options given: {', '.join(sorted(options))})")
     return job if job is not None else Job.build(**options)
 
 
-def run(job: Job | None = None, **options: Any) -> Result:
-    """Run a job and return its Result; options are those of ``Job.build``.
+Many = str | Sequence[str] | None
+Number = int | str | None
+Time = float | str | None
+
+
+def run(job: Job | None = None, *,
+        urls: Many = None, paths: Many = None, kind: str | None = None, strategy: str | None = None,
+        engine: str | None = None, count: Number = None, duration: Time = None, concurrency: Number = None,
+        processes: Number = None, rate: float | str | None = None, timeout: Time = None,
+        connect_timeout: Time = None, retries: Number = None, grace: Time = None,
+        method: str | None = None, headers: dict[str, str] | Sequence[str] | None = None,
+        body: bytes | str | None = None, ok_status: str | None = None, checks: Sequence[Any] | None = None,
+        check_body: Number = None, urls_file: str | None = None, targets_file: str | None = None,
+        targets_format: str | None = None, server: str | None = None, profile: str | None = None,
+        seed: int | None = None, http: str | None = None, streams: Number = None,
+        insecure: bool | None = None, cacert: str | None = None, cert: str | None = None,
+        key: str | None = None, tls_min: str | None = None, proxy: str | None = None,
+        no_proxy_env: bool | None = None, cookies: bool | None = None, no_phases: bool | None = None,
+        per_host: Number = None, host_rate: float | str | None = None, max_body: Number = None,
+        from_list: str | None = None, recursive: bool | None = None, file_size: Number = None,
+        block_size: Number = None, verify: bool | None = None, evict_cache: bool | None = None,
+        scheduler: str | None = None, local_cluster: Number = None, extra: dict[str, Any] | None = None,
+        ) -> Result:
+    """Run a job and return its Result. Every option is the command line's, by the same
+    name (``connect_timeout`` for ``--connect-timeout``); None leaves its default.
+
+    What to do:
+        urls: a URL or /path (a string is one URL), or several; /paths go to the fixture
+            server, started for the run. None: the fixture site's /page/{i}.
+        paths: with ``kind="read"``, files or directories to read (None: a temporary tree).
+        urls_file, targets_file (``targets_format`` "http" or "json"), from_list: targets
+            from a file.
+        count: operations (``"10k"`` works); duration: seconds or ``"30s"``; rate: the
+            open model's operations a second (``"100/s"``).
+    How:
+        strategy: sequential, threads, processes, async (default), hybrid or cluster;
+        engine: aiohttp, fast or curl; concurrency: operations in flight; processes: P.
+        timeout, connect_timeout, grace: seconds or durations; retries: a count.
+        method, headers (a dict or "Name: value" strings), body, ok_status ("200-399"),
+        checks (expressions or callables every answer must pass), check_body.
+        http ("1.1", "2", "3"), streams, insecure, cacert, cert, key, tls_min, proxy,
+        no_proxy_env, cookies, no_phases: as on the command line.
 
     Starts the fixture server when the job targets it. Cannot be called while an
     event loop is running in this thread: use ``await loadtool.arun(...)`` there.
     """
+    options = {name: value for name, value in locals().items() if name != "job"}
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -204,7 +250,8 @@ def run(job: Job | None = None, **options: Any) -> Result:
 
 
 async def arun(job: Job | None = None, **options: Any) -> Result:
-    """The async twin of ``run``, for Jupyter and async code: ``await loadtool.arun(...)``."""
+    """The async twin of ``run``, for Jupyter and async code: ``await loadtool.arun(...)``.
+    It takes the same options as ``run``."""
     preparing = ready(_job(job, options))
     # Starting a server or writing a tree blocks: done in a thread, off the caller's loop.
     bound = await asyncio.to_thread(preparing.__enter__)
@@ -212,3 +259,7 @@ async def arun(job: Job | None = None, **options: Any) -> Result:
         return await ameasure(bound)
     finally:
         await asyncio.to_thread(preparing.__exit__, None, None, None)
+
+
+# arun takes run's options: the same signature for help() and completion.
+arun.__signature__ = inspect.signature(run).replace(return_annotation="Result")

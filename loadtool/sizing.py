@@ -91,6 +91,17 @@ def gain_per_doubling(low: tuple[int, float], high: tuple[int, float]) -> float:
     return (t_high / t_low) ** (1 / doublings) - 1 if doublings > 0 else 0.0
 
 
+def reference_level(levels: list, index: int) -> int:
+    """The earlier level a level's gain is measured from: the highest at most half its
+    concurrency (a doubling back), else the one before. Between close levels (20 and 21)
+    a step's noise, stretched to a whole doubling, would read as +1000% or -100%."""
+    concurrency = levels[index][0]
+    for earlier in range(index - 1, -1, -1):
+        if levels[earlier][0] * 2 <= concurrency:
+            return earlier
+    return index - 1
+
+
 def find_knee(levels: list[tuple[int, float, float | None]], min_gain: float = 0.10,
               p99_max_ms: float | None = None) -> Knee:
     """The knee of a sweep: the last level before more concurrency stopped buying throughput
@@ -104,7 +115,8 @@ def find_knee(levels: list[tuple[int, float, float | None]], min_gain: float = 0
     bound = p99_max_ms
     if bound is None and levels[0][2] is not None:
         bound = 2 * levels[0][2]
-    for (low, t_low, _), (high, t_high, p99_high) in zip(levels, levels[1:]):
+    for index in range(1, len(levels)):
+        (low, t_low, _), (high, t_high, p99_high) = levels[reference_level(levels, index)], levels[index]
         gain = gain_per_doubling((low, t_low), (high, t_high))
         if bound is not None and p99_high is not None and p99_high > bound:
             return Knee(low, f"at {high}, p99 rose to {p99_high:.3g}ms, past {bound:.3g}ms")

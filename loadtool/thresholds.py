@@ -1,8 +1,10 @@
-"""--fail-if thresholds: ``p99>200ms``, ``errors>1%``, ``rps<500``, ``p99>+10%``.
+"""--fail-if thresholds: ``p99>200ms``, ``failed>1%``, ``rps<500``, ``p99>+10%``.
 
 A threshold names a metric, a comparison and a limit. Durations take units (``ms``,
-``s``; a bare number means milliseconds, as in the report); ``errors`` is a share with
-``%`` or a count without. A signed percentage (``+10%``, ``-5%``) is relative to the
+``s``; a bare number means milliseconds, as in the report); ``failed`` (operations that
+were not ok, whatever the reason) and ``errors`` (those that ended in an error: no
+answer, a broken one, a failed check — a status --ok-status refuses is a failure, not
+an error) are shares with ``%`` or counts without, as the report counts them. A signed percentage (``+10%``, ``-5%``) is relative to the
 same metric in a stored result (``--baseline old.json``): a regression gate. A
 threshold that *holds* fails the run: ``--fail-if 'p99>200ms'`` fails when p99 is
 above 200 ms.
@@ -28,7 +30,9 @@ _RELATIVE = re.compile(r"([+-]\d+(?:\.\d+)?)%")
 LATENCY = {"p50": "p50", "p75": "p75", "p90": "p90", "p95": "p95", "p99": "p99", "p99.9": "p999", "p999": "p999",
            "max": "max", "mean": "mean"}
 THROUGHPUT = ("rps", "ops_s", "throughput")
-METRICS = (*LATENCY, "errors", *THROUGHPUT, "wall", "efficiency", "checks")
+METRICS = (*LATENCY, "failed", "errors", *THROUGHPUT, "wall", "efficiency", "checks")
+#: Metrics that are a share with % and a count without.
+SHARES = ("failed", "errors")
 
 
 def figures(result: Any) -> dict[str, float | None]:
@@ -38,12 +42,15 @@ def figures(result: Any) -> dict[str, float | None]:
     else:
         data = {"ops": result.ops, "ok": result.ok, "latency_ms": result.latency_ms, "wall_s": result.wall_s,
                 "throughput_ops_s": result.throughput_ops_s, "efficiency": result.efficiency,
-                "checks": result.checks}
+                "checks": result.checks, "errors": dict(result.stats.errors)}
     ops = data["ops"]
+    errored = sum((data.get("errors") or {}).values())
     values: dict[str, float | None] = {name: data["latency_ms"][key] for name, key in LATENCY.items()}
     values.update({
-        "errors_share": (ops - data["ok"]) / ops if ops else 0.0,
-        "errors_count": float(ops - data["ok"]),
+        "failed_share": (ops - data["ok"]) / ops if ops else 0.0,
+        "failed_count": float(ops - data["ok"]),
+        "errors_share": errored / ops if ops else 0.0,
+        "errors_count": float(errored),
         "per_s": data["throughput_ops_s"],
         "wall_ms": data["wall_s"] * 1000,
         "efficiency": data["efficiency"],
@@ -68,8 +75,8 @@ class Threshold:
     def _key(self) -> str:
         if self.metric in LATENCY:
             return self.metric
-        if self.metric == "errors":
-            return "errors_share" if self.unit == "share" else "errors_count"
+        if self.metric in SHARES:
+            return f"{self.metric}_{'share' if self.unit == 'share' else 'count'}"
         if self.metric in THROUGHPUT:
             return "per_s"
         return {"wall": "wall_ms", "checks": "checks"}.get(self.metric, "efficiency")
@@ -113,14 +120,14 @@ def parse_threshold(text: str) -> Threshold:
     """One expression such as ``p99>200ms`` or ``p99>+10%``; UsageError naming what is wrong."""
     match = _SHAPE.fullmatch(text.lower())
     if not match:
-        raise UsageError(f"--fail-if {text!r} is not METRIC<OP>LIMIT, such as p99>200ms, errors>1%, rps<500")
+        raise UsageError(f"--fail-if {text!r} is not METRIC<OP>LIMIT, such as p99>200ms, failed>1%, rps<500")
     metric, op, limit = match.groups()
     if metric not in METRICS:
         raise UsageError(f"--fail-if {text!r}: no metric {metric!r}; there are {', '.join(METRICS)}")
     relative = _RELATIVE.fullmatch(limit)
     try:
         if relative:
-            unit = _limit(metric, "0%" if metric == "errors" else "0")[1]
+            unit = _limit(metric, "0%" if metric in SHARES else "0")[1]
             return Threshold(text, metric, op, 0.0, unit, float(relative.group(1)) / 100)
         value, unit = _limit(metric, limit)
     except ValueError as exc:
@@ -132,7 +139,7 @@ def _limit(metric: str, text: str) -> tuple[float, str]:
     if metric in LATENCY or metric == "wall":
         seconds = float(text) / 1000 if re.fullmatch(r"\d+(\.\d+)?", text) else parse_duration(text)
         return seconds * 1000, "ms"
-    if metric == "errors":
+    if metric in SHARES:
         if text.endswith("%"):
             return _number(text[:-1]) / 100, "share"
         return _number(text), "count"
@@ -188,6 +195,55 @@ def baseline_for(result: Any, baseline: list[dict[str, Any]] | None) -> dict[str
         if stored.get("strategy") == result.strategy and stored.get("concurrency") == result.concurrency:
             return stored
     return next((stored for stored in baseline if stored.get("strategy") == result.strategy), baseline[0])
+
+
+def _what_ran(data: dict[str, Any]) -> tuple:
+    """What a result measured, for telling whether a baseline measured the same thing: the
+    kind of job and its targets (a fixture server's port left out: it is new each run)."""
+    job = data.get("job") or {}
+    targets = dict(job.get("targets") or {})
+    if targets.get("kind") == "fixture":
+        targets.pop("base_url", None)
+    return job.get("kind"), sorted(targets.items(), key=str), job.get("method")
+
+
+#: The figures --baseline shows a run against: (metric, figures key, unit).
+COMPARED = (("p50", "p50", "ms"), ("p99", "p99", "ms"), ("rps", "per_s", "per_s"), ("failed", "failed_share", "share"))
+
+
+def baseline_notes(results, baseline: list[dict[str, Any]] | None) -> list[str]:
+    """For each result, a line of its figures against the baseline's (with the change), and a
+    warning when the baseline measured another job, so its deltas compare unlike things."""
+    lines = []
+    for result in results:
+        reference = baseline_for(result, baseline)
+        if reference is None:
+            continue
+        ours, theirs = figures(result), figures(reference)
+        prefix = f"{result.strategy}: " if len(results) > 1 else ""
+        changes = []
+        for name, key, unit in COMPARED:
+            now, before = ours[key], theirs[key]
+            change = ""
+            if now is not None and before:
+                change = f" ({(now - before) / before:+.0%})"
+            changes.append(f"{name} {_show(now, unit)} vs {_show(before, unit)}{change}")
+        lines.append(f"{prefix}against the baseline ({reference.get('strategy')}, concurrency "
+                     f"{reference.get('concurrency')}): " + "   ".join(changes))
+        if _what_ran(reference) != _what_ran(result.to_dict()):
+            lines.append(f"{prefix}warning: the baseline measured another job "
+                         f"({_job_label(reference)}; this run: {_job_label(result.to_dict())}): "
+                         f"its deltas compare unlike things")
+    return lines
+
+
+def _job_label(data: dict[str, Any]) -> str:
+    job = data.get("job") or {}
+    targets = job.get("targets") or {}
+    shown = targets.get("paths") or targets.get("urls") or targets.get("path") or targets.get("kind")
+    if isinstance(shown, list):
+        shown = " ".join(map(str, shown[:3])) + (" …" if len(shown) > 3 else "")
+    return " ".join(str(part) for part in (job.get("kind"), job.get("method"), shown) if part)
 
 
 @dataclass(frozen=True)

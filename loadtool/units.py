@@ -111,12 +111,13 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def format_bytes(count: float) -> str:
-    """A short human reading of a byte count in binary units."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(count) < 1024 or unit == "GiB":
+def format_bytes(count: float, si: bool = False) -> str:
+    """A short human reading of a byte count in binary units (``si``: decimal, 1 kB = 1000 B)."""
+    step, units = (1000, ("B", "kB", "MB", "GB")) if si else (1024, ("B", "KiB", "MiB", "GiB"))
+    for unit in units:
+        if abs(count) < step or unit == units[-1]:
             return f"{count:.0f}{unit}" if unit == "B" else f"{count:.1f}{unit}"
-        count /= 1024
+        count /= step
     raise AssertionError("unreachable")
 
 

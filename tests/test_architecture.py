@@ -128,7 +128,7 @@ LAYERS = (
     ("loadtool.engines",),
     ("loadtool.targets", "loadtool.targets_file", "loadtool.metrics", "loadtool.files", "loadtool.server",
      "loadtool.profiles"),
-    ("loadtool.errors", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
+    ("loadtool.errors", "loadtool.hints", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
 )
 
 

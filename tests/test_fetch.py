@@ -63,7 +63,7 @@ def test_with_no_url_it_starts_the_fixture_server_itself(loadtool_cli):
 def test_the_table_report_names_the_numbers(loadtool_cli, server):
     out = loadtool_cli("fetch", "/delay/10", "--server", server.base_url, "-n", "20")
     assert out.exit_code == 0
-    for label in ("wall time", "throughput", "p50", "p99", "p99.9", "max", "status", "errors", "200 ×20"):
+    for label in ("wall time", "throughput", "p50", "p99", "p99.9", "max", "status", "failed", "200 ×20"):
         assert label in out.stdout
 
 

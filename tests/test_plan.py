@@ -48,7 +48,16 @@ def test_plan_check_reports_predicted_and_measured(uniform_plan, loadtool_cli, t
     plan_path.write_text(json.dumps(uniform_plan))
     loadtool_cli("fetch", "--profile", "uniform", "-n", "200", "--format", "json", "-o", str(result_path), "-q")
     out = loadtool_cli("plan", "--check", str(result_path), "--plan", str(plan_path))
-    assert out.exit_code == 0 and "predicted" in out.stdout and "measured" in out.stdout
+    assert "predicted" in out.stdout and "measured" in out.stdout
+    assert out.exit_code == (0 if "within the plan's range" in out.stdout else 1)
+    # The same run, ten times slower than it was: outside any range the plan gives, and a CI
+    # step that runs plan --check must fail on it.
+    slow = json.loads(result_path.read_text())
+    slow["wall_s"] *= 10
+    result_path.write_text(json.dumps(slow))
+    out = loadtool_cli("plan", "--check", str(result_path), "--plan", str(plan_path))
+    assert out.exit_code == 1 and "outside the plan's range" in out.stdout
+    assert loadtool_cli("plan", "--check", str(result_path), "--plan", str(plan_path), "-q").stdout == ""
 
 
 def test_the_plan_table_is_readable(loadtool_cli):

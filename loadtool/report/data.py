@@ -16,7 +16,7 @@ def to_json(results: Sequence, as_list: bool = False) -> str:
 
 
 CSV_FIELDS = ("strategy", "concurrency", "ops", "ok", "wall_s", "throughput_ops_s", "p50_ms", "p90_ms",
-              "p99_ms", "p999_ms", "max_ms", "mean_ms", "p75_ms", "p95_ms", "errors", "bytes", "ideal_s", "efficiency",
+              "p99_ms", "p999_ms", "max_ms", "mean_ms", "p75_ms", "p95_ms", "failed", "errors", "bytes", "ideal_s", "efficiency",
               "speedup", "cpu_busy", "interrupted")
 
 
@@ -28,7 +28,7 @@ def to_csv(results: Sequence) -> str:
         data = result.to_dict(series=False)
         row = {key: data.get(key) for key in CSV_FIELDS}
         row.update({f"{name}_ms": value for name, value in data["latency_ms"].items()})
-        row["errors"] = result.stats.failed
+        row["failed"], row["errors"] = result.stats.failed, result.stats.errored
         row["cpu_busy"] = data["client"]["cpu_busy"]
         writer.writerow(row)
     return out.getvalue()
@@ -56,5 +56,5 @@ def sweep_json(results: Sequence, knee) -> str:
 
 def sweep_csv(results: Sequence, knee) -> str:
     lines = to_csv(results).splitlines()
-    marks = ["knee"] + ["yes" if r.concurrency == knee.concurrency else "" for r in results]
+    marks = ["knee"] + ["yes" if knee.found and r.concurrency == knee.concurrency else "" for r in results]
     return "\n".join(f"{line},{mark}" for line, mark in zip(lines, marks)) + "\n"

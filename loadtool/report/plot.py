@@ -77,7 +77,20 @@ def per_second(result) -> tuple[list[int], list[float], list[float | None]]:
     return seconds, rates, [row["p99_ms"] for row in rows]
 
 
+#: Fewer seconds than this make no line: the series counts per second, and one or two
+#: points drawn as a "throughput over time" would be a dot that says nothing.
+SERIES_MIN_SECONDS = 3
+
+
 def _series_axis(axis, results) -> None:
+    if all(len(result.stats.series.rows()) < SERIES_MIN_SECONDS for result in results):
+        longest = max(result.wall_s for result in results)
+        axis.text(0.5, 0.5, f"the run{'s' if len(results) > 1 else ''} lasted {longest:.2g}s: too short for "
+                  f"throughput over time\n(counted per second; run {SERIES_MIN_SECONDS}s or more, e.g. -d 10s)",
+                  ha="center", va="center", transform=axis.transAxes, fontsize=10)
+        axis.set_title("Throughput over time")
+        axis.set_axis_off()
+        return
     for result in results:
         seconds, rates, _ = per_second(result)
         axis.plot(seconds, rates, label=f"{result.strategy} ops/s", marker="o", markersize=3)
@@ -136,7 +149,7 @@ def plot_sweep(results: Sequence, knee, path: str, title: str) -> None:
     latency.plot(levels, [result.latency_ms["p99"] for result in results], marker="s", color="tab:red",
                  label="p99 (ms)")
     latency.set_ylabel("p99 latency (ms)", color="tab:red")
-    if knee.concurrency is not None:
+    if knee.found:
         axis.axvline(knee.concurrency, color="gray", linestyle="--")
         axis.annotate(f"knee: {knee.concurrency}", (knee.concurrency, axis.get_ylim()[1] * 0.95),
                       ha="right", fontsize=9)

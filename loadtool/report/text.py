@@ -42,7 +42,7 @@ def summary_lines(result) -> list[tuple[str, str]]:
         ("target", _target_line(result)),
         ("wall time", f"{format_duration(result.wall_s)}{ideal}"),
         ("throughput", f"{result.throughput_ops_s:,.0f} {unit(job)}/s   {format_bytes(result.bytes_per_s)}/s"
-                       f"   ({result.bytes_per_s / 1e6:,.1f} MB/s)"),
+                       f"   ({format_bytes(result.bytes_per_s, si=True)}/s)"),
         ("latency", "   ".join(f"{name} {_ms(latency[key])}" for name, key in
                                (("p50", "p50"), ("p75", "p75"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"),
                                 ("p99.9", "p999"),
@@ -57,12 +57,12 @@ def summary_lines(result) -> list[tuple[str, str]]:
     rows += [
         ("ok", f"{stats.ok:,} of {stats.ops:,} ({ok_share:.1%})"
                + (f", {stats.attempts - stats.ops:,} retries" if stats.attempts > stats.ops else "")),
+        ("failed", failed_note(stats)),
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
         *([("protocol", _counts(stats.protocols))] if set(stats.protocols) - {"HTTP/1.1"} else []),
         *([("connections", connections_note(stats.connections))] if sum(stats.connections.values()) else []),
         *([("phases", phases_note(stats.phases_ms(), stats.ops))] if stats.phases_ms() else []),
         *([("checks", checks_note(result))] if result.checks else []),
-        ("errors", _counts(dict(stats.errors))),
         ("client CPU", f"{result.cpu_busy:.0%} of {result.cores} core{'s' if result.cores > 1 else ''}"
                        + (f"  — {saturation_advice(result)}" if result.client_bound else "")),
     ]
@@ -83,6 +83,20 @@ def phases_note(phases: dict, ops: int) -> str:
         seen = f" ({figures['count']:,})" if figures["count"] != ops else ""
         parts.append(f"{name} {_ms(figures['p50'])} / {_ms(figures['p99'])}{seen}")
     return "p50 / p99:  " + "   ".join(parts)
+
+
+def failed_note(stats) -> str:
+    """The operations that were not ok: by status (answers --ok-status refuses), and by
+    error kind (no answer, a broken one, a failed check) — the sets that --fail-if
+    'failed' and 'errors' count."""
+    if not stats.failed:
+        return "none"
+    parts = [f"{stats.failed:,} ({stats.failed / stats.ops:.1%})"]
+    if stats.failed_status:
+        parts.append("by status: " + _counts({f"{code}": n for code, n in stats.failed_status.items()}))
+    if stats.errors:
+        parts.append("errors: " + _counts(dict(stats.errors)))
+    return "   ".join(parts)
 
 
 def checks_note(result) -> str:
@@ -123,7 +137,8 @@ def cluster_note(cluster: dict) -> str:
 
 def schedule_note(result) -> str:
     """How well the client kept to --rate."""
-    asked = f"asked {result.job.rate}, sent {result.throughput_ops_s:,.1f}/s"
+    sent = result.sent_ops_s
+    asked = f"asked {result.job.rate}" + ("" if sent is None else f", sent {sent:,.1f}/s")
     if result.kept_rate:
         return f"{asked}: kept to schedule (at most {format_duration(result.behind_s)} late)"
     return (f"{asked}: fell behind by up to {format_duration(result.behind_s)} — the client could not keep "
@@ -183,7 +198,7 @@ COLUMNS = (
     ("ops/s", lambda r: f"{r.throughput_ops_s:,.0f}"),
     ("p50", lambda r: _ms(r.latency_ms["p50"])),
     ("p99", lambda r: _ms(r.latency_ms["p99"])),
-    ("errors", lambda r: f"{r.stats.failed:,}"),
+    ("failed", lambda r: f"{r.stats.failed:,}"),
     ("speed-up", lambda r: "-" if r.speedup is None else f"{r.speedup:.1f}x"),
     ("efficiency", lambda r: _pct(r.efficiency)),
     ("client CPU", lambda r: f"{r.cpu_busy:.0%}" + (" !" if r.client_bound else "")),
@@ -246,20 +261,20 @@ def table(results: Sequence, histogram: bool | None = None):
 def sweep_table(results: Sequence, knee):
     from rich.table import Table
 
-    from ..sizing import gain_per_doubling
+    from ..sizing import gain_per_doubling, reference_level
 
     table_ = Table(title=sweep_title(results), title_justify="left",
-                   caption=f"knee: {knee.concurrency} — {knee.reason}", caption_justify="left")
-    for name in ("concurrency", "ops", "wall", "ops/s", "gain/doubling", "p50", "p99", "errors", "client CPU"):
+                   caption=f"knee: {knee.concurrency} — {knee.reason}" if knee.found else f"no knee: {knee.reason}",
+                   caption_justify="left")
+    for name in ("concurrency", "ops", "wall", "ops/s", "gain/doubling", "p50", "p99", "failed", "client CPU"):
         table_.add_column(name, justify="right")
-    previous = None
-    for result in results:
-        gain = "-" if previous is None else f"{gain_per_doubling(previous, (result.concurrency, result.throughput_ops_s)):+.0%}"
-        mark = " ◀ knee" if result.concurrency == knee.concurrency else ""
+    levels = [(result.concurrency, result.throughput_ops_s) for result in results]
+    for index, result in enumerate(results):
+        gain = "-" if not index else f"{gain_per_doubling(levels[reference_level(levels, index)], levels[index]):+.0%}"
+        mark = " ◀ knee" if knee.found and result.concurrency == knee.concurrency else ""
         table_.add_row(f"{result.concurrency}{mark}", f"{result.ops:,}", format_duration(result.wall_s),
                        f"{result.throughput_ops_s:,.0f}", gain, _ms(result.latency_ms["p50"]),
                        _ms(result.latency_ms["p99"]), f"{result.stats.failed:,}", f"{result.cpu_busy:.0%}")
-        previous = (result.concurrency, result.throughput_ops_s)
     return table_
 
 
@@ -269,10 +284,27 @@ def sweep_title(results: Sequence) -> str:
             f"{results[-1].concurrency} · {_target_line(first)}")
 
 
-def plain_text(renderable, width: int = 160) -> str:
-    """A rich renderable as plain text: no colour, no trailing spaces, lines up to ``width``."""
+def plain_text(renderable, width: int = 10_000) -> str:
+    """A rich renderable as plain text for a pipe or a file: no colour, tables as aligned
+    columns without box lines, their titles and captions lines of their own (so they do not
+    wrap at the table's width), no line wrapped short of ``width``, no trailing spaces."""
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=width, color_system=None)
-    console.print(renderable)
+    console.print(_unboxed(renderable))
     return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
+
+
+def _unboxed(renderable):
+    """``renderable`` with every table drawn without a box, its title above and caption below."""
+    from rich.console import Group
+    from rich.table import Table
+
+    if isinstance(renderable, Group):
+        return Group(*(_unboxed(part) for part in renderable.renderables))
+    if isinstance(renderable, Table) and renderable.box is not None:
+        title, caption = renderable.title, renderable.caption
+        renderable.title = renderable.caption = None
+        renderable.box, renderable.pad_edge, renderable.show_edge = None, False, False
+        return Group(*(part for part in (title, renderable, caption) if part is not None))
+    return renderable

@@ -9,6 +9,7 @@ interpreter and heap: real parallelism, paid for in start-up time and memory.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import signal
@@ -110,11 +111,26 @@ def ranges(job, processes: int) -> Iterator[tuple[int, int | None, Share | None]
 def context() -> multiprocessing.context.BaseContext:
     # Forking a process that runs threads (progress display, thread pools) can deadlock
     # the child; a fork server forks from a clean single-threaded process instead.
+    atexit.unregister(stop_helpers)
+    atexit.register(stop_helpers)
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__, "requests"])
         return context
     return multiprocessing.get_context("spawn")
+
+
+def stop_helpers() -> None:
+    """Stop and reap the fork server and resource tracker that multiprocessing started for
+    this process. Left alone, they outlive it as zombies until init reaps them; the pools'
+    workers are already joined (``shutdown(wait=True)``)."""
+    from multiprocessing import forkserver, resource_tracker
+
+    for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
+        try:
+            helper._stop()  # private, and the only way short of Python 3.14's public one
+        except (AttributeError, ChildProcessError, OSError):
+            pass
 
 
 class _InFlight:

@@ -39,7 +39,7 @@ def test_errors_fail_assert_ok_by_default(pytester):
     """)
     outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     outcome.assert_outcomes(failed=1)
-    assert "errors>0%: errors was 100.00%" in outcome.stdout.str()
+    assert "failed>0%: failed was 100.00%" in outcome.stdout.str()
 
 
 def test_scale_shrinks_every_load(pytester):

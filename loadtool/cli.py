@@ -85,55 +85,55 @@ def amount_options(kind: str) -> Callable:
 
 limit_options = cloup.option_group(
     "Limits, retries and seed",
-        click.option("--timeout", "-t", metavar="TIME", default="30s", show_default=True,
-                     help="Time limit of one operation, retries included."),
-        click.option("--connect-timeout", metavar="TIME", default="10s", show_default=True,
-                     help="Time limit to open one TCP connection."),
-        click.option("--retries", metavar="N", default="0", show_default=True,
-                     help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, "
-                          "up to N times, with exponential backoff (50ms, 100ms, … up to 2s) and full jitter."),
-        click.option("--grace", metavar="TIME", default="5s", show_default=True,
-                     help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
-        click.option("--seed", metavar="S", default="0", show_default=True,
-                     help="Seed of generated data: the fixture server's pages, or a generated file tree. "
-                          "The same seed gives the same latencies, sizes and bytes."),
+    click.option("--timeout", "-t", metavar="TIME", default="30s", show_default=True,
+                 help="Time limit of one operation, retries included."),
+    click.option("--connect-timeout", metavar="TIME", default="10s", show_default=True,
+                 help="Time limit to open one TCP connection."),
+    click.option("--retries", metavar="N", default="0", show_default=True,
+                 help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, "
+                      "up to N times, with exponential backoff (50ms, 100ms, … up to 2s) and full jitter."),
+    click.option("--grace", metavar="TIME", default="5s", show_default=True,
+                 help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
+    click.option("--seed", metavar="S", default="0", show_default=True,
+                 help="Seed of generated data: the fixture server's pages, or a generated file tree. "
+                      "The same seed gives the same latencies, sizes and bytes."),
 )
 
 cluster_options = cloup.option_group(
     "Cluster (--strategy cluster)",
-        click.option("--scheduler", metavar="URL",
-                     help="For --strategy cluster: the dask scheduler, e.g. tcp://10.0.0.5:8786."),
-        click.option("--local-cluster", metavar="N",
-                     help="For --strategy cluster: start a dask LocalCluster of N worker processes here."),
+    click.option("--scheduler", metavar="URL",
+                 help="For --strategy cluster: the dask scheduler, e.g. tcp://10.0.0.5:8786."),
+    click.option("--local-cluster", metavar="N",
+                 help="For --strategy cluster: start a dask LocalCluster of N worker processes here."),
 )
 
 
 def fixture_options(suffix: str = "") -> Callable:
     return cloup.option_group(
         "Fixture server" + suffix,
-            click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
-                         help="Latency and size profile of the fixture server's /page/{i}."),
-            click.option("--server", metavar="URL",
-                         help="Send /paths to the fixture server already running at URL (see `loadtool serve`) "
-                              "instead of starting one."),
+        click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
+                     help="Latency and size profile of the fixture server's /page/{i}."),
+        click.option("--server", metavar="URL",
+                     help="Send /paths to the fixture server already running at URL (see `loadtool serve`) "
+                          "instead of starting one."),
     )
 
 
 def read_options(suffix: str = "") -> Callable:
     return cloup.option_group(
         "Reading files" + suffix,
-            click.option("--from-list", metavar="FILE",
-                         help="Read the files listed in FILE, one path a line ('-' reads stdin)."),
-            click.option("--recursive", "-R", is_flag=True, help="Read files in subdirectories of a directory too."),
-            click.option("--block-size", "-b", metavar="SIZE", default="64KiB", show_default=True,
-                         help="Bytes per read call (4KiB, 1MiB); 0 reads each file in one call."),
-            click.option("--verify", type=click.Choice(("sha256",)),
-                         help="Check every file's SHA-256 against the manifest of a `loadtool files make` tree; "
-                              "a mismatch counts as verify_failed."),
-            click.option("--evict-cache", is_flag=True,
-                         help="Drop the files from the page cache before the run, so reads come from the device."),
-            click.option("--file-size", metavar="SIZE", default="4KiB", show_default=True,
-                         help="With no PATH: the size of each file of the temporary tree."),
+        click.option("--from-list", metavar="FILE",
+                     help="Read the files listed in FILE, one path a line ('-' reads stdin)."),
+        click.option("--recursive", "-R", is_flag=True, help="Read files in subdirectories of a directory too."),
+        click.option("--block-size", "-b", metavar="SIZE", default="64KiB", show_default=True,
+                     help="Bytes per read call (4KiB, 1MiB); 0 reads each file in one call."),
+        click.option("--verify", type=click.Choice(("sha256",)),
+                     help="Check every file's SHA-256 against the manifest of a `loadtool files make` tree; "
+                          "a mismatch counts as verify_failed."),
+        click.option("--evict-cache", is_flag=True,
+                     help="Drop the files from the page cache before the run, so reads come from the device."),
+        click.option("--file-size", metavar="SIZE", default="4KiB", show_default=True,
+                     help="With no PATH: the size of each file of the temporary tree."),
     )
 
 
@@ -141,69 +141,69 @@ def http_options(suffix: str = "") -> Callable:
     return _options(
         cloup.option_group(
             "Requests" + suffix,
-                click.option("--urls-file", "-f", metavar="FILE",
-                             help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
-                click.option("--targets", "targets_file", metavar="FILE",
-                             help="Read whole requests from FILE ('-' reads stdin), as vegeta does: each with its own method, "
-                                  "headers and body. -H headers are added to each; --body applies where a request has none. "
-                                  "See --targets-format."),
-                click.option("--targets-format", type=click.Choice(("http", "json")), default="http", show_default=True,
-                             help="http: 'METHOD URL', header lines, optional '@BODYFILE' (relative to FILE), a blank line "
-                                  "between requests. json: one {\"method\", \"url\", \"header\": {name: [values]}, "
-                                  "\"body\": base64} a line."),
-                click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
-                click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
-                             help="Add a request header; repeat for more."),
-                click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a regular file's bytes."),
-                click.option("--max-body", metavar="SIZE", default="16MiB", show_default=True,
-                             help="The largest --body @FILE read (the body is held in memory and sent with every request)."),
+            click.option("--urls-file", "-f", metavar="FILE",
+                         help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
+            click.option("--targets", "targets_file", metavar="FILE",
+                         help="Read whole requests from FILE ('-' reads stdin), as vegeta does: each with its own method, "
+                              "headers and body. -H headers are added to each; --body applies where a request has none. "
+                              "See --targets-format."),
+            click.option("--targets-format", type=click.Choice(("http", "json")), default="http", show_default=True,
+                         help="http: 'METHOD URL', header lines, optional '@BODYFILE' (relative to FILE), a blank line "
+                              "between requests. json: one {\"method\", \"url\", \"header\": {name: [values]}, "
+                              "\"body\": base64} a line."),
+            click.option("--method", "-m", default="GET", show_default=True, help="HTTP method of every request."),
+            click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
+                         help="Add a request header; repeat for more."),
+            click.option("--body", metavar="TEXT|@FILE", help="Request body, or @FILE to send a regular file's bytes."),
+            click.option("--max-body", metavar="SIZE", default="16MiB", show_default=True,
+                         help="The largest --body @FILE read (the body is held in memory and sent with every request)."),
         ),
         cloup.option_group(
             "Answers" + suffix,
-                click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
-                             help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
-                click.option("--check", "checks", multiple=True, metavar="EXPR",
-                             help="Every answer must pass EXPR, or it counts as the error check_failed (repeatable): "
-                                  "'status == 200', 'status in 200-299', 'body contains \"Welcome\"', 'body ~ \"id=\\d+\"', "
-                                  "'header Content-Type ~ json', 'header ETag exists', 'json .items[0].id exists', "
-                                  "'json .count == 3', 'size >= 1KiB', 'time < 200ms'. The report gives each one's pass rate."),
-                click.option("--check-body", metavar="SIZE", default="64KiB", show_default=True,
-                             help="How much of each body checks read at most (memory stays bounded whatever the answers' size)."),
+            click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
+                         help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
+            click.option("--check", "checks", multiple=True, metavar="EXPR",
+                         help="Every answer must pass EXPR, or it counts as the error check_failed (repeatable): "
+                              "'status == 200', 'status in 200-299', 'body contains \"Welcome\"', 'body ~ \"id=\\d+\"', "
+                              "'header Content-Type ~ json', 'header ETag exists', 'json .items[0].id exists', "
+                              "'json .count == 3', 'size >= 1KiB', 'time < 200ms'. The report gives each one's pass rate."),
+            click.option("--check-body", metavar="SIZE", default="64KiB", show_default=True,
+                         help="How much of each body checks read at most (memory stays bounded whatever the answers' size)."),
         ),
         cloup.option_group(
             "HTTP client, TLS and proxies" + suffix,
-                click.option("--engine", "-e", type=click.Choice(ENGINES),
-                             help="HTTP client. async, hybrid and cluster: aiohttp (the default); fast (HTTP/1.1 keep-alive "
-                                  "on asyncio protocols and httptools: several times less CPU per request); or curl (libcurl: "
-                                  "HTTP/2, HTTP/3, TLS, proxies). sequential, threads and processes fetch with requests."),
-                click.option("--http", "http", type=click.Choice(("1.1", "2", "3")), default="1.1", show_default=True,
-                             help="HTTP version (2 and 3 need --engine curl): 2 negotiates h2 over TLS (ALPN) and uses "
-                                  "prior knowledge (h2c) over plain http; 3 is QUIC. Not getting it is the error "
-                                  "wrong_protocol, never a silent downgrade."),
-                click.option("--streams", metavar="N", default="1", show_default=True,
-                             help="With --http 2 or 3: requests in flight on each connection; connections = C / N."),
-                click.option("--insecure", "-k", is_flag=True, help="Do not verify servers' TLS certificates."),
-                click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
-                click.option("--cert", metavar="FILE", help="A client certificate (PEM) for servers that ask for one."),
-                click.option("--key", metavar="FILE", help="The private key of --cert, when it is not in the same file."),
-                click.option("--tls-min", type=click.Choice(("1.2", "1.3")), help="The least TLS version to accept."),
-                click.option("--proxy", "-x", metavar="URL",
-                             help="Send requests through this proxy: http://, https:// or socks5://HOST:PORT. Without it, "
-                                  "HTTP_PROXY, HTTPS_PROXY and ALL_PROXY do; NO_PROXY lists hosts reached directly."),
-                click.option("--no-proxy-env", is_flag=True, help="Ignore HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY."),
-                click.option("--cookies", is_flag=True,
-                             help="Keep cookies, a jar per worker (off by default: every request stands alone)."),
-                click.option("--no-phases", is_flag=True,
-                             help="Do not time each request's phases (dns, connect, tls, send, wait, read): a little less "
-                                  "CPU per request."),
+            click.option("--engine", "-e", type=click.Choice(ENGINES),
+                         help="HTTP client. async, hybrid and cluster: aiohttp (the default); fast (HTTP/1.1 keep-alive "
+                              "on asyncio protocols and httptools: several times less CPU per request); or curl (libcurl: "
+                              "HTTP/2, HTTP/3, TLS, proxies). sequential, threads and processes fetch with requests."),
+            click.option("--http", "http", type=click.Choice(("1.1", "2", "3")), default="1.1", show_default=True,
+                         help="HTTP version (2 and 3 need --engine curl): 2 negotiates h2 over TLS (ALPN) and uses "
+                              "prior knowledge (h2c) over plain http; 3 is QUIC. Not getting it is the error "
+                              "wrong_protocol, never a silent downgrade."),
+            click.option("--streams", metavar="N", default="1", show_default=True,
+                         help="With --http 2 or 3: requests in flight on each connection; connections = C / N."),
+            click.option("--insecure", "-k", is_flag=True, help="Do not verify servers' TLS certificates."),
+            click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
+            click.option("--cert", metavar="FILE", help="A client certificate (PEM) for servers that ask for one."),
+            click.option("--key", metavar="FILE", help="The private key of --cert, when it is not in the same file."),
+            click.option("--tls-min", type=click.Choice(("1.2", "1.3")), help="The least TLS version to accept."),
+            click.option("--proxy", "-x", metavar="URL",
+                         help="Send requests through this proxy: http://, https:// or socks5://HOST:PORT. Without it, "
+                              "HTTP_PROXY, HTTPS_PROXY and ALL_PROXY do; NO_PROXY lists hosts reached directly."),
+            click.option("--no-proxy-env", is_flag=True, help="Ignore HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY."),
+            click.option("--cookies", is_flag=True,
+                         help="Keep cookies, a jar per worker (off by default: every request stands alone)."),
+            click.option("--no-phases", is_flag=True,
+                         help="Do not time each request's phases (dns, connect, tls, send, wait, read): a little less "
+                              "CPU per request."),
         ),
         cloup.option_group(
             "Politeness" + suffix,
-                click.option("--per-host", metavar="N",
-                             help="Politeness: at most N operations in flight per host (on the fixture site, "
-                                  "/site/{h}/ counts as host h)."),
-                click.option("--host-rate", metavar="R",
-                             help="Politeness: at most R operations started per host, e.g. 5/s or 120/m."),
+            click.option("--per-host", metavar="N",
+                         help="Politeness: at most N operations in flight per host (on the fixture site, "
+                              "/site/{h}/ counts as host h)."),
+            click.option("--host-rate", metavar="R",
+                         help="Politeness: at most R operations started per host, e.g. 5/s or 120/m."),
         ),
     )
 
@@ -211,28 +211,29 @@ def http_options(suffix: str = "") -> Callable:
 def output_options(*more: Callable) -> Callable:
     return cloup.option_group(
         "Report, thresholds and files",
-            click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
-                         show_default=True, help="Report format on stdout (or in --output)."),
-            click.option("--output", "-o", metavar="FILE",
-                         help="Write the report in --format to FILE; stdout then shows the table (unless --quiet)."),
-            click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
-            click.option("--no-progress", is_flag=True,
-                         help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
-            click.option("--fail-if", multiple=True, metavar="EXPR",
-                         help="Exit 1 if EXPR holds, e.g. 'p99>200ms', 'failed>1%', 'rps<500' (repeatable). "
-                              "Metrics: p50 p75 p90 p95 p99 p99.9 max mean (ms unless a unit is given); failed "
-                              "(operations not ok: an error or a status --ok-status refuses) and errors (only "
-                              "those that ended in an error), each as a % or a count; rps (ops/s); wall (s); "
-                              "efficiency."),
-            click.option("--plot", metavar="FILE.png",
-                         help="Draw the latency percentile curve and throughput over time to a PNG "
-                              "(needs: pip install 'loadtool[plot]')."),
-            click.option("--series", metavar="FILE.csv", help="Write the per-second series (ops, errors, p50, p99) as CSV."),
-            click.option("--baseline", metavar="FILE.json",
-                         help="A stored JSON result that relative thresholds compare with: --fail-if 'p99>+10%' "
-                              "fails when p99 is more than 10% above the baseline's."),
-            click.option("--junit", metavar="FILE.xml",
-                         help="Write JUnit XML: one test case per --fail-if threshold (per strategy), for CI systems."),
+        click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
+                     show_default=True, help="Report format on stdout (or in --output)."),
+        click.option("--output", "-o", metavar="FILE",
+                     help="Write the report in --format to FILE; stdout then shows the table (unless --quiet)."),
+        click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
+        click.option("--no-progress", is_flag=True,
+                     help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
+        click.option("--fail-if", multiple=True, metavar="EXPR",
+                     help="Exit 1 if EXPR holds, e.g. 'p99>200ms', 'failed>1%', 'rps<500' (repeatable). "
+                          "Metrics: p50 p75 p90 p95 p99 p99.9 max mean (ms unless a unit is given); failed "
+                          "(operations not ok: an error or a status --ok-status refuses) and errors (only "
+                          "those that ended in an error), each as a % or a count; rps (ops/s); wall (s); "
+                          "efficiency."),
+        click.option("--plot", metavar="FILE.png",
+                     help="Draw the latency percentile curve and throughput over time to a PNG "
+                          "(needs: pip install 'loadtool[plot]')."),
+        click.option("--series", metavar="FILE.csv",
+                     help="Write the per-second series (ops, failed, errors, bytes, p50, p99) as CSV."),
+        click.option("--baseline", metavar="FILE.json",
+                     help="A stored JSON result that relative thresholds compare with: --fail-if 'p99>+10%' "
+                          "fails when p99 is more than 10% above the baseline's."),
+        click.option("--junit", metavar="FILE.xml",
+                     help="Write JUnit XML: one test case per --fail-if threshold (per strategy), for CI systems."),
         *more,
     )
 

@@ -155,10 +155,10 @@ def _target_text(target) -> str:
 class _Second:
     """One row of the per-second series; its histogram is encoded once the second is over."""
 
-    __slots__ = ("ops", "errors", "bytes", "live", "encoded", "pending")
+    __slots__ = ("ops", "failed", "errors", "bytes", "live", "encoded", "pending")
 
     def __init__(self) -> None:
-        self.ops = self.errors = self.bytes = 0
+        self.ops = self.failed = self.errors = self.bytes = 0
         self.live: HdrHistogram | None = new_histogram(SERIES_DIGITS)
         self.encoded: bytes | None = None
         self.pending: dict[int, int] = {}
@@ -181,16 +181,18 @@ class _Second:
 
 
 class Series:
-    """Operations, errors, bytes and latency per second of the run, one row per second."""
+    """Operations, failed operations (and of those, errors), bytes and latency per second of
+    the run, one row per second."""
 
     def __init__(self) -> None:
         self._rows: dict[int, _Second] = {}
         self._hot: int | None = None
 
-    def add(self, second: int, latency_bucket: int, failed: bool, nbytes: int) -> None:
+    def add(self, second: int, latency_bucket: int, failed: bool, errored: bool, nbytes: int) -> None:
         row = self._rows[second] if second == self._hot else self._row(second)
         row.ops += 1
-        row.errors += failed
+        row.failed += failed
+        row.errors += errored
         row.bytes += nbytes
         pending = row.pending
         pending[latency_bucket] = pending.get(latency_bucket, 0) + 1
@@ -212,6 +214,7 @@ class Series:
         for second, theirs in other._rows.items():
             mine = self._row(second)
             mine.ops += theirs.ops
+            mine.failed += theirs.failed
             mine.errors += theirs.errors
             mine.bytes += theirs.bytes
             mine.live.add(theirs.histogram())
@@ -224,11 +227,12 @@ class Series:
         for second in range(min(self._rows), max(self._rows) + 1):
             row = self._rows.get(second)
             if row is None:
-                out.append({"second": second, "ops": 0, "errors": 0, "bytes": 0, "p50_ms": None, "p99_ms": None})
+                out.append({"second": second, "ops": 0, "failed": 0, "errors": 0, "bytes": 0, "p50_ms": None,
+                            "p99_ms": None})
                 continue
             hist = row.histogram()
             out.append({
-                "second": second, "ops": row.ops, "errors": row.errors, "bytes": row.bytes,
+                "second": second, "ops": row.ops, "failed": row.failed, "errors": row.errors, "bytes": row.bytes,
                 "p50_ms": hist.get_value_at_percentile(50) / 1000,
                 "p99_ms": hist.get_value_at_percentile(99) / 1000,
             })
@@ -238,14 +242,14 @@ class Series:
         for row in self._rows.values():
             row.freeze()
         self._hot = None
-        return [[s, r.ops, r.errors, r.bytes, r.encoded] for s, r in sorted(self._rows.items())]
+        return [[s, r.ops, r.failed, r.errors, r.bytes, r.encoded] for s, r in sorted(self._rows.items())]
 
     @classmethod
     def from_wire(cls, rows: list[list[Any]]) -> Series:
         series = cls()
-        for second, ops, errors, nbytes, encoded in rows:
+        for second, ops, failed, errors, nbytes, encoded in rows:
             row = series._rows[second] = _Second()
-            row.ops, row.errors, row.bytes = ops, errors, nbytes
+            row.ops, row.failed, row.errors, row.bytes = ops, failed, errors, nbytes
             row.live, row.encoded = None, encoded.encode() if isinstance(encoded, str) else encoded
         return series
 
@@ -350,7 +354,7 @@ class Stats:
             now = time.time()
         if self._service is not None:
             self._record_service(latency_us, service_us, now)
-        self.series.add(int(now - self.epoch), latency, not ok, nbytes)
+        self.series.add(int(now - self.epoch), latency, not ok, error is not None, nbytes)
         if protocol is not None:
             self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
         if connected is False:
@@ -543,7 +547,7 @@ class Stats:
             "status": {str(code): n for code, n in self.status.items()},
             "latency": self.latency.encode().decode("ascii"),
             "service": None if self.service is None else self.service.encode().decode("ascii"),
-            "series": [[s, o, e, b, enc.decode("ascii")] for s, o, e, b, enc in self.series.to_wire()],
+            "series": [[s, o, f, e, b, enc.decode("ascii")] for s, o, f, e, b, enc in self.series.to_wire()],
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
             "sends": self.sends if self.sends[0] <= self.sends[1] else None,
             "worker_peak_bytes": self.worker_peak_bytes, "records": self.records,

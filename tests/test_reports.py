@@ -50,6 +50,15 @@ def test_errors_and_refused_statuses_are_shown_apart(loadtool_cli, server):
     assert re.search(r"^failed\s+3 \(100\.0%\)\s+errors: connect_refused ×3$", refused.stdout, re.M), refused.stdout
 
 
+def test_the_series_counts_failed_and_errors_as_the_report_does():
+    stats = Stats(epoch=1000.0)
+    for sample in (Sample(1000, True, 200), Sample(1000, False, 404), Sample(1000, False, error="reset")):
+        stats.add(sample, now=1000.5)
+    row = Stats.from_wire(stats.to_wire()).series.rows()[0]  # as a worker process hands it over
+    assert (row["ops"], row["failed"], row["errors"]) == (3, 2, 1)
+    assert (stats.failed, stats.errored, stats.failed_status) == (2, 1, {404: 1})
+
+
 # --- every summary line true -------------------------------------------------------------
 
 @pytest.mark.parametrize("count, title", [("1", "1 request · 1 connection"), ("2", "2 requests · 2 connections")])

@@ -34,7 +34,7 @@ def to_csv(results: Sequence) -> str:
     return out.getvalue()
 
 
-SERIES_FIELDS = ("strategy", "concurrency", "second", "ops", "errors", "bytes", "p50_ms", "p99_ms")
+SERIES_FIELDS = ("strategy", "concurrency", "second", "ops", "failed", "errors", "bytes", "p50_ms", "p99_ms")
 
 
 def series_csv(results: Sequence) -> str:

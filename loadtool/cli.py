@@ -229,6 +229,10 @@ def output_options(*more: Callable) -> Callable:
                           "(needs: pip install 'loadtool[plot]')."),
         click.option("--series", metavar="FILE.csv",
                      help="Write the per-second series (ops, failed, errors, bytes, p50, p99) as CSV."),
+        click.option("--hdr-log", metavar="FILE.hlog",
+                     help="Write the latency as an HdrHistogram interval log (one histogram a second, values in "
+                          "µs) that HdrHistogram's log readers and plotters read. With several runs (compare, "
+                          "sweep): FILE.STRATEGY.hlog or FILE.cLEVEL.hlog, one each."),
         click.option("--baseline", metavar="FILE.json",
                      help="A stored JSON result that relative thresholds compare with: --fail-if 'p99>+10%' "
                           "fails when p99 is more than 10% above the baseline's."),

@@ -7,6 +7,7 @@ and 143 SIGTERM, after printing the partial report.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -63,6 +64,7 @@ class Delivery:
     plot: str | None = None
     series: str | None = None
     junit: str | None = None
+    hdr_log: str | None = None
     #: Stored results that relative thresholds (``p99>+10%``) compare with.
     baseline: list | None = None
     #: Where each operation's record goes (--raw), opened before the run.
@@ -81,10 +83,12 @@ class Delivery:
                        progress=not options.pop("no_progress"),
                        thresholds=usage(parse_thresholds, options.pop("fail_if"), baseline_path),
                        plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
+                       hdr_log=options.pop("hdr_log"),
                        baseline=usage(load_baseline, baseline_path) if baseline_path else None,
                        histogram=options.pop("histogram", None))
         for option, path in (("--output", delivery.output), ("--series", delivery.series),
-                             ("--junit", delivery.junit), ("--plot", delivery.plot), ("--raw", options.get("raw"))):
+                             ("--junit", delivery.junit), ("--plot", delivery.plot), ("--raw", options.get("raw")),
+                             ("--hdr-log", delivery.hdr_log)):
             if path is not None:
                 usage(check_writable, option, path)
         if options.get("raw") is not None:
@@ -168,6 +172,13 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
             click.echo(text, nl=False)
     if delivery.series:
         _write(delivery.series, report.series_csv(results))
+    if delivery.hdr_log and results:
+        from .report.hdrlog import log_paths, write_hdr_log
+
+        for result, path in zip(results, log_paths(results, delivery.hdr_log)):
+            text = io.StringIO()
+            write_hdr_log(result, text)
+            _write(path, text.getvalue())
     if delivery.plot and results:
         _plot(results, delivery.plot, knee)
     if delivery.junit and results:

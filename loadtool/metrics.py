@@ -14,6 +14,7 @@ import math
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from hdrh.histogram import HdrHistogram
@@ -237,6 +238,13 @@ class Series:
                 "p99_ms": hist.get_value_at_percentile(99) / 1000,
             })
         return out
+
+    def histograms(self) -> Iterator[tuple[int, HdrHistogram]]:
+        """Each second's latency histogram (µs), seconds in order; idle seconds skipped."""
+        for second in sorted(self._rows):
+            row = self._rows[second]
+            if row.ops:
+                yield second, row.histogram()
 
     def to_wire(self) -> list[list[Any]]:
         for row in self._rows.values():

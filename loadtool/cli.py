@@ -233,6 +233,18 @@ def output_options(*more: Callable) -> Callable:
                      help="Write the latency as an HdrHistogram interval log (one histogram a second, values in "
                           "µs) that HdrHistogram's log readers and plotters read. With several runs (compare, "
                           "sweep): FILE.STRATEGY.hlog or FILE.cLEVEL.hlog, one each."),
+        click.option("--html", metavar="FILE.html",
+                     help="Write one self-contained, interactive HTML report (no network needed to open it): "
+                          "the summary, percentile curve, latency and throughput over time, statuses and "
+                          "errors (needs: pip install 'loadtool[html]')."),
+        click.option("--prometheus", metavar="ADDR",
+                     help="Serve live metrics in Prometheus' text format at http://ADDR/metrics while the run "
+                          "goes on: operations, failed, errors by kind, answers by status, bytes (counters), "
+                          "latency (histogram, seconds), in-flight limit and open-model lateness (gauges). "
+                          "ADDR is PORT (on 127.0.0.1), HOST:PORT, or 0 for a free port."),
+        click.option("--linger", metavar="TIME",
+                     help="With --prometheus: keep the final metrics served this long after the run "
+                          "(e.g. 30s, for one more scrape); Ctrl-C or SIGTERM ends it early."),
         click.option("--baseline", metavar="FILE.json",
                      help="A stored JSON result that relative thresholds compare with: --fail-if 'p99>+10%' "
                           "fails when p99 is more than 10% above the baseline's."),
@@ -313,7 +325,8 @@ histogram_option = click.option(
 raw_option = click.option(
     "--raw", metavar="FILE.csv|FILE.jsonl",
     help="Write one record per operation as it happens (index, target, start, due, latency, service time, "
-         "status, error, bytes, attempts; times in ms from the run's start), as CSV or JSON lines.")
+         "status, error, bytes, attempts; times in ms from the run's start), as CSV or JSON lines. compare "
+         "and sweep write one file with a first column, run, naming the strategy or level (c16).")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -395,7 +408,7 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
 @read_options(READ_ONLY)
 @limit_options
 @cluster_options
-@output_options()
+@output_options(raw_option)
 def compare(targets, read_files, strategies, body, headers, verify, **options) -> int:
     """Run one job with every strategy in turn and print them side by side.
 
@@ -414,7 +427,7 @@ def compare(targets, read_files, strategies, body, headers, verify, **options) -
     # Built for one of the chosen strategies that runs --engine (cluster first, so its
     # options are checked); each strategy then runs it with the engine it has.
     options["strategy"], options["engine"] = usage(compare_strategy, chosen, options["engine"])
-    delivery = Delivery.from_options(options)
+    delivery = Delivery.from_options(options, runs=True)
     if not targets and not read_files and options["count"] is None and options["duration"] is None:
         options["count"] = str(COMPARE_COUNT)
     job = usage(_experiment_job, targets, read_files, body, headers, verify, options)
@@ -442,7 +455,7 @@ def compare(targets, read_files, strategies, body, headers, verify, **options) -
 @read_options(READ_ONLY)
 @limit_options
 @cluster_options
-@output_options()
+@output_options(raw_option)
 def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify, **options) -> int:
     """Measure throughput and latency at each concurrency level; name the knee.
 
@@ -452,7 +465,7 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
     from .commands import Delivery, sweep_and_report, usage
     from .units import parse_duration, parse_levels, parse_share
 
-    delivery = Delivery.from_options(options)
+    delivery = Delivery.from_options(options, runs=True)
     count_given = options["count"] is not None
     level_list = usage(parse_levels, levels)
     gain = usage(parse_share, "--min-gain", min_gain)

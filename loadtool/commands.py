@@ -11,6 +11,7 @@ import io
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -65,17 +66,23 @@ class Delivery:
     series: str | None = None
     junit: str | None = None
     hdr_log: str | None = None
+    html: str | None = None
     #: Stored results that relative thresholds (``p99>+10%``) compare with.
     baseline: list | None = None
     #: Where each operation's record goes (--raw), opened before the run.
     raw: Any = None
     #: The latency histogram in the text report: True, False, or None (runs over 1,000 operations).
     histogram: bool | None = None
+    #: --prometheus: the metrics server (a report.prometheus.Exporter), started before the run.
+    exporter: Any = None
+    #: --linger: how long the metrics stay served after the last run, in seconds.
+    linger_s: float = 0.0
 
     @classmethod
-    def from_options(cls, options: dict[str, Any]) -> Delivery:
+    def from_options(cls, options: dict[str, Any], runs: bool = False) -> Delivery:
         """Take the output options out of ``options``, checking them before any run starts:
-        a path that cannot be written is a usage error now, not after the whole run."""
+        a path that cannot be written is a usage error now, not after the whole run.
+        ``runs``: the command makes several runs (compare, sweep), told apart in --raw."""
         from .thresholds import load_baseline, parse_thresholds
 
         baseline_path = options.pop("baseline")
@@ -83,31 +90,60 @@ class Delivery:
                        progress=not options.pop("no_progress"),
                        thresholds=usage(parse_thresholds, options.pop("fail_if"), baseline_path),
                        plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
-                       hdr_log=options.pop("hdr_log"),
+                       hdr_log=options.pop("hdr_log"), html=options.pop("html"),
                        baseline=usage(load_baseline, baseline_path) if baseline_path else None,
                        histogram=options.pop("histogram", None))
         for option, path in (("--output", delivery.output), ("--series", delivery.series),
                              ("--junit", delivery.junit), ("--plot", delivery.plot), ("--raw", options.get("raw")),
-                             ("--hdr-log", delivery.hdr_log)):
+                             ("--hdr-log", delivery.hdr_log), ("--html", delivery.html)):
             if path is not None:
                 usage(check_writable, option, path)
         if options.get("raw") is not None:
             from .report.raw import RawWriter
 
-            delivery = replace(delivery, raw=usage(RawWriter, options.pop("raw")))
+            delivery = replace(delivery, raw=usage(RawWriter, options.pop("raw"), runs))
         options.pop("raw", None)
         if delivery.plot:
             from .report.plot import require_matplotlib
 
             usage(require_matplotlib)
+        if delivery.html:
+            from .report.html import require_plotly
+
+            usage(require_plotly)
+        linger, address = options.pop("linger", None), options.pop("prometheus", None)
+        if linger is not None and address is None:
+            raise click.UsageError("--linger keeps --prometheus metrics served: give --prometheus ADDR too")
+        if address is not None:
+            from .report.prometheus import Exporter
+            from .units import parse_duration
+
+            linger_s = usage(parse_duration, linger) if linger is not None else 0.0
+            delivery = replace(delivery, exporter=usage(Exporter, address), linger_s=linger_s)
+            click.echo(f"loadtool: metrics at {delivery.exporter.url}", err=True)
+            if delivery.exporter.public:
+                click.echo("loadtool: warning: the metrics listen beyond loopback: anyone who can reach this "
+                           "machine can read them", err=True)
         return delivery
 
     def progress_factory(self):
-        if not self.progress or self.quiet or not sys.stderr.isatty():
-            return None
-        from .progress import live_progress
+        """What watches each run: the live progress line (on a terminal) and the
+        --prometheus exporter, as one context-manager factory of (job, sink); or None."""
+        watchers = []
+        if self.progress and not self.quiet and sys.stderr.isatty():
+            from .progress import live_progress
 
-        return live_progress
+            watchers.append(live_progress)
+        if self.exporter is not None:
+            watchers.append(self.exporter.watch)
+        if len(watchers) < 2:
+            return watchers[0] if watchers else None
+
+        @contextmanager
+        def both(job, sink):
+            with watchers[0](job, sink), watchers[1](job, sink):
+                yield
+        return both
 
 
 def check_writable(option: str, path: str) -> None:
@@ -172,6 +208,10 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
             click.echo(text, nl=False)
     if delivery.series:
         _write(delivery.series, report.series_csv(results))
+    if delivery.html and results:
+        from .report.html import html_report
+
+        _write(delivery.html, html_report(results, knee))
     if delivery.hdr_log and results:
         from .report.hdrlog import log_paths, write_hdr_log
 
@@ -229,7 +269,30 @@ def _why_failed(result: Result) -> str:
 
 def deliver(results: Sequence[Result], delivery: Delivery, knee=None) -> int:
     emit(results, delivery, knee)
-    return exit_code(results, delivery.thresholds, delivery.baseline)
+    code = exit_code(results, delivery.thresholds, delivery.baseline)
+    if delivery.exporter is not None:
+        _linger(delivery)
+    return code
+
+
+def _linger(delivery: Delivery) -> None:
+    """Keep the final metrics scrapeable for --linger (Ctrl-C or SIGTERM ends it early)."""
+    import signal
+    import threading
+
+    done = threading.Event()
+    if delivery.linger_s > 0:
+        click.echo(f"loadtool: metrics stay at {delivery.exporter.url} for {delivery.linger_s:g}s (--linger)",
+                   err=True)
+        sys.stdout.flush()
+        previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+        try:
+            done.wait(delivery.linger_s)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    delivery.exporter.close()
 
 
 def _could_not_start(exc: RuntimeError) -> int:
@@ -270,10 +333,14 @@ def run_and_report(job: Job, delivery: Delivery) -> int:
 def compare_and_report(job: Job, strategies: tuple[str, ...], delivery: Delivery) -> int:
     from .experiments import compare
 
+    raw = None if delivery.raw is None else delivery.raw.for_run
     try:
-        results, stopped = _until_interrupted(job, lambda: compare(job, strategies, delivery.progress_factory()))
+        results, stopped = _until_interrupted(job, lambda: compare(job, strategies, delivery.progress_factory(), raw))
     except RuntimeError as exc:
         return _could_not_start(exc)
+    finally:
+        if delivery.raw is not None:
+            delivery.raw.close()
     return deliver(results or [stopped], delivery)
 
 
@@ -281,11 +348,15 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
                      p99_max_ms: float | None, delivery: Delivery) -> int:
     from .experiments import sweep
 
+    raw = None if delivery.raw is None else delivery.raw.for_run
     try:
         outcome, stopped = _until_interrupted(job, lambda: sweep(job, levels, count_given, min_gain, p99_max_ms,
-                                                                 progress=delivery.progress_factory()))
+                                                                 progress=delivery.progress_factory(), raw=raw))
     except RuntimeError as exc:
         return _could_not_start(exc)
+    finally:
+        if delivery.raw is not None:
+            delivery.raw.close()
     if outcome is None:
         return deliver([stopped], delivery)
     return deliver(outcome.results, delivery, outcome.knee)

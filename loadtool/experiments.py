@@ -6,10 +6,10 @@ tree), one run at a time, so the runs do not compete for the machine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from . import strategies
-
 from .job import Job
 from .names import ALL_STRATEGIES, STRATEGIES
 from .result import Result
@@ -23,11 +23,14 @@ SWEEP_LEVELS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 #: With no --count, each sweep level does this many rounds of its concurrency.
 SWEEP_ROUNDS = 10
 SWEEP_MIN_COUNT = 20
+#: For --raw over several runs: given a run's label, where that run's records go.
+RawRuns = Callable[[str], Callable[[list[tuple]], None]]
 
 
 def compare(job: Job, strategies: tuple[str, ...] = STRATEGIES,
-            progress: ProgressFactory | None = None) -> list[Result]:
+            progress: ProgressFactory | None = None, raw: RawRuns | None = None) -> list[Result]:
     """Run ``job`` with each strategy in turn; speed-ups are against sequential when it ran.
+    With ``raw``, ``raw(strategy)`` takes each run's records as it goes.
 
     A run stopped by Ctrl-C or SIGTERM ends the comparison: the runs so far are returned.
     """
@@ -35,7 +38,7 @@ def compare(job: Job, strategies: tuple[str, ...] = STRATEGIES,
     results = []
     with ready(job) as bound:
         for strategy in ordered:
-            results.append(measure(bound.adopted_by(strategy), progress))
+            results.append(measure(bound.adopted_by(strategy), progress, raw=None if raw is None else raw(strategy)))
             if results[-1].interrupted:
                 break
     sequential = next((r.wall_s for r in results if r.strategy == "sequential" and not r.interrupted), None)
@@ -50,8 +53,9 @@ class Sweep:
 
 def sweep(job: Job, levels: tuple[int, ...] = SWEEP_LEVELS, count_given: bool = True,
           min_gain: float = 0.10, p99_max_ms: float | None = None,
-          progress: ProgressFactory | None = None) -> Sweep:
-    """Run ``job`` at each concurrency level and find the knee.
+          progress: ProgressFactory | None = None, raw: RawRuns | None = None) -> Sweep:
+    """Run ``job`` at each concurrency level and find the knee (``raw``: as in ``compare``,
+    each level's records to ``raw("c<level>")``).
 
     Without ``count_given`` (and without a duration), each level does
     ``SWEEP_ROUNDS`` × its concurrency operations, so every level runs about as long.
@@ -62,7 +66,7 @@ def sweep(job: Job, levels: tuple[int, ...] = SWEEP_LEVELS, count_given: bool = 
             leveled = strategies.get(bound.strategy).at_concurrency(bound, level)
             if not count_given and bound.duration_s is None:
                 leveled = replace(leveled, count=max(SWEEP_MIN_COUNT, SWEEP_ROUNDS * level))
-            results.append(measure(leveled, progress))
+            results.append(measure(leveled, progress, raw=None if raw is None else raw(f"c{level}")))
             if results[-1].interrupted:
                 break
     curve = [(r.concurrency, r.throughput_ops_s, r.latency_ms["p99"]) for r in results]

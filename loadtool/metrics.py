@@ -140,7 +140,9 @@ class Sample(NamedTuple):
 #: What a record of one operation holds (``--raw``), in order. Times are milliseconds from
 #: the start of the run; ``due_ms`` only in the open model, ``service_ms`` likewise.
 RECORD_FIELDS = ("index", "target", "start_ms", "due_ms", "latency_ms", "service_ms", "status", "error",
-                 "bytes", "attempts", "protocol")
+                 "bytes", "attempts", "protocol", *(f"{phase}_ms" for phase in PHASES))
+#: A record's phases when the engine measured none (or --no-phases).
+_NO_PHASES = (None,) * len(PHASES)
 
 
 def _target_text(target) -> str:
@@ -262,6 +264,10 @@ class Series:
         return series
 
 
+def _series_wire(series: Series) -> list[list[Any]]:
+    return [[s, o, f, e, b, enc.decode("ascii")] for s, o, f, e, b, enc in series.to_wire()]
+
+
 class Stats:
     """Everything a run measured, accumulated one Sample at a time.
 
@@ -316,6 +322,8 @@ class Stats:
         self._pending_service: dict[int, int] = {}
         self._pending_phases: list[dict[int, int]] = [{} for _ in PHASES]
         self.series = Series()
+        #: Open model: service time per second too (the latency series counts from due times).
+        self.service_series: Series | None = None if self._service is None else Series()
         #: CPU seconds spent by workers in other processes, reported with their Stats.
         self.cpu_s = 0.0
         #: Open model: the latest any operation was sent after it was due, in µs.
@@ -418,7 +426,9 @@ class Stats:
         return (op.index, _target_text(op.target), round((sample.first_s - base) * 1000, 3),
                 None if op.due is None else round((op.due - base) * 1000, 3), sample.latency_us / 1000,
                 None if sample.service_us is None else sample.service_us / 1000, sample.status, sample.error,
-                sample.bytes, sample.attempts, sample.protocol)
+                sample.bytes, sample.attempts, sample.protocol,
+                *(_NO_PHASES if sample.phases is None else
+                  (None if seconds is None else round(seconds * 1000, 3) for seconds in sample.phases)))
 
     def take_records(self) -> list[tuple]:
         """The records kept so far; keeping goes on in a new list."""
@@ -429,6 +439,7 @@ class Stats:
         service = latency_us if service_us is None else service_us
         key = bucket(_clamp_us(service))
         self._pending_service[key] = self._pending_service.get(key, 0) + 1
+        self.service_series.add(int(now - self.epoch), key, False, False, 0)
         self.behind_us = max(self.behind_us, latency_us - service)
         sends = self.sends
         due, sent = now - latency_us / 1e6, now - service / 1e6
@@ -494,6 +505,10 @@ class Stats:
                 self._service = new_histogram()
             _merge_counts(self._service, self._pending_service, other._service, other._pending_service)
         self.series.merge(other.series)
+        if other.service_series is not None:
+            if self.service_series is None:
+                self.service_series = Series()
+            self.service_series.merge(other.service_series)
         self.cpu_s += other.cpu_s
         self.behind_us = max(self.behind_us, other.behind_us)
         self.sends = [min(self.sends[0], other.sends[0]), max(self.sends[1], other.sends[1])]
@@ -522,6 +537,10 @@ class Stats:
     def failed(self) -> int:
         """Operations that were not ok: the ``errors`` and the ``failed_status`` together."""
         return self.ops - self.ok
+
+    def copy(self) -> Stats:
+        """An independent copy (records left out), as another process would receive it."""
+        return Stats.from_wire(self.to_wire())
 
     @property
     def sent_ops_s(self) -> float | None:
@@ -555,7 +574,8 @@ class Stats:
             "status": {str(code): n for code, n in self.status.items()},
             "latency": self.latency.encode().decode("ascii"),
             "service": None if self.service is None else self.service.encode().decode("ascii"),
-            "series": [[s, o, f, e, b, enc.decode("ascii")] for s, o, f, e, b, enc in self.series.to_wire()],
+            "series": _series_wire(self.series),
+            "service_series": None if self.service_series is None else _series_wire(self.service_series),
             "cpu_s": self.cpu_s, "first_error": self.first_error, "behind_us": self.behind_us,
             "sends": self.sends if self.sends[0] <= self.sends[1] else None,
             "worker_peak_bytes": self.worker_peak_bytes, "records": self.records,
@@ -575,6 +595,8 @@ class Stats:
         if wire["service"] is not None:
             stats._service = HdrHistogram.decode(wire["service"].encode("ascii"))
         stats.series = Series.from_wire(wire["series"])
+        if wire.get("service_series") is not None:
+            stats.service_series = Series.from_wire(wire["service_series"])
         stats.cpu_s, stats.first_error = wire["cpu_s"], wire["first_error"]
         stats.behind_us = wire.get("behind_us", 0)
         if wire.get("sends"):

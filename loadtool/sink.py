@@ -92,6 +92,12 @@ class Sink:
             self._closed = True
             return self.stats
 
+    def read(self, look: Callable[[Stats], Any]) -> Any:
+        """``look(stats)`` under the lock, for a reader that needs the counts as one moment
+        (a metrics scrape); its value is returned."""
+        with self._lock:
+            return look(self.stats)
+
     def snapshot(self) -> Snapshot:
         with self._lock:
             stats = self.stats

@@ -2,13 +2,16 @@
 written with the hdrh package's own log writer, so HdrHistogram's log readers and
 plotters (HistogramLogReader, HistogramLogAnalyzer, hdr-plot) read it.
 
-Values are microseconds; each interval line's max is given in milliseconds. Intervals
-are the per-second series the run kept anyway (merged across threads, processes and
-machines), so writing the log costs nothing during the run.
+Each interval is tagged: ``Tag=latency`` always, and in the open model (--rate)
+``Tag=service`` too — the time from the actual send, where latency counts from when the
+operation was due. Values are microseconds; each line's max is in milliseconds. The
+intervals are the per-second series the run kept anyway (merged across threads,
+processes and machines), so writing the log costs nothing during the run.
 """
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -33,8 +36,8 @@ def write_hdr_log(result, handle) -> None:
 
     base_ms = result.stats.epoch * 1000
     writer = HistogramLogWriter(handle)
-    writer.output_comment(f"loadtool {__version__} {result.job.kind} {result.strategy}: latency of each "
-                          f"operation in microseconds, one interval a second")
+    writer.output_comment(f"loadtool {__version__} {result.job.kind} {result.strategy}: latency (and in the open "
+                          f"model service time) of each operation in microseconds, one interval a second")
     writer.output_log_format_version()
     # hdrh's own output_start_time/output_base_time fail (they read msec as seconds):
     # the lines are written here in the format HdrHistogram's Java writer uses.
@@ -43,7 +46,13 @@ def write_hdr_log(result, handle) -> None:
     handle.write(f"#[BaseTime: {result.stats.epoch:.3f} (seconds since epoch)]\n")
     writer.base_time = base_ms
     writer.output_legend()
-    for second, histogram in result.stats.series.histograms():
+    streams = [("latency", result.stats.series.histograms())]
+    if result.stats.service_series is not None:
+        streams.append(("service", result.stats.service_series.histograms()))
+    # Interleaved by second, as a logger writing while the run went would have.
+    for second, tag, histogram in heapq.merge(*([(s, tag, h) for s, h in rows] for tag, rows in streams),
+                                               key=lambda item: (item[0], item[1])):
         histogram.set_start_time_stamp(base_ms + second * 1000)
         histogram.set_end_time_stamp(base_ms + (second + 1) * 1000)
+        handle.write(f"Tag={tag},")  # hdrh's writer has no tags; its reader does
         writer.output_interval_histogram(histogram, max_value_unit_ratio=1000.0)

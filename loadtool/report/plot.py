@@ -66,8 +66,11 @@ def _latency_axis(axis, results) -> None:
 
 def per_second(result) -> tuple[list[int], list[float], list[float | None]]:
     """Seconds, ops/s and p99 of a run's series; the last, partial second is scaled up to a
-    full second's rate, so a run's end does not look like a collapse."""
+    full second's rate, so a run's end does not look like a collapse — or left out when it
+    lasted under 50 ms, too short to be a rate at all."""
     rows = result.stats.series.rows()
+    if len(rows) > 1 and result.wall_s - rows[-1]["second"] <= 0.05:
+        rows = rows[:-1]
     seconds = [row["second"] for row in rows]
     rates = [float(row["ops"]) for row in rows]
     if rows:

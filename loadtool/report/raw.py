@@ -39,8 +39,11 @@ class RawWriter:
     that cannot be written is a usage error then, not a lost run), ``put`` batches during
     it, ``close`` after it."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, runs: bool = False) -> None:
+        """With ``runs`` (compare, sweep), each record starts with the run it belongs to
+        (``run``: the strategy, or ``c16`` for a sweep level): one file for all of them."""
         self.path, self.format = path, raw_format(path)
+        self.fields = ("run", *RECORD_FIELDS) if runs else RECORD_FIELDS
         try:
             self._file: IO[str] = open(path, "w", encoding="utf-8", newline="")
         except OSError as exc:
@@ -49,7 +52,7 @@ class RawWriter:
         self._queue: queue.Queue[list[tuple] | None] = queue.Queue(QUEUE_BATCHES)
         self._csv = csv.writer(self._file, lineterminator="\n") if self.format == "csv" else None
         if self._csv is not None:
-            self._csv.writerow(RECORD_FIELDS)
+            self._csv.writerow(self.fields)
         self._thread = threading.Thread(target=self._drain, name="loadtool-raw", daemon=True)
         self._thread.start()
 
@@ -58,12 +61,19 @@ class RawWriter:
         if records:
             self._queue.put(records)
 
+    def for_run(self, run: str):
+        """A ``put`` for the records of one run of several, each marked with ``run``."""
+        def put(records: list[tuple]) -> None:
+            if records:
+                self._queue.put([(run, *record) for record in records])
+        return put
+
     def _drain(self) -> None:
         while (batch := self._queue.get()) is not None:
             if self._csv is not None:
                 self._csv.writerows(batch)
             else:
-                self._file.writelines(json.dumps(dict(zip(RECORD_FIELDS, record))) + "\n" for record in batch)
+                self._file.writelines(json.dumps(dict(zip(self.fields, record))) + "\n" for record in batch)
             self.written += len(batch)
 
     def close(self) -> None:

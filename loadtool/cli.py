@@ -475,6 +475,65 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
     return sweep_and_report(job, level_list, count_given, gain, p99_max_ms, delivery)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("seeds", nargs=-1, metavar="[URL|/PATH]...")
+@cloup.option_group(
+    "Crawl",
+    click.option("--max-pages", "-n", "count", metavar="N", default="1010", show_default=True,
+                 help="Pages to fetch at most (10k, 1M work); the crawl ends sooner when it runs out of links."),
+    click.option("--max-depth", metavar="D", help="Follow links at most D clicks from a seed (seeds are depth 0)."),
+    click.option("--same-host", is_flag=True, help="Stay on the seeds' hosts."),
+    click.option("--allow-domain", "allow_domains", multiple=True, metavar="DOMAIN",
+                 help="Follow links only to DOMAIN and its subdomains (repeatable)."),
+    click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt (it is obeyed by default)."),
+    click.option("--parse", metavar="MODULE:FUNCTION",
+                 help="Call FUNCTION(url, status, headers, body) on every HTML page (sync or async; MODULE may be "
+                      "a .py file) and measure the CPU it takes: what sizes real scraping jobs."),
+)
+@cloup.option_group(
+    "Strategy",
+    click.option("--strategy", "-s", type=click.Choice(("async",)), default="async", show_default=True,
+                 help="How pages overlap: on one asyncio event loop (the only strategy crawl runs so far)."),
+    click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
+                 help="Pages in flight at once (connections)."),
+    click.option("--duration", "-d", metavar="TIME", help="Stop after this long (30s, 2m), pages or not."),
+)
+@cloup.option_group(
+    "Politeness",
+    click.option("--per-host", metavar="N", help="At most N pages in flight per host (on the fixture web, "
+                                                 "/web/{h}/ counts as host h)."),
+    click.option("--host-rate", metavar="R", help="At most R pages started per host, e.g. 5/s; robots.txt's "
+                                                  "Crawl-delay, when longer, wins."),
+)
+@cloup.option_group(
+    "Requests",
+    click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
+                 help="Add a request header; repeat for more."),
+    click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
+                 help="HTTP statuses that count as success (redirects count: they are links)."),
+    click.option("--insecure", "-k", is_flag=True, help="Do not verify servers' TLS certificates."),
+    click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
+    click.option("--proxy", "-x", metavar="URL", help="Send requests through this http(s) proxy."),
+)
+@fixture_options()
+@limit_options
+@output_options(raw_option, histogram_option)
+def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, parse, **options) -> int:
+    """Crawl from SEEDS, following links: a frontier with a queue per host, robots.txt
+    obeyed, duplicates dropped, every page parsed; report pages/s, links, the frontier,
+    hosts, fetch latency and parse CPU.
+
+    SEEDS are URLs or fixture paths. With none: the fixture web, /web/0/page/0, whose
+    /web/{h}/ hosts link to each other along a seeded graph, with robots.txt, redirects,
+    404s and images.
+    """
+    from .commands import Delivery, crawl_and_report
+
+    delivery = Delivery.from_options(options)
+    return crawl_and_report(seeds, delivery, max_depth=max_depth, same_host=same_host, allow_domains=allow_domains,
+                            robots=not ignore_robots, parse=parse, options=options)
+
+
 @cli.group(context_settings=CONTEXT)
 def files() -> None:
     """Make deterministic file trees for `loadtool read`."""

@@ -362,6 +362,33 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
     return deliver(outcome.results, delivery, outcome.knee)
 
 
+def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: str | None, same_host: bool,
+                     allow_domains: tuple[str, ...], robots: bool, parse: str | None, options: dict[str, Any]) -> int:
+    from .crawl import Crawl, CrawlOptions
+    from .options import whole_number
+    from .runner import measure, ready
+
+    job = build_job(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp", **options)
+    crawl = usage(Crawl, CrawlOptions(max_pages=job.count or 0, robots=robots, parse=parse, same_host=same_host,
+                                      allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
+                                      max_depth=None if max_depth is None else
+                                      usage(whole_number, "max-depth", max_depth, 0)))
+
+    def run() -> Result:
+        with ready(job) as bound:
+            return measure(bound, progress=delivery.progress_factory(), strategy=crawl,
+                           raw=None if delivery.raw is None else delivery.raw.put)
+
+    try:
+        result, stopped = _until_interrupted(job, run)
+    except RuntimeError as exc:
+        return _could_not_start(exc)
+    finally:
+        if delivery.raw is not None:
+            delivery.raw.close()
+    return deliver([result or stopped], delivery)
+
+
 def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_parent: bool,
                      files_root: str | None = None, workers: int = 1, **secure: Any) -> int:
     from .server.run import serve

@@ -23,18 +23,19 @@ from urllib.parse import urlsplit
 from .targets import InvalidTarget, url_of
 
 #: On the fixture site, /site/{h}/... stands for host h, so limits can be exercised on loopback.
-_SITE = re.compile(r"/site/([^/]+)/")
+_SITE = re.compile(r"/(site|web)/([^/]+)/")
 #: Past this many hosts, forgotten schedules are pruned, so memory stays bounded.
 PRUNE_AT = 10_000
 
 
 def host_of(target) -> str:
-    """The host a target counts against: its host:port, or ``site/h`` on the fixture site."""
+    """The host a target counts against: its host:port, or ``site/h`` (``web/h``) on the
+    fixture site (web)."""
     if isinstance(target, InvalidTarget):
         return ""
     parts = urlsplit(url_of(target))
     site = _SITE.match(parts.path)
-    return f"{parts.netloc}/site/{site.group(1)}" if site else parts.netloc
+    return f"{parts.netloc}/{site.group(1)}/{site.group(2)}" if site else parts.netloc
 
 
 def host_share(target, processes: int) -> int:

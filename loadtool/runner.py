@@ -132,20 +132,21 @@ class _Clock:
         )
 
 
-def _prepare(job: Job) -> tuple[strategies.Strategy, float | None]:
+def _prepare(job: Job, strategy: strategies.Strategy | None = None) -> tuple[strategies.Strategy, float | None]:
     """What comes before the clock starts: imports, open files, the page cache."""
     raise_open_files_limit(job.concurrency * 2 + 256)
-    strategy = strategies.get(job.strategy)
+    strategy = strategy or strategies.get(job.strategy)
     engines.engine_class(job.engine)  # imported now, so the import is not timed
     return strategy, before_run(job)
 
 
 def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: bool = True,
-            raw: Callable[[list[tuple]], None] | None = None) -> Result:
-    """Run a ready job (fixture server bound) with its strategy and return its Result.
-    With ``raw``, every operation's record is handed to it as the run goes."""
+            raw: Callable[[list[tuple]], None] | None = None, strategy: strategies.Strategy | None = None) -> Result:
+    """Run a ready job (fixture server bound) with its strategy (or ``strategy``, such as a
+    crawl) and return its Result. With ``raw``, every operation's record is handed to it
+    as the run goes."""
     job = replace(job, records=raw is not None)
-    strategy, page_cache = _prepare(job)
+    strategy, page_cache = _prepare(job, strategy)
     control, sink = RunControl(job.grace_s), Sink(job.rate is not None, write=raw)
     clock = _Clock()
     layout = strategy.layout(job)

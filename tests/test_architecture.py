@@ -119,7 +119,7 @@ def test_loadtool_has_no_import_cycles():
 LAYERS = (
     ("loadtool.__main__", "loadtool.cli"),
     ("loadtool.commands",),
-    ("loadtool.experiments", "loadtool.plan", "loadtool.pytest_plugin"),
+    ("loadtool.experiments", "loadtool.plan", "loadtool.pytest_plugin", "loadtool.crawl"),
     ("loadtool.runner",),
     ("loadtool.result", "loadtool.report", "loadtool.thresholds", "loadtool.progress", "loadtool.sizing"),
     ("loadtool.job", "loadtool.options"),

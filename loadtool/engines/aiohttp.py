@@ -68,6 +68,8 @@ class AiohttpEngine:
         self.proxies = job.fetch.proxies()
         #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
         self.keep = wanted(job.fetch)
+        #: Follow redirects (a crawl does not: it queues the Location, so no URL is fetched twice).
+        self.follow = True
 
     @staticmethod
     def refuses(job) -> str | None:
@@ -117,7 +119,7 @@ class AiohttpEngine:
             # aiohttp stops at max_redirects - 1 redirects; requests and the fast engine follow
             # MAX_REDIRECTS.
             # No Content-Type unless one is given: aiohttp would invent application/octet-stream.
-            async with session.request(method, url, data=body, headers=headers or None, allow_redirects=True,
+            async with session.request(method, url, data=body, headers=headers or None, allow_redirects=self.follow,
                                        skip_auto_headers=_NO_TYPE,
                                        max_redirects=MAX_REDIRECTS + 1, timeout=timeout,
                                        proxy=self.proxies.for_url(url), trace_request_ctx=timing) as response:

@@ -41,7 +41,8 @@ def summary_lines(result) -> list[tuple[str, str]]:
     rows = [
         ("target", _target_line(result)),
         ("wall time", f"{format_duration(result.wall_s)}{ideal}"),
-        ("throughput", f"{result.throughput_ops_s:,.0f} {unit(job)}/s   {format_bytes(result.bytes_per_s)}/s"
+        ("throughput", f"{result.throughput_ops_s:,.0f} {'pages' if 'crawl' in result.details else unit(job)}/s   "
+                       f"{format_bytes(result.bytes_per_s)}/s"
                        f"   ({format_bytes(result.bytes_per_s, si=True)}/s)"),
         ("latency", "   ".join(f"{name} {_ms(latency[key])}" for name, key in
                                (("p50", "p50"), ("p75", "p75"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"),
@@ -72,6 +73,32 @@ def summary_lines(result) -> list[tuple[str, str]]:
         rows.append(("page cache", page_cache_note(result)))
     if "cluster" in result.details:
         rows.append(("cluster", cluster_note(result.details["cluster"])))
+    if "crawl" in result.details:
+        rows[3:3] = crawl_rows(result.details["crawl"], result.wall_s)
+    return rows
+
+
+def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
+    """What a crawl found besides its pages: links, the frontier, robots, hosts, parse CPU."""
+    per_s = crawl["links_found"] / wall_s if wall_s > 0 else 0.0
+    dropped = [f"{crawl['duplicates']:,} duplicates"]
+    dropped += [f"{crawl[key]:,} {name}" for key, name in (("robots_blocked", "disallowed by robots.txt"),
+                                                           ("out_of_scope", "out of scope"),
+                                                           ("too_deep", "past --max-depth")) if crawl[key]]
+    parse = crawl["parse_cpu_ms"]
+    # On the fixture web every host shares one host:port: its /web/{h} part tells them apart.
+    hosts = ", ".join(f"{host.split('/', 1)[-1] if '/' in host else host} {pages:,}"
+                      for host, pages in list(crawl["top_hosts"].items())[:5])
+    rows = [
+        ("links", f"{crawl['links_found']:,} found ({per_s:,.0f}/s); dropped: {', '.join(dropped)}"),
+        ("frontier", f"{crawl['frontier_left']:,} left, at most {crawl['frontier_peak']:,}; URLs seen kept "
+                     f"{crawl['seen']}"),
+        ("hosts", f"{crawl['hosts']:,} (robots.txt fetched from {crawl['robots_fetched']:,}); most pages: {hosts}"),
+    ]
+    if parse["p50"] is not None:
+        rows.append(("parse CPU", f"p50 {_ms(parse['p50'])}   p99 {_ms(parse['p99'])}   mean {_ms(parse['mean'])} a page"
+                                  + (f"   ({crawl['parse_errors']:,} pages the parser failed on)"
+                                     if crawl["parse_errors"] else "")))
     return rows
 
 
@@ -188,6 +215,8 @@ def title(result, compare: bool = False) -> str:
     rate = f", rate {job.rate}" if job.rate else ""
     cut = f" — interrupted by {result.interrupted}, partial results" if result.interrupted else ""
     shape = result.layout if result.layout is not None else f"concurrency {result.concurrency}"
+    if "crawl" in result.details:
+        return f"loadtool crawl · {result.strategy} ({job.engine}) · {result.ops:,} pages · {shape}{cut}"
     return f"loadtool {job.kind} · {result.strategy} ({job.engine}) · {size}{rate} · {shape}{cut}"
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from ..profiles import PROFILES, page
 from .args import FILES, PROFILE, SEED, float_arg, int_arg
 from .faults import add_fault_routes
+from .web import add_web_routes
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DELAY_MS = 60_000
@@ -160,4 +161,5 @@ def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None
     app.router.add_get("/site/{host}/page/{i}", page_)
     app.router.add_get("/files/{path:.*}", files)
     add_fault_routes(app)
+    add_web_routes(app)
     return app

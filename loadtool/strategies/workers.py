@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from ..engines.policy import Policy, Retry
+from ..engines.policy import Outcome, Policy, Retry
 from ..metrics import Sample
 from ..politeness import host_of
 from ..targets import InvalidTarget
@@ -36,15 +36,21 @@ def do_sync(engine, session, policy: Policy, op: Op) -> Sample:
 
 async def do_async(engine, session, policy: Policy, op: Op) -> Sample:
     """The async twin of ``do_sync``."""
+    return (await attempt_async(engine, session, policy, op))[0]
+
+
+async def attempt_async(engine, session, policy: Policy, op: Op) -> tuple[Sample, Outcome | None]:
+    """``do_async``, with the last attempt's Outcome too (None for an unusable target):
+    for a crawl, which reads the answer's links."""
     now = time.perf_counter()
     if isinstance(op.target, InvalidTarget):
-        return policy.invalid(op, op.target.detail, now)
+        return policy.invalid(op, op.target.detail, now), None
     attempt = policy.begin(op, now)
     while True:
         outcome = await engine.attempt(session, op.target, policy.limits(attempt, time.perf_counter()))
         verdict = policy.settle(attempt, outcome, time.perf_counter())
         if type(verdict) is not Retry:
-            return verdict
+            return verdict, outcome
         await asyncio.sleep(verdict.pause_s)
         attempt = verdict.attempt
 

@@ -1,0 +1,165 @@
+"""loadtool crawl: the fixture web's graph, robots.txt obeyed, each URL fetched at most once,
+the set a crawl reaches known in advance, a user's parser measured, memory bounded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+import uuid
+
+import pytest
+
+from loadtool.crawl import Frontier, Seen, links_of, normalize, robots_url
+from loadtool.server.web import links
+
+
+def reachable(hosts: int, pages: int, seed: int = 0) -> tuple[set[str], set[int]]:
+    """Every path a full crawl from /web/0/page/0 must fetch, and the hosts it meets,
+    worked out from the graph itself: pages, 404s, images and redirects — the redirect's
+    target page too — but never a page under /private/, which robots.txt disallows."""
+    fetched, todo, met = set(), [(0, 0)], set()
+    while todo:
+        h, i = todo.pop()
+        page = f"/web/{h}/page/{i}"
+        if page in fetched:
+            continue
+        fetched.add(page)
+        met.add(h)
+        for link in links(seed, hosts, pages, h, i):
+            if "/private/" in link.path:
+                continue
+            if "/page/" in link.path:
+                todo.append(tuple(int(part) for part in link.path.split("/")[2::2]))
+                continue
+            fetched.add(link.path)
+            if "/moved/" in link.path:
+                todo.append((h, int(link.path.rsplit("/", 1)[1])))
+    return fetched, met
+
+
+def hits(server, run: str) -> dict[str, int]:
+    with urllib.request.urlopen(f"{server.base_url}/web/hits?match=run={run}", timeout=10) as answer:
+        return {path.split("?", 1)[0]: n for path, n in json.loads(answer.read()).items()}
+
+
+def test_a_full_crawl_reaches_the_known_set_obeys_robots_and_fetches_each_url_once(loadtool_cli, server):
+    run = uuid.uuid4().hex  # this test's own requests, on the shared server
+    query = f"hosts=4&pages=40&count=1&run={run}"
+    out = loadtool_cli("crawl", f"/web/0/page/0?{query}", "--server", server.base_url, "-n", "100000",
+                       "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    counted = hits(server, run)
+    expected, hosts = reachable(4, 40)
+    assert {path: n for path, n in counted.items() if n != 1} == {}  # at most once each
+    assert not [path for path in counted if "/private/" in path]  # robots.txt obeyed
+    assert {path for path in counted if not path.endswith("robots.txt")} == expected
+    assert {path for path in counted if path.endswith("robots.txt")} == {f"/web/{h}/robots.txt" for h in hosts}
+    data = out.json()
+    assert data["ops"] == len(expected) and data["details"]["crawl"]["frontier_left"] == 0
+    assert data["details"]["crawl"]["robots_blocked"] > 0 and data["details"]["crawl"]["duplicates"] > 0
+
+
+def test_ignore_robots_fetches_what_robots_disallows(loadtool_cli, server):
+    run = uuid.uuid4().hex
+    loadtool_cli("crawl", f"/web/0/page/0?hosts=2&pages=30&count=1&run={run}", "--server", server.base_url,
+                 "-n", "100000", "--ignore-robots", "-q")
+    counted = hits(server, run)
+    assert any("/private/" in path for path in counted) and not any("robots.txt" in path for path in counted)
+
+
+def test_limits_hold(loadtool_cli, server):
+    out = loadtool_cli("crawl", "--server", server.base_url, "-n", "60", "--same-host", "--format", "json")
+    data = out.json()
+    assert data["ops"] == 60
+    assert list(data["details"]["crawl"]["top_hosts"]) == [f"{server.base_url.split('://')[1]}/web/0"]
+    shallow = loadtool_cli("crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url, "-n", "1000",
+                           "--max-depth", "0", "--format", "json").json()
+    assert shallow["ops"] == 1 and shallow["details"]["crawl"]["too_deep"] >= 2
+
+
+def test_a_users_parser_runs_on_every_page_and_its_cpu_is_measured(loadtool_cli, server, tmp_path):
+    parser = tmp_path / "myparser.py"
+    parser.write_text("import time\n"
+                      "def parse(url, status, headers, body):\n"
+                      "    end = time.thread_time() + 0.003\n"
+                      "    while time.thread_time() < end:\n"
+                      "        pass\n")
+    args = ("crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url, "-n", "30", "--format", "json")
+    bare = loadtool_cli(*args).json()["details"]["crawl"]["parse_cpu_ms"]
+    parsed = loadtool_cli(*args, "--parse", f"{parser}:parse").json()["details"]["crawl"]["parse_cpu_ms"]
+    assert parsed["p50"] >= 3 * bare["p50"]
+    out = loadtool_cli(*args[:-2], "--parse", f"{parser}:nothing")
+    assert out.exit_code == 2 and "has no function nothing" in out.stderr
+
+
+@pytest.mark.parametrize("base, href, url", [
+    ("http://Example.ORG:80/a/b", "c?x=1#frag", "http://example.org/a/c?x=1"),
+    ("https://example.org/a/", "../b", "https://example.org/b"),
+    ("https://example.org:8443/", "//other.example.org", "https://other.example.org/"),
+    ("http://example.org/", "mailto:a@example.org", None),
+    ("http://example.org/", "javascript:void(0)", None),
+    ("http://example.org/", "http://[::1]:8080/x", "http://[::1]:8080/x"),
+    ("http://example.org/", "http://bad:port/", None),
+])
+def test_urls_are_normalized(base, href, url):
+    assert normalize(base, href) == url
+
+
+def test_robots_txt_is_the_hosts_own():
+    assert robots_url("http://example.org/a/b?x") == "http://example.org/robots.txt?x"
+    assert robots_url("http://127.0.0.1:8080/web/3/page/7?hosts=4") == "http://127.0.0.1:8080/web/3/robots.txt?hosts=4"
+    assert links_of(b"<html><a href='/x'>x</a><a>none</a><a href='y'>y</a></html>") == ["/x", "y"]
+    assert links_of(b"") == []
+
+
+def test_seen_switches_to_bloom_filters_and_still_drops_duplicates():
+    seen = Seen(exact=100, capacity=500)
+    urls = [f"http://h/{n}" for n in range(2000)]
+    assert all(seen.add(url) for url in urls)
+    assert not seen.exact and not any(seen.add(url) for url in urls)
+
+
+MEMORY = """
+import asyncio, resource, sys
+from loadtool.crawl import Frontier, Seen
+async def main(count):
+    seen, frontier = Seen(exact=1000, capacity=200_000), Frontier(None, None, in_memory=500)
+    for n in range(count):
+        url = f"http://127.0.0.1:8080/web/{n % 16}/page/{n * 7919 % 10**7}?hosts=16&pages=10000000"
+        if seen.add(url):
+            frontier.put(url, 2)
+    taken = [await frontier.take() for _ in range(10)]
+    assert all(taken) and frontier.queued == count - 10
+    frontier.close()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def test_the_frontier_and_the_seen_set_hold_memory_flat():
+    """10^5 URLs discovered take the memory of 10^3: the frontier keeps 500 in memory and the
+    rest on disk; the seen set is a Bloom filter past 1,000."""
+    peaks = [int(subprocess.run([sys.executable, "-c", MEMORY, str(count)], capture_output=True, text=True,
+                                check=True, timeout=120).stdout) for count in (1_000, 100_000)]
+    assert peaks[1] <= 1.5 * peaks[0], peaks
+
+
+def test_the_frontier_hands_out_hosts_fairly_and_spills_to_disk():
+    import asyncio
+
+    async def drain():
+        frontier = Frontier(per_host=1, host_rate=None, in_memory=10)
+        for n in range(30):
+            frontier.put(f"http://127.0.0.1/web/{n % 3}/page/{n}", 0)
+        order = []
+        while (taken := await frontier.take()) is not None:
+            order.append(taken[2])
+            frontier.done(taken[2])
+        frontier.close()
+        return order
+
+    order = asyncio.run(drain())
+    assert len(order) == 30 and {order.count(host) for host in set(order)} == {10}
+    assert len(set(order[:3])) == 3  # one page of each host before a second of any

@@ -492,10 +492,13 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
 )
 @cloup.option_group(
     "Strategy",
-    click.option("--strategy", "-s", type=click.Choice(("async",)), default="async", show_default=True,
-                 help="How pages overlap: on one asyncio event loop (the only strategy crawl runs so far)."),
+    click.option("--strategy", "-s", type=click.Choice(("async", "hybrid")), default="async", show_default=True,
+                 help="async: fetch and parse on one asyncio event loop. hybrid: fetch on the loop, parse "
+                      "(links and --parse) in P worker processes, for parsing that needs more than one core."),
     click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
                  help="Pages in flight at once (connections)."),
+    click.option("--processes", "-p", metavar="P",
+                 help=f"With --strategy hybrid: processes that parse. Default: one per CPU, {cpu_count()} here."),
     click.option("--duration", "-d", metavar="TIME", help="Stop after this long (30s, 2m), pages or not."),
 )
 @cloup.option_group(
@@ -518,7 +521,7 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
 @fixture_options()
 @limit_options
 @output_options(raw_option, histogram_option)
-def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, parse, **options) -> int:
+def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, parse, processes, **options) -> int:
     """Crawl from SEEDS, following links: a frontier with a queue per host, robots.txt
     obeyed, duplicates dropped, every page parsed; report pages/s, links, the frontier,
     hosts, fetch latency and parse CPU.
@@ -530,8 +533,10 @@ def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, parse, **op
     from .commands import Delivery, crawl_and_report
 
     delivery = Delivery.from_options(options)
+    if processes is not None and options["strategy"] != "hybrid":
+        raise click.UsageError("--processes goes with --strategy hybrid (async parses on its event loop)")
     return crawl_and_report(seeds, delivery, max_depth=max_depth, same_host=same_host, allow_domains=allow_domains,
-                            robots=not ignore_robots, parse=parse, options=options)
+                            robots=not ignore_robots, parse=parse, processes=processes, options=options)
 
 
 @cli.group(context_settings=CONTEXT)

@@ -363,13 +363,18 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
 
 
 def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: str | None, same_host: bool,
-                     allow_domains: tuple[str, ...], robots: bool, parse: str | None, options: dict[str, Any]) -> int:
+                     allow_domains: tuple[str, ...], robots: bool, parse: str | None, processes: str | None,
+                     options: dict[str, Any]) -> int:
     from .crawl import Crawl, CrawlOptions
     from .options import whole_number
     from .runner import measure, ready
+    from .system import cpu_count
 
+    hybrid = options["strategy"] == "hybrid"
     job = build_job(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp", **options)
+    parsers = usage(whole_number, "processes", processes, 1, 256) if processes else cpu_count()
     crawl = usage(Crawl, CrawlOptions(max_pages=job.count or 0, robots=robots, parse=parse, same_host=same_host,
+                                      processes=parsers if hybrid else 0,
                                       allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
                                       max_depth=None if max_depth is None else
                                       usage(whole_number, "max-depth", max_depth, 0)))

@@ -25,6 +25,11 @@ time, hosts, parse CPU) goes into ``details["crawl"]``.
 - ``--parse module:function``: the user's own function, called with (url, status,
   headers, body) for every HTML page, sync or async; the CPU it takes is measured
   (thread CPU time around the call; for an async function, around its awaits too).
+
+Strategies: ``async`` fetches and parses on one event loop; ``hybrid`` fetches on the
+loop and parses (links and --parse) in P worker processes, so parsing that needs more
+than one core does not hold the fetching back — the seed's lesson that a CPU-bound step
+wants processes, with numbers.
 """
 
 from __future__ import annotations
@@ -46,14 +51,15 @@ from .errors import UsageError
 from .metrics import new_histogram, recorded
 from .politeness import host_of
 from .strategies import Layout, Strategy
+from .system import cpu_count
 from .work import Op
 
 #: URLs held in memory by the frontier; more wait on disk.
-FRONTIER_IN_MEMORY = 20_000
-#: URLs remembered exactly; past this, in Bloom filters of BLOOM_CAPACITY URLs each (14 MiB
+FRONTIER_IN_MEMORY = 10_000
+#: URLs remembered exactly; past this, in Bloom filters of BLOOM_CAPACITY URLs each (7 MiB
 #: at BLOOM_ERROR), a new one whenever the last is full, so the false-positive rate holds.
-EXACT_SEEN = 100_000
-BLOOM_CAPACITY, BLOOM_ERROR = 4_000_000, 1e-6
+EXACT_SEEN = 20_000
+BLOOM_CAPACITY, BLOOM_ERROR = 2_000_000, 1e-6
 #: The most bytes of a page kept for links and --parse.
 MAX_PAGE = 8 * 1024 * 1024
 #: Hosts counted by name in the report's per-host summary; the rest count together.
@@ -71,6 +77,8 @@ class CrawlOptions:
     allow_domains: tuple[str, ...] = ()
     robots: bool = True
     parse: str | None = None
+    #: hybrid: worker processes that parse (0: parse on the event loop, the async strategy).
+    processes: int = 0
 
 
 # --- URLs ----------------------------------------------------------------------------------
@@ -324,17 +332,55 @@ class Tally:
         }
 
 
-class Crawl(Strategy):
-    """Crawl from the job's targets (the seeds) on one event loop (--strategy async)."""
+def parse_page(parser: Callable | None, url: str, status: int, headers: dict, body: bytes) -> tuple[list, int, bool]:
+    """A page's links and the user's parser on it: (hrefs, CPU µs, whether the parser failed).
+    Async parsers are awaited by the caller; here (in a process) one is run to completion."""
+    started = time.thread_time()
+    hrefs, failed = links_of(body), False
+    if parser is not None:
+        try:
+            value = parser(url, status, headers, body)
+            if inspect.isawaitable(value):
+                asyncio.run(_awaited(value))
+        except Exception:  # noqa: BLE001 - a user's parser failing is counted, not fatal
+            failed = True
+    return hrefs, max(1, int((time.thread_time() - started) * 1e6)), failed
 
-    name = "async"
+
+async def _awaited(value) -> None:
+    await value
+
+
+#: In a hybrid crawl's worker process: the user's parser, loaded once.
+_PARSER: Callable | None = None
+
+
+def _start_parser(spec: str | None) -> None:
+    global _PARSER
+    _PARSER = load_parser(spec) if spec else None
+
+
+def _parse_in_process(url: str, status: int, headers: dict, body: bytes) -> tuple[list, int, bool]:
+    return parse_page(_PARSER, url, status, headers, body)
+
+
+class Crawl(Strategy):
+    """Crawl from the job's targets (the seeds): on one event loop (async), or fetching on
+    the loop and parsing in processes (hybrid)."""
+
     engines = {"fetch": ("aiohttp",), "read": ()}
 
     def __init__(self, options: CrawlOptions) -> None:
         self.options = options
+        self.name = "hybrid" if options.processes else "async"
         self.parser = load_parser(options.parse) if options.parse else None
 
     def layout(self, job) -> Layout:
+        if self.options.processes:
+            # The connections are all this process's; the parsing processes add cores, not fetches.
+            return Layout(in_flight=job.concurrency, connections=job.concurrency,
+                          cores=min(1 + self.options.processes, cpu_count()),
+                          why=f"fetched on one event loop, parsed in {self.options.processes} processes")
         return Layout(in_flight=job.concurrency, connections=job.concurrency)
 
     def run(self, job, control, sink) -> None:
@@ -358,9 +404,18 @@ class Crawl(Strategy):
                 frontier.put(url, 0)
         counter = iter(range(job.count))
         sampler = asyncio.ensure_future(self._sample_frontier(frontier, tally))
+        pool = None
+        if self.options.processes:
+            from concurrent.futures import ProcessPoolExecutor
+
+            from .strategies.processes import context
+
+            pool = ProcessPoolExecutor(self.options.processes, mp_context=context(), initializer=_start_parser,
+                                       initargs=(self.options.parse,))
         try:
             async with engine.session(job.concurrency) as session:
-                crawl = _Worker(self, engine, session, policy, frontier, seen, tally, scope, counter, sink, control)
+                crawl = _Worker(self, engine, session, policy, frontier, seen, tally, scope, counter, sink, control,
+                                pool)
                 workers = asyncio.gather(*(crawl.run() for _ in range(job.concurrency)))
                 if not await control.await_done(workers):
                     workers.cancel()
@@ -372,6 +427,8 @@ class Crawl(Strategy):
         finally:
             sampler.cancel()
             frontier.close()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             sink.details["crawl"] = tally.details(frontier, seen, started)
 
     @staticmethod
@@ -394,11 +451,11 @@ class _Worker:
     """One of C coroutines taking URLs from the frontier; all share its state (one loop)."""
 
     def __init__(self, crawl: Crawl, engine, session, policy, frontier: Frontier, seen: Seen, tally: Tally,
-                 scope: set[str], counter, sink, control) -> None:
+                 scope: set[str], counter, sink, control, pool=None) -> None:
         self.crawl, self.options = crawl, crawl.options
         self.engine, self.session, self.policy = engine, session, policy
         self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
-        self.counter, self.sink, self.control = counter, sink, control
+        self.counter, self.sink, self.control, self.pool = counter, sink, control, pool
 
     async def run(self) -> None:
         from .strategies.workers import attempt_async
@@ -463,16 +520,21 @@ class _Worker:
             return
         if status != 200 or "html" not in head.get("content-type", ""):
             return
-        started = time.thread_time()
-        hrefs = links_of(body)
-        if self.crawl.parser is not None:
+        if self.pool is not None:
+            hrefs, cpu_us, failed = await asyncio.get_running_loop().run_in_executor(
+                self.pool, _parse_in_process, url, status, head, body)
+        elif self.crawl.parser is not None and inspect.iscoroutinefunction(self.crawl.parser):
+            started = time.thread_time()
+            hrefs, failed = links_of(body), False
             try:
-                value = self.crawl.parser(url, status, head, body)
-                if inspect.isawaitable(value):
-                    await value
+                await self.crawl.parser(url, status, head, body)
             except Exception:  # noqa: BLE001 - a user's parser failing is counted, not fatal
-                self.tally.parse_errors += 1
-        self.tally.parse_us.record_value(max(1, int((time.thread_time() - started) * 1e6)))
+                failed = True
+            cpu_us = max(1, int((time.thread_time() - started) * 1e6))
+        else:
+            hrefs, cpu_us, failed = parse_page(self.crawl.parser, url, status, head, body)
+        self.tally.parse_errors += failed
+        self.tally.parse_us.record_value(cpu_us)
         self.tally.links += len(hrefs)
         for href in hrefs:
             self._queue(normalize(url, href), depth + 1)

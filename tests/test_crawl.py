@@ -44,11 +44,12 @@ def hits(server, run: str) -> dict[str, int]:
         return {path.split("?", 1)[0]: n for path, n in json.loads(answer.read()).items()}
 
 
-def test_a_full_crawl_reaches_the_known_set_obeys_robots_and_fetches_each_url_once(loadtool_cli, server):
+@pytest.mark.parametrize("strategy", ["async", "hybrid"])
+def test_a_full_crawl_reaches_the_known_set_obeys_robots_and_fetches_each_url_once(loadtool_cli, server, strategy):
     run = uuid.uuid4().hex  # this test's own requests, on the shared server
     query = f"hosts=4&pages=40&count=1&run={run}"
     out = loadtool_cli("crawl", f"/web/0/page/0?{query}", "--server", server.base_url, "-n", "100000",
-                       "--format", "json")
+                       "-s", strategy, "--format", "json")
     assert out.exit_code == 0, out.stderr
     counted = hits(server, run)
     expected, hosts = reachable(4, 40)
@@ -90,6 +91,9 @@ def test_a_users_parser_runs_on_every_page_and_its_cpu_is_measured(loadtool_cli,
     bare = loadtool_cli(*args).json()["details"]["crawl"]["parse_cpu_ms"]
     parsed = loadtool_cli(*args, "--parse", f"{parser}:parse").json()["details"]["crawl"]["parse_cpu_ms"]
     assert parsed["p50"] >= 3 * bare["p50"]
+    # In hybrid, the parser runs in the worker processes, and its CPU is measured there.
+    hybrid = loadtool_cli(*args, "-s", "hybrid", "-p", "1", "--parse", f"{parser}:parse").json()
+    assert hybrid["strategy"] == "hybrid" and hybrid["details"]["crawl"]["parse_cpu_ms"]["p50"] >= 3 * bare["p50"]
     out = loadtool_cli(*args[:-2], "--parse", f"{parser}:nothing")
     assert out.exit_code == 2 and "has no function nothing" in out.stderr
 

@@ -399,6 +399,9 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
     "Strategies",
     click.option("--read", "read_files", is_flag=True,
                  help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
+    click.option("--crawl", is_flag=True,
+                 help="Crawl from the targets (none: the fixture web) with async and hybrid, instead of "
+                      "fetching them: pages/s, links and parse CPU side by side (see loadtool crawl)."),
     click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
                  help="Strategies to run, comma-separated, in this order of preference."),
     concurrency_option("both"), processes_option)
@@ -409,17 +412,26 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
 @limit_options
 @cluster_options
 @output_options(raw_option)
-def compare(targets, read_files, strategies, body, headers, verify, **options) -> int:
+def compare(targets, read_files, crawl, strategies, body, headers, verify, **options) -> int:
     """Run one job with every strategy in turn and print them side by side.
 
     Wall time, ops/s, p50/p99, errors, speed-up against sequential, efficiency against
     the ideal and client CPU. With no target: 100 fetches of the fixture server's
     /delay/50, so sequential takes about 5 s and the others show what overlap buys.
     """
-    from .commands import Delivery, compare_and_report, compare_strategy, usage
+    from .commands import Delivery, compare_and_report, compare_crawls, compare_strategy, usage
     from .experiments import COMPARE_COUNT
 
     chosen = tuple(name.strip() for name in strategies.split(",") if name.strip())
+    if crawl:
+        if read_files:
+            raise click.UsageError("--crawl and --read: a crawl fetches pages")
+        given = strategies != ",".join(STRATEGIES)
+        crawlers = tuple(name for name in (chosen if given else ("async", "hybrid")) if name in ("async", "hybrid"))
+        if not crawlers or (given and len(crawlers) != len(chosen)):
+            raise click.UsageError("--crawl runs the strategies async and hybrid (--strategies async,hybrid)")
+        delivery = Delivery.from_options(options, runs=True)
+        return compare_crawls(targets, crawlers, delivery, body, headers, options)
     unknown = [name for name in chosen if name not in ALL_STRATEGIES]
     if unknown or not chosen:
         raise click.UsageError(f"--strategies: no strategy {', '.join(unknown) or '(none given)'}; "
@@ -584,8 +596,13 @@ def files_make(directory, count, size, sizes, seed) -> int:
 @click.option("--output", "-o", metavar="FILE", help="Write the plan in --format to FILE too.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on stdout; --output and the exit code still tell.")
 @click.option("--no-progress", is_flag=True, help="No live progress line during the pilot.")
+@click.option("--crawl", is_flag=True,
+              help="The job is a crawl: the pilot crawls from the URLs (none: the fixture web), async then hybrid, "
+                   "and plans with the CPU a page costs to fetch, find links in and --parse.")
+@click.option("--parse", metavar="MODULE:FUNCTION",
+              help="With --crawl: your parser, run on every page of the pilot, so its CPU is in the plan.")
 def plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, cores, profile, check_path,
-         plan_path, fmt, output, quiet, no_progress) -> int:
+         plan_path, fmt, output, quiet, no_progress, crawl, parse) -> int:
     """Size a real scraping job from a short pilot run.
 
     The pilot measures the targets' latency and what each strategy and engine costs
@@ -602,7 +619,7 @@ def plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, co
     if check_path:
         return check_plan(check_path, plan_path, quiet)
     return make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, cores, profile,
-                     fmt, output, not no_progress, quiet)
+                     fmt, output, not no_progress, quiet, crawl, parse)
 
 
 @cli.command(context_settings=CONTEXT)

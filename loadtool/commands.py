@@ -312,6 +312,24 @@ def _until_interrupted(job: Job, call: Callable[[], Any]) -> tuple[Any, Result |
         return None, not_run(job, stop.reason)
 
 
+def _run_then_deliver(job: Job, delivery: Delivery, call: Callable[[], Any]) -> int:
+    """Run ``call`` — it returns a Result, a list of them, or a sweep — then report and give
+    the exit code. A signal while runs are still prepared reports an empty run; a run that
+    could not start is exit 3; --raw is closed whatever happens."""
+    try:
+        outcome, stopped = _until_interrupted(job, call)
+    except RuntimeError as exc:
+        return _could_not_start(exc)
+    finally:
+        if delivery.raw is not None:
+            delivery.raw.close()
+    if isinstance(outcome, Result):
+        return deliver([outcome], delivery)
+    if hasattr(outcome, "knee"):
+        return deliver(outcome.results, delivery, outcome.knee)
+    return deliver(outcome or [stopped], delivery)
+
+
 def run_and_report(job: Job, delivery: Delivery) -> int:
     from .runner import measure, ready
 
@@ -320,28 +338,14 @@ def run_and_report(job: Job, delivery: Delivery) -> int:
             return measure(bound, progress=delivery.progress_factory(),
                            raw=None if delivery.raw is None else delivery.raw.put)
 
-    try:
-        result, stopped = _until_interrupted(job, run)
-    except RuntimeError as exc:
-        return _could_not_start(exc)
-    finally:
-        if delivery.raw is not None:
-            delivery.raw.close()
-    return deliver([result or stopped], delivery)
+    return _run_then_deliver(job, delivery, run)
 
 
 def compare_and_report(job: Job, strategies: tuple[str, ...], delivery: Delivery) -> int:
     from .experiments import compare
 
     raw = None if delivery.raw is None else delivery.raw.for_run
-    try:
-        results, stopped = _until_interrupted(job, lambda: compare(job, strategies, delivery.progress_factory(), raw))
-    except RuntimeError as exc:
-        return _could_not_start(exc)
-    finally:
-        if delivery.raw is not None:
-            delivery.raw.close()
-    return deliver(results or [stopped], delivery)
+    return _run_then_deliver(job, delivery, lambda: compare(job, strategies, delivery.progress_factory(), raw))
 
 
 def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_gain: float,
@@ -349,17 +353,8 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
     from .experiments import sweep
 
     raw = None if delivery.raw is None else delivery.raw.for_run
-    try:
-        outcome, stopped = _until_interrupted(job, lambda: sweep(job, levels, count_given, min_gain, p99_max_ms,
-                                                                 progress=delivery.progress_factory(), raw=raw))
-    except RuntimeError as exc:
-        return _could_not_start(exc)
-    finally:
-        if delivery.raw is not None:
-            delivery.raw.close()
-    if outcome is None:
-        return deliver([stopped], delivery)
-    return deliver(outcome.results, delivery, outcome.knee)
+    return _run_then_deliver(job, delivery, lambda: sweep(job, levels, count_given, min_gain, p99_max_ms,
+                                                          progress=delivery.progress_factory(), raw=raw))
 
 
 def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: str | None, same_host: bool,
@@ -384,14 +379,36 @@ def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: s
             return measure(bound, progress=delivery.progress_factory(), strategy=crawl,
                            raw=None if delivery.raw is None else delivery.raw.put)
 
-    try:
-        result, stopped = _until_interrupted(job, run)
-    except RuntimeError as exc:
-        return _could_not_start(exc)
-    finally:
-        if delivery.raw is not None:
-            delivery.raw.close()
-    return deliver([result or stopped], delivery)
+    return _run_then_deliver(job, delivery, run)
+
+
+def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], delivery: Delivery, body: str | None,
+                   headers: tuple[str, ...], options: dict[str, Any]) -> int:
+    """compare --crawl: the same crawl with each strategy in turn, on one fixture server."""
+    from .crawl import Crawl, CrawlOptions
+    from .options import body_from
+    from .runner import measure, ready
+    from .system import cpu_count
+
+    for name in ("from_list", "recursive", "block_size", "evict_cache", "file_size", "engine", "strategy"):
+        options.pop(name, None)
+    job = build_job(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp", strategy="async",
+                    headers=headers, body=usage(body_from, body, options["max_body"]), **options)
+    raw = None if delivery.raw is None else delivery.raw.for_run
+
+    def run() -> list[Result]:
+        results = []
+        with ready(job) as bound:
+            for strategy in strategies:
+                crawl = Crawl(CrawlOptions(max_pages=bound.count or 0, processes=cpu_count() if strategy == "hybrid"
+                                           else 0))
+                results.append(measure(bound.with_strategy(strategy, "aiohttp"), delivery.progress_factory(),
+                                       strategy=crawl, raw=None if raw is None else raw(strategy)))
+                if results[-1].interrupted:
+                    break
+        return results
+
+    return _run_then_deliver(job, delivery, run)
 
 
 def serve_foreground(host: str, port: int, seed: int, profile: str, exit_with_parent: bool,
@@ -449,10 +466,11 @@ def _plan_targets(urls, urls_file, hosts: int | None) -> dict[str, Any]:
 
 
 def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot_time, cores, profile,
-              fmt: str, output: str | None, progress: bool, quiet: bool = False) -> int:
+              fmt: str, output: str | None, progress: bool, quiet: bool = False, crawl: bool = False,
+              parse: str | None = None) -> int:
     from .report import plan as plan_report
     from .options import whole_number
-    from .plan import options, pilot, to_dict
+    from .plan import options, pilot, pilot_crawl, to_dict
     from .sizing import Goal
     from .system import cpu_count
     from .units import format_duration, parse_duration
@@ -460,8 +478,11 @@ def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilo
     if pages is None:
         raise click.UsageError("--pages is needed: how many pages will the real job fetch?")
     host_count = usage(whole_number, "hosts", hosts, 1) if hosts else None
-    job = build_job(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate,
-                    **_plan_targets(urls, urls_file, host_count))
+    if parse and not crawl:
+        raise click.UsageError("--parse goes with --crawl: the pages of a fixed list are not parsed")
+    targets = ({"urls": urls or ("/web/0/page/0",), "urls_file": urls_file} if crawl
+               else _plan_targets(urls, urls_file, host_count))
+    job = build_job(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate, **targets)
     goal = Goal(pages=usage(whole_number, "pages", pages, 1), hosts=host_count,
                 deadline_s=usage(parse_duration, deadline) if deadline else None,
                 per_host=job.fetch.per_host, host_rate=job.fetch.host_rate,
@@ -471,15 +492,22 @@ def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilo
         raise click.UsageError(f"--pilot must be between 1s and 1h, not {pilot_time}")
     factory = Delivery(progress=progress).progress_factory()
     try:
-        measured = usage(pilot, job, pilot_s, factory)
+        if crawl:
+            from .crawl import Crawl, CrawlOptions
+
+            usage(Crawl, CrawlOptions(max_pages=0, parse=parse))  # a bad --parse is a usage error now
+            measured = usage(pilot_crawl, job, pilot_s, CrawlOptions(max_pages=0, parse=parse), factory)
+        else:
+            measured = usage(pilot, job, pilot_s, factory)
     except RuntimeError as exc:
         return _could_not_start(exc)
     plan = to_dict(measured, goal, options(measured, goal))
     target = job.describe()["targets"]
     where = f"the fixture site (profile {target['profile']})" if target["kind"] == "fixture" else target.get(
         "first", target.get("path", ""))
-    title = (f"loadtool plan · {goal.pages:,} pages" + (f" · deadline {format_duration(goal.deadline_s)}"
-             if goal.deadline_s else "") + f" · pilot {format_duration(pilot_s)} against {where}")
+    title = (f"loadtool plan · {goal.pages:,} pages" + (" (a crawl)" if crawl else "")
+             + (f" · deadline {format_duration(goal.deadline_s)}" if goal.deadline_s else "")
+             + f" · pilot {format_duration(pilot_s)} against {where}")
     if output:
         from .report import plain_text
 

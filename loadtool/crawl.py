@@ -39,6 +39,8 @@ import hashlib
 import heapq
 import importlib
 import inspect
+import itertools
+import math
 import os
 import tempfile
 import time
@@ -402,7 +404,8 @@ class Crawl(Strategy):
         for url in self._seeds(job):
             if seen.add(url):
                 frontier.put(url, 0)
-        counter = iter(range(job.count))
+        counter = iter(range(job.count)) if job.count else itertools.count()
+        deadline = time.perf_counter() + job.duration_s if job.duration_s else math.inf
         sampler = asyncio.ensure_future(self._sample_frontier(frontier, tally))
         pool = None
         if self.options.processes:
@@ -415,7 +418,7 @@ class Crawl(Strategy):
         try:
             async with engine.session(job.concurrency) as session:
                 crawl = _Worker(self, engine, session, policy, frontier, seen, tally, scope, counter, sink, control,
-                                pool)
+                                pool, deadline)
                 workers = asyncio.gather(*(crawl.run() for _ in range(job.concurrency)))
                 if not await control.await_done(workers):
                     workers.cancel()
@@ -429,6 +432,9 @@ class Crawl(Strategy):
             frontier.close()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+                # Parsing ran in the pool's processes: their CPU is the run's too.
+                parse = tally.parse_us
+                sink.stats.cpu_s += sum(value * count for value, count in recorded(parse)) / 1e6
             sink.details["crawl"] = tally.details(frontier, seen, started)
 
     @staticmethod
@@ -451,16 +457,17 @@ class _Worker:
     """One of C coroutines taking URLs from the frontier; all share its state (one loop)."""
 
     def __init__(self, crawl: Crawl, engine, session, policy, frontier: Frontier, seen: Seen, tally: Tally,
-                 scope: set[str], counter, sink, control, pool=None) -> None:
+                 scope: set[str], counter, sink, control, pool=None, deadline: float = math.inf) -> None:
         self.crawl, self.options = crawl, crawl.options
         self.engine, self.session, self.policy = engine, session, policy
         self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
         self.counter, self.sink, self.control, self.pool = counter, sink, control, pool
+        self.deadline = deadline
 
     async def run(self) -> None:
         from .strategies.workers import attempt_async
 
-        while not self.control.stopped:
+        while not self.control.stopped and time.perf_counter() < self.deadline:
             taken = await self.frontier.take()
             if taken is None:
                 return

@@ -53,6 +53,8 @@ class Measured:
     ways: tuple[Way, ...]
     skipped: tuple[str, ...]
     cores: int
+    #: A crawl's pilot (plan --crawl): links a page, the share of them new, parse CPU a page.
+    crawl: dict[str, Any] | None = None
 
 
 def _spread(result, latency_sd_s: float) -> tuple[float, float]:
@@ -110,6 +112,41 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
         spread=_spread(latency_run, sd_s), ways=tuple(ways), skipped=tuple(skipped), cores=cpu_count())
 
 
+def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> Measured:
+    """A crawl's pilot: half the time an async crawl (pages' latency, links found, parse
+    CPU — everything on one core), half a hybrid one (parsing in a process per core), each
+    from the same seeds; the CPU a page costs each way is what bounds it."""
+    from .crawl import Crawl
+
+    with ready(job) as bound:
+        runs = {}
+        for strategy, processes in (("async", 0), ("hybrid", cpu_count())):
+            crawl = Crawl(replace(crawl_options, processes=processes))
+            leg = replace(bound, count=None, duration_s=pilot_s / 2, concurrency=PILOT_CONCURRENCY)
+            runs[strategy] = measure(leg.with_strategy(strategy, "aiohttp"), progress, handle_signals=False,
+                                     strategy=crawl)
+    first = runs["async"]
+    if not first.ok:
+        raise RuntimeError(f"the pilot crawl could not fetch the seeds: {first.stats.first_error or 'no answer'}")
+    # The targets' latency from the leg that stood in its own way least: a heavy parser on
+    # the event loop delays every answer behind it, and that wait is the client's, not the site's.
+    steady = min((run for run in runs.values() if run.ok), key=lambda run: mean_of(run.stats.latency))
+    histogram = steady.stats.latency
+    ways = tuple(Way(strategy, "aiohttp", run.cpu_s / run.ops, None) for strategy, run in runs.items() if run.ops)
+    found = first.details["crawl"]
+    crawl = {"links_per_page": found["links_found"] / first.ops,
+             "new_share": 1 - found["duplicates"] / found["links_found"] if found["links_found"] else 0.0,
+             "parse_cpu_ms": found["parse_cpu_ms"]["mean"], "frontier_left": found["frontier_left"],
+             "parser": crawl_options.parse}
+    return Measured(
+        latency_mean_s=mean_of(histogram) / 1e6,
+        latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
+        latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
+        latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
+        samples=steady.ops, error_rate=first.failed_rate, spread=_spread(steady, histogram.get_stddev() / 1e6),
+        ways=ways, skipped=(), cores=cpu_count(), crawl=crawl)
+
+
 def _has_https(job: Job) -> bool:
     _, first = next(job.targets.iter_from(0, 1))
     return isinstance(first, str) and first.startswith("https:")
@@ -128,8 +165,11 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
         f"{measured.samples:,} operations) holding for the whole job.",
         f"Each machine is like this one: {goal.cores} core{'s' if goal.cores > 1 else ''}; one core for "
         f"sequential, threads and async (the GIL, one event loop), all cores for processes and hybrid.",
-        "CPU and memory per operation as the pilot measured them here; fetching only — parsing and "
-        "storing pages cost extra.",
+        ("CPU and memory per operation as the pilot measured them here; fetching only — parsing and "
+         "storing pages cost extra." if measured.crawl is None else
+         "CPU per page as the pilot's crawl measured it here: fetching, finding links"
+         + (f" and {measured.crawl['parser']}" if measured.crawl["parser"] else " (no --parse: your own parsing "
+            "costs extra)") + "; hybrid parses in a process per core."),
         f"Total time ranges over the throughput's p10–p90 in the pilot, and at least ±{MODEL_ERROR:.0%} for "
         f"the model's own error (×{measured.spread[0]:.2f}–×{measured.spread[1]:.2f} of the mean); with a "
         f"deadline, machines are sized so the p10 throughput meets it.",
@@ -137,6 +177,14 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
     polite = goal.politeness_cap(measured.latency_mean_s)
     if math.isfinite(polite):
         lines.append(f"Politeness over {goal.hosts:,} hosts caps the whole job at {polite:,.0f} pages/s.")
+    if measured.crawl is not None:
+        crawl = measured.crawl
+        parse = crawl["parse_cpu_ms"]
+        lines.append(f"The pilot's crawl found {crawl['links_per_page']:.1f} links a page, {crawl['new_share']:.0%} of "
+                     f"them new, and spent {parse or 0:.2f} ms of CPU a page parsing; the job is assumed to keep "
+                     f"finding pages as fast as it fetches them"
+                     + (" (the pilot's frontier never ran dry)." if crawl["frontier_left"] else
+                        " — but the pilot's frontier ran dry: the site may have fewer pages than planned."))
     if measured.error_rate:
         lines.append(f"{measured.error_rate:.1%} of the pilot's operations failed; failures are not retried here.")
     lines += [f"Not planned: {note}." for note in measured.skipped]
@@ -165,6 +213,7 @@ def measured_from(plan: dict[str, Any]) -> Measured:
     data["ways"] = tuple(Way(**way) for way in data["ways"])
     data["spread"] = tuple(data["spread"])
     data["skipped"] = tuple(data["skipped"])
+    data.setdefault("crawl", None)
     return Measured(**data)
 
 

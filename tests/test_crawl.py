@@ -167,3 +167,28 @@ def test_the_frontier_hands_out_hosts_fairly_and_spills_to_disk():
     order = asyncio.run(drain())
     assert len(order) == 30 and {order.count(host) for host in set(order)} == {10}
     assert len(set(order[:3])) == 3  # one page of each host before a second of any
+
+
+def test_compare_crawl_runs_async_and_hybrid_side_by_side(loadtool_cli, server):
+    out = loadtool_cli("compare", "--crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url,
+                       "-n", "40", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    runs = out.json()
+    assert [run["strategy"] for run in runs] == ["async", "hybrid"]
+    assert all(run["ops"] == 40 and "crawl" in run["details"] for run in runs)
+    table = loadtool_cli("compare", "--crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url,
+                         "-n", "20").stdout
+    assert table.startswith("loadtool compare · crawl · 20 pages each")
+    wrong = loadtool_cli("compare", "--crawl", "--strategies", "threads")
+    assert wrong.exit_code == 2 and "async and hybrid" in wrong.stderr
+
+
+def test_plan_crawl_sizes_the_job_with_the_cpu_a_page_costs(loadtool_cli, server):
+    out = loadtool_cli("plan", "--crawl", f"{server.base_url}/web/0/page/0", "--pages", "1M", "--pilot", "2s",
+                       "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    plan = out.json()
+    assert {option["strategy"] for option in plan["options"]} == {"async", "hybrid"}
+    assert plan["measured"]["crawl"]["links_per_page"] > 1
+    assert any("links a page" in line for line in plan["assumptions"])
+    assert loadtool_cli("plan", "--pages", "10", "--parse", "x:y").exit_code == 2  # --parse needs --crawl

@@ -208,8 +208,12 @@ def title(result, compare: bool = False) -> str:
     """The report's first line; for a comparison, without the one strategy's name."""
     job = result.job
     if compare:
-        each = f"{result.ops:,} {unit(job)}" if job.duration_s is None else format_duration(job.duration_s)
-        return f"loadtool compare · {job.kind} · {each} each · concurrency {job.concurrency} · {_target_line(result)}"
+        crawled = "crawl" in result.details
+        what = "pages" if crawled else unit(job)
+        each = f"{(job.count if crawled else result.ops):,} {what}" if job.duration_s is None else \
+            format_duration(job.duration_s)
+        return (f"loadtool compare · {'crawl' if crawled else job.kind} · {each} each · concurrency "
+                f"{job.concurrency} · {_target_line(result)}")
     ops = f"{result.ops:,} {unit(job, result.ops)}"
     size = ops if job.duration_s is None else f"{format_duration(job.duration_s)}, {ops}"
     rate = f", rate {job.rate}" if job.rate else ""

@@ -241,6 +241,14 @@ class Series:
             })
         return out
 
+    def concurrency(self, second: int) -> float:
+        """Operations in flight on average during ``second``, by Little's law: those that
+        ended in it times their mean latency (0 for a second with none)."""
+        row = self._rows.get(second)
+        if row is None or not row.ops:
+            return 0.0
+        return row.ops * mean_of(row.histogram()) / 1e6
+
     def histograms(self) -> Iterator[tuple[int, HdrHistogram]]:
         """Each second's latency histogram (µs), seconds in order; idle seconds skipped."""
         for second in sorted(self._rows):

@@ -8,7 +8,9 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from importlib.resources import files
 
+import jsonschema
 import pytest
 
 from loadtool.crawl import Frontier, Seen, links_of, normalize, robots_url
@@ -60,6 +62,7 @@ def test_a_full_crawl_reaches_the_known_set_obeys_robots_and_fetches_each_url_on
     assert {path for path in counted if not path.endswith("robots.txt")} == expected
     assert {path for path in counted if path.endswith("robots.txt")} == {f"/web/{h}/robots.txt" for h in met}
     data = out.json()
+    jsonschema.validate(data, json.loads(files("loadtool").joinpath("schema.json").read_text()))  # fields only added
     assert data["ops"] == len(expected) and data["details"]["crawl"]["frontier_left"] == 0
     assert data["details"]["crawl"]["robots_blocked"] > 0 and data["details"]["crawl"]["duplicates"] > 0
 

@@ -129,12 +129,13 @@ def test_prometheus_serves_the_run_live_and_its_final_counts_after(server, tmp_p
             if live.get(key("loadtool_operations_total", **run)):
                 break
         assert live[key("loadtool_running", **run)] == 1.0
+        assert live[key("loadtool_in_flight_limit", **run)] == 5.0
         assert live[key("loadtool_latency_seconds_count", **run)] == live[key("loadtool_operations_total", **run)]
         assert process.stderr.readline().startswith("loadtool: metrics stay at")  # the run is over
         final = scrape(url)
         ops = json.loads(result.read_text())["ops"]
         assert final[key("loadtool_operations_total", **run)] == ops > live[key("loadtool_operations_total", **run)]
-        assert final[key("loadtool_running", **run)] == 0.0
+        assert final[key("loadtool_running", **run)] == 0.0 == final[key("loadtool_in_flight", **run)]
         assert final[key("loadtool_responses_total", status="200", **run)] == ops
         assert final[key("loadtool_latency_seconds_bucket", le="+Inf", **run)] == ops
         process.send_signal(signal.SIGTERM)  # ends --linger early, and the command exits cleanly

@@ -220,3 +220,11 @@ def test_help_is_grouped_and_fits_each_command(loadtool_cli):
     compare = loadtool_cli("compare", "--help").stdout
     assert "Requests (not with --read):" in compare and "Reading files (with --read):" in compare
     assert re.search(r"--strategy processes\s+and\s+hybrid", fetch)  # -p applies to both
+
+
+def test_the_series_estimates_operations_in_flight_by_littles_law():
+    stats = Stats(epoch=1000.0)
+    for _ in range(100):  # 100 operations of 50 ms ended in second 3: 5 in flight on average
+        stats.add(Sample(50_000, True, 200), now=1003.5)
+    assert stats.series.concurrency(3) == pytest.approx(5, rel=0.01)
+    assert stats.series.concurrency(4) == 0.0

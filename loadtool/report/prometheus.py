@@ -7,12 +7,18 @@ between scrapes. Every run of a command is labelled by its strategy and concurre
 compare and sweep expose each run, the finished ones at their final values. After the
 last run the values stay scrapeable for --linger.
 
+Operations in flight are not counted one by one (the processes, hybrid and cluster
+strategies start theirs in other processes): ``loadtool_in_flight`` is their average
+over the last whole second by Little's law — the operations that ended in it times their
+mean latency — the same for every strategy.
+
     loadtool_operations_total{strategy,concurrency}          counter
     loadtool_failed_total{strategy,concurrency}              counter (errors + refused statuses)
     loadtool_errors_total{strategy,concurrency,kind}         counter
     loadtool_responses_total{strategy,concurrency,status}    counter
     loadtool_bytes_total{strategy,concurrency}               counter
     loadtool_latency_seconds{strategy,concurrency}           histogram
+    loadtool_in_flight{strategy,concurrency}                 gauge (in flight, by Little's law: see below)
     loadtool_in_flight_limit{strategy,concurrency}           gauge (operations allowed in flight)
     loadtool_behind_seconds{strategy,concurrency}            gauge (open model: the latest send)
     loadtool_running{strategy,concurrency}                   gauge (1 while the run goes on)
@@ -21,6 +27,7 @@ last run the values stay scrapeable for --linger.
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any
 
@@ -111,6 +118,8 @@ class Exporter:
             "bytes": CounterMetricFamily("loadtool_bytes", "Body bytes received (or read)", labels=names),
             "latency": HistogramMetricFamily("loadtool_latency_seconds", "Latency of each operation (open model: "
                                              "from when it was due)", labels=names),
+            "in_flight": GaugeMetricFamily("loadtool_in_flight", "Operations in flight on average over the last "
+                                           "whole second (Little's law: ended × mean latency)", labels=names),
             "limit": GaugeMetricFamily("loadtool_in_flight_limit", "Operations allowed in flight at once",
                                        labels=names),
             "behind": GaugeMetricFamily("loadtool_behind_seconds", "Open model: the latest any operation was "
@@ -138,6 +147,8 @@ def _add(families: dict, run: _Run, stats: Any, running: bool) -> None:
         families["status"].add_metric([*labels, str(status)], number)
     families["bytes"].add_metric(labels, stats.bytes)
     families["latency"].add_metric(labels, *_buckets(stats.latency))
+    last_second = int(time.time() - stats.epoch) - 1
+    families["in_flight"].add_metric(labels, stats.series.concurrency(last_second) if running else 0.0)
     families["limit"].add_metric(labels, run.in_flight)
     if stats.service is not None:
         families["behind"].add_metric(labels, stats.behind_us / 1e6)

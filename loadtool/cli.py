@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable
 
 import click
-import cloup
 
 from . import __version__
 from .errors import UsageError
@@ -30,8 +29,40 @@ def _options(*decorators: Callable) -> Callable:
     return apply
 
 
+def group(title: str, *decorators: Callable) -> Callable:
+    """Options shown under the heading ``title`` in --help (GroupedCommand draws them).
+
+    cloup does this too, and did here for a while; but importing it (it reads click's
+    version from the installed distributions at import) took `loadtool --help` from 29 ms
+    to 61 ms of imports, and this is click's own help formatter, one section per group."""
+    def apply(func: Callable) -> Callable:
+        before = len(getattr(func, "__click_params__", ()))
+        func = _options(*decorators)(func)
+        for param in func.__click_params__[before:]:
+            if not hasattr(param, "help_group"):
+                param.help_group = title
+        return func
+    return apply
+
+
+class GroupedCommand(click.Command):
+    """A command whose --help lists its options by group, in the order they are declared."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is not None:
+                sections.setdefault(getattr(param, "help_group", "Other options"), []).append(record)
+        if list(sections) == ["Other options"]:  # a command with no groups: click's own heading
+            sections = {"Options": sections["Other options"]}
+        for title, records in sections.items():
+            with formatter.section(title):
+                formatter.write_dl(records)
+
+
 # Options come in groups, and each command takes the groups that apply to it: --help
-# then lists them under headings (cloup's option groups) instead of one flat list.
+# then lists them under headings instead of one flat list.
 # Where an option reads differently for fetching and for reading files, its help is
 # written per kind: "fetch", "read", or "both" (compare and sweep, with --read).
 FETCH_ONLY, READ_ONLY = " (not with --read)", " (with --read)"
@@ -72,7 +103,7 @@ processes_option = click.option(
 
 
 def amount_options(kind: str) -> Callable:
-    return cloup.option_group(
+    return group(
         "How much",
         click.option("--count", "-n", metavar="N", help=_COUNT[kind]),
         click.option("--duration", "-d", metavar="TIME",
@@ -83,7 +114,7 @@ def amount_options(kind: str) -> Callable:
     )
 
 
-limit_options = cloup.option_group(
+limit_options = group(
     "Limits, retries and seed",
     click.option("--timeout", "-t", metavar="TIME", default="30s", show_default=True,
                  help="Time limit of one operation, retries included."),
@@ -99,7 +130,7 @@ limit_options = cloup.option_group(
                       "The same seed gives the same latencies, sizes and bytes."),
 )
 
-cluster_options = cloup.option_group(
+cluster_options = group(
     "Cluster (--strategy cluster)",
     click.option("--scheduler", metavar="URL",
                  help="For --strategy cluster: the dask scheduler, e.g. tcp://10.0.0.5:8786."),
@@ -109,7 +140,7 @@ cluster_options = cloup.option_group(
 
 
 def fixture_options(suffix: str = "") -> Callable:
-    return cloup.option_group(
+    return group(
         "Fixture server" + suffix,
         click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
                      help="Latency and size profile of the fixture server's /page/{i}."),
@@ -120,7 +151,7 @@ def fixture_options(suffix: str = "") -> Callable:
 
 
 def read_options(suffix: str = "") -> Callable:
-    return cloup.option_group(
+    return group(
         "Reading files" + suffix,
         click.option("--from-list", metavar="FILE",
                      help="Read the files listed in FILE, one path a line ('-' reads stdin)."),
@@ -139,7 +170,7 @@ def read_options(suffix: str = "") -> Callable:
 
 def http_options(suffix: str = "") -> Callable:
     return _options(
-        cloup.option_group(
+        group(
             "Requests" + suffix,
             click.option("--urls-file", "-f", metavar="FILE",
                          help="Read URLs from FILE, one a line ('-' reads stdin); blank lines and # comments are skipped."),
@@ -158,7 +189,7 @@ def http_options(suffix: str = "") -> Callable:
             click.option("--max-body", metavar="SIZE", default="16MiB", show_default=True,
                          help="The largest --body @FILE read (the body is held in memory and sent with every request)."),
         ),
-        cloup.option_group(
+        group(
             "Answers" + suffix,
             click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
                          help="HTTP statuses that count as success, e.g. 200-299,304. Others count by status."),
@@ -170,7 +201,7 @@ def http_options(suffix: str = "") -> Callable:
             click.option("--check-body", metavar="SIZE", default="64KiB", show_default=True,
                          help="How much of each body checks read at most (memory stays bounded whatever the answers' size)."),
         ),
-        cloup.option_group(
+        group(
             "HTTP client, TLS and proxies" + suffix,
             click.option("--engine", "-e", type=click.Choice(ENGINES),
                          help="HTTP client. async, hybrid and cluster: aiohttp (the default); fast (HTTP/1.1 keep-alive "
@@ -197,7 +228,7 @@ def http_options(suffix: str = "") -> Callable:
                          help="Do not time each request's phases (dns, connect, tls, send, wait, read): a little less "
                               "CPU per request."),
         ),
-        cloup.option_group(
+        group(
             "Politeness" + suffix,
             click.option("--per-host", metavar="N",
                          help="Politeness: at most N operations in flight per host (on the fixture site, "
@@ -209,7 +240,7 @@ def http_options(suffix: str = "") -> Callable:
 
 
 def output_options(*more: Callable) -> Callable:
-    return cloup.option_group(
+    return group(
         "Report, thresholds and files",
         click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
                      show_default=True, help="Report format on stdout (or in --output)."),
@@ -254,8 +285,10 @@ def output_options(*more: Callable) -> Callable:
     )
 
 
-class Loadtool(cloup.Group):
+class Loadtool(click.Group):
     """The command group, with every usage error as one line on stderr and exit code 2."""
+
+    command_class = GroupedCommand
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -331,7 +364,7 @@ raw_option = click.option(
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
-@cloup.option_group("Strategy", strategy_option, concurrency_option("fetch"), processes_option)
+@group("Strategy", strategy_option, concurrency_option("fetch"), processes_option)
 @amount_options("fetch")
 @http_options()
 @fixture_options()
@@ -356,7 +389,7 @@ def fetch(urls, body, max_body, headers, **options) -> int:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@cloup.option_group("Strategy", strategy_option, concurrency_option("read"), processes_option)
+@group("Strategy", strategy_option, concurrency_option("read"), processes_option)
 @amount_options("read")
 @read_options()
 @limit_options
@@ -395,7 +428,7 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
-@cloup.option_group(
+@group(
     "Strategies",
     click.option("--read", "read_files", is_flag=True,
                  help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
@@ -448,7 +481,7 @@ def compare(targets, read_files, crawl, strategies, body, headers, verify, **opt
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
-@cloup.option_group(
+@group(
     "Strategy and levels",
     click.option("--read", "read_files", is_flag=True,
                  help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
@@ -489,7 +522,7 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("seeds", nargs=-1, metavar="[URL|/PATH]...")
-@cloup.option_group(
+@group(
     "Crawl",
     click.option("--max-pages", "-n", "count", metavar="N", default="1010", show_default=True,
                  help="Pages to fetch at most (10k, 1M work); the crawl ends sooner when it runs out of links."),
@@ -502,7 +535,7 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
                  help="Call FUNCTION(url, status, headers, body) on every HTML page (sync or async; MODULE may be "
                       "a .py file) and measure the CPU it takes: what sizes real scraping jobs."),
 )
-@cloup.option_group(
+@group(
     "Strategy",
     click.option("--strategy", "-s", type=click.Choice(("async", "hybrid")), default="async", show_default=True,
                  help="async: fetch and parse on one asyncio event loop. hybrid: fetch on the loop, parse "
@@ -513,14 +546,14 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
                  help=f"With --strategy hybrid: processes that parse. Default: one per CPU, {cpu_count()} here."),
     click.option("--duration", "-d", metavar="TIME", help="Stop after this long (30s, 2m), pages or not."),
 )
-@cloup.option_group(
+@group(
     "Politeness",
     click.option("--per-host", metavar="N", help="At most N pages in flight per host (on the fixture web, "
                                                  "/web/{h}/ counts as host h)."),
     click.option("--host-rate", metavar="R", help="At most R pages started per host, e.g. 5/s; robots.txt's "
                                                   "Crawl-delay, when longer, wins."),
 )
-@cloup.option_group(
+@group(
     "Requests",
     click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
                  help="Add a request header; repeat for more."),

@@ -240,23 +240,31 @@ class Frontier:
             self.put(url, int(depth))
         self._read_at = self._spill.tell()
 
+    def poll(self, now: float) -> tuple[str, int, str] | None:
+        """The next (url, depth, host) a host allows at ``now`` (monotonic seconds), or None
+        when none does yet; ``take`` waits for one."""
+        self._refill()
+        if not self._ready or self._ready[0][0] > now:
+            return None
+        _, _, name = heapq.heappop(self._ready)
+        host = self.hosts[name]
+        host.scheduled = False
+        url, depth = host.queue.popleft()
+        self.queued -= 1
+        host.in_flight += 1
+        self.in_flight += 1
+        host.next_s = now + host.interval_s
+        self._schedule(name, host)
+        return url, depth, name
+
     async def take(self) -> tuple[str, int, str] | None:
         """The next (url, depth, host) a host allows now; None when the crawl is over
         (nothing queued and nothing in flight that could queue more)."""
         while True:
-            self._refill()
             now = time.monotonic()
-            if self._ready and self._ready[0][0] <= now:
-                _, _, name = heapq.heappop(self._ready)
-                host = self.hosts[name]
-                host.scheduled = False
-                url, depth = host.queue.popleft()
-                self.queued -= 1
-                host.in_flight += 1
-                self.in_flight += 1
-                host.next_s = now + host.interval_s
-                self._schedule(name, host)
-                return url, depth, name
+            taken = self.poll(now)
+            if taken is not None:
+                return taken
             if not self._ready and not self.in_flight and not self._spilled:
                 self._changed.set()  # wake the other workers: they are done too
                 return None

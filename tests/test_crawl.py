@@ -197,3 +197,21 @@ def test_plan_crawl_sizes_the_job_with_the_cpu_a_page_costs(loadtool_cli, server
     assert plan["measured"]["crawl"]["links_per_page"] > 1
     assert any("links a page" in line for line in plan["assumptions"])
     assert loadtool_cli("plan", "--pages", "10", "--parse", "x:y").exit_code == 2  # --parse needs --crawl
+
+
+def test_a_hosts_interval_spaces_its_pages_and_other_hosts_go_on_meanwhile():
+    """robots.txt's Crawl-delay (or --host-rate) as the frontier keeps it, on a made-up clock."""
+    frontier = Frontier(per_host=None, host_rate=None)
+    slow, fast = "http://127.0.0.1/web/3/page/", "http://127.0.0.1/web/0/page/"
+    for n in range(3):
+        frontier.put(f"{slow}{n}", 0)
+        frontier.put(f"{fast}{n}", 0)
+    frontier.host("127.0.0.1/web/3").interval_s = 0.05
+    first = frontier.poll(100.0)
+    assert first[0] == f"{slow}0"
+    frontier.done(first[2])
+    # At 100.01 the slow host must wait; the other host is served.
+    assert [frontier.poll(100.01)[0] for _ in range(3)] == [f"{fast}{n}" for n in range(3)]
+    assert frontier.poll(100.04) is None
+    assert frontier.poll(100.05)[0] == f"{slow}1"
+    frontier.close()

@@ -20,11 +20,10 @@ _FOREIGN = {
     "-D": ("hey", "--body @FILE"),
     "-A": ("hey", "-H 'Accept: ...'"),
     "-a": ("hey", "-H 'Authorization: Basic ...'"),
-    "--disable-keepalive": ("hey", "a new connection per request is not offered; use --engine curl with -c"),
     "--latency-correction": ("oha", "--rate: in the open model latency already counts from when each "
                              "request was due"),
     "--vus": ("k6", "--concurrency (-c)"),
-    "--rps": ("k6 and hey", "--rate (-r), e.g. -r 100/s"),
+    "--rps": ("k6", "--rate (-r), e.g. -r 100/s"),
     "-R": ("wrk2", "--rate (-r), e.g. -r 100/s"),
 }
 

@@ -433,8 +433,8 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
     click.option("--read", "read_files", is_flag=True,
                  help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
     click.option("--crawl", is_flag=True,
-                 help="Crawl from the targets (none: the fixture web) with async and hybrid, instead of "
-                      "fetching them: pages/s, links and parse CPU side by side (see loadtool crawl)."),
+                 help="Crawl from the targets (none: the fixture web) with threads, async and hybrid, instead "
+                      "of fetching them: pages/s, links and parse CPU side by side (see loadtool crawl)."),
     click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
                  help="Strategies to run, comma-separated, in this order of preference."),
     concurrency_option("both"), processes_option)
@@ -460,9 +460,11 @@ def compare(targets, read_files, crawl, strategies, body, headers, verify, **opt
         if read_files:
             raise click.UsageError("--crawl and --read: a crawl fetches pages")
         given = strategies != ",".join(STRATEGIES)
-        crawlers = tuple(name for name in (chosen if given else ("async", "hybrid")) if name in ("async", "hybrid"))
+        kinds = ("threads", "async", "hybrid")
+        crawlers = tuple(name for name in (chosen if given else kinds) if name in kinds)
         if not crawlers or (given and len(crawlers) != len(chosen)):
-            raise click.UsageError("--crawl runs the strategies async and hybrid (--strategies async,hybrid)")
+            raise click.UsageError("--crawl runs the strategies threads, async and hybrid "
+                                   "(--strategies threads,async,hybrid)")
         delivery = Delivery.from_options(options, runs=True)
         return compare_crawls(targets, crawlers, delivery, body, headers, options)
     unknown = [name for name in chosen if name not in ALL_STRATEGIES]
@@ -537,11 +539,13 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
 )
 @group(
     "Strategy",
-    click.option("--strategy", "-s", type=click.Choice(("async", "hybrid")), default="async", show_default=True,
-                 help="async: fetch and parse on one asyncio event loop. hybrid: fetch on the loop, parse "
-                      "(links and --parse) in P worker processes, for parsing that needs more than one core."),
+    click.option("--strategy", "-s", type=click.Choice(("threads", "async", "hybrid")), default="async",
+                 show_default=True,
+                 help="threads: fetch with requests in C threads (the frontier and parsing on one loop). async: "
+                      "fetch and parse on one asyncio event loop. hybrid: fetch on the loop, parse (links and "
+                      "--parse) in P worker processes, for parsing that needs more than one core."),
     click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
-                 help="Pages in flight at once (connections)."),
+                 help="Pages in flight at once (connections; threads for threads)."),
     click.option("--processes", "-p", metavar="P",
                  help=f"With --strategy hybrid: processes that parse. Default: one per CPU, {cpu_count()} here."),
     click.option("--duration", "-d", metavar="TIME", help="Stop after this long (30s, 2m), pages or not."),

@@ -26,15 +26,17 @@ time, hosts, parse CPU) goes into ``details["crawl"]``.
   headers, body) for every HTML page, sync or async; the CPU it takes is measured
   (thread CPU time around the call; for an async function, around its awaits too).
 
-Strategies: ``async`` fetches and parses on one event loop; ``hybrid`` fetches on the
-loop and parses (links and --parse) in P worker processes, so parsing that needs more
-than one core does not hold the fetching back — the seed's lesson that a CPU-bound step
-wants processes, with numbers.
+Strategies: ``async`` fetches and parses on one event loop; ``threads`` fetches with
+requests in C threads (each blocked on its page, as a thread pool crawler is) while the
+frontier stays on the loop; ``hybrid`` fetches on the loop and parses (links and --parse)
+in P worker processes, so parsing that needs more than one core does not hold the
+fetching back — the seed's lesson that a CPU-bound step wants processes, with numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import heapq
 import importlib
@@ -43,10 +45,11 @@ import itertools
 import math
 import os
 import tempfile
+import threading
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from .errors import UsageError
@@ -81,6 +84,8 @@ class CrawlOptions:
     parse: str | None = None
     #: hybrid: worker processes that parse (0: parse on the event loop, the async strategy).
     processes: int = 0
+    #: threads: fetch with requests in C threads instead of on the event loop.
+    threads: bool = False
 
 
 # --- URLs ----------------------------------------------------------------------------------
@@ -382,10 +387,12 @@ class Crawl(Strategy):
 
     def __init__(self, options: CrawlOptions) -> None:
         self.options = options
-        self.name = "hybrid" if options.processes else "async"
+        self.name = "hybrid" if options.processes else "threads" if options.threads else "async"
         self.parser = load_parser(options.parse) if options.parse else None
 
     def layout(self, job) -> Layout:
+        if self.options.threads:
+            return Layout(in_flight=job.concurrency, threads=job.concurrency)
         if self.options.processes:
             # The connections are all this process's; the parsing processes add cores, not fetches.
             return Layout(in_flight=job.concurrency, connections=job.concurrency,
@@ -400,11 +407,9 @@ class Crawl(Strategy):
             runner.run(self._crawl(job, control, sink))
 
     async def _crawl(self, job, control, sink) -> None:
-        from . import engines
         from .engines.policy import Policy
 
-        engine, policy = engines.load("aiohttp", job), Policy.for_job(job)
-        engine.keep, engine.follow = MAX_PAGE, False
+        policy = Policy.for_job(job)
         fetch = job.fetch
         frontier = Frontier(fetch.per_host, fetch.host_rate.per_s if fetch.host_rate else None)
         seen, tally, started = Seen(), Tally(), time.perf_counter()
@@ -424,9 +429,8 @@ class Crawl(Strategy):
             pool = ProcessPoolExecutor(self.options.processes, mp_context=context(), initializer=_start_parser,
                                        initargs=(self.options.parse,))
         try:
-            async with engine.session(job.concurrency) as session:
-                crawl = _Worker(self, engine, session, policy, frontier, seen, tally, scope, counter, sink, control,
-                                pool, deadline)
+            async with self._fetcher(job, policy) as fetcher:
+                crawl = _Worker(self, fetcher, frontier, seen, tally, scope, counter, sink, control, pool, deadline)
                 workers = asyncio.gather(*(crawl.run() for _ in range(job.concurrency)))
                 if not await control.await_done(workers):
                     workers.cancel()
@@ -445,6 +449,43 @@ class Crawl(Strategy):
                 sink.stats.cpu_s += sum(value * count for value, count in recorded(parse)) / 1e6
             sink.details["crawl"] = tally.details(frontier, seen, started)
 
+    @contextlib.asynccontextmanager
+    async def _fetcher(self, job, policy):
+        """How pages and robots.txt are fetched: on the event loop (aiohttp), or in C threads
+        with requests, each thread with its own Session."""
+        from . import engines
+        from .engines.policy import Limits
+        from .strategies.workers import attempt_async, attempt_sync
+
+        limits = Limits(policy.connect_timeout_s, policy.timeout_s)  # robots.txt: one attempt
+        if not self.options.threads:
+            engine = engines.load("aiohttp", job)
+            engine.keep, engine.follow = MAX_PAGE, False
+            async with engine.session(job.concurrency) as session:
+                yield _Fetcher(lambda op: attempt_async(engine, session, policy, op),
+                               lambda url: engine.attempt(session, url, limits))
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        engine = engines.load("requests", job)
+        engine.keep, engine.follow = MAX_PAGE, False
+        local, opened = threading.local(), []
+
+        def session():
+            if not hasattr(local, "session"):
+                opened.append(engine.session())
+                local.session = opened[-1].__enter__()
+            return local.session
+
+        loop, pool = asyncio.get_running_loop(), ThreadPoolExecutor(job.concurrency, thread_name_prefix="crawl")
+        try:
+            yield _Fetcher(lambda op: loop.run_in_executor(pool, lambda: attempt_sync(engine, session(), policy, op)),
+                           lambda url: loop.run_in_executor(pool, lambda: engine.attempt(session(), url, limits)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            for each in opened:
+                each.__exit__(None, None, None)
+
     @staticmethod
     def _seeds(job) -> list[str]:
         seeds = []
@@ -461,20 +502,26 @@ class Crawl(Strategy):
             await asyncio.sleep(1)
 
 
+class _Fetcher(NamedTuple):
+    """Fetching for the crawl's workers: ``page(op)`` awaits (Sample, Outcome) with the
+    policy's retries and deadline; ``robots(url)`` awaits one attempt's Outcome."""
+
+    page: Callable
+    robots: Callable
+
+
 class _Worker:
     """One of C coroutines taking URLs from the frontier; all share its state (one loop)."""
 
-    def __init__(self, crawl: Crawl, engine, session, policy, frontier: Frontier, seen: Seen, tally: Tally,
+    def __init__(self, crawl: Crawl, fetcher: _Fetcher, frontier: Frontier, seen: Seen, tally: Tally,
                  scope: set[str], counter, sink, control, pool=None, deadline: float = math.inf) -> None:
         self.crawl, self.options = crawl, crawl.options
-        self.engine, self.session, self.policy = engine, session, policy
+        self.fetcher = fetcher
         self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
         self.counter, self.sink, self.control, self.pool = counter, sink, control, pool
         self.deadline = deadline
 
     async def run(self) -> None:
-        from .strategies.workers import attempt_async
-
         while not self.control.stopped and time.perf_counter() < self.deadline:
             taken = await self.frontier.take()
             if taken is None:
@@ -487,7 +534,7 @@ class _Worker:
                 index = next(self.counter, None)
                 if index is None:  # --max-pages reached: this worker is done, and soon all are
                     return
-                sample, outcome = await attempt_async(self.engine, self.session, self.policy, Op(index, url, None))
+                sample, outcome = await self.fetcher.page(Op(index, url, None))
                 self.sink.record(sample)
                 self.tally.pages_by_host[host if len(self.tally.pages_by_host) < HOSTS_NAMED or
                                          host in self.tally.pages_by_host else "other"] += 1
@@ -510,12 +557,9 @@ class _Worker:
     async def _robots(self, url: str, host: _Host):
         from protego import Protego
 
-        from .engines.policy import Limits
-
         waiting = host.robots
         try:
-            outcome = await self.engine.attempt(self.session, robots_url(url),
-                                                Limits(self.policy.connect_timeout_s, self.policy.timeout_s))
+            outcome = await self.fetcher.robots(robots_url(url))
             self.tally.robots_fetched += 1
             if outcome.status != 200 or outcome.answer is None:
                 return False

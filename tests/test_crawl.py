@@ -47,7 +47,7 @@ def hits(server, run: str) -> dict[str, int]:
 
 
 # Host 3 has a Crawl-delay of 50 ms: 30 of its pages take 1.5 s at least.
-@pytest.mark.parametrize("strategy, hosts, pages", [("async", 4, 30), ("hybrid", 3, 40)])
+@pytest.mark.parametrize("strategy, hosts, pages", [("async", 4, 30), ("hybrid", 3, 40), ("threads", 3, 30)])
 def test_a_full_crawl_reaches_the_known_set_obeys_robots_and_fetches_each_url_once(loadtool_cli, server, strategy,
                                                                                   hosts, pages):
     run = uuid.uuid4().hex  # this test's own requests, on the shared server
@@ -174,18 +174,18 @@ def test_the_frontier_hands_out_hosts_fairly_and_spills_to_disk():
     assert len(set(order[:3])) == 3  # one page of each host before a second of any
 
 
-def test_compare_crawl_runs_async_and_hybrid_side_by_side(loadtool_cli, server):
+def test_compare_crawl_runs_threads_async_and_hybrid_side_by_side(loadtool_cli, server):
     out = loadtool_cli("compare", "--crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url,
                        "-n", "40", "--format", "json")
     assert out.exit_code == 0, out.stderr
     runs = out.json()
-    assert [run["strategy"] for run in runs] == ["async", "hybrid"]
+    assert [run["strategy"] for run in runs] == ["threads", "async", "hybrid"]
     assert all(run["ops"] == 40 and "crawl" in run["details"] for run in runs)
     table = loadtool_cli("compare", "--crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url,
                          "-n", "20").stdout
     assert table.startswith("loadtool compare · crawl · 20 pages each")
-    wrong = loadtool_cli("compare", "--crawl", "--strategies", "threads")
-    assert wrong.exit_code == 2 and "async and hybrid" in wrong.stderr
+    wrong = loadtool_cli("compare", "--crawl", "--strategies", "async,processes")
+    assert wrong.exit_code == 2 and "threads, async and hybrid" in wrong.stderr
 
 
 def test_plan_crawl_sizes_the_job_with_the_cpu_a_page_costs(loadtool_cli, server):

@@ -165,6 +165,8 @@ class RequestsEngine:
         self.proxies = job.fetch.proxies()
         #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
         self.keep = wanted(job.fetch)
+        #: Follow redirects (a crawl does not: it queues the Location, so no URL is fetched twice).
+        self.follow = True
         if job.fetch.tls.insecure:  # asked for: not a warning per request
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -197,7 +199,7 @@ class RequestsEngine:
         proxy = self.proxies.for_url(url)
         kept = Kept(self.keep) if self.keep else None
         try:
-            with session.request(method, url, data=body, headers=_joined(headers), stream=True, allow_redirects=True,
+            with session.request(method, url, data=body, headers=_joined(headers), stream=True, allow_redirects=self.follow,
                                  timeout=(limits.connect_s, limits.total_s),
                                  proxies={"http": proxy, "https": proxy} if proxy else None) as response:
                 answered = True

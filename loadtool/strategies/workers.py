@@ -21,15 +21,20 @@ from ..work import Op, Work
 
 def do_sync(engine, session, policy: Policy, op: Op) -> Sample:
     """One operation with a blocking engine, retries included."""
+    return attempt_sync(engine, session, policy, op)[0]
+
+
+def attempt_sync(engine, session, policy: Policy, op: Op) -> tuple[Sample, Outcome | None]:
+    """``do_sync``, with the last attempt's Outcome too (None for an unusable target)."""
     now = time.perf_counter()
     if isinstance(op.target, InvalidTarget):
-        return policy.invalid(op, op.target.detail, now)
+        return policy.invalid(op, op.target.detail, now), None
     attempt = policy.begin(op, now)
     while True:
         outcome = engine.attempt(session, op.target, policy.limits(attempt, time.perf_counter()))
         verdict = policy.settle(attempt, outcome, time.perf_counter())
         if type(verdict) is not Retry:
-            return verdict
+            return verdict, outcome
         time.sleep(verdict.pause_s)
         attempt = verdict.attempt
 

@@ -482,7 +482,9 @@ class Crawl(Strategy):
             yield _Fetcher(lambda op: loop.run_in_executor(pool, lambda: attempt_sync(engine, session(), policy, op)),
                            lambda url: loop.run_in_executor(pool, lambda: engine.attempt(session(), url, limits)))
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Not waiting: after a finished crawl every fetch is done; after a stop, a thread
+            # still blocked in a request past the grace period must not hold the report back.
+            pool.shutdown(wait=False, cancel_futures=True)
             for each in opened:
                 each.__exit__(None, None, None)
 

@@ -271,7 +271,8 @@ def output_options(*more: Callable) -> Callable:
         click.option("--prometheus", metavar="ADDR",
                      help="Serve live metrics in Prometheus' text format at http://ADDR/metrics while the run "
                           "goes on: operations, failed, errors by kind, answers by status, bytes (counters), "
-                          "latency (histogram, seconds), in flight (Little's law), its limit and open-model lateness (gauges). "
+                          "latency (histogram, seconds), in flight (Little's law), its limit and open-model "
+                          "lateness (gauges). "
                           "ADDR is PORT (on 127.0.0.1), HOST:PORT, or 0 for a free port."),
         click.option("--linger", metavar="TIME",
                      help="With --prometheus: keep the final metrics served this long after the run "

@@ -53,7 +53,7 @@ from typing import Any, Callable, NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from .errors import UsageError
-from .metrics import new_histogram, recorded
+from .metrics import mean_of, new_histogram
 from .politeness import host_of
 from .strategies import Layout, Strategy
 from .system import cpu_count
@@ -341,8 +341,7 @@ class Tally:
             "seen": "exact" if seen.exact else f"bloom filter, false-positive rate {BLOOM_ERROR:g}",
             "parse_cpu_ms": {"p50": values.get(50, 0) / 1000 if values else None,
                              "p99": values.get(99, 0) / 1000 if values else None,
-                             "mean": (sum(v * c for v, c in recorded(parse)) / parse.get_total_count() / 1000
-                                      if parse.get_total_count() else None)},
+                             "mean": mean_of(parse) / 1000 if parse.get_total_count() else None},
             "links_per_s": round(self.links / max(time.perf_counter() - started, 1e-9), 1),
         }
 
@@ -446,7 +445,7 @@ class Crawl(Strategy):
                 pool.shutdown(wait=True, cancel_futures=True)
                 # Parsing ran in the pool's processes: their CPU is the run's too.
                 parse = tally.parse_us
-                sink.stats.cpu_s += sum(value * count for value, count in recorded(parse)) / 1e6
+                sink.stats.cpu_s += mean_of(parse) * parse.get_total_count() / 1e6
             sink.details["crawl"] = tally.details(frontier, seen, started)
 
     @contextlib.asynccontextmanager

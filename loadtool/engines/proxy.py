@@ -13,22 +13,17 @@ asks ``Proxies.for_url`` and never applies the environment on its own, so reques
 
 from __future__ import annotations
 
-import ipaddress
 import urllib.request
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from ..system import is_loopback
 
 SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 def _loopback(netloc: str) -> bool:
-    host = urlsplit(f"//{netloc}").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urlsplit(f"//{netloc}").hostname or "")
 
 
 class Proxies:

@@ -86,6 +86,14 @@ def _shape(request: web.Request) -> tuple[int, int, str]:
     return hosts, pages, f"?{request.query_string}" if request.query_string else ""
 
 
+def _host(request: web.Request, hosts: int) -> int:
+    """The path's host number h, or a 404 when the web has no such host."""
+    text = request.match_info["h"]
+    if not text.isdigit() or int(text) >= hosts:
+        raise web.HTTPNotFound(text="no such host\n")
+    return int(text)
+
+
 def _host_page(request: web.Request, hosts: int, pages: int, name: str = "i") -> tuple[int, int]:
     try:
         h, i = int(request.match_info["h"]), int(request.match_info[name])
@@ -127,9 +135,7 @@ async def web_page(request: web.Request) -> web.Response:
 async def web_robots(request: web.Request) -> web.Response:
     _count(request)
     hosts, _, query = _shape(request)
-    h = int(request.match_info["h"]) if request.match_info["h"].isdigit() else -1
-    if not 0 <= h < hosts:
-        raise web.HTTPNotFound(text="no such host\n")
+    h = _host(request, hosts)
     delay = "Crawl-delay: 0.05\n" if h % 4 == 3 else ""
     text = (f"User-agent: *\nDisallow: /web/{h}/private/\n{delay}\n"
             f"Sitemap: {request.scheme}://{request.host}/web/{h}/sitemap.xml{query}\n")
@@ -139,9 +145,7 @@ async def web_robots(request: web.Request) -> web.Response:
 async def web_sitemap(request: web.Request) -> web.Response:
     _count(request)
     hosts, pages, query = _shape(request)
-    h = int(request.match_info["h"]) if request.match_info["h"].isdigit() else -1
-    if not 0 <= h < hosts:
-        raise web.HTTPNotFound(text="no such host\n")
+    h = _host(request, hosts)
     urls = "".join(f"<url><loc>{request.scheme}://{request.host}/web/{h}/page/{j}{query}</loc></url>"
                    for j in range(min(pages, 100)))
     return web.Response(text=f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='

@@ -14,8 +14,8 @@ import click
 
 from . import __version__
 from .errors import UsageError
-from .names import (ALL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE,
-                    PROFILE_NAMES, STRATEGIES)
+from .names import (ALL_STRATEGIES, CRAWL_COMPARED, CRAWL_STRATEGIES, DEFAULT_CONCURRENCY, ENGINES, EXIT_SIGINT,
+                    EXIT_SIGTERM, EXIT_USAGE, PROFILE_NAMES, STRATEGIES)
 from .system import cpu_count
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -434,8 +434,9 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
     click.option("--read", "read_files", is_flag=True,
                  help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
     click.option("--crawl", is_flag=True,
-                 help="Crawl from the targets (none: the fixture web) with threads, async and hybrid, instead "
-                      "of fetching them: pages/s, links and parse CPU side by side (see loadtool crawl)."),
+                 help=f"Crawl from the targets (none: the fixture web) with {', '.join(CRAWL_COMPARED)} (cluster "
+                      "when named), instead of fetching them: pages/s, links and parse CPU side by side (see "
+                      "loadtool crawl)."),
     click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
                  help="Strategies to run, comma-separated, in this order of preference."),
     concurrency_option("both"), processes_option)
@@ -461,11 +462,10 @@ def compare(targets, read_files, crawl, strategies, body, headers, verify, **opt
         if read_files:
             raise click.UsageError("--crawl and --read: a crawl fetches pages")
         given = strategies != ",".join(STRATEGIES)
-        kinds = ("threads", "async", "hybrid")
-        crawlers = tuple(name for name in (chosen if given else kinds) if name in kinds)
+        crawlers = tuple(name for name in (chosen if given else CRAWL_COMPARED) if name in CRAWL_STRATEGIES)
         if not crawlers or (given and len(crawlers) != len(chosen)):
-            raise click.UsageError("--crawl runs the strategies threads, async and hybrid "
-                                   "(--strategies threads,async,hybrid)")
+            raise click.UsageError(f"--crawl runs the strategies {', '.join(CRAWL_STRATEGIES)} "
+                                   f"(by default --strategies {','.join(CRAWL_COMPARED)})")
         delivery = Delivery.from_options(options, runs=True)
         return compare_crawls(targets, crawlers, delivery, body, headers, options)
     unknown = [name for name in chosen if name not in ALL_STRATEGIES]
@@ -540,15 +540,17 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
 )
 @group(
     "Strategy",
-    click.option("--strategy", "-s", type=click.Choice(("threads", "async", "hybrid")), default="async",
-                 show_default=True,
+    click.option("--strategy", "-s", type=click.Choice(CRAWL_STRATEGIES), default="async", show_default=True,
                  help="threads: fetch with requests in C threads (the frontier and parsing on one loop). async: "
                       "fetch and parse on one asyncio event loop. hybrid: fetch on the loop, parse (links and "
-                      "--parse) in P worker processes, for parsing that needs more than one core."),
+                      "--parse) in P worker processes. processes: P processes, each crawling the hosts it owns "
+                      "(a hash of the host) on its own loop, links to other hosts sent to their owner. cluster: "
+                      "the same partitions as tasks on a dask cluster's workers."),
     click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
-                 help="Pages in flight at once (connections; threads for threads)."),
+                 help="Pages in flight at once, over all processes (connections; threads for threads)."),
     click.option("--processes", "-p", metavar="P",
-                 help=f"With --strategy hybrid: processes that parse. Default: one per CPU, {cpu_count()} here."),
+                 help=f"With --strategy hybrid: processes that parse; processes: processes that crawl. Default: one "
+                      f"per CPU, {cpu_count()} here."),
     click.option("--duration", "-d", metavar="TIME", help="Stop after this long (30s, 2m), pages or not."),
 )
 @group(
@@ -568,6 +570,7 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
     click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
     click.option("--proxy", "-x", metavar="URL", help="Send requests through this http(s) proxy."),
 )
+@cluster_options
 @fixture_options()
 @limit_options
 @output_options(raw_option, histogram_option)
@@ -583,8 +586,9 @@ def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, parse, proc
     from .commands import Delivery, crawl_and_report
 
     delivery = Delivery.from_options(options)
-    if processes is not None and options["strategy"] != "hybrid":
-        raise click.UsageError("--processes goes with --strategy hybrid (async parses on its event loop)")
+    if processes is not None and options["strategy"] not in ("hybrid", "processes"):
+        raise click.UsageError("--processes goes with --strategy hybrid or processes "
+                               f"({options['strategy']} runs in one process)")
     return crawl_and_report(seeds, delivery, max_depth=max_depth, same_host=same_host, allow_domains=allow_domains,
                             robots=not ignore_robots, parse=parse, processes=processes, options=options)
 

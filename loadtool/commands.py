@@ -365,14 +365,15 @@ def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: s
     from .runner import measure, ready
     from .system import cpu_count
 
-    hybrid, threads = options["strategy"] == "hybrid", options["strategy"] == "threads"
     job = build_job(kind="fetch", urls=seeds or ("/web/0/page/0",), **options)
-    parsers = usage(whole_number, "processes", processes, 1, 256) if processes else cpu_count()
-    crawl = usage(Crawl, CrawlOptions(max_pages=job.count or 0, robots=robots, parse=parse, same_host=same_host,
-                                      processes=parsers if hybrid else 0, threads=threads,
-                                      allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
-                                      max_depth=None if max_depth is None else
-                                      usage(whole_number, "max-depth", max_depth, 0)))
+    # A crawl fetches with aiohttp on event loops, or with requests in threads, whatever the strategy.
+    job = replace(job, engine="requests" if options["strategy"] == "threads" else "aiohttp")
+    processes = usage(whole_number, "processes", processes, 1, 256) if processes else cpu_count()
+    crawl = usage(Crawl, CrawlOptions.of(options["strategy"], processes, max_pages=job.count or 0, robots=robots,
+                                         parse=parse, same_host=same_host,
+                                         allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
+                                         max_depth=None if max_depth is None else
+                                         usage(whole_number, "max-depth", max_depth, 0)))
 
     def run() -> Result:
         with ready(job) as bound:
@@ -400,8 +401,7 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], delivery
         results = []
         with ready(job) as bound:
             for strategy in strategies:
-                crawl = Crawl(CrawlOptions(max_pages=bound.count or 0, threads=strategy == "threads",
-                                           processes=cpu_count() if strategy == "hybrid" else 0))
+                crawl = Crawl(CrawlOptions.of(strategy, bound.processes or cpu_count(), max_pages=bound.count or 0))
                 results.append(measure(bound.with_strategy(strategy), delivery.progress_factory(),
                                        strategy=crawl, raw=None if raw is None else raw(strategy)))
                 if results[-1].interrupted:

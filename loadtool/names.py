@@ -7,6 +7,9 @@ Kept apart so ``loadtool --help`` imports this and click, and nothing else of we
 STRATEGIES = ("sequential", "threads", "processes", "async", "hybrid")
 #: Every strategy, cluster included (it needs dask: pip install 'loadtool[cluster]').
 ALL_STRATEGIES = (*STRATEGIES, "cluster")
+#: The strategies of a crawl, and those `compare --crawl` runs by default (cluster needs dask).
+CRAWL_STRATEGIES = ("threads", "async", "processes", "hybrid", "cluster")
+CRAWL_COMPARED = CRAWL_STRATEGIES[:-1]
 ENGINES = ("aiohttp", "fast", "curl", "requests")
 PROFILE_NAMES = ("web", "api", "slow-tail", "uniform")
 DEFAULT_CONCURRENCY = 50

@@ -3,7 +3,9 @@ the set a crawl reaches known in advance, a user's parser measured, memory bound
 
 from __future__ import annotations
 
+import csv
 import json
+import pickle
 import subprocess
 import sys
 import urllib.request
@@ -47,7 +49,8 @@ def hits(server, run: str) -> dict[str, int]:
 
 
 # Host 3 has a Crawl-delay of 50 ms: 30 of its pages take 1.5 s at least.
-@pytest.mark.parametrize("strategy, hosts, pages", [("async", 4, 30), ("hybrid", 3, 40), ("threads", 3, 30)])
+@pytest.mark.parametrize("strategy, hosts, pages", [("async", 4, 30), ("hybrid", 3, 40), ("threads", 3, 30),
+                                                   ("processes", 5, 30)])
 def test_a_full_crawl_reaches_the_known_set_obeys_robots_and_fetches_each_url_once(loadtool_cli, server, strategy,
                                                                                   hosts, pages):
     run = uuid.uuid4().hex  # this test's own requests, on the shared server
@@ -99,6 +102,8 @@ def test_a_users_parser_runs_on_every_page_and_its_cpu_is_measured(loadtool_cli,
     # In hybrid, the parser runs in the worker processes, and its CPU is measured there.
     hybrid = loadtool_cli(*args, "-s", "hybrid", "-p", "1", "--parse", f"{parser}:parse").json()
     assert hybrid["strategy"] == "hybrid" and hybrid["details"]["crawl"]["parse_cpu_ms"]["p50"] >= 3 * bare["p50"]
+    spread = loadtool_cli(*args, "-s", "processes", "--parse", f"{parser}:parse").json()
+    assert spread["strategy"] == "processes" and spread["details"]["crawl"]["parse_cpu_ms"]["p50"] >= 3 * bare["p50"]
     out = loadtool_cli(*args[:-2], "--parse", f"{parser}:nothing")
     assert out.exit_code == 2 and "has no function nothing" in out.stderr
 
@@ -174,18 +179,18 @@ def test_the_frontier_hands_out_hosts_fairly_and_spills_to_disk():
     assert len(set(order[:3])) == 3  # one page of each host before a second of any
 
 
-def test_compare_crawl_runs_threads_async_and_hybrid_side_by_side(loadtool_cli, server):
+def test_compare_crawl_runs_the_strategies_side_by_side(loadtool_cli, server):
     out = loadtool_cli("compare", "--crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url,
                        "-n", "40", "--format", "json")
     assert out.exit_code == 0, out.stderr
     runs = out.json()
-    assert [run["strategy"] for run in runs] == ["threads", "async", "hybrid"]
+    assert [run["strategy"] for run in runs] == ["threads", "async", "processes", "hybrid"]
     assert all(run["ops"] == 40 and "crawl" in run["details"] for run in runs)
     table = loadtool_cli("compare", "--crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url,
-                         "-n", "20").stdout
+                         "-n", "20", "--strategies", "async,processes").stdout
     assert table.startswith("loadtool compare · crawl · 20 pages each")
-    wrong = loadtool_cli("compare", "--crawl", "--strategies", "async,processes")
-    assert wrong.exit_code == 2 and "threads, async and hybrid" in wrong.stderr
+    wrong = loadtool_cli("compare", "--crawl", "--strategies", "async,sequential")
+    assert wrong.exit_code == 2 and "threads, async, processes, hybrid, cluster" in wrong.stderr
 
 
 def test_plan_crawl_sizes_the_job_with_the_cpu_a_page_costs(loadtool_cli, server):
@@ -215,3 +220,83 @@ def test_a_hosts_interval_spaces_its_pages_and_other_hosts_go_on_meanwhile():
     assert frontier.poll(100.04) is None
     assert frontier.poll(100.05)[0] == f"{slow}1"
     frontier.close()
+
+
+class _Pipe:
+    """A hub's writer to one partition: what it was sent, decoded."""
+
+    def __init__(self) -> None:
+        self.messages = []
+
+    def write(self, data: bytes) -> None:
+        self.messages.append(pickle.loads(data[4:]))
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def _hub(partitions: int, seeds: list[str], count: int | None = None):
+    from loadtool.crawl.mesh import Hub
+
+    hub, pipes = Hub(partitions, seeds, count, sink=None), [_Pipe() for _ in range(partitions)]
+    hub.writers = pipes
+    hub._start()
+    return hub, pipes
+
+
+def test_the_hub_ends_a_partitioned_crawl_only_when_nothing_is_in_flight_anywhere():
+    from loadtool.crawl.mesh import owner
+
+    seed = "http://127.0.0.1/web/0/page/0"
+    first = owner(seed, 2)
+    other = 1 - first
+    hub, pipes = _hub(2, [seed])
+    assert pipes[first].messages == [("links", [(seed, 0)], True)] and pipes[other].messages == []
+    hub._handle(other, ("idle", 0, None))  # nothing sent to it: idle
+    hub._handle(first, ("idle", 0, None))  # said before it took the seeds: not idle
+    assert not hub.finished.is_set()
+    hub._handle(first, ("links", other, [("http://h/x", 1)]))  # a link for the other partition ...
+    hub._handle(first, ("idle", 1, None))  # ... sent before the first one went idle
+    assert pipes[other].messages[-1] == ("links", [("http://h/x", 1)], False)
+    assert not hub.finished.is_set()  # the other has not taken it yet
+    hub._handle(other, ("idle", 1, None))
+    assert hub.finished.is_set()
+
+
+def test_page_numbers_are_leased_in_shrinking_ranges_never_past_max_pages():
+    hub, pipes = _hub(2, [], count=100)
+    leased = []
+    while (lease := hub._grant()) is not None:
+        leased.append(lease)
+    sizes = [stop - start for start, stop in leased]
+    assert sum(sizes) == 100 and leased[0][0] == 0 and all(a[1] == b[0] for a, b in zip(leased, leased[1:]))
+    assert sizes == sorted(sizes, reverse=True) and sizes[-1] == 1
+    hub._handle(0, ("idle", 0, (40, 42)))  # given back by an idle partition: leased again
+    assert hub._grant() == (40, 42) and hub._grant() is None
+    assert not hub.finished.is_set()
+    hub._handle(1, ("idle", 0, None))  # no seeds: both idle as soon as they say so
+    assert hub.finished.is_set()
+
+
+def test_a_partitioned_crawl_numbers_its_pages_once_each_and_stops_at_max_pages(loadtool_cli, server, tmp_path):
+    raw = tmp_path / "raw.csv"
+    out = loadtool_cli("crawl", "--server", server.base_url, "-s", "processes", "-p", "2", "-n", "300",
+                       "--raw", str(raw), "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = out.json()
+    indices = sorted(int(row["index"]) for row in csv.DictReader(raw.open()))
+    assert data["ops"] == 300 and indices == list(range(300))
+    assert data["layout"]["processes"] == 2 and data["details"]["crawl"]["hosts"] >= 2
+
+
+def test_a_crawl_on_a_dask_cluster_reaches_the_known_set(loadtool_cli, server):
+    pytest.importorskip("distributed")
+    run = uuid.uuid4().hex
+    out = loadtool_cli("crawl", f"/web/0/page/0?hosts=3&pages=30&count=1&run={run}", "--server", server.base_url,
+                       "-n", "100000", "-s", "cluster", "--local-cluster", "2", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    counted = hits(server, run)
+    expected, _ = reachable(3, 30)
+    assert {path: n for path, n in counted.items() if n != 1} == {}
+    assert {path for path in counted if not path.endswith("robots.txt")} == expected
+    assert out.json()["strategy"] == "cluster" and out.json()["ops"] == len(expected)

@@ -36,7 +36,7 @@ def _run_slice(job, epoch: float, stop_name: str) -> dict:
     return {"worker": get_worker().address, "slice": job.share.index, "stats": stats.to_wire()}
 
 
-def _client(job, stack: ExitStack):
+def connect(job, stack: ExitStack):
     from distributed import Client, LocalCluster
 
     if job.cluster.local:
@@ -53,7 +53,7 @@ def _client(job, stack: ExitStack):
         raise RuntimeError(f"cannot reach the dask scheduler at {job.cluster.scheduler}: {exc}") from None
 
 
-def _warm(engine: str) -> bool:
+def warm(engine: str) -> bool:
     """On every worker, before the clock starts: import what a slice needs (aiohttp and
     uvloop take a tenth of a second to import, which would count as lateness)."""
     from .. import engines
@@ -92,7 +92,7 @@ class Cluster(Strategy):
         from distributed import Event, as_completed
 
         with ExitStack() as stack:
-            client = _client(job, stack)
+            client = connect(job, stack)
             workers = len(client.scheduler_info()["workers"])
             if not workers:
                 raise RuntimeError("the dask cluster has no workers")
@@ -101,7 +101,7 @@ class Cluster(Strategy):
             layout = _layout(job, workers, f"dask workers, {slices} slices")
             stop_name = f"loadtool-stop-{uuid.uuid4().hex}"
             end_forward = control.forward(Event(stop_name, client=client).set)
-            client.run(_warm, job.engine)
+            client.run(warm, job.engine)
             sink.restart_clock()  # the cluster is up and warm: the schedule starts now
             futures = {}
             for index in range(slices):

@@ -30,7 +30,9 @@ Strategies: ``async`` fetches and parses on one event loop; ``threads`` fetches 
 requests in C threads (each blocked on its page, as a thread pool crawler is) while the
 frontier stays on the loop; ``hybrid`` fetches on the loop and parses (links and --parse)
 in P worker processes, so parsing that needs more than one core does not hold the
-fetching back — the seed's lesson that a CPU-bound step wants processes, with numbers.
+fetching back — the seed's lesson that a CPU-bound step wants processes, with numbers;
+``processes`` and ``cluster`` partition the frontier by host over P processes or dask
+workers, each an async crawl of its own hosts (crawl.mesh).
 """
 
 from __future__ import annotations
@@ -52,12 +54,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
-from .errors import UsageError
-from .metrics import mean_of, new_histogram
-from .politeness import host_of
-from .strategies import Layout, Strategy
-from .system import cpu_count
-from .work import Op
+from hdrh.histogram import HdrHistogram
+
+from ..errors import UsageError
+from ..metrics import mean_of, new_histogram
+from ..politeness import host_of
+from ..strategies import Layout, Strategy
+from ..system import cpu_count
+from ..work import Op
 
 #: URLs held in memory by the frontier; more wait on disk.
 FRONTIER_IN_MEMORY = 10_000
@@ -86,6 +90,16 @@ class CrawlOptions:
     processes: int = 0
     #: threads: fetch with requests in C threads instead of on the event loop.
     threads: bool = False
+    #: processes: this many processes, each crawling the hosts it owns on its own loop.
+    partitions: int = 0
+    #: cluster: the partitions are dask tasks, one per worker (see crawl.mesh).
+    cluster: bool = False
+
+    @classmethod
+    def of(cls, strategy: str, processes: int, **fields: Any) -> CrawlOptions:
+        """The options of a crawl with ``strategy`` (hybrid and processes: with ``processes``)."""
+        return cls(threads=strategy == "threads", processes=processes if strategy == "hybrid" else 0,
+                   partitions=processes if strategy == "processes" else 0, cluster=strategy == "cluster", **fields)
 
 
 # --- URLs ----------------------------------------------------------------------------------
@@ -202,6 +216,10 @@ class Frontier:
         self._spilled = 0
         self._changed = asyncio.Event()
         self.peak = 0
+        #: A partition's frontier (processes, cluster) is fed from outside: empty, it waits
+        #: for more until ``end``; a whole crawl's frontier, empty, is the end.
+        self.fed = False
+        self.ended = False
 
     def host(self, name: str) -> _Host:
         host = self.hosts.get(name)
@@ -266,12 +284,14 @@ class Frontier:
         """The next (url, depth, host) a host allows now; None when the crawl is over
         (nothing queued and nothing in flight that could queue more)."""
         while True:
+            if self.ended:
+                return None
             now = time.monotonic()
             taken = self.poll(now)
             if taken is not None:
                 return taken
-            if not self._ready and not self.in_flight and not self._spilled:
-                self._changed.set()  # wake the other workers: they are done too
+            if not self._ready and not self.in_flight and not self._spilled and not self.fed:
+                self.end()  # wake the other workers: they are done too
                 return None
             self._changed.clear()
             wait = self._ready[0][0] - now if self._ready else None
@@ -279,6 +299,16 @@ class Frontier:
                 await asyncio.wait_for(self._changed.wait(), wait)
             except asyncio.TimeoutError:
                 pass
+
+    def end(self) -> None:
+        """No more pages: ``take`` returns None from now on."""
+        self.ended = True
+        self._changed.set()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing in flight and nothing queued."""
+        return not self.in_flight and not self.queued
 
     def done(self, name: str) -> None:
         host = self.hosts[name]
@@ -315,35 +345,71 @@ def load_parser(spec: str) -> Callable:
 
 
 class Tally:
-    """What a crawl counts besides its operations."""
+    """What a crawl counts besides its operations; a partitioned crawl's partitions each
+    count their own, and the parent merges them (``to_wire``, ``merge``)."""
+
+    COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "out_of_scope", "too_deep", "parse_errors",
+              "frontier_left", "hosts")
 
     def __init__(self) -> None:
-        self.links = 0
-        self.duplicates = 0
-        self.robots_blocked = 0
-        self.robots_fetched = 0
-        self.out_of_scope = 0
-        self.too_deep = 0
-        self.parse_errors = 0
+        for name in self.COUNTS:
+            setattr(self, name, 0)
         self.parse_us = new_histogram()
         self.pages_by_host: Counter[str] = Counter()
         self.frontier: list[int] = []
+        self.frontier_peak = 0
+        self.exact = True
+        self.started = time.perf_counter()
 
-    def details(self, frontier: Frontier, seen: Seen, started: float) -> dict[str, Any]:
+    def close(self, frontier: Frontier, seen: Seen) -> Tally:
+        self.frontier_left, self.frontier_peak, self.hosts = frontier.queued, frontier.peak, len(frontier.hosts)
+        self.exact = seen.exact
+        return self
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = {name: getattr(self, name) for name in self.COUNTS}
+        wire.update(parse_us=self.parse_us.encode(), pages_by_host=dict(self.pages_by_host), frontier=self.frontier,
+                    frontier_peak=self.frontier_peak, exact=self.exact)
+        return wire
+
+    def merge(self, wire: dict[str, Any]) -> None:
+        """Add a partition's counts. Its frontier is a part of the whole: the series add up
+        second by second; the peak is the larger of the parts' and the sum's."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + wire[name])
+        self.parse_us.add(HdrHistogram.decode(wire["parse_us"]))
+        self.pages_by_host.update(wire["pages_by_host"])
+        theirs = wire["frontier"]
+        self.frontier = [a + b for a, b in itertools.zip_longest(self.frontier, theirs, fillvalue=0)]
+        self.frontier_peak = max(self.frontier_peak, wire["frontier_peak"], *self.frontier, 0)
+        self.frontier_peak = max(self.frontier_peak, self.frontier_left)
+        self.exact = self.exact and wire["exact"]
+
+    def details(self) -> dict[str, Any]:
         parse = self.parse_us
         values = parse.get_percentile_to_value_dict([50, 99]) if parse.get_total_count() else {}
         return {
             "links_found": self.links, "duplicates": self.duplicates, "robots_blocked": self.robots_blocked,
             "robots_fetched": self.robots_fetched, "out_of_scope": self.out_of_scope, "too_deep": self.too_deep,
-            "parse_errors": self.parse_errors, "frontier_left": frontier.queued, "frontier_peak": frontier.peak,
-            "frontier_by_second": self.frontier, "hosts": len(frontier.hosts),
+            "parse_errors": self.parse_errors, "frontier_left": self.frontier_left, "frontier_peak": self.frontier_peak,
+            "frontier_by_second": self.frontier, "hosts": self.hosts,
             "top_hosts": dict(self.pages_by_host.most_common(10)),
-            "seen": "exact" if seen.exact else f"bloom filter, false-positive rate {BLOOM_ERROR:g}",
+            "seen": "exact" if self.exact else f"bloom filter, false-positive rate {BLOOM_ERROR:g}",
             "parse_cpu_ms": {"p50": values.get(50, 0) / 1000 if values else None,
                              "p99": values.get(99, 0) / 1000 if values else None,
                              "mean": mean_of(parse) / 1000 if parse.get_total_count() else None},
-            "links_per_s": round(self.links / max(time.perf_counter() - started, 1e-9), 1),
+            "links_per_s": round(self.links / max(time.perf_counter() - self.started, 1e-9), 1),
         }
+
+
+class Budget:
+    """The operation indices of a crawl's pages: 0 to --max-pages, or without end."""
+
+    def __init__(self, count: int | None) -> None:
+        self._indices = iter(range(count)) if count else itertools.count()
+
+    async def take(self) -> int | None:
+        return next(self._indices, None)
 
 
 def parse_page(parser: Callable | None, url: str, status: int, headers: dict, body: bytes) -> tuple[list, int, bool]:
@@ -379,17 +445,24 @@ def _parse_in_process(url: str, status: int, headers: dict, body: bytes) -> tupl
 
 
 class Crawl(Strategy):
-    """Crawl from the job's targets (the seeds): on one event loop (async), or fetching on
-    the loop and parsing in processes (hybrid)."""
+    """Crawl from the job's targets (the seeds): on one event loop (async), fetching in
+    threads (threads), parsing in processes (hybrid), or with the frontier partitioned by
+    host over processes or dask workers (processes, cluster: see crawl.mesh)."""
 
     engines = {"fetch": ("aiohttp",), "read": ()}
 
     def __init__(self, options: CrawlOptions) -> None:
         self.options = options
-        self.name = "hybrid" if options.processes else "threads" if options.threads else "async"
+        self.name = ("cluster" if options.cluster else "processes" if options.partitions else
+                     "hybrid" if options.processes else "threads" if options.threads else "async")
+        self.crosses_processes = options.cluster or bool(options.partitions)
         self.parser = load_parser(options.parse) if options.parse else None
 
     def layout(self, job) -> Layout:
+        if self.options.cluster or self.options.partitions:
+            from .mesh import layout
+
+            return layout(self.options, job)
         if self.options.threads:
             return Layout(in_flight=job.concurrency, threads=job.concurrency)
         if self.options.processes:
@@ -399,38 +472,51 @@ class Crawl(Strategy):
                           why=f"fetched on one event loop, parsed in {self.options.processes} processes")
         return Layout(in_flight=job.concurrency, connections=job.concurrency)
 
-    def run(self, job, control, sink) -> None:
-        from .system import event_loop_factory
+    def run(self, job, control, sink) -> Layout | None:
+        from ..system import event_loop_factory
 
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(self._crawl(job, control, sink))
+            if self.options.cluster or self.options.partitions:
+                from .mesh import coordinate
 
-    async def _crawl(self, job, control, sink) -> None:
-        from .engines.policy import Policy
+                return runner.run(coordinate(self, job, control, sink))
+            tally = runner.run(self._crawl(job, control, sink))
+            sink.details["crawl"] = tally.details()
+            return None
+
+    async def _crawl(self, job, control, sink, mesh=None) -> Tally:
+        """Crawl on this event loop: the whole crawl, or with ``mesh`` one partition of it
+        (its hosts' URLs, pages numbered by leases from the parent, links to other hosts
+        sent to their owners)."""
+        from ..engines.policy import Policy
 
         policy = Policy.for_job(job)
         fetch = job.fetch
         frontier = Frontier(fetch.per_host, fetch.host_rate.per_s if fetch.host_rate else None)
-        seen, tally, started = Seen(), Tally(), time.perf_counter()
-        scope = {host_of(url) for url in self._seeds(job)}
-        for url in self._seeds(job):
-            if seen.add(url):
-                frontier.put(url, 0)
-        counter = iter(range(job.count)) if job.count else itertools.count()
-        deadline = time.perf_counter() + job.duration_s if job.duration_s else math.inf
+        seen, tally = Seen(), Tally()
+        scope = {host_of(url) for url in self.seeds(job)}
+        budget = Budget(job.count) if mesh is None else mesh.lease
+        deadline = time.perf_counter() + job.duration_s if job.duration_s and mesh is None else math.inf
         sampler = asyncio.ensure_future(self._sample_frontier(frontier, tally))
         pool = None
         if self.options.processes:
             from concurrent.futures import ProcessPoolExecutor
 
-            from .strategies.processes import context
+            from ..strategies.processes import context
 
             pool = ProcessPoolExecutor(self.options.processes, mp_context=context(), initializer=_start_parser,
                                        initargs=(self.options.parse,))
         try:
             async with self._fetcher(job, policy) as fetcher:
-                crawl = _Worker(self, fetcher, frontier, seen, tally, scope, counter, sink, control, pool, deadline)
-                workers = asyncio.gather(*(crawl.run() for _ in range(job.concurrency)))
+                crawl = _Worker(self, fetcher, frontier, seen, tally, scope, budget, sink, control, pool, deadline, mesh)
+                jobs = [crawl.run() for _ in range(job.concurrency)]
+                if mesh is None:
+                    for url in self.seeds(job):
+                        crawl.queue(url, 0, seed=True)
+                else:
+                    frontier.fed = True
+                    jobs.append(mesh.serve(crawl, sink))
+                workers = asyncio.gather(*jobs)
                 if not await control.await_done(workers):
                     workers.cancel()
                     try:
@@ -446,15 +532,15 @@ class Crawl(Strategy):
                 # Parsing ran in the pool's processes: their CPU is the run's too.
                 parse = tally.parse_us
                 sink.stats.cpu_s += mean_of(parse) * parse.get_total_count() / 1e6
-            sink.details["crawl"] = tally.details(frontier, seen, started)
+        return tally.close(frontier, seen)
 
     @contextlib.asynccontextmanager
     async def _fetcher(self, job, policy):
         """How pages and robots.txt are fetched: on the event loop (aiohttp), or in C threads
         with requests, each thread with its own Session."""
-        from . import engines
-        from .engines.policy import Limits
-        from .strategies.workers import attempt_async, attempt_sync
+        from .. import engines
+        from ..engines.policy import Limits
+        from ..strategies.workers import attempt_async, attempt_sync
 
         limits = Limits(policy.connect_timeout_s, policy.timeout_s)  # robots.txt: one attempt
         if not self.options.threads:
@@ -488,7 +574,7 @@ class Crawl(Strategy):
                 each.__exit__(None, None, None)
 
     @staticmethod
-    def _seeds(job) -> list[str]:
+    def seeds(job) -> list[str]:
         seeds = []
         for _, target in job.targets.iter_from(0, job.targets.distinct() or 1):
             url = normalize(target if isinstance(target, str) else target.url, "")
@@ -515,12 +601,12 @@ class _Worker:
     """One of C coroutines taking URLs from the frontier; all share its state (one loop)."""
 
     def __init__(self, crawl: Crawl, fetcher: _Fetcher, frontier: Frontier, seen: Seen, tally: Tally,
-                 scope: set[str], counter, sink, control, pool=None, deadline: float = math.inf) -> None:
+                 scope: set[str], budget, sink, control, pool=None, deadline: float = math.inf, mesh=None) -> None:
         self.crawl, self.options = crawl, crawl.options
         self.fetcher = fetcher
         self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
-        self.counter, self.sink, self.control, self.pool = counter, sink, control, pool
-        self.deadline = deadline
+        self.budget, self.sink, self.control, self.pool = budget, sink, control, pool
+        self.deadline, self.mesh = deadline, mesh
 
     async def run(self) -> None:
         while not self.control.stopped and time.perf_counter() < self.deadline:
@@ -532,7 +618,7 @@ class _Worker:
                 if not await self._allowed(url, host):
                     self.tally.robots_blocked += 1
                     continue
-                index = next(self.counter, None)
+                index = await self.budget.take()
                 if index is None:  # --max-pages reached: this worker is done, and soon all are
                     return
                 sample, outcome = await self.fetcher.page(Op(index, url, None))
@@ -543,6 +629,8 @@ class _Worker:
                     await self._follow(url, depth, outcome.status, outcome.answer)
             finally:
                 self.frontier.done(host)
+                if self.mesh is not None:
+                    self.mesh.settle()
 
     async def _allowed(self, url: str, name: str) -> bool:
         if not self.options.robots:
@@ -576,7 +664,7 @@ class _Worker:
         headers, body = answer
         head = dict(headers)
         if 300 <= status < 400 and "location" in head:
-            self._queue(normalize(url, head["location"]), depth)
+            self.queue(normalize(url, head["location"]), depth)
             return
         if status != 200 or "html" not in head.get("content-type", ""):
             return
@@ -597,17 +685,22 @@ class _Worker:
         self.tally.parse_us.record_value(cpu_us)
         self.tally.links += len(hrefs)
         for href in hrefs:
-            self._queue(normalize(url, href), depth + 1)
+            self.queue(normalize(url, href), depth + 1)
 
-    def _queue(self, url: str | None, depth: int) -> None:
+    def queue(self, url: str | None, depth: int, seed: bool = False) -> None:
+        """Queue a link found at ``depth`` (a seed: in scope whatever the limits say) unless
+        it is out of bounds or met before; a partition sends other hosts' links to their owner."""
         options = self.options
         if url is None:
             return
         if options.max_depth is not None and depth > options.max_depth:
             self.tally.too_deep += 1
             return
-        if not self._in_scope(url):
+        if not seed and not self._in_scope(url):
             self.tally.out_of_scope += 1
+            return
+        if self.mesh is not None and not self.mesh.mine(url):
+            self.mesh.send(url, depth)  # its host's owner knows whether it is new
             return
         if not self.seen.add(url):
             self.tally.duplicates += 1

@@ -1,0 +1,444 @@
+"""A crawl with its frontier partitioned by host: the processes and cluster strategies.
+
+Each of P partitions (a worker process, or a task on a dask worker) owns the hosts whose
+name hashes to it, and crawls them on an event loop of its own: their queues, their
+robots.txt, their politeness, and the duplicates among their URLs. A link to another
+host goes to that host's owner, which alone decides whether it is new, so every URL is
+still fetched at most once and each host's limits are kept in one place. Parsing — links
+and --parse — runs in P processes at once: the seed's lesson that CPU-bound work wants
+processes, for crawls.
+
+The partitions talk to a hub in the parent over TCP (length-prefixed pickles; the parent
+and its own workers trust each other, as multiprocessing does):
+
+- partition → hub: ``hello`` (which partition), ``links`` (a batch for another
+  partition), ``lease`` (page numbers, please), ``idle`` (nothing in flight or queued,
+  with how many hub messages it has taken, and page numbers it gives back), ``counts``
+  (encoded Stats every quarter second: live progress).
+- hub → partition: ``links`` (seeds, or links from other partitions), ``lease`` (a range
+  of page numbers, or None: --max-pages reached), ``end``.
+
+Page numbers are leased in ranges that shrink as --max-pages nears, so the crawl never
+fetches more than --max-pages and the numbering (--raw) has no duplicates.
+
+The end: the crawl is over when every partition has said it is idle after taking every
+message the hub sent it. Messages between a partition and the hub keep their order (one
+TCP stream each way), so when the hub reads a partition's ``idle``, every link that
+partition sent before is already forwarded; and an idle partition sends nothing until a
+message wakes it, which the hub would have sent and counted. So "every partition idle,
+each having taken all it was sent" means nothing is in flight anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import pickle
+import signal
+import socket
+import struct
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+from ..metrics import Stats
+from ..politeness import host_of
+from ..strategies import Layout, wanted
+from ..system import cpu_count, die_with_parent, peak_rss_bytes
+
+#: Links to another partition are sent in batches of this many, or every FLUSH_S.
+BATCH, FLUSH_S = 256, 0.02
+#: How often a partition sends its counts (progress) to the hub.
+SHIP_S = 0.25
+#: After the grace period, how long partitions get to hand back what they measured.
+WIND_DOWN_S = 2.0
+_FRAME = struct.Struct("!I")
+
+
+def owner(url: str, partitions: int) -> int:
+    """The partition that crawls ``url``'s host: the same in every process (not ``hash``,
+    which Python salts per process)."""
+    digest = hashlib.blake2b(host_of(url).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % partitions
+
+
+def _write(writer: asyncio.StreamWriter, message: tuple) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    writer.write(_FRAME.pack(len(data)) + data)
+
+
+async def _read(reader: asyncio.StreamReader) -> tuple:
+    (size,) = _FRAME.unpack(await reader.readexactly(_FRAME.size))
+    return pickle.loads(await reader.readexactly(size))
+
+
+def layout(options, job, partitions: int | None = None) -> Layout:
+    """P partitions of C/P pages in flight each: P processes (--processes, else one per CPU),
+    or the dask cluster's workers (known once connected: ``partitions``)."""
+    local = job.cluster.local if job.cluster is not None else None
+    parts = partitions or options.partitions or local or 1
+    per = max(wanted(job) // parts, 1)
+    where = "dask workers" if options.cluster else "processes"
+    return Layout(in_flight=per * parts, processes=parts, connections=per,
+                  cores=(local or 1) if options.cluster else max(1, min(parts, cpu_count())),
+                  why=f"the frontier partitioned by host over {parts} {where}, {per} pages in flight each")
+
+
+# --- the parent's side -----------------------------------------------------------------------
+
+class Hub:
+    """Routes links to their host's owner, leases page numbers, and sees the crawl end."""
+
+    def __init__(self, partitions: int, seeds: list[str], count: int | None, sink) -> None:
+        self.partitions, self.seeds, self.count, self.sink = partitions, seeds, count, sink
+        self.writers: list[asyncio.StreamWriter | None] = [None] * partitions
+        self.sent = [0] * partitions
+        self.idle = [False] * partitions
+        self.started = False
+        self.finished = asyncio.Event()
+        self._returned: deque[tuple[int, int]] = deque()
+        self._next = 0
+
+    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            _, index = await _read(reader)
+            self.writers[index] = writer
+            if all(self.writers):
+                self._start()
+            while True:
+                self._handle(index, await _read(reader))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return  # the partition is gone; its task's outcome says why
+
+    def _start(self) -> None:
+        by_owner = defaultdict(list)
+        for url in self.seeds:
+            by_owner[owner(url, self.partitions)].append((url, 0))
+        for index, batch in by_owner.items():
+            self._to(index, ("links", batch, True))
+        self.started = True
+        self._check()
+
+    def _to(self, index: int, message: tuple) -> None:
+        self.sent[index] += 1
+        self.idle[index] = False
+        _write(self.writers[index], message)
+
+    def _handle(self, index: int, message: tuple) -> None:
+        kind = message[0]
+        if kind == "links":
+            self._to(message[1], ("links", message[2], False))
+        elif kind == "lease":
+            self._to(index, ("lease", self._grant()))
+        elif kind == "idle":
+            _, taken, returned = message
+            if returned is not None:
+                self._returned.append(returned)
+            self.idle[index] = taken == self.sent[index]
+            self._check()
+        elif kind == "counts":
+            self.sink.merge(Stats.from_wire(message[1]))
+
+    def _check(self) -> None:
+        if self.started and all(self.idle):
+            self.finished.set()
+
+    def _grant(self) -> tuple[int, int] | None:
+        """Page numbers for a partition: given back ones first, then new ones, in ranges
+        that shrink as the end nears so that no partition sits on many."""
+        if self._returned:
+            return self._returned.popleft()
+        if self.count is None:
+            size = BATCH
+        else:
+            left = self.count - self._next
+            if left <= 0:
+                return None
+            size = max(1, min(BATCH, left // (4 * self.partitions)))
+        self._next += size
+        return self._next - size, self._next
+
+    def end(self, stopped: bool) -> None:
+        for writer in self.writers:
+            if writer is not None and not writer.is_closing():
+                _write(writer, ("end", stopped))
+
+
+async def coordinate(crawl, job, control, sink) -> Layout:
+    """Run ``crawl`` in partitions (processes, or tasks on a dask cluster) and merge what
+    they measured into ``sink``; ``details["crawl"]`` is their tallies merged."""
+    from contextlib import ExitStack
+    from dataclasses import replace
+
+    from . import Tally
+
+    loop = asyncio.get_running_loop()
+    with ExitStack() as stack:
+        where = _Cluster(job, stack) if crawl.options.cluster else _Processes(layout(crawl.options, job).processes,
+                                                                               stack)
+        plan = layout(crawl.options, job, where.partitions)
+        parts = plan.processes
+        hub = Hub(parts, crawl.seeds(job), job.count, sink)
+        server = await asyncio.start_server(hub.connection, where.host, 0)
+        stack.callback(server.close)
+        address = server.sockets[0].getsockname()[:2]
+        # Each partition crawls on its own loop, until the hub ends it: no count or duration of its own.
+        part = replace(job, concurrency=plan.in_flight // parts, count=None, duration_s=None)
+        options = replace(crawl.options, partitions=0, cluster=False)
+        sink.restart_clock()  # the partitions' processes are up: the crawl starts now
+        futures = [where.submit(run_partition, options, part, index, parts, address, sink.epoch)
+                   for index in range(parts)]
+        tally, stopped = Tally(), asyncio.Event()
+        stack.callback(control.on_stop(lambda: loop.call_soon_threadsafe(stopped.set)))
+        waits = {asyncio.ensure_future(hub.finished.wait()), asyncio.ensure_future(stopped.wait())}
+        finished = False
+        try:
+            await asyncio.wait({*waits, *futures}, timeout=job.duration_s, return_when=asyncio.FIRST_COMPLETED)
+            for future in futures:  # a partition that ended before the crawl did failed: say why
+                if future.done() and future.exception() is not None:
+                    raise future.exception()
+            hub.end(control.stopped)
+            finished = await control.await_done(asyncio.wait(futures))
+        finally:
+            for each in waits:
+                each.cancel()
+            if not finished:
+                where.abandon()
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is None:
+                outcome = future.result()
+                sink.merge(Stats.from_wire(outcome["stats"]))
+                tally.merge(outcome["tally"])
+        sink.details["crawl"] = tally.details()
+        return plan
+
+
+class _Processes:
+    """Partitions in a pool of worker processes on this machine."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, partitions: int, stack) -> None:
+        from concurrent.futures import ProcessPoolExecutor, wait
+
+        from ..strategies.processes import context
+
+        self.partitions = partitions
+        self.pool = ProcessPoolExecutor(partitions, mp_context=context(), initializer=_start_process)
+        stack.callback(self.pool.shutdown, wait=True, cancel_futures=True)
+        wait([self.pool.submit(_ready) for _ in range(partitions)])
+
+    def submit(self, function, *args) -> asyncio.Future:
+        return asyncio.wrap_future(self.pool.submit(function, *args))
+
+    def abandon(self) -> None:
+        from ..strategies.processes import signal_workers
+
+        signal_workers(self.pool, signal.SIGKILL)
+
+
+def _start_process() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and tells the hub
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    die_with_parent()
+    import aiohttp  # noqa: F401 - imported now, before the clock starts
+
+
+def _ready() -> bool:
+    return True
+
+
+class _Cluster:
+    """Partitions as tasks on a dask cluster, one per worker; they reach the hub at the
+    address this machine has towards the scheduler."""
+
+    def __init__(self, job, stack) -> None:
+        from ..strategies.cluster import connect, warm
+
+        self.client = connect(job, stack)
+        self.partitions = len(self.client.scheduler_info()["workers"])
+        if not self.partitions:
+            raise RuntimeError("the dask cluster has no workers")
+        self.client.run(warm, "aiohttp")
+        self.host = "127.0.0.1" if job.cluster.local else _address_towards(self.client.scheduler.address)
+        self._futures = []
+
+    def submit(self, function, *args) -> asyncio.Future:
+        future = self.client.submit(function, *args, thread_cpu=True, pure=False)
+        self._futures.append(future)
+        return asyncio.ensure_future(asyncio.get_running_loop().run_in_executor(None, future.result))
+
+    def abandon(self) -> None:
+        for future in self._futures:
+            future.cancel()
+
+
+def _address_towards(scheduler: str) -> str:
+    """This machine's address on the route to the scheduler (no packet is sent)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(scheduler)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect((parts.hostname, parts.port or 8786))
+        return probe.getsockname()[0]
+
+
+# --- a partition's side -------------------------------------------------------------------------
+
+def run_partition(options, job, index: int, partitions: int, address: tuple, epoch: float,
+                  thread_cpu: bool = False) -> dict[str, Any]:
+    """In a worker process or on a dask worker: crawl partition ``index``'s hosts until the
+    hub says the crawl is over; return its Stats and Tally, encoded."""
+    from ..control import RunControl
+    from ..sink import Sink
+    from ..system import event_loop_factory
+    from . import Crawl
+
+    clock = time.thread_time if thread_cpu else time.process_time
+    control, sink = RunControl(job.grace_s), Sink(False, epoch, records=job.records)
+    crawl = Crawl(options)
+    started = clock()
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        tally = runner.run(_partition(crawl, job, control, sink, Mesh(index, partitions, address, control)))
+    stats = sink.close()
+    stats.cpu_s = clock() - started
+    stats.worker_peak_bytes = peak_rss_bytes()
+    return {"stats": stats.to_wire(), "tally": tally.to_wire()}
+
+
+async def _partition(crawl, job, control, sink, mesh: Mesh):
+    await mesh.connect()
+    try:
+        return await crawl._crawl(job, control, sink, mesh)
+    finally:
+        mesh.close()
+
+
+class Lease:
+    """Page numbers leased from the hub: ``take`` waits for a lease when this one is used up,
+    and returns None once the hub has none left (--max-pages reached)."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self.range: tuple[int, int] | None = None
+        self.exhausted = False
+        self._asked = False
+        self._granted = asyncio.Event()
+
+    async def take(self) -> int | None:
+        while True:
+            if self.range is not None and self.range[0] < self.range[1]:
+                index = self.range[0]
+                self.range = (index + 1, self.range[1])
+                return index
+            if self.exhausted:
+                return None
+            if not self._asked:
+                self._asked = True
+                self._granted.clear()
+                self.mesh.write(("lease",))
+            await self._granted.wait()
+
+    def grant(self, lease: tuple[int, int] | None) -> None:
+        self._asked = False
+        self.range = lease
+        self.exhausted = lease is None
+        self._granted.set()
+
+    def give_back(self) -> tuple[int, int] | None:
+        lease, self.range = self.range, None
+        return lease if lease is not None and lease[0] < lease[1] else None
+
+
+class Mesh:
+    """A partition's link to the hub: what it owns, where other hosts' links go, and when
+    it is idle."""
+
+    def __init__(self, index: int, partitions: int, address: tuple, control) -> None:
+        self.index, self.partitions, self.address, self.control = index, partitions, address, control
+        self.lease = Lease(self)
+        self.taken = 0  # messages taken from the hub
+        self._reported: int | None = None
+        self._out: dict[int, list] = defaultdict(list)
+        self._writer: asyncio.StreamWriter | None = None
+        self._worker = None
+
+    async def connect(self) -> None:
+        self._reader, self._writer = await asyncio.open_connection(*self.address)
+        self.write(("hello", self.index))
+
+    def write(self, message: tuple) -> None:
+        if self._writer is not None and not self._writer.is_closing():
+            _write(self._writer, message)
+
+    def mine(self, url: str) -> bool:
+        return owner(url, self.partitions) == self.index
+
+    def send(self, url: str, depth: int) -> None:
+        dest = owner(url, self.partitions)
+        batch = self._out[dest]
+        batch.append((url, depth))
+        if len(batch) >= BATCH:
+            self.write(("links", dest, batch))
+            del self._out[dest]
+
+    def flush(self) -> None:
+        for dest, batch in self._out.items():
+            self.write(("links", dest, batch))
+        self._out.clear()
+
+    def settle(self) -> None:
+        """Tell the hub when this partition has nothing in flight and nothing it can start
+        (no URL queued, or no page numbers left), once per change."""
+        frontier = self._worker.frontier
+        if frontier.in_flight or (frontier.queued and not self.lease.exhausted):
+            return
+        self.flush()
+        returned = self.lease.give_back() if not frontier.queued else None
+        if self._reported == self.taken and returned is None:
+            return
+        self._reported = self.taken
+        self.write(("idle", self.taken, returned))
+
+    async def serve(self, worker, sink) -> None:
+        """Take the hub's messages until it ends the crawl; meanwhile send counts and links."""
+        self._worker = worker
+        shipping = asyncio.ensure_future(self._ship(sink))
+        try:
+            self.settle()
+            while True:
+                try:
+                    message = await _read(self._reader)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    message = ("end", True)  # the parent is gone: stop
+                kind = message[0]
+                if kind == "end":
+                    if message[1]:
+                        self.control.stop("parent")
+                    worker.frontier.end()
+                    return
+                self.taken += 1
+                if kind == "links":
+                    _, batch, seeds = message
+                    for url, depth in batch:
+                        worker.queue(url, depth, seed=seeds)
+                elif kind == "lease":
+                    self.lease.grant(message[1])
+                self.settle()
+        finally:
+            shipping.cancel()
+
+    async def _ship(self, sink) -> None:
+        shipped = time.monotonic()
+        while True:
+            await asyncio.sleep(FLUSH_S)
+            self.flush()
+            if time.monotonic() - shipped >= SHIP_S:
+                shipped = time.monotonic()
+                wire = sink.take_wire()
+                if wire is not None:
+                    self.write(("counts", wire))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()

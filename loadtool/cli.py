@@ -437,6 +437,9 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
                  help=f"Crawl from the targets (none: the fixture web) with {', '.join(CRAWL_COMPARED)} (cluster "
                       "when named), instead of fetching them: pages/s, links and parse CPU side by side (see "
                       "loadtool crawl)."),
+    click.option("--parse", metavar="MODULE:FUNCTION",
+                 help="With --crawl: call FUNCTION(url, status, headers, body) on every page and measure its CPU, "
+                      "to see which strategy wins when parsing is what costs."),
     click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
                  help="Strategies to run, comma-separated, in this order of preference."),
     concurrency_option("both"), processes_option)
@@ -447,7 +450,7 @@ def _experiment_job(targets, read_files, body, headers, verify, options):
 @limit_options
 @cluster_options
 @output_options(raw_option)
-def compare(targets, read_files, crawl, strategies, body, headers, verify, **options) -> int:
+def compare(targets, read_files, crawl, parse, strategies, body, headers, verify, **options) -> int:
     """Run one job with every strategy in turn and print them side by side.
 
     Wall time, ops/s, p50/p99, errors, speed-up against sequential, efficiency against
@@ -458,6 +461,8 @@ def compare(targets, read_files, crawl, strategies, body, headers, verify, **opt
     from .experiments import COMPARE_COUNT
 
     chosen = tuple(name.strip() for name in strategies.split(",") if name.strip())
+    if parse and not crawl:
+        raise click.UsageError("--parse goes with --crawl: the pages of a fetch are not parsed")
     if crawl:
         if read_files:
             raise click.UsageError("--crawl and --read: a crawl fetches pages")
@@ -467,7 +472,7 @@ def compare(targets, read_files, crawl, strategies, body, headers, verify, **opt
             raise click.UsageError(f"--crawl runs the strategies {', '.join(CRAWL_STRATEGIES)} "
                                    f"(by default --strategies {','.join(CRAWL_COMPARED)})")
         delivery = Delivery.from_options(options, runs=True)
-        return compare_crawls(targets, crawlers, delivery, body, headers, options)
+        return compare_crawls(targets, crawlers, parse, delivery, body, headers, options)
     unknown = [name for name in chosen if name not in ALL_STRATEGIES]
     if unknown or not chosen:
         raise click.UsageError(f"--strategies: no strategy {', '.join(unknown) or '(none given)'}; "
@@ -534,6 +539,9 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
     click.option("--allow-domain", "allow_domains", multiple=True, metavar="DOMAIN",
                  help="Follow links only to DOMAIN and its subdomains (repeatable)."),
     click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt (it is obeyed by default)."),
+    click.option("--sitemaps", is_flag=True,
+                 help="Also queue the pages listed in the sitemaps each host's robots.txt names (Sitemap: lines; "
+                      "sitemap indexes and .gz followed, at most 50 files a host), one click from the host."),
     click.option("--parse", metavar="MODULE:FUNCTION",
                  help="Call FUNCTION(url, status, headers, body) on every HTML page (sync or async; MODULE may be "
                       "a .py file) and measure the CPU it takes: what sizes real scraping jobs."),
@@ -574,7 +582,7 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
 @fixture_options()
 @limit_options
 @output_options(raw_option, histogram_option)
-def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, parse, processes, **options) -> int:
+def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, sitemaps, parse, processes, **options) -> int:
     """Crawl from SEEDS, following links: a frontier with a queue per host, robots.txt
     obeyed, duplicates dropped, every page parsed; report pages/s, links, the frontier,
     hosts, fetch latency and parse CPU.
@@ -586,11 +594,14 @@ def crawl(seeds, max_depth, same_host, allow_domains, ignore_robots, parse, proc
     from .commands import Delivery, crawl_and_report
 
     delivery = Delivery.from_options(options)
+    if sitemaps and ignore_robots:
+        raise click.UsageError("--sitemaps reads the Sitemap: lines of robots.txt, which --ignore-robots skips")
     if processes is not None and options["strategy"] not in ("hybrid", "processes"):
         raise click.UsageError("--processes goes with --strategy hybrid or processes "
                                f"({options['strategy']} runs in one process)")
     return crawl_and_report(seeds, delivery, max_depth=max_depth, same_host=same_host, allow_domains=allow_domains,
-                            robots=not ignore_robots, parse=parse, processes=processes, options=options)
+                            robots=not ignore_robots, sitemaps=sitemaps, parse=parse, processes=processes,
+                            options=options)
 
 
 @cli.group(context_settings=CONTEXT)

@@ -358,7 +358,8 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
 
 
 def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: str | None, same_host: bool,
-                     allow_domains: tuple[str, ...], robots: bool, parse: str | None, processes: str | None,
+                     allow_domains: tuple[str, ...], robots: bool, sitemaps: bool, parse: str | None,
+                     processes: str | None,
                      options: dict[str, Any]) -> int:
     from .crawl import Crawl, CrawlOptions
     from .options import whole_number
@@ -369,11 +370,11 @@ def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: s
     # A crawl fetches with aiohttp on event loops, or with requests in threads, whatever the strategy.
     job = replace(job, engine="requests" if options["strategy"] == "threads" else "aiohttp")
     processes = usage(whole_number, "processes", processes, 1, 256) if processes else cpu_count()
-    crawl = usage(Crawl, CrawlOptions.of(options["strategy"], processes, max_pages=job.count or 0, robots=robots,
-                                         parse=parse, same_host=same_host,
-                                         allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
-                                         max_depth=None if max_depth is None else
-                                         usage(whole_number, "max-depth", max_depth, 0)))
+    crawl = usage(Crawl, CrawlOptions(max_pages=job.count or 0, robots=robots, sitemaps=sitemaps, parse=parse,
+                                      same_host=same_host,
+                                      allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
+                                      max_depth=None if max_depth is None else
+                                      usage(whole_number, "max-depth", max_depth, 0)).by(options["strategy"], processes))
 
     def run() -> Result:
         with ready(job) as bound:
@@ -383,8 +384,8 @@ def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: s
     return _run_then_deliver(job, delivery, run)
 
 
-def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], delivery: Delivery, body: str | None,
-                   headers: tuple[str, ...], options: dict[str, Any]) -> int:
+def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: str | None, delivery: Delivery,
+                   body: str | None, headers: tuple[str, ...], options: dict[str, Any]) -> int:
     """compare --crawl: the same crawl with each strategy in turn, on one fixture server."""
     from .crawl import Crawl, CrawlOptions
     from .options import body_from
@@ -396,12 +397,14 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], delivery
     job = build_job(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp", strategy="async",
                     headers=headers, body=usage(body_from, body, options["max_body"]), **options)
     raw = None if delivery.raw is None else delivery.raw.for_run
+    usage(Crawl, CrawlOptions(max_pages=0, parse=parse))  # a bad --parse is a usage error before any run
 
     def run() -> list[Result]:
         results = []
         with ready(job) as bound:
             for strategy in strategies:
-                crawl = Crawl(CrawlOptions.of(strategy, bound.processes or cpu_count(), max_pages=bound.count or 0))
+                crawl = Crawl(CrawlOptions(max_pages=bound.count or 0, parse=parse).by(strategy,
+                                                                                    bound.processes or cpu_count()))
                 results.append(measure(bound.with_strategy(strategy), delivery.progress_factory(),
                                        strategy=crawl, raw=None if raw is None else raw(strategy)))
                 if results[-1].interrupted:

@@ -113,18 +113,19 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
 
 
 def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> Measured:
-    """A crawl's pilot: half the time an async crawl (pages' latency, links found, parse
-    CPU — everything on one core), half a hybrid one (parsing in a process per core), each
-    from the same seeds; the CPU a page costs each way is what bounds it."""
+    """A crawl's pilot: a third of the time each, an async crawl (pages' latency, links
+    found, parse CPU — everything on one core), a processes one (the frontier partitioned
+    over a process per core) and a hybrid one (parsing in a process per core), each from
+    the same seeds; the CPU a page costs each way is what bounds it."""
     from .crawl import Crawl
 
     with ready(job) as bound:
         runs = {}
-        for strategy, processes in (("async", 0), ("hybrid", cpu_count())):
-            crawl = Crawl(replace(crawl_options, processes=processes))
-            leg = replace(bound, count=None, duration_s=pilot_s / 2, concurrency=PILOT_CONCURRENCY)
-            runs[strategy] = measure(leg.with_strategy(strategy, "aiohttp"), progress, handle_signals=False,
-                                     strategy=crawl)
+        for strategy in ("async", "processes", "hybrid"):
+            crawl = Crawl(crawl_options.by(strategy, cpu_count()))
+            leg = replace(bound.with_strategy(strategy), engine="aiohttp", count=None, duration_s=pilot_s / 3,
+                          concurrency=PILOT_CONCURRENCY)
+            runs[strategy] = measure(leg, progress, handle_signals=False, strategy=crawl)
     first = runs["async"]
     if not first.ok:
         raise RuntimeError(f"the pilot crawl could not fetch the seeds: {first.stats.first_error or 'no answer'}")
@@ -169,7 +170,7 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
          "storing pages cost extra." if measured.crawl is None else
          "CPU per page as the pilot's crawl measured it here: fetching, finding links"
          + (f" and {measured.crawl['parser']}" if measured.crawl["parser"] else " (no --parse: your own parsing "
-            "costs extra)") + "; hybrid parses in a process per core."),
+            "costs extra)") + "; processes crawl a share of the hosts, and hybrid parses, in a process per core."),
         f"Total time ranges over the throughput's p10–p90 in the pilot, and at least ±{MODEL_ERROR:.0%} for "
         f"the model's own error (×{measured.spread[0]:.2f}–×{measured.spread[1]:.2f} of the mean); with a "
         f"deadline, machines are sized so the p10 throughput meets it.",

@@ -147,8 +147,9 @@ class Way:
 
 
 def way_label(strategy: str, engine: str) -> str:
-    """``threads``, or ``async (fast)``: only the async strategies have an engine to name."""
-    return strategy if strategy in SYNC_STRATEGIES else f"{strategy} ({engine})"
+    """``threads``, or ``async (fast)``: the engine is named unless it is the sync strategies'
+    own (requests); a crawl's processes fetch with aiohttp."""
+    return strategy if strategy in SYNC_STRATEGIES and engine == "requests" else f"{strategy} ({engine})"
 
 
 @dataclass(frozen=True)

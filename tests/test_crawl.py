@@ -198,7 +198,7 @@ def test_plan_crawl_sizes_the_job_with_the_cpu_a_page_costs(loadtool_cli, server
                        "--format", "json")
     assert out.exit_code == 0, out.stderr
     plan = out.json()
-    assert {option["strategy"] for option in plan["options"]} == {"async", "hybrid"}
+    assert {option["strategy"] for option in plan["options"]} == {"async", "processes", "hybrid"}
     assert plan["measured"]["crawl"]["links_per_page"] > 1
     assert any("links a page" in line for line in plan["assumptions"])
     assert loadtool_cli("plan", "--pages", "10", "--parse", "x:y").exit_code == 2  # --parse needs --crawl
@@ -300,3 +300,32 @@ def test_a_crawl_on_a_dask_cluster_reaches_the_known_set(loadtool_cli, server):
     assert {path: n for path, n in counted.items() if n != 1} == {}
     assert {path for path in counted if not path.endswith("robots.txt")} == expected
     assert out.json()["strategy"] == "cluster" and out.json()["ops"] == len(expected)
+
+
+def test_sitemaps_named_in_robots_txt_are_read_and_their_pages_queued(loadtool_cli, server):
+    run = uuid.uuid4().hex
+    args = ("crawl", f"/web/0/page/0?hosts=4&pages=30&count=1&run={run}", "--server", server.base_url, "-n", "1000",
+            "--same-host", "--max-depth", "1", "--format", "json")
+    data = loadtool_cli(*args, "--sitemaps").json()
+    counted = hits(server, run)
+    # Every page of host 0 is one click from its robots.txt, through its sitemap, and fetched once.
+    assert {path for path in counted if "/page/" in path} == {f"/web/0/page/{j}" for j in range(30)}
+    assert counted["/web/0/sitemap.xml"] == 1 and set(counted.values()) == {1}
+    assert data["details"]["crawl"]["sitemap_urls"] == 30 and data["ops"] == 30
+    assert loadtool_cli(*args, "--sitemaps", "--ignore-robots").exit_code == 2
+
+
+def test_sitemap_indexes_and_gzipped_sitemaps_are_read():
+    import gzip
+
+    from loadtool.crawl import sitemap_locations
+
+    urlset = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+              b"<url><loc> http://h/a?x=1&amp;y=2 </loc></url><url><loc>http://h/b</loc></url></urlset>")
+    assert sitemap_locations(urlset) == (False, ["http://h/a?x=1&y=2", "http://h/b"])
+    assert sitemap_locations(gzip.compress(urlset)) == (False, ["http://h/a?x=1&y=2", "http://h/b"])
+    index = (b'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             b"<sitemap><loc>http://h/s1.xml</loc></sitemap></sitemapindex>")
+    assert sitemap_locations(index) == (True, ["http://h/s1.xml"])
+    assert sitemap_locations(b"not xml at all") == (False, [])
+    assert sitemap_locations(b"\x1f\x8bbroken") == (False, [])

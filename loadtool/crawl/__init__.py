@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
@@ -71,6 +71,8 @@ EXACT_SEEN = 20_000
 BLOOM_CAPACITY, BLOOM_ERROR = 2_000_000, 1e-6
 #: The most bytes of a page kept for links and --parse.
 MAX_PAGE = 8 * 1024 * 1024
+#: Sitemap files read per host at most (an index and the sitemaps it lists).
+SITEMAPS_PER_HOST = 50
 #: Hosts counted by name in the report's per-host summary; the rest count together.
 HOSTS_NAMED = 10_000
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -85,6 +87,8 @@ class CrawlOptions:
     same_host: bool = False
     allow_domains: tuple[str, ...] = ()
     robots: bool = True
+    #: Queue the URLs of the sitemaps each host's robots.txt names.
+    sitemaps: bool = False
     parse: str | None = None
     #: hybrid: worker processes that parse (0: parse on the event loop, the async strategy).
     processes: int = 0
@@ -95,11 +99,10 @@ class CrawlOptions:
     #: cluster: the partitions are dask tasks, one per worker (see crawl.mesh).
     cluster: bool = False
 
-    @classmethod
-    def of(cls, strategy: str, processes: int, **fields: Any) -> CrawlOptions:
-        """The options of a crawl with ``strategy`` (hybrid and processes: with ``processes``)."""
-        return cls(threads=strategy == "threads", processes=processes if strategy == "hybrid" else 0,
-                   partitions=processes if strategy == "processes" else 0, cluster=strategy == "cluster", **fields)
+    def by(self, strategy: str, processes: int) -> CrawlOptions:
+        """This crawl with ``strategy`` (hybrid and processes: with ``processes``)."""
+        return replace(self, threads=strategy == "threads", processes=processes if strategy == "hybrid" else 0,
+                       partitions=processes if strategy == "processes" else 0, cluster=strategy == "cluster")
 
 
 # --- URLs ----------------------------------------------------------------------------------
@@ -133,6 +136,29 @@ def links_of(body: bytes) -> list[str]:
     except (lxml.etree.ParserError, ValueError):
         return []
     return [href for element in root.iter("a") if (href := element.get("href"))]
+
+
+def sitemap_locations(body: bytes) -> tuple[bool, list[str]]:
+    """A sitemap's <loc> URLs, and whether it is an index (its locations are sitemaps).
+    Gzipped sitemaps are unpacked; a broken one gives what could be read of it."""
+    import gzip
+
+    import lxml.etree
+
+    if body[:2] == b"\x1f\x8b":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError):
+            return False, []
+    parser = lxml.etree.XMLParser(recover=True, resolve_entities=False, no_network=True)
+    try:
+        root = lxml.etree.fromstring(body, parser)
+    except lxml.etree.XMLSyntaxError:
+        return False, []
+    if root is None:
+        return False, []
+    locations = [element.text.strip() for element in root.iter("{*}loc") if element.text and element.text.strip()]
+    return lxml.etree.QName(root).localname == "sitemapindex", locations
 
 
 def robots_url(url: str) -> str:
@@ -348,8 +374,8 @@ class Tally:
     """What a crawl counts besides its operations; a partitioned crawl's partitions each
     count their own, and the parent merges them (``to_wire``, ``merge``)."""
 
-    COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "out_of_scope", "too_deep", "parse_errors",
-              "frontier_left", "hosts")
+    COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "sitemaps_fetched", "sitemap_urls",
+              "out_of_scope", "too_deep", "parse_errors", "frontier_left", "hosts")
 
     def __init__(self) -> None:
         for name in self.COUNTS:
@@ -390,7 +416,8 @@ class Tally:
         values = parse.get_percentile_to_value_dict([50, 99]) if parse.get_total_count() else {}
         return {
             "links_found": self.links, "duplicates": self.duplicates, "robots_blocked": self.robots_blocked,
-            "robots_fetched": self.robots_fetched, "out_of_scope": self.out_of_scope, "too_deep": self.too_deep,
+            "robots_fetched": self.robots_fetched, "sitemaps_fetched": self.sitemaps_fetched,
+            "sitemap_urls": self.sitemap_urls, "out_of_scope": self.out_of_scope, "too_deep": self.too_deep,
             "parse_errors": self.parse_errors, "frontier_left": self.frontier_left, "frontier_peak": self.frontier_peak,
             "frontier_by_second": self.frontier, "hosts": self.hosts,
             "top_hosts": dict(self.pages_by_host.most_common(10)),
@@ -656,9 +683,30 @@ class _Worker:
             delay = rules.crawl_delay("loadtool")
             if delay:
                 host.interval_s = max(host.interval_s, float(delay))
+            if self.options.sitemaps:
+                await self._sitemaps(list(rules.sitemaps))
             return rules
         finally:
             waiting.set()
+
+    async def _sitemaps(self, todo: list[str]) -> None:
+        """Queue the pages of a host's sitemaps (one click from its robots.txt: depth 1),
+        following sitemap indexes, at most SITEMAPS_PER_HOST files."""
+        todo = [url for url in (normalize(url, "") for url in todo) if url]
+        for _ in range(SITEMAPS_PER_HOST):
+            if not todo:
+                return
+            outcome = await self.fetcher.robots(todo.pop(0))
+            self.tally.sitemaps_fetched += 1
+            if outcome.status != 200 or outcome.answer is None:
+                continue
+            index, locations = sitemap_locations(outcome.answer[1])
+            if index:
+                todo.extend(url for url in (normalize(url, "") for url in locations) if url)
+                continue
+            self.tally.sitemap_urls += len(locations)
+            for location in locations:
+                self.queue(normalize(location, ""), 1)
 
     async def _follow(self, url: str, depth: int, status: int, answer: tuple) -> None:
         headers, body = answer

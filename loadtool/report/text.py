@@ -95,6 +95,8 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
                      f"{crawl['seen']}"),
         ("hosts", f"{crawl['hosts']:,} (robots.txt fetched from {crawl['robots_fetched']:,}); most pages: {hosts}"),
     ]
+    if crawl.get("sitemaps_fetched"):
+        rows.append(("sitemaps", f"{crawl['sitemap_urls']:,} URLs listed in {crawl['sitemaps_fetched']:,} sitemaps"))
     if parse["p50"] is not None:
         rows.append(("parse CPU", f"p50 {_ms(parse['p50'])}   p99 {_ms(parse['p99'])}   mean {_ms(parse['mean'])} a page"
                                   + (f"   ({crawl['parse_errors']:,} pages the parser failed on)"

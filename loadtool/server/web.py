@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import json
 from collections import Counter
+from html import escape
 from typing import NamedTuple
 
 from aiohttp import web
@@ -146,7 +147,7 @@ async def web_sitemap(request: web.Request) -> web.Response:
     _count(request)
     hosts, pages, query = _shape(request)
     h = _host(request, hosts)
-    urls = "".join(f"<url><loc>{request.scheme}://{request.host}/web/{h}/page/{j}{query}</loc></url>"
+    urls = "".join(f"<url><loc>{escape(f'{request.scheme}://{request.host}/web/{h}/page/{j}{query}')}</loc></url>"
                    for j in range(min(pages, 100)))
     return web.Response(text=f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
                              f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n',

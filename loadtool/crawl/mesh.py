@@ -194,23 +194,29 @@ async def coordinate(crawl, job, control, sink) -> Layout:
         finished = False
         try:
             await asyncio.wait({*waits, *futures}, timeout=job.duration_s, return_when=asyncio.FIRST_COMPLETED)
-            for future in futures:  # a partition that ended before the crawl did failed: say why
-                if future.done() and future.exception() is not None:
-                    raise future.exception()
+            _raise_failure(futures)  # a partition that ended before the crawl did failed: say why
             hub.end(control.stopped)
             finished = await control.await_done(asyncio.wait(futures))
+            _raise_failure(futures)
         finally:
             for each in waits:
                 each.cancel()
             if not finished:
                 where.abandon()
-        for future in futures:
+        for future in futures:  # abandoned partitions (killed after the grace period) are not waited for
             if future.done() and not future.cancelled() and future.exception() is None:
                 outcome = future.result()
                 sink.merge(Stats.from_wire(outcome["stats"]))
                 tally.merge(outcome["tally"])
         sink.details["crawl"] = tally.details()
         return plan
+
+
+def _raise_failure(futures: list[asyncio.Future]) -> None:
+    """A partition's own failure (a bug, never a page's) is the run's."""
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            raise future.exception()
 
 
 class _Processes:

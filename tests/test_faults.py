@@ -162,6 +162,20 @@ def test_a_signal_mid_run_prints_the_partial_report_and_leaves_no_process(strate
     assert children and not _wait_gone(children)
 
 
+@pytest.mark.parametrize("strategy", ["processes", "async"])
+def test_a_crawl_stopped_mid_run_keeps_what_it_fetched_and_leaves_no_process(loadtool_cli, strategy):
+    returncode, out, err, children = _interrupt(["crawl", "-n", "100000", "-s", strategy], signal.SIGINT,
+                                                margin_s=0.5)
+    assert returncode == 130, err
+    result = json.loads(out)
+    assert result["interrupted"] == "SIGINT" and 0 < result["ops"] < 100000
+    assert result["details"]["crawl"]["links_found"] > result["ops"]
+    assert not _wait_gone(children)
+    # --duration ends a partitioned crawl too, with the report of what it did.
+    timed = loadtool_cli("crawl", "-n", "100000", "-s", strategy, "-d", "1s", "--format", "json").json()
+    assert timed["interrupted"] is None and timed["ops"] > 0 and timed["details"]["crawl"]["frontier_left"] > 0
+
+
 def _wait_gone(pids, timeout_s=10.0):
     deadline = time.monotonic() + timeout_s
     while _alive(pids) and time.monotonic() < deadline:

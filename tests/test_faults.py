@@ -163,7 +163,7 @@ def test_a_signal_mid_run_prints_the_partial_report_and_leaves_no_process(strate
 
 
 @pytest.mark.parametrize("strategy", ["processes", "async"])
-def test_a_crawl_stopped_mid_run_keeps_what_it_fetched_and_leaves_no_process(loadtool_cli, strategy):
+def test_a_crawl_stopped_mid_run_keeps_what_it_fetched_and_leaves_no_process(strategy):
     returncode, out, err, children = _interrupt(["crawl", "-n", "100000", "-s", strategy], signal.SIGINT,
                                                 margin_s=0.5)
     assert returncode == 130, err
@@ -171,8 +171,10 @@ def test_a_crawl_stopped_mid_run_keeps_what_it_fetched_and_leaves_no_process(loa
     assert result["interrupted"] == "SIGINT" and 0 < result["ops"] < 100000
     assert result["details"]["crawl"]["links_found"] > result["ops"]
     assert not _wait_gone(children)
-    # --duration ends a partitioned crawl too, with the report of what it did.
-    timed = loadtool_cli("crawl", "-n", "100000", "-s", strategy, "-d", "1s", "--format", "json").json()
+
+
+def test_duration_ends_a_partitioned_crawl_with_the_report_of_what_it_did(loadtool_cli):
+    timed = loadtool_cli("crawl", "-n", "100000", "-s", "processes", "-d", "1s", "--format", "json").json()
     assert timed["interrupted"] is None and timed["ops"] > 0 and timed["details"]["crawl"]["frontier_left"] > 0
 
 

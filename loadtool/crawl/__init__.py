@@ -331,11 +331,6 @@ class Frontier:
         self.ended = True
         self._changed.set()
 
-    @property
-    def idle(self) -> bool:
-        """Nothing in flight and nothing queued."""
-        return not self.in_flight and not self.queued
-
     def done(self, name: str) -> None:
         host = self.hosts[name]
         host.in_flight -= 1

@@ -3,6 +3,7 @@ the set a crawl reaches known in advance, a user's parser measured, memory bound
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -349,3 +350,28 @@ def test_processes_crawl_faster_than_one_loop_when_parsing_is_cpu_bound(loadtool
     assert out.exit_code == 0, out.stderr
     rate = {run["strategy"]: run["ops"] / run["wall_s"] for run in out.json()}
     assert rate["processes"] >= 1.25 * rate["async"], rate
+
+
+def test_the_hub_unpickles_nothing_from_a_connection_without_the_runs_token():
+    from loadtool.crawl.mesh import _HELLO, Hub, _write
+
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('unpickled')",))
+
+    async def attempt(token: bytes) -> tuple[bool, Hub]:
+        hub = Hub(1, [], None, sink=None, token=b"t" * 16)
+        server = await asyncio.start_server(hub.connection, "127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
+        writer.write(_HELLO.pack(token, 0))
+        _write(writer, (Boom(),))
+        await writer.drain()
+        closed = await reader.read() == b""  # the hub hung up, having read nothing but the hello
+        writer.close()
+        server.close()
+        return closed, hub
+
+    closed, hub = asyncio.run(attempt(b"x" * 16))
+    assert closed and hub.writers == [None]
+    with pytest.raises(SystemExit, match="unpickled"):  # the control: with the token, it is read
+        asyncio.run(attempt(b"t" * 16))

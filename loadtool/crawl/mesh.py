@@ -8,10 +8,12 @@ still fetched at most once and each host's limits are kept in one place. Parsing
 and --parse — runs in P processes at once: the seed's lesson that CPU-bound work wants
 processes, for crawls.
 
-The partitions talk to a hub in the parent over TCP (length-prefixed pickles; the parent
-and its own workers trust each other, as multiprocessing does):
+The partitions talk to a hub in the parent over TCP: length-prefixed pickles, after a
+hello that is not a pickle — a random token the parent gave its partitions, and the
+partition's number — so that nothing from anyone else is ever unpickled (multiprocessing
+authenticates its connections for the same reason).
 
-- partition → hub: ``hello`` (which partition), ``links`` (a batch for another
+- partition → hub: ``links`` (a batch for another
   partition), ``lease`` (page numbers, please), ``idle`` (nothing in flight or queued,
   with how many hub messages it has taken, and page numbers it gives back), ``counts``
   (encoded Stats every quarter second: live progress).
@@ -33,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import pickle
+import secrets
 import signal
 import socket
 import struct
@@ -53,6 +57,9 @@ SHIP_S = 0.25
 #: After the grace period, how long partitions get to hand back what they measured.
 WIND_DOWN_S = 2.0
 _FRAME = struct.Struct("!I")
+#: The hello: the run's token, then the partition's number.
+TOKEN_BYTES = 16
+_HELLO = struct.Struct(f"!{TOKEN_BYTES}sI")
 
 
 def owner(url: str, partitions: int) -> int:
@@ -89,8 +96,9 @@ def layout(options, job, partitions: int | None = None) -> Layout:
 class Hub:
     """Routes links to their host's owner, leases page numbers, and sees the crawl end."""
 
-    def __init__(self, partitions: int, seeds: list[str], count: int | None, sink) -> None:
+    def __init__(self, partitions: int, seeds: list[str], count: int | None, sink, token: bytes = b"") -> None:
         self.partitions, self.seeds, self.count, self.sink = partitions, seeds, count, sink
+        self.token = token
         self.writers: list[asyncio.StreamWriter | None] = [None] * partitions
         self.sent = [0] * partitions
         self.idle = [False] * partitions
@@ -101,7 +109,10 @@ class Hub:
 
     async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            _, index = await _read(reader)
+            token, index = _HELLO.unpack(await reader.readexactly(_HELLO.size))
+            if not hmac.compare_digest(token, self.token) or not 0 <= index < self.partitions or self.writers[index]:
+                writer.close()  # not one of ours
+                return
             self.writers[index] = writer
             if all(self.writers):
                 self._start()
@@ -178,7 +189,8 @@ async def coordinate(crawl, job, control, sink) -> Layout:
                                                                                stack)
         plan = layout(crawl.options, job, where.partitions)
         parts = plan.processes
-        hub = Hub(parts, crawl.seeds(job), job.count, sink)
+        token = secrets.token_bytes(TOKEN_BYTES)
+        hub = Hub(parts, crawl.seeds(job), job.count, sink, token)
         server = await asyncio.start_server(hub.connection, where.host, 0)
         stack.callback(server.close)
         address = server.sockets[0].getsockname()[:2]
@@ -186,7 +198,7 @@ async def coordinate(crawl, job, control, sink) -> Layout:
         part = replace(job, concurrency=plan.in_flight // parts, count=None, duration_s=None)
         options = replace(crawl.options, partitions=0, cluster=False)
         sink.restart_clock()  # the partitions' processes are up: the crawl starts now
-        futures = [where.submit(run_partition, options, part, index, parts, address, sink.epoch)
+        futures = [where.submit(run_partition, options, part, index, parts, (*address, token), sink.epoch)
                    for index in range(parts)]
         tally, stopped = Tally(), asyncio.Event()
         stack.callback(control.on_stop(lambda: loop.call_soon_threadsafe(stopped.set)))
@@ -291,10 +303,10 @@ def _address_towards(scheduler: str) -> str:
 
 # --- a partition's side -------------------------------------------------------------------------
 
-def run_partition(options, job, index: int, partitions: int, address: tuple, epoch: float,
+def run_partition(options, job, index: int, partitions: int, hub: tuple, epoch: float,
                   thread_cpu: bool = False) -> dict[str, Any]:
     """In a worker process or on a dask worker: crawl partition ``index``'s hosts until the
-    hub says the crawl is over; return its Stats and Tally, encoded."""
+    hub (host, port, token) says the crawl is over; return its Stats and Tally, encoded."""
     from ..control import RunControl
     from ..sink import Sink
     from ..system import event_loop_factory
@@ -305,7 +317,7 @@ def run_partition(options, job, index: int, partitions: int, address: tuple, epo
     crawl = Crawl(options)
     started = clock()
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        tally = runner.run(_partition(crawl, job, control, sink, Mesh(index, partitions, address, control)))
+        tally = runner.run(_partition(crawl, job, control, sink, Mesh(index, partitions, hub, control)))
     stats = sink.close()
     stats.cpu_s = clock() - started
     stats.worker_peak_bytes = peak_rss_bytes()
@@ -360,8 +372,8 @@ class Mesh:
     """A partition's link to the hub: what it owns, where other hosts' links go, and when
     it is idle."""
 
-    def __init__(self, index: int, partitions: int, address: tuple, control) -> None:
-        self.index, self.partitions, self.address, self.control = index, partitions, address, control
+    def __init__(self, index: int, partitions: int, hub: tuple, control) -> None:
+        self.index, self.partitions, self.hub, self.control = index, partitions, hub, control
         self.lease = Lease(self)
         self.taken = 0  # messages taken from the hub
         self._reported: int | None = None
@@ -370,8 +382,9 @@ class Mesh:
         self._worker = None
 
     async def connect(self) -> None:
-        self._reader, self._writer = await asyncio.open_connection(*self.address)
-        self.write(("hello", self.index))
+        host, port, token = self.hub
+        self._reader, self._writer = await asyncio.open_connection(host, port)
+        self._writer.write(_HELLO.pack(token, self.index))
 
     def write(self, message: tuple) -> None:
         if self._writer is not None and not self._writer.is_closing():

@@ -548,7 +548,8 @@ def sweep(targets, read_files, levels, min_gain, p99_max, body, headers, verify,
 )
 @group(
     "Strategy",
-    click.option("--strategy", "-s", type=click.Choice(CRAWL_STRATEGIES), default="async", show_default=True,
+    click.option("--strategy", "-s", type=click.Choice(CRAWL_STRATEGIES), metavar="NAME", default="async",
+                 show_default=True,
                  help="threads: fetch with requests in C threads (the frontier and parsing on one loop). async: "
                       "fetch and parse on one asyncio event loop. hybrid: fetch on the loop, parse (links and "
                       "--parse) in P worker processes. processes: P processes, each crawling the hosts it owns "

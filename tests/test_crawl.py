@@ -375,3 +375,12 @@ def test_the_hub_unpickles_nothing_from_a_connection_without_the_runs_token():
     assert closed and hub.writers == [None]
     with pytest.raises(SystemExit, match="unpickled"):  # the control: with the token, it is read
         asyncio.run(attempt(b"t" * 16))
+
+
+@pytest.mark.parametrize("strategy", ["async", "processes"])
+def test_per_host_limits_are_taken_and_kept_by_every_crawl(loadtool_cli, server, strategy):
+    out = loadtool_cli("crawl", "/web/0/page/0?hosts=8&pages=40", "--server", server.base_url, "-n", "60",
+                       "-s", strategy, "--per-host", "1", "--host-rate", "200/s", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = out.json()
+    assert data["ops"] == 60 and data["job"]["host_rate"] == 200

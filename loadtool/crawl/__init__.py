@@ -514,7 +514,7 @@ class Crawl(Strategy):
 
         policy = Policy.for_job(job)
         fetch = job.fetch
-        frontier = Frontier(fetch.per_host, fetch.host_rate.per_s if fetch.host_rate else None)
+        frontier = Frontier(fetch.per_host, fetch.host_rate)
         seen, tally = Seen(), Tally()
         scope = {host_of(url) for url in self.seeds(job)}
         budget = Budget(job.count) if mesh is None else mesh.lease

@@ -1,6 +1,7 @@
 """Faults, timeouts, the open model and signals: loadtool keeps measuring and loses nothing."""
 
 import json
+import os
 import random
 import signal
 import socket
@@ -135,17 +136,21 @@ def _connected(pid) -> bool:
         return False
 
 
-def _interrupt(args, signum, margin_s=1.0):
-    """Start loadtool, wait until its requests are flowing, let it run ``margin_s`` more, signal it."""
+def _interrupt(args, signum, margin_s=1.0, group=False):
+    """Start loadtool, wait until its requests are flowing, let it run ``margin_s`` more, signal
+    it (``group``: its whole process group, as ``timeout`` and systemd do)."""
     process = subprocess.Popen([sys.executable, "-m", "loadtool", *args, "--format", "json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=group)
     deadline = time.monotonic() + 30
     while not _connected(process.pid):
         assert time.monotonic() < deadline and process.poll() is None, "the run never started"
         time.sleep(0.05)
     time.sleep(margin_s)  # places the signal mid-run; nothing below depends on how far it got
     children = _children(process.pid)
-    process.send_signal(signum)
+    if group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     out, err = process.communicate(timeout=60)
     return process.returncode, out, err, children
 
@@ -170,6 +175,17 @@ def test_a_crawl_stopped_mid_run_keeps_what_it_fetched_and_leaves_no_process(str
     result = json.loads(out)
     assert result["interrupted"] == "SIGINT" and 0 < result["ops"] < 100000
     assert result["details"]["crawl"]["links_found"] > result["ops"]
+    assert not _wait_gone(children)
+
+
+@pytest.mark.parametrize("args", [["fetch", "/delay/100", "-n", "100000", "-c", "4", "-s", "processes"],
+                                  ["crawl", "-n", "100000", "-s", "processes"]])
+def test_a_sigterm_to_the_whole_process_group_still_stops_gracefully(args):
+    """The workers' fork server ignores SIGTERM, so the workers live to report what they did."""
+    returncode, out, err, children = _interrupt(args, signal.SIGTERM, margin_s=0.5, group=True)
+    assert returncode == 143, err
+    result = json.loads(out)
+    assert result["interrupted"] == "SIGTERM" and result["ops"] > 0
     assert not _wait_gone(children)
 
 

@@ -115,7 +115,7 @@ def context() -> multiprocessing.context.BaseContext:
     atexit.register(stop_helpers)
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__, "requests"])
+        context.set_forkserver_preload([__name__, "requests", f"{__package__}.forkserver"])
         return context
     return multiprocessing.get_context("spawn")
 

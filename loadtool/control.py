@@ -139,7 +139,8 @@ class RunControl:
                     if wait_outside(POLL_S):
                         self.stop(reason)
                         return
-                except Exception:  # noqa: BLE001 - whoever would send the stop is gone: the run ends anyway
+                except Exception:  # noqa: BLE001 - the stop can no longer be heard: stop now, not never
+                    self.stop(reason)
                     return
 
         thread = threading.Thread(target=watch, name="loadtool-follow-stop", daemon=True)

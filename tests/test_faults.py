@@ -126,33 +126,40 @@ def _alive(pids):
     return [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
 
 
-def _connected(pid) -> bool:
-    """Whether the run has TCP connections open from any process of its tree (work has started)."""
+def _connected(pid, port: int | None = None) -> bool:
+    """Whether the run has TCP connections open from any process of its tree (to ``port``,
+    when given: a cluster's own connections come before any request): work has started."""
     try:
         processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-        return any(conn.status == psutil.CONN_ESTABLISHED and conn.raddr
+        return any(conn.status == psutil.CONN_ESTABLISHED and conn.raddr and port in (None, conn.raddr.port)
                    for proc in processes for conn in proc.net_connections(kind="tcp"))
     except psutil.NoSuchProcess:
         return False
 
 
-def _interrupt(args, signum, margin_s=1.0, group=False):
-    """Start loadtool, wait until its requests are flowing, let it run ``margin_s`` more, signal
-    it (``group``: its whole process group, as ``timeout`` and systemd do)."""
+def _interrupt(args, signum, margin_s=1.0, group=False, port=None):
+    """Start loadtool, wait until its requests are flowing (to ``port``, when given), let it run
+    ``margin_s`` more, signal it (``group``: its whole process group, as ``timeout`` and
+    systemd do)."""
     process = subprocess.Popen([sys.executable, "-m", "loadtool", *args, "--format", "json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=group)
-    deadline = time.monotonic() + 30
-    while not _connected(process.pid):
-        assert time.monotonic() < deadline and process.poll() is None, "the run never started"
-        time.sleep(0.05)
-    time.sleep(margin_s)  # places the signal mid-run; nothing below depends on how far it got
-    children = _children(process.pid)
-    if group:
-        os.killpg(process.pid, signum)
-    else:
-        process.send_signal(signum)
-    out, err = process.communicate(timeout=60)
-    return process.returncode, out, err, children
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not _connected(process.pid, port):
+            assert time.monotonic() < deadline and process.poll() is None, "the run never started"
+            time.sleep(0.05)
+        time.sleep(margin_s)  # places the signal mid-run; nothing below depends on how far it got
+        children = _children(process.pid)
+        if group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        out, err = process.communicate(timeout=60)
+        return process.returncode, out, err, children
+    finally:
+        if process.poll() is None:  # a failed test must not leave a run going (its own session)
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -179,10 +186,14 @@ def test_a_crawl_stopped_mid_run_keeps_what_it_fetched_and_leaves_no_process(str
 
 
 @pytest.mark.parametrize("args", [["fetch", "/delay/100", "-n", "100000", "-c", "4", "-s", "processes"],
+                                  ["fetch", "/delay/100", "-n", "100000", "-c", "4", "-s", "cluster",
+                                   "--local-cluster", "2"],
                                   ["crawl", "-n", "100000", "-s", "processes"]])
-def test_a_sigterm_to_the_whole_process_group_still_stops_gracefully(args):
-    """The workers' fork server ignores SIGTERM, so the workers live to report what they did."""
-    returncode, out, err, children = _interrupt(args, signal.SIGTERM, margin_s=0.5, group=True)
+def test_a_sigterm_to_the_whole_process_group_still_stops_gracefully(server, args):
+    """The workers' fork server (and a local cluster's workers) ignore SIGTERM, so the workers
+    live to hear the run's own stop and report what they did."""
+    returncode, out, err, children = _interrupt([*args, "--server", server.base_url], signal.SIGTERM, margin_s=0.5,
+                                                group=True, port=int(server.base_url.rsplit(":", 1)[1]))
     assert returncode == 143, err
     result = json.loads(out)
     assert result["interrupted"] == "SIGTERM" and result["ops"] > 0

@@ -12,6 +12,7 @@ worker did, so nothing is silently missing from the totals.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 import uuid
 from contextlib import ExitStack
@@ -29,10 +30,13 @@ SLICES_PER_WORKER = 4
 
 def _run_slice(job, epoch: float, stop_name: str) -> dict:
     """On a dask worker: run one slice with the async strategy; return its encoded Stats."""
-    from distributed import Event, get_worker
+    from distributed import Event, get_client, get_worker
 
+    # The Event is waited on from the stop-watching thread, outside the task's context: it
+    # needs its client given (else every wait raises, and the slice never hears a stop).
+    stop = Event(stop_name, client=get_client())
     # thread_time: a dask worker process runs other threads (its own), not ours to count.
-    stats = run_share(job, epoch, Event(stop_name).wait, "cluster", cpu_clock=time.thread_time)
+    stats = run_share(job, epoch, stop.wait, "cluster", cpu_clock=time.thread_time)
     return {"worker": get_worker().address, "slice": job.share.index, "stats": stats.to_wire()}
 
 
@@ -44,13 +48,22 @@ def connect(job, stack: ExitStack):
         cluster = stack.enter_context(LocalCluster(
             n_workers=job.cluster.local, threads_per_worker=1, processes=True, dashboard_address=":0",
             silence_logs=logging.ERROR))
-        return stack.enter_context(Client(cluster))
+        client = stack.enter_context(Client(cluster))
+        # Our own workers, in our process group: a SIGTERM to the group (timeout, systemd) is
+        # the run's to handle — it stops the slices through the stop Event and they report.
+        # Left to dask, each worker starts closing on it and its slice never hears the stop.
+        client.run(_leave_sigterm_to_the_run)
+        return client
     try:
         # --connect-timeout bounds reaching the scheduler too.
         wait_s = job.fetch.connect_timeout_s if job.fetch is not None else 10.0
         return stack.enter_context(Client(job.cluster.scheduler, timeout=f"{wait_s:g}s"))
     except OSError as exc:
         raise RuntimeError(f"cannot reach the dask scheduler at {job.cluster.scheduler}: {exc}") from None
+
+
+def _leave_sigterm_to_the_run() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # client.run calls this on the worker's main thread
 
 
 def warm(engine: str) -> bool:

@@ -384,3 +384,24 @@ def test_per_host_limits_are_taken_and_kept_by_every_crawl(loadtool_cli, server,
     assert out.exit_code == 0, out.stderr
     data = out.json()
     assert data["ops"] == 60 and data["job"]["host_rate"] == 200
+
+
+def test_the_frontier_forgets_idle_hosts_past_its_limit_but_never_a_busy_or_waiting_one():
+    async def crawl_many_hosts():
+        frontier = Frontier(per_host=None, host_rate=None, hosts=100)
+        frontier.put("http://busy.example/a", 0)
+        busy = frontier.poll(0.0)  # in flight throughout
+        frontier.put("http://waiting.example/a", 0)
+        frontier.host("waiting.example").robots = asyncio.Event()  # its robots.txt being fetched
+        slow = frontier.host("slow.example")
+        slow.next_s = float("inf")  # its Crawl-delay not over
+        for n in range(1000):
+            frontier.put(f"http://h{n}.example/", 0)
+            taken = await frontier.take()
+            frontier.done(taken[2])
+        return frontier, busy
+
+    frontier, busy = asyncio.run(crawl_many_hosts())
+    assert len(frontier.hosts) <= 110 and frontier.met == 1003 and frontier.forgotten >= 890
+    assert {busy[2], "waiting.example", "slow.example"} <= set(frontier.hosts)
+    frontier.close()

@@ -49,7 +49,7 @@ import os
 import tempfile
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
@@ -65,6 +65,9 @@ from ..work import Op
 
 #: URLs held in memory by the frontier; more wait on disk.
 FRONTIER_IN_MEMORY = 10_000
+#: Hosts remembered (robots.txt rules, politeness timing); past this, the least recently
+#: busy idle hosts are forgotten, and one met again has its robots.txt fetched again.
+HOSTS_REMEMBERED = 50_000
 #: URLs remembered exactly; past this, in Bloom filters of BLOOM_CAPACITY URLs each (7 MiB
 #: at BLOOM_ERROR), a new one whenever the last is full, so the false-positive rate holds.
 EXACT_SEEN = 20_000
@@ -229,8 +232,13 @@ class _Host:
 class Frontier:
     """URLs to fetch, a queue per host, handed out as hosts allow."""
 
-    def __init__(self, per_host: int | None, host_rate: float | None, in_memory: int = FRONTIER_IN_MEMORY) -> None:
-        self.hosts: dict[str, _Host] = {}
+    def __init__(self, per_host: int | None, host_rate: float | None, in_memory: int = FRONTIER_IN_MEMORY,
+                 hosts: int = HOSTS_REMEMBERED) -> None:
+        #: By how recently each was busy, least recent first.
+        self.hosts: OrderedDict[str, _Host] = OrderedDict()
+        self._hosts_kept = self._forget_at = hosts
+        #: Hosts met (one forgotten and met again counts again), and hosts forgotten.
+        self.met = self.forgotten = 0
         self._ready: list[tuple[float, int, str]] = []  # (when, tie, host)
         self._tie = 0
         self.per_host = per_host or 1_000_000
@@ -250,8 +258,30 @@ class Frontier:
     def host(self, name: str) -> _Host:
         host = self.hosts.get(name)
         if host is None:
+            if len(self.hosts) >= self._forget_at:
+                self._forget(time.monotonic())
+                # Busy hosts are kept, however many: look again a tenth of the limit later.
+                self._forget_at = max(self._hosts_kept, len(self.hosts) + self._hosts_kept // 10)
             host = self.hosts[name] = _Host(interval_s=self.interval_s)
+            self.met += 1
+        else:
+            self.hosts.move_to_end(name)
         return host
+
+    def _forget(self, now: float) -> None:
+        """Forget the least recently busy tenth of the hosts that are idle: nothing queued or
+        in flight, robots.txt not being fetched, and free to be fetched again (forgetting a
+        host never shortens its Crawl-delay)."""
+        idle = []
+        for name, host in self.hosts.items():
+            if len(idle) >= max(1, self._hosts_kept // 10):
+                break
+            if not (host.queue or host.in_flight or host.scheduled or host.next_s > now
+                    or isinstance(host.robots, asyncio.Event)):
+                idle.append(name)
+        for name in idle:
+            del self.hosts[name]
+        self.forgotten += len(idle)
 
     def put(self, url: str, depth: int) -> None:
         self.queued += 1
@@ -370,7 +400,7 @@ class Tally:
     count their own, and the parent merges them (``to_wire``, ``merge``)."""
 
     COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "sitemaps_fetched", "sitemap_urls",
-              "out_of_scope", "too_deep", "parse_errors", "frontier_left", "hosts")
+              "out_of_scope", "too_deep", "parse_errors", "frontier_left", "hosts", "hosts_forgotten")
 
     def __init__(self) -> None:
         for name in self.COUNTS:
@@ -383,7 +413,8 @@ class Tally:
         self.started = time.perf_counter()
 
     def close(self, frontier: Frontier, seen: Seen) -> Tally:
-        self.frontier_left, self.frontier_peak, self.hosts = frontier.queued, frontier.peak, len(frontier.hosts)
+        self.frontier_left, self.frontier_peak = frontier.queued, frontier.peak
+        self.hosts, self.hosts_forgotten = frontier.met, frontier.forgotten
         self.exact = seen.exact
         return self
 
@@ -414,7 +445,7 @@ class Tally:
             "robots_fetched": self.robots_fetched, "sitemaps_fetched": self.sitemaps_fetched,
             "sitemap_urls": self.sitemap_urls, "out_of_scope": self.out_of_scope, "too_deep": self.too_deep,
             "parse_errors": self.parse_errors, "frontier_left": self.frontier_left, "frontier_peak": self.frontier_peak,
-            "frontier_by_second": self.frontier, "hosts": self.hosts,
+            "frontier_by_second": self.frontier, "hosts": self.hosts, "hosts_forgotten": self.hosts_forgotten,
             "top_hosts": dict(self.pages_by_host.most_common(10)),
             "seen": "exact" if self.exact else f"bloom filter, false-positive rate {BLOOM_ERROR:g}",
             "parse_cpu_ms": {"p50": values.get(50, 0) / 1000 if values else None,

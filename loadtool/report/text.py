@@ -93,7 +93,9 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
         ("links", f"{crawl['links_found']:,} found ({per_s:,.0f}/s); dropped: {', '.join(dropped)}"),
         ("frontier", f"{crawl['frontier_left']:,} left, at most {crawl['frontier_peak']:,}; URLs seen kept "
                      f"{crawl['seen']}"),
-        ("hosts", f"{crawl['hosts']:,} (robots.txt fetched from {crawl['robots_fetched']:,}); most pages: {hosts}"),
+        ("hosts", f"{crawl['hosts']:,} (robots.txt fetched from {crawl['robots_fetched']:,}"
+                  + (f"; {crawl['hosts_forgotten']:,} idle ones forgotten" if crawl.get("hosts_forgotten") else "")
+                  + f"); most pages: {hosts}"),
     ]
     if crawl.get("sitemaps_fetched"):
         rows.append(("sitemaps", f"{crawl['sitemap_urls']:,} URLs listed in {crawl['sitemaps_fetched']:,} sitemaps"))

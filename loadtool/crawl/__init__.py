@@ -67,7 +67,7 @@ from ..work import Op
 FRONTIER_IN_MEMORY = 10_000
 #: Hosts remembered (robots.txt rules, politeness timing); past this, the least recently
 #: busy idle hosts are forgotten, and one met again has its robots.txt fetched again.
-HOSTS_REMEMBERED = 50_000
+HOSTS_REMEMBERED = 10_000
 #: URLs remembered exactly; past this, in Bloom filters of BLOOM_CAPACITY URLs each (7 MiB
 #: at BLOOM_ERROR), a new one whenever the last is full, so the false-positive rate holds.
 EXACT_SEEN = 20_000

@@ -162,6 +162,30 @@ def test_the_frontier_and_the_seen_set_hold_memory_flat():
     assert peaks[1] <= 1.5 * peaks[0], peaks
 
 
+HOSTS_MEMORY = """
+import asyncio, resource, sys
+from protego import Protego
+from loadtool.crawl import Frontier
+async def main(hosts):
+    frontier = Frontier(None, None, hosts=1000)
+    for n in range(hosts):
+        frontier.put(f"http://h{n}.example/page", 1)
+        url, depth, name = await frontier.take()
+        frontier.host(name).robots = Protego.parse("User-agent: *\\nDisallow: /private/\\n")
+        frontier.done(name)
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+def test_memory_stays_flat_over_many_hosts():
+    """60,000 hosts met, each with its robots.txt parsed, take the memory of 2,000: the
+    frontier remembers 1,000 here and forgets the idle rest."""
+    peaks = [int(subprocess.run([sys.executable, "-c", HOSTS_MEMORY, str(count)], capture_output=True, text=True,
+                                check=True, timeout=120).stdout) for count in (2_000, 60_000)]
+    assert peaks[1] <= 1.3 * peaks[0], peaks
+
+
 def test_the_frontier_hands_out_hosts_fairly_and_spills_to_disk():
     import asyncio
 

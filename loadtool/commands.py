@@ -359,8 +359,7 @@ def sweep_and_report(job: Job, levels: tuple[int, ...], count_given: bool, min_g
 
 def crawl_and_report(seeds: tuple[str, ...], delivery: Delivery, *, max_depth: str | None, same_host: bool,
                      allow_domains: tuple[str, ...], robots: bool, sitemaps: bool, parse: str | None,
-                     processes: str | None,
-                     options: dict[str, Any]) -> int:
+                     processes: str | None, options: dict[str, Any]) -> int:
     from .crawl import Crawl, CrawlOptions
     from .options import whole_number
     from .runner import measure, ready
@@ -394,7 +393,9 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
 
     for name in ("from_list", "recursive", "block_size", "evict_cache", "file_size", "engine", "strategy"):
         options.pop(name, None)
-    job = build_job(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp", strategy="async",
+    # Built as a cluster job when cluster is one of them, so that --local-cluster/--scheduler are taken.
+    job = build_job(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp",
+                    strategy="cluster" if "cluster" in strategies else "async",
                     headers=headers, body=usage(body_from, body, options["max_body"]), **options)
     raw = None if delivery.raw is None else delivery.raw.for_run
     usage(Crawl, CrawlOptions(max_pages=0, parse=parse))  # a bad --parse is a usage error before any run

@@ -429,3 +429,12 @@ def test_the_frontier_forgets_idle_hosts_past_its_limit_but_never_a_busy_or_wait
     assert len(frontier.hosts) <= 110 and frontier.met == 1003 and frontier.forgotten >= 890
     assert {busy[2], "waiting.example", "slow.example"} <= set(frontier.hosts)
     frontier.close()
+
+
+def test_compare_crawl_takes_a_local_cluster(loadtool_cli, server):
+    pytest.importorskip("distributed")
+    out = loadtool_cli("compare", "--crawl", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url, "-n", "30",
+                       "--strategies", "async,cluster", "--local-cluster", "2", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    runs = out.json()
+    assert [run["strategy"] for run in runs] == ["async", "cluster"] and all(run["ops"] == 30 for run in runs)

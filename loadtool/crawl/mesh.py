@@ -13,10 +13,10 @@ hello that is not a pickle — a random token the parent gave its partitions, an
 partition's number — so that nothing from anyone else is ever unpickled (multiprocessing
 authenticates its connections for the same reason).
 
-- partition → hub: ``links`` (a batch for another
-  partition), ``lease`` (page numbers, please), ``idle`` (nothing in flight or queued,
-  with how many hub messages it has taken, and page numbers it gives back), ``counts``
-  (encoded Stats every quarter second: live progress).
+- partition → hub: ``links`` (a batch for another partition), ``lease`` (page numbers,
+  please), ``idle`` (nothing in flight or queued, with how many hub messages it has
+  taken, and page numbers it gives back), ``counts`` (encoded Stats every quarter
+  second: live progress).
 - hub → partition: ``links`` (seeds, or links from other partitions), ``lease`` (a range
   of page numbers, or None: --max-pages reached), ``end``.
 
@@ -54,8 +54,6 @@ from ..system import cpu_count, die_with_parent, peak_rss_bytes
 BATCH, FLUSH_S = 256, 0.02
 #: How often a partition sends its counts (progress) to the hub.
 SHIP_S = 0.25
-#: After the grace period, how long partitions get to hand back what they measured.
-WIND_DOWN_S = 2.0
 _FRAME = struct.Struct("!I")
 #: The hello: the run's token, then the partition's number.
 TOKEN_BYTES = 16

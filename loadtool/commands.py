@@ -499,8 +499,9 @@ def make_plan(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilo
         if crawl:
             from .crawl import Crawl, CrawlOptions
 
-            usage(Crawl, CrawlOptions(max_pages=0, parse=parse))  # a bad --parse is a usage error now
-            measured = usage(pilot_crawl, job, pilot_s, CrawlOptions(max_pages=0, parse=parse), factory)
+            crawl_options = CrawlOptions(max_pages=0, parse=parse)
+            usage(Crawl, crawl_options)  # a bad --parse is a usage error now
+            measured = usage(pilot_crawl, job, pilot_s, crawl_options, factory)
         else:
             measured = usage(pilot, job, pilot_s, factory)
     except RuntimeError as exc:

@@ -773,9 +773,8 @@ class _Worker:
         if not seed and not self._in_scope(url):
             self.tally.out_of_scope += 1
             return
-        if self.mesh is not None and not self.mesh.mine(url):
-            self.mesh.send(url, depth)  # its host's owner knows whether it is new
-            return
+        if self.mesh is not None and self.mesh.route(url, depth):
+            return  # another partition's host: its owner knows whether it is new
         if not self.seen.add(url):
             self.tally.duplicates += 1
             return

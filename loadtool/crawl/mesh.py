@@ -388,16 +388,18 @@ class Mesh:
         if self._writer is not None and not self._writer.is_closing():
             _write(self._writer, message)
 
-    def mine(self, url: str) -> bool:
-        return owner(url, self.partitions) == self.index
-
-    def send(self, url: str, depth: int) -> None:
+    def route(self, url: str, depth: int) -> bool:
+        """Send ``url`` to its host's owner when that is another partition (True); False when
+        it is this partition's own."""
         dest = owner(url, self.partitions)
+        if dest == self.index:
+            return False
         batch = self._out[dest]
         batch.append((url, depth))
         if len(batch) >= BATCH:
             self.write(("links", dest, batch))
             del self._out[dest]
+        return True
 
     def flush(self) -> None:
         for dest, batch in self._out.items():

@@ -346,3 +346,12 @@ def parse(options: dict[str, Any]) -> dict[str, Any]:
         "cluster": _cluster(strategy, options),
         "extra": dict(options.get("extra", {})),
     }
+
+
+def strategy_list(text: str, known: tuple[str, ...], option: str = "--strategies") -> tuple[str, ...]:
+    """The strategies of a comma-separated list, in its order; UsageError for an unknown one."""
+    chosen = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in chosen if name not in known]
+    if unknown or not chosen:
+        raise UsageError(f"{option}: no strategy {', '.join(unknown) or '(none given)'}; there are {', '.join(known)}")
+    return chosen

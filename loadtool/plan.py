@@ -208,7 +208,7 @@ def to_dict(measured: Measured, goal: Goal, chosen: list[Option]) -> dict[str, A
 
 def measured_from(plan: dict[str, Any]) -> Measured:
     """A stored plan's measurements, for ``plan --check``."""
-    if plan.get("schema") != SCHEMA:
+    if not isinstance(plan, dict) or plan.get("schema") != SCHEMA:
         raise UsageError(f"--plan: not a loadtool plan (schema {SCHEMA}); make one with loadtool plan --format json")
     data = dict(plan["measured"])
     data["ways"] = tuple(Way(**way) for way in data["ways"])
@@ -241,6 +241,9 @@ class Check:
 
 def check(measured: Measured, result: dict[str, Any]) -> Check:
     """Predict a stored run's wall time from the plan's measurements and compare."""
+    if not isinstance(result, dict) or result.get("schema") != "loadtool.result/1":
+        raise UsageError("--check: not a loadtool result (schema loadtool.result/1); make one with "
+                         "loadtool fetch --format json")
     strategy, engine = result["strategy"], result["job"].get("engine", "aiohttp")
     way = next((w for w in measured.ways if w.strategy == strategy and (w.engine == engine or
                 strategy in SYNC_STRATEGIES)), None)

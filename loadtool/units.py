@@ -1,7 +1,8 @@
 """Parsing and formatting of the quantities users type: durations, sizes, rates.
 
-Every parser raises ``ValueError`` with a message that can be shown to a user as
-it is, so the command line turns it into one clear line and exit 2.
+Every parser raises ``UsageError`` (a ValueError) with a message that can be shown to
+a user as it is: these parse what users type, so the command line shows it as one clear
+line and exit 2.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+
+from .errors import UsageError
 
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)")
@@ -35,9 +38,9 @@ def parse_duration(text: str) -> float:
             value += float(part.group(1)) * _DURATION_UNITS[part.group(2)]
             pos = part.end()
         if pos != len(spec) or not spec:
-            raise ValueError(f"not a duration: {text!r} (try 500ms, 30s, 2m, 1h)") from None
+            raise UsageError(f"not a duration: {text!r} (try 500ms, 30s, 2m, 1h)") from None
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"not a duration: {text!r} (it must be zero or more)")
+        raise UsageError(f"not a duration: {text!r} (it must be zero or more)")
     return value
 
 
@@ -49,10 +52,10 @@ def parse_count(text: str) -> int:
     """A whole number of operations such as ``1010``, ``10k``, ``2.5M`` or ``1e6``."""
     match = _COUNT.fullmatch(text.strip().lower().replace("_", "").replace(",", ""))
     if not match:
-        raise ValueError(f"not a count: {text!r} (try 1010, 10k, 2.5M)")
+        raise UsageError(f"not a count: {text!r} (try 1010, 10k, 2.5M)")
     value = float(match.group(1)) * _COUNT_UNITS[match.group(2)]
     if value != int(value):
-        raise ValueError(f"not a whole count: {text!r}")
+        raise UsageError(f"not a whole count: {text!r}")
     return int(value)
 
 
@@ -60,7 +63,7 @@ def parse_size(text: str) -> int:
     """Bytes in a size such as ``4KiB``, ``1.5MB`` or ``512``."""
     match = _SIZE.fullmatch(text.strip().lower())
     if not match or match.group(2) not in _SIZE_UNITS:
-        raise ValueError(f"not a size: {text!r} (try 512, 4KiB, 1MiB, 2MB)")
+        raise UsageError(f"not a size: {text!r} (try 512, 4KiB, 1MiB, 2MB)")
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
 
 
@@ -81,15 +84,15 @@ def parse_rate(text: str) -> Rate:
     head, _, tail = text.strip().lower().partition(":")
     match = _RATE.fullmatch(head)
     if not match:
-        raise ValueError(f"not a rate: {text!r} (try 100/s, 6000/m, 100/s:ramp=30s)")
+        raise UsageError(f"not a rate: {text!r} (try 100/s, 6000/m, 100/s:ramp=30s)")
     per_s = float(match.group(1)) / _RATE_PER[match.group(2) or "s"]
     if per_s <= 0 or not math.isfinite(per_s):
-        raise ValueError(f"not a rate: {text!r} (it must be more than zero)")
+        raise UsageError(f"not a rate: {text!r} (it must be more than zero)")
     ramp_s = 0.0
     if tail:
         key, _, value = tail.partition("=")
         if key != "ramp" or not value:
-            raise ValueError(f"not a rate option: {tail!r} (the only one is ramp=DURATION)")
+            raise UsageError(f"not a rate option: {tail!r} (the only one is ramp=DURATION)")
         ramp_s = parse_duration(value)
     return Rate(per_s, ramp_s)
 
@@ -132,12 +135,12 @@ def parse_levels(text: str) -> tuple[int, ...]:
                 levels.append(int(part))
                 continue
             if len(levels) < 2 or position + 1 >= len(parts):
-                raise ValueError("'...' needs two levels before it and one after")
+                raise UsageError("'...' needs two levels before it and one after")
             levels += _continue(levels[-3:], int(parts[position + 1]))
     except ValueError as exc:
-        raise ValueError(f"not a list of concurrency levels: {text!r} ({exc})") from None
+        raise UsageError(f"not a list of concurrency levels: {text!r} ({exc})") from None
     if not levels or min(levels) < 1 or len(levels) > 64:
-        raise ValueError(f"not a list of concurrency levels: {text!r} (1 to 64 levels, each at least 1)")
+        raise UsageError(f"not a list of concurrency levels: {text!r} (1 to 64 levels, each at least 1)")
     return tuple(sorted(set(levels)))
 
 
@@ -146,7 +149,7 @@ def _continue(before: list[int], end: int) -> list[int]:
     low, high = before[-2], before[-1]
     geometric = len(before) == 3 and before[0] > 0 and before[0] * high == low * low and high > low
     if not geometric and high <= low:
-        raise ValueError("levels before '...' must rise")
+        raise UsageError("levels before '...' must rise")
     levels, value = [], high
     while len(levels) < 64:
         value = value * high // low if geometric else value + (high - low)
@@ -161,7 +164,7 @@ def parse_share(name: str, text: str) -> float:
     try:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
-        raise ValueError(f"{name} must be a share such as 10% or 0.1, not {text!r}") from None
+        raise UsageError(f"{name} must be a share such as 10% or 0.1, not {text!r}") from None
     if not 0 <= value <= 10:
-        raise ValueError(f"{name} must be between 0% and 1000%, not {text!r}")
+        raise UsageError(f"{name} must be between 0% and 1000%, not {text!r}")
     return value

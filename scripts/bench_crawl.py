@@ -89,7 +89,7 @@ def scrapy_crawl(python: str, base: str, pages: int, concurrency: int) -> dict:
 
 PEAK = """
 import json, resource, sys
-from loadtool.commands import Delivery
+from loadtool.cli.deliver import Delivery
 from loadtool.crawl import Crawl, CrawlOptions
 import loadtool
 from loadtool.runner import measure

@@ -33,9 +33,12 @@ class Invocation:
 def loadtool_cli():
     """Run ``loadtool ARGS…`` in-process and return its exit code, stdout and stderr."""
     def invoke(*args: str, input: str | bytes | None = None) -> Invocation:
-        result = CliRunner().invoke(cli, list(args), input=input, prog_name="loadtool")
+        # LOADTOOL_DEBUG: an internal error (a bug) prints its traceback, and fails the test here.
+        result = CliRunner().invoke(cli, list(args), input=input, prog_name="loadtool", env={"LOADTOOL_DEBUG": "1"})
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
+        if "loadtool: internal error:" in result.stderr:
+            raise AssertionError(result.stderr)
         return Invocation(result)
     return invoke
 

@@ -95,7 +95,7 @@ def test_an_unwritable_output_path_is_refused_before_the_run(loadtool_cli, optio
 
 def test_a_report_that_cannot_be_written_after_the_run_goes_to_stdout(capsys, tmp_path, server):
     import loadtool
-    from loadtool.commands import Delivery, WriteFailed, emit
+    from loadtool.cli.deliver import Delivery, WriteFailed, emit
 
     result = loadtool.run(urls=["/health"], server=server.base_url, count=3)
     with pytest.raises(WriteFailed):
@@ -119,3 +119,28 @@ def test_a_body_file_is_read_up_to_its_cap(loadtool_cli, server, tmp_path):
     out = loadtool_cli("fetch", "/delay/1", "--server", server.base_url, "-m", "POST", "--body", f"@{body}",
                        "--max-body", "4KiB", "-n", "2", "--format", "json")
     assert out.exit_code == 0 and out.json()["job"]["body"] == "3000 bytes"
+
+
+def test_a_bug_inside_a_run_is_an_internal_error_not_a_usage_error(monkeypatch, tmp_path):
+    """A ValueError raised by loadtool's own code during a pilot is exit 3 and one line that
+    names it a bug, with the traceback kept in a file, never 'usage' and exit 2."""
+    import tempfile
+
+    from click.testing import CliRunner
+
+    import loadtool.plan
+    from loadtool.cli import cli
+
+    def broken_pilot(*args, **kwargs):
+        raise ValueError("a bug in the pilot")
+
+    monkeypatch.setattr(loadtool.plan, "pilot", broken_pilot)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("LOADTOOL_DEBUG", raising=False)
+    out = CliRunner().invoke(cli, ["plan", "--pages", "100", "--pilot", "1s"], prog_name="loadtool")
+    assert out.exit_code == 3
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "internal error: ValueError: a bug in the pilot" in lines[0]
+    assert "usage" not in out.stderr.lower()
+    kept = list(tmp_path.glob("loadtool-error-*.txt"))
+    assert len(kept) == 1 and "broken_pilot" in kept[0].read_text()

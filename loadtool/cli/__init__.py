@@ -1,0 +1,126 @@
+"""The command line: one module per command, each its click declaration and its body.
+
+``options`` holds the option groups commands share, ``deliver`` how results reach the
+user (formats, files, the exit code). This module is the group: it registers the
+commands and turns what escapes them into exit codes — a usage error (raised where
+input is parsed) is one line and exit 2; anything else is a bug, reported as an internal
+error (exit 3) with its traceback kept in a file, never as "usage".
+
+Heavy libraries (aiohttp, requests, rich) are imported only inside command bodies, so
+``loadtool --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import UsageError
+from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
+from . import compare, crawl, fetch, files, plan, read, schema, serve, sweep
+from .options import CONTEXT, GroupedCommand
+
+#: Set to 1 to print an internal error's traceback on stderr instead of into a file.
+DEBUG_VARIABLE = "LOADTOOL_DEBUG"
+
+
+class Loadtool(click.Group):
+    """The command group: every usage error one line on stderr and exit 2; a bug exit 3."""
+
+    command_class = GroupedCommand
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "loadtool"
+            click.echo(f"{where}: error: {exc.format_message()} (see '{where} --help')", err=True)
+            _hint(args, exc.format_message())
+            code = EXIT_USAGE
+        except UsageError as exc:
+            click.echo(f"loadtool: error: {exc}", err=True)
+            _hint(args, str(exc))
+            code = EXIT_USAGE
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("loadtool: interrupted", err=True)
+            code = EXIT_SIGINT
+        except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, keep the traceback
+            internal_error(exc)
+            code = EXIT_FAILED
+        if not standalone_mode:
+            return code
+        if code in (EXIT_SIGINT, EXIT_SIGTERM):
+            _exit_now(code)
+        sys.exit(code or 0)
+
+
+def internal_error(exc: BaseException) -> None:
+    """One line for a bug (an exception nothing expected), and where its traceback is:
+    printed under LOADTOOL_DEBUG=1, else written to a file in the temporary directory."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    line = f"loadtool: internal error: {type(exc).__name__}: {exc}"
+    if os.environ.get(DEBUG_VARIABLE):
+        click.echo(text, err=True, nl=False)
+        click.echo(f"{line} (a bug in loadtool: please report it)", err=True)
+        return
+    try:
+        with tempfile.NamedTemporaryFile("w", prefix="loadtool-error-", suffix=".txt", delete=False) as log:
+            log.write(text)
+        where = f"the traceback is in {log.name}"
+    except OSError:
+        where = f"{DEBUG_VARIABLE}=1 prints the traceback"
+    click.echo(f"{line} (a bug in loadtool: please report it; {where})", err=True)
+
+
+def _hint(args, message: str) -> None:
+    """A second line for a usage error that a habit from hey, oha, wrk2 or k6 explains."""
+    from ..hints import habit_hint
+
+    hint = habit_hint(sys.argv[1:] if args is None else args, message)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+
+
+def _exit_now(code: int) -> None:
+    """Exit at once after an interrupted run: its report is out, and threads still blocked
+    in a request (past the grace period) would otherwise hold the exit until --timeout."""
+    from ..targets import remove_spools
+
+    remove_spools()
+    if "loadtool.strategies.processes" in sys.modules:
+        sys.modules["loadtool.strategies.processes"].stop_helpers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+@click.group(cls=Loadtool, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="loadtool")
+def cli() -> None:
+    """Measure blocking I/O at scale: fetch URLs or read files sequentially, with threads,
+    with processes or with asyncio, and report latency percentiles, throughput and errors.
+
+    With no URL, `loadtool fetch` starts its own fixture server on 127.0.0.1, so
+
+        loadtool fetch --strategy async --count 1010
+
+    works on any machine, with no network.
+    """
+
+
+for _module in (fetch, read, compare, sweep, crawl, files, plan, schema, serve):
+    cli.add_command(_module.command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="loadtool")

@@ -1,0 +1,116 @@
+"""loadtool compare: one job with every strategy in turn, side by side (or --crawl, crawls)."""
+
+from __future__ import annotations
+
+import click
+
+from ..names import ALL_STRATEGIES, CRAWL_COMPARED, CRAWL_STRATEGIES, STRATEGIES
+from .options import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, concurrency_option, fixture_options,
+                      group, grouped_command, http_options, limit_options, output_options, processes_option, raw_option,
+                      read_options)
+
+
+@grouped_command("compare")
+@click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
+@group(
+    "Strategies",
+    click.option("--read", "read_files", is_flag=True,
+                 help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
+    click.option("--crawl", is_flag=True,
+                 help=f"Crawl from the targets (none: the fixture web) with {', '.join(CRAWL_COMPARED)} (cluster "
+                      "when named), instead of fetching them: pages/s, links and parse CPU side by side (see "
+                      "loadtool crawl)."),
+    click.option("--parse", metavar="MODULE:FUNCTION",
+                 help="With --crawl: call FUNCTION(url, status, headers, body) on every page and measure its CPU, "
+                      "to see which strategy wins when parsing is what costs."),
+    click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
+                 help="Strategies to run, comma-separated, in this order of preference."),
+    concurrency_option("both"), processes_option)
+@amount_options("both")
+@http_options(FETCH_ONLY)
+@fixture_options(FETCH_ONLY)
+@read_options(READ_ONLY)
+@limit_options
+@cluster_options
+@output_options(raw_option)
+def command(targets, read_files, crawl, parse, strategies, body, headers, verify, **options) -> int:
+    """Run one job with every strategy in turn and print them side by side.
+
+    Wall time, ops/s, p50/p99, errors, speed-up against sequential, efficiency against
+    the ideal and client CPU. With no target: 100 fetches of the fixture server's
+    /delay/50, so sequential takes about 5 s and the others show what overlap buys.
+    """
+    from ..experiments import COMPARE_COUNT, compare
+    from ..options import strategy_list
+    from .deliver import Delivery, run_then_deliver
+    from .options import experiment_job
+
+    if parse and not crawl:
+        raise click.UsageError("--parse goes with --crawl: the pages of a fetch are not parsed")
+    if crawl:
+        if read_files:
+            raise click.UsageError("--crawl and --read: a crawl fetches pages")
+        given = strategies != ",".join(STRATEGIES)
+        crawlers = strategy_list(strategies, CRAWL_STRATEGIES) if given else CRAWL_COMPARED
+        delivery = Delivery.from_options(options, runs=True)
+        return compare_crawls(targets, crawlers, parse, delivery, body, headers, options)
+    chosen = strategy_list(strategies, ALL_STRATEGIES)
+    # Built for one of the chosen strategies that runs --engine (cluster first, so its
+    # options are checked); each strategy then runs it with the engine it has.
+    options["strategy"], options["engine"] = compare_strategy(chosen, options["engine"])
+    delivery = Delivery.from_options(options, runs=True)
+    if not targets and not read_files and options["count"] is None and options["duration"] is None:
+        options["count"] = str(COMPARE_COUNT)
+    job = experiment_job(targets, read_files, body, headers, verify, options)
+    raw = None if delivery.raw is None else delivery.raw.for_run
+    return run_then_deliver(job, delivery, lambda: compare(job, chosen, delivery.progress_factory(), raw))
+
+
+def compare_strategy(chosen: tuple[str, ...], engine: str | None) -> tuple[str, str | None]:
+    """The strategy and engine a compare job is built for: the first chosen strategy that runs
+    ``engine`` — or cluster when chosen, so its options are checked. Each strategy then runs
+    the job with ``engine`` if it has it, else with its own default."""
+    from .. import strategies
+    from ..errors import UsageError
+
+    runs = [name for name in chosen if engine is None or engine in strategies.get(name).engines["fetch"]]
+    if not runs:
+        raise UsageError(f"none of --strategies {','.join(chosen)} runs --engine {engine}; "
+                         f"the pairs are {strategies.pairs()}")
+    if "cluster" in chosen:
+        return "cluster", engine if "cluster" in runs else None
+    return runs[0], engine
+
+
+def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: str | None, delivery,
+                   body: str | None, headers: tuple[str, ...], options: dict) -> int:
+    """compare --crawl: the same crawl with each strategy in turn, on one fixture server."""
+    from ..crawl import Crawl, CrawlOptions
+    from ..job import Job
+    from ..options import body_from
+    from ..runner import measure, ready
+    from ..system import cpu_count
+    from .deliver import run_then_deliver
+    from .options import READ_ONLY_OPTIONS, drop
+
+    drop(options, READ_ONLY_OPTIONS | {"engine", "strategy"})
+    # Built as a cluster job when cluster is one of them, so that --local-cluster/--scheduler are taken.
+    job = Job.build(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp",
+                    strategy="cluster" if "cluster" in strategies else "async",
+                    headers=headers, body=body_from(body, options["max_body"]), **options)
+    raw = None if delivery.raw is None else delivery.raw.for_run
+    Crawl(CrawlOptions(max_pages=0, parse=parse))  # a bad --parse is a usage error before any run
+
+    def run() -> list:
+        results = []
+        with ready(job) as bound:
+            for strategy in strategies:
+                crawl = Crawl(CrawlOptions(max_pages=bound.count or 0, parse=parse).by(strategy,
+                                                                                    bound.processes or cpu_count()))
+                results.append(measure(bound.with_strategy(strategy), delivery.progress_factory(),
+                                       strategy=crawl, raw=None if raw is None else raw(strategy)))
+                if results[-1].interrupted:
+                    break
+        return results
+
+    return run_then_deliver(job, delivery, run)

@@ -1,0 +1,314 @@
+"""How results reach the user: the report on stdout or in a file, the extra files, the exit code.
+
+Every command that runs something hands its Results here (``run_then_deliver``): the
+report is printed and written in the format asked for, with --series, --plot, --html,
+--hdr-log and --junit beside it, and the exit code is chosen. Exit codes (names.py): 0 ok;
+1 a --fail-if threshold failed; 2 usage error; 3 the run could not do its work (fixture
+server did not start, every operation failed); 130 Ctrl-C and 143 SIGTERM, after printing
+the partial report.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import click
+
+from ..job import Job
+from ..names import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD
+from ..result import Result
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How results reach the user: report format and destination, extras, thresholds."""
+
+    fmt: str = "table"
+    output: str | None = None
+    quiet: bool = False
+    progress: bool = True
+    thresholds: tuple = ()
+    plot: str | None = None
+    series: str | None = None
+    junit: str | None = None
+    hdr_log: str | None = None
+    html: str | None = None
+    #: Stored results that relative thresholds (``p99>+10%``) compare with.
+    baseline: list | None = None
+    #: Where each operation's record goes (--raw), opened before the run.
+    raw: Any = None
+    #: The latency histogram in the text report: True, False, or None (runs over 1,000 operations).
+    histogram: bool | None = None
+    #: --prometheus: the metrics server (a report.prometheus.Exporter), started before the run.
+    exporter: Any = None
+    #: --linger: how long the metrics stay served after the last run, in seconds.
+    linger_s: float = 0.0
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any], runs: bool = False) -> Delivery:
+        """Take the output options out of ``options``, checking them before any run starts:
+        a path that cannot be written is a usage error now, not after the whole run.
+        ``runs``: the command makes several runs (compare, sweep), told apart in --raw."""
+        from ..thresholds import load_baseline, parse_thresholds
+
+        baseline_path = options.pop("baseline")
+        delivery = cls(fmt=options.pop("fmt"), output=options.pop("output"), quiet=options.pop("quiet"),
+                       progress=not options.pop("no_progress"),
+                       thresholds=parse_thresholds(options.pop("fail_if"), baseline_path),
+                       plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
+                       hdr_log=options.pop("hdr_log"), html=options.pop("html"),
+                       baseline=load_baseline(baseline_path) if baseline_path else None,
+                       histogram=options.pop("histogram", None))
+        for option, path in (("--output", delivery.output), ("--series", delivery.series),
+                             ("--junit", delivery.junit), ("--plot", delivery.plot), ("--raw", options.get("raw")),
+                             ("--hdr-log", delivery.hdr_log), ("--html", delivery.html)):
+            if path is not None:
+                check_writable(option, path)
+        if options.get("raw") is not None:
+            from ..report.raw import RawWriter
+
+            delivery = replace(delivery, raw=RawWriter(options.pop("raw"), runs))
+        options.pop("raw", None)
+        if delivery.plot:
+            from ..report.plot import require_matplotlib
+
+            require_matplotlib()
+        if delivery.html:
+            from ..report.html import require_plotly
+
+            require_plotly()
+        linger, address = options.pop("linger", None), options.pop("prometheus", None)
+        if linger is not None and address is None:
+            raise click.UsageError("--linger keeps --prometheus metrics served: give --prometheus ADDR too")
+        if address is not None:
+            from ..report.prometheus import Exporter
+            from ..options import seconds
+
+            linger_s = seconds("linger", linger, positive=False) if linger is not None else 0.0
+            delivery = replace(delivery, exporter=Exporter(address), linger_s=linger_s)
+            click.echo(f"loadtool: metrics at {delivery.exporter.url}", err=True)
+            if delivery.exporter.public:
+                click.echo("loadtool: warning: the metrics listen beyond loopback: anyone who can reach this "
+                           "machine can read them", err=True)
+        return delivery
+
+    def progress_factory(self):
+        """What watches each run: the live progress line (on a terminal) and the
+        --prometheus exporter, as one context-manager factory of (job, sink); or None."""
+        watchers = []
+        if self.progress and not self.quiet and sys.stderr.isatty():
+            from ..progress import live_progress
+
+            watchers.append(live_progress)
+        if self.exporter is not None:
+            watchers.append(self.exporter.watch)
+        if len(watchers) < 2:
+            return watchers[0] if watchers else None
+
+        @contextmanager
+        def both(job, sink):
+            with watchers[0](job, sink), watchers[1](job, sink):
+                yield
+        return both
+
+
+def check_writable(option: str, path: str) -> None:
+    """UsageError unless ``path`` can be written (its directory exists and is writable)."""
+    from ..errors import UsageError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a directory")
+    if not os.path.isdir(directory):
+        raise UsageError(f"{option} {path}: no such directory {directory}")
+    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UsageError(f"{option} {path}: not writable")
+
+
+class WriteFailed(click.ClickException):
+    """A report file could not be written after the run (it was checked before)."""
+
+    exit_code = EXIT_FAILED
+
+
+def write(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def print_renderable(renderable) -> None:
+    """A report on stdout: rich on a terminal, plain text (no colour, no trailing spaces) when piped."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        Console().print(renderable)
+        return
+    from ..report import plain_text
+
+    click.echo(plain_text(renderable), nl=False)
+
+
+def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
+    """Print the report on stdout and/or write it to --output; write --series and --plot.
+    If --output cannot be written after all, the report goes to stdout, so it is not lost."""
+    from .. import report
+
+    if knee is not None:
+        text, renderable = report.sweep_text(results, knee, delivery.fmt), report.sweep_table(results, knee)
+    else:
+        text = report.render_text(results, delivery.fmt, as_list=len(results) > 1, histogram=delivery.histogram)
+        renderable = report.table(results, delivery.histogram)
+    if delivery.output:
+        try:
+            write(delivery.output, text)
+        except WriteFailed:
+            click.echo(text, nl=False)
+            raise
+    if not delivery.quiet:
+        if delivery.fmt == "table" or delivery.output:
+            print_renderable(renderable)
+        else:
+            click.echo(text, nl=False)
+    if delivery.series:
+        write(delivery.series, report.series_csv(results))
+    if delivery.html and results:
+        from ..report.html import html_report
+
+        write(delivery.html, html_report(results, knee))
+    if delivery.hdr_log and results:
+        from ..report.hdrlog import log_paths, write_hdr_log
+
+        for result, path in zip(results, log_paths(results, delivery.hdr_log)):
+            text = io.StringIO()
+            write_hdr_log(result, text)
+            write(path, text.getvalue())
+    if delivery.plot and results:
+        _plot(results, delivery.plot, knee)
+    if delivery.junit and results:
+        from ..report.junit import to_junit
+        from ..thresholds import check
+
+        plain = report.sweep_text(results, knee, "table") if knee is not None else report.render_text(results, "table")
+        write(delivery.junit, to_junit(results, check(delivery.thresholds, results, delivery.baseline), plain))
+
+
+def _plot(results: Sequence[Result], path: str, knee) -> None:
+    from ..report import plot, text
+
+    try:
+        if knee is not None:
+            plot.plot_sweep(results, knee, path, text.sweep_title(results))
+        else:
+            plot.plot_results(results, path, text.title(results[0], compare=len(results) > 1))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list | None = None) -> int:
+    """The exit code a set of results earns, with a line on stderr for each reason."""
+    from ..thresholds import baseline_notes, failures
+
+    for line in baseline_notes(results, baseline):
+        click.echo(f"loadtool: {line}", err=True)
+    for result in results:
+        if result.interrupted:
+            return EXIT_SIGTERM if result.interrupted == "SIGTERM" else EXIT_SIGINT
+    failed_thresholds = failures(thresholds, results, baseline)
+    for line in failed_thresholds:
+        click.echo(f"loadtool: threshold failed: {line}", err=True)
+    for result in results:
+        if result.ops and not result.ok:
+            click.echo(f"loadtool: every operation failed ({result.strategy}); {_why_failed(result)}", err=True)
+            return EXIT_FAILED
+    return EXIT_THRESHOLD if failed_thresholds else EXIT_OK
+
+
+def _why_failed(result: Result) -> str:
+    if result.stats.first_error:
+        return f"first error: {result.stats.first_error}"
+    statuses = ", ".join(f"{code} ×{count}" for code, count in result.stats.status.most_common(3))
+    return f"statuses: {statuses} (--ok-status decides which count as success)"
+
+
+def deliver(results: Sequence[Result], delivery: Delivery, knee=None) -> int:
+    emit(results, delivery, knee)
+    code = exit_code(results, delivery.thresholds, delivery.baseline)
+    if delivery.exporter is not None:
+        _linger(delivery)
+    return code
+
+
+def _linger(delivery: Delivery) -> None:
+    """Keep the final metrics scrapeable for --linger (Ctrl-C or SIGTERM ends it early)."""
+    import signal
+    import threading
+
+    done = threading.Event()
+    if delivery.linger_s > 0:
+        click.echo(f"loadtool: metrics stay at {delivery.exporter.url} for {delivery.linger_s:g}s (--linger)",
+                   err=True)
+        sys.stdout.flush()
+        previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+        try:
+            done.wait(delivery.linger_s)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    delivery.exporter.close()
+
+
+def could_not_start(exc: RuntimeError) -> int:
+    click.echo(f"loadtool: {exc}", err=True)
+    return EXIT_FAILED
+
+
+def _until_interrupted(job: Job, call: Callable[[], Any]) -> tuple[Any, Result | None]:
+    """``call()``'s value; or, when a signal comes while runs are still being prepared, the
+    not-run Result of ``job`` (so the report, empty, and the exit code, 130 or 143, still come)."""
+    from ..runner import Interrupted, interruptible, not_run
+
+    try:
+        with interruptible():
+            return call(), None
+    except Interrupted as stop:
+        return None, not_run(job, stop.reason)
+
+
+def run_then_deliver(job: Job, delivery: Delivery, call: Callable[[], Any]) -> int:
+    """Run ``call`` — it returns a Result, a list of them, or a sweep — then report and give
+    the exit code. A signal while runs are still prepared reports an empty run; a run that
+    could not start is exit 3; --raw is closed whatever happens."""
+    try:
+        outcome, stopped = _until_interrupted(job, call)
+    except RuntimeError as exc:
+        return could_not_start(exc)
+    finally:
+        if delivery.raw is not None:
+            delivery.raw.close()
+    if isinstance(outcome, Result):
+        return deliver([outcome], delivery)
+    if hasattr(outcome, "knee"):
+        return deliver(outcome.results, delivery, outcome.knee)
+    return deliver(outcome or [stopped], delivery)
+
+
+def run_and_report(job: Job, delivery: Delivery, strategy=None) -> int:
+    """Run ``job`` (with its own strategy, or ``strategy``: a crawl) and deliver its Result."""
+    from ..runner import measure, ready
+
+    def run() -> Result:
+        with ready(job) as bound:
+            return measure(bound, progress=delivery.progress_factory(), strategy=strategy,
+                           raw=None if delivery.raw is None else delivery.raw.put)
+
+    return run_then_deliver(job, delivery, run)

@@ -1,0 +1,148 @@
+"""loadtool plan: size a real scraping job from a short pilot, or check a run against a plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..names import EXIT_OK, EXIT_THRESHOLD, PROFILE_NAMES
+from ..system import cpu_count
+from .options import grouped_command
+
+
+@grouped_command("plan")
+@click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
+@click.option("--urls-file", "-f", metavar="FILE", help="Pilot against the URLs in FILE ('-' reads stdin).")
+@click.option("--pages", metavar="N", help="Pages the real job will fetch (10M, 250k).")
+@click.option("--deadline", metavar="TIME", help="When the job must be done (2h, 30m); sizes the machines.")
+@click.option("--hosts", metavar="N", help="Distinct hosts the pages spread over (for politeness).")
+@click.option("--per-host", metavar="N", help="Politeness: at most N requests in flight per host.")
+@click.option("--per-host-rate", "--host-rate", "host_rate", metavar="R",
+              help="Politeness: at most R requests started per host, e.g. 5/s.")
+@click.option("--pilot", metavar="TIME", default="20s", show_default=True,
+              help="How long the pilot measures, in all.")
+@click.option("--cores", metavar="N", help=f"Cores per machine of the real job (default: this one's, {cpu_count()}).")
+@click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
+              help="With no URL: the fixture site's latency and size profile.")
+@click.option("--check", "check_path", metavar="RESULT.json",
+              help="Instead of planning: compare a finished run (loadtool fetch --format json) with --plan.")
+@click.option("--plan", "plan_path", metavar="PLAN.json", help="A plan made with --format json, for --check.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write the plan in --format to FILE too.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on stdout; --output and the exit code still tell.")
+@click.option("--no-progress", is_flag=True, help="No live progress line during the pilot.")
+@click.option("--crawl", is_flag=True,
+              help="The job is a crawl: the pilot crawls from the URLs (none: the fixture web), async then hybrid, "
+                   "and plans with the CPU a page costs to fetch, find links in and --parse.")
+@click.option("--parse", metavar="MODULE:FUNCTION",
+              help="With --crawl: your parser, run on every page of the pilot, so its CPU is in the plan.")
+def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, pilot, cores, profile, check_path,
+            plan_path, fmt, output, quiet, no_progress, crawl, parse) -> int:
+    """Size a real scraping job from a short pilot run.
+
+    The pilot measures the targets' latency and what each strategy and engine costs
+    the client per page; the plan gives, for each, the concurrency needed, the expected
+    throughput (Little's law, bounded by CPU and politeness), the total time with a
+    p10–p90 range, memory, and machines needed to meet --deadline. With no URL the
+    pilot runs against the fixture site (/site/{h}/page/{i} over --hosts hosts).
+
+    With --check, compares a finished run with the plan instead, and exits 1 when the
+    run's wall time fell outside the plan's range.
+    """
+    from ..job import Job
+    from ..options import seconds, whole_number
+    from ..sizing import Goal
+
+    if check_path:
+        return check_plan(check_path, plan_path, quiet)
+    if pages is None:
+        raise click.UsageError("--pages is needed: how many pages will the real job fetch?")
+    if parse and not crawl:
+        raise click.UsageError("--parse goes with --crawl: the pages of a fixed list are not parsed")
+    host_count = whole_number("hosts", hosts, 1) if hosts else None
+    job = Job.build(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate,
+                    **_targets(urls, urls_file, host_count, crawl))
+    goal = Goal(pages=whole_number("pages", pages, 1), hosts=host_count,
+                deadline_s=seconds("deadline", deadline) if deadline else None,
+                per_host=job.fetch.per_host, host_rate=job.fetch.host_rate,
+                cores=whole_number("cores", cores, 1, 4096) if cores else cpu_count())
+    pilot_s = seconds("pilot", pilot)
+    if not 1 <= pilot_s <= 3600:
+        raise click.UsageError(f"--pilot must be between 1s and 1h, not {pilot}")
+    return make_plan(job, goal, pilot_s, crawl, parse, fmt, output, quiet, not no_progress)
+
+
+def _targets(urls, urls_file, hosts: int | None, crawl: bool) -> dict[str, Any]:
+    """The pilot's targets: the URLs given; with none, the fixture web for a crawl, else the
+    fixture site spread over the hosts the job will meet (up to 1000 distinct ones)."""
+    if urls or urls_file:
+        return {"urls": urls, "urls_file": urls_file}
+    if crawl:
+        return {"urls": ("/web/0/page/0",)}
+    shown = min(hosts or 1, 1000)
+    return {"urls": tuple(f"/site/{host}/page/{{i}}" for host in range(shown)) if hosts else ("/page/{i}",)}
+
+
+def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: str, output: str | None,
+              quiet: bool, progress: bool) -> int:
+    """Pilot ``job``, plan ``goal`` from what it measured, and print or write the plan."""
+    from ..plan import options, pilot, pilot_crawl, to_dict
+    from ..report import plain_text
+    from ..report import plan as plan_report
+    from ..units import format_duration
+    from .deliver import Delivery, could_not_start, print_renderable, write
+
+    factory = Delivery(progress=progress).progress_factory()
+    try:
+        if crawl:
+            from ..crawl import Crawl, CrawlOptions
+
+            crawl_options = CrawlOptions(max_pages=0, parse=parse)
+            Crawl(crawl_options)  # a bad --parse is a usage error now, before the pilot
+            measured = pilot_crawl(job, pilot_s, crawl_options, factory)
+        else:
+            measured = pilot(job, pilot_s, factory)
+    except RuntimeError as exc:
+        return could_not_start(exc)
+    plan = to_dict(measured, goal, options(measured, goal))
+    target = job.describe()["targets"]
+    where = (f"the fixture site (profile {target['profile']})" if target["kind"] == "fixture"
+             else target.get("first", target.get("path", "")))
+    title = (f"loadtool plan · {goal.pages:,} pages" + (" (a crawl)" if crawl else "")
+             + (f" · deadline {format_duration(goal.deadline_s)}" if goal.deadline_s else "")
+             + f" · pilot {format_duration(pilot_s)} against {where}")
+    if output:
+        write(output, plan_report.plan_json(plan) if fmt == "json" else plain_text(plan_report.plan_table(plan, title)))
+    if not quiet and fmt == "json":
+        click.echo(plan_report.plan_json(plan), nl=False)
+    elif not quiet:
+        print_renderable(plan_report.plan_table(plan, title))
+    return EXIT_OK
+
+
+def check_plan(result_path: str, plan_path: str | None, quiet: bool = False) -> int:
+    """Compare stored runs with a plan: a line each; exit 1 when any fell outside its range."""
+    import json
+
+    from ..plan import check, measured_from
+    from ..report import plan as plan_report
+
+    if not plan_path:
+        raise click.UsageError("--check needs --plan PLAN.json (made with loadtool plan --format json)")
+    documents = []
+    for path, what in ((plan_path, "--plan"), (result_path, "--check")):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                documents.append(json.load(handle))
+        except (OSError, ValueError) as exc:
+            raise click.UsageError(f"{what}: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    measured = measured_from(documents[0])
+    results = documents[1] if isinstance(documents[1], list) else [documents[1]]
+    outside = 0
+    for result in results:
+        checked = check(measured, result)
+        outside += not checked.within_range
+        if not quiet:
+            click.echo(plan_report.check_text(checked), nl=False)
+    return EXIT_THRESHOLD if outside else EXIT_OK

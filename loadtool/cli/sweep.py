@@ -1,0 +1,55 @@
+"""loadtool sweep: throughput and latency at each concurrency level, and the knee."""
+
+from __future__ import annotations
+
+import click
+
+from .options import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, fixture_options, group, grouped_command,
+                      http_options, limit_options, output_options, processes_option, raw_option, read_options,
+                      strategy_option)
+
+
+@grouped_command("sweep")
+@click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
+@group(
+    "Strategy and levels",
+    click.option("--read", "read_files", is_flag=True,
+                 help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
+    strategy_option,
+    click.option("--concurrency", "-c", "levels", metavar="LIST", default="1,2,4,...,1024", show_default=True,
+                 help="Concurrency levels: a list, where '...' continues the pattern of the two before it "
+                      "(1,2,4,...,64 doubles; 10,20,...,100 adds 10)."),
+    click.option("--min-gain", metavar="PCT", default="10%", show_default=True,
+                 help="The knee is where doubling concurrency buys less throughput than this."),
+    click.option("--p99-max", metavar="TIME",
+                 help="…or where p99 passes this (default: twice the p99 of the lowest level)."),
+    processes_option)
+@amount_options("both")
+@http_options(FETCH_ONLY)
+@fixture_options(FETCH_ONLY)
+@read_options(READ_ONLY)
+@limit_options
+@cluster_options
+@output_options(raw_option)
+def command(targets, read_files, levels, min_gain, p99_max, body, headers, verify, **options) -> int:
+    """Measure throughput and latency at each concurrency level; name the knee.
+
+    With no --count, each level does 10 rounds of its concurrency (at least 20
+    operations). With no target: the fixture server's /delay/50.
+    """
+    from ..experiments import sweep
+    from ..options import seconds
+    from ..units import parse_levels, parse_share
+    from .deliver import Delivery, run_then_deliver
+    from .options import experiment_job
+
+    delivery = Delivery.from_options(options, runs=True)
+    count_given = options["count"] is not None
+    level_list = parse_levels(levels)
+    gain = parse_share("--min-gain", min_gain)
+    p99_max_ms = None if p99_max is None else seconds("p99-max", p99_max) * 1000
+    options["concurrency"] = str(max(level_list))
+    job = experiment_job(targets, read_files, body, headers, verify, options)
+    raw = None if delivery.raw is None else delivery.raw.for_run
+    return run_then_deliver(job, delivery, lambda: sweep(job, level_list, count_given, gain, p99_max_ms,
+                                                         progress=delivery.progress_factory(), raw=raw))

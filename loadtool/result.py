@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from . import __version__
+from .assertions import assert_ok
 from .metrics import Stats
 
 SCHEMA = "loadtool.result/1"
@@ -179,36 +180,8 @@ class Result:
     def service_ms(self) -> dict[str, float | None] | None:
         return None if self.stats.service is None else self.stats.latency_ms(self.stats.service)
 
-    def assert_ok(self, *, p50: str | float | None = None, p90: str | float | None = None,
-                  p99: str | float | None = None, p999: str | float | None = None, max: str | float | None = None,
-                  failed_rate: float = 0.0, error_rate: float | None = None, rps: float | None = None,
-                  fail_if: tuple[str, ...] = ()) -> Result:
-        """Raise AssertionError, with the report, unless the run met every limit.
-
-        Latency limits are durations (``"200ms"``, ``"1s"``) or milliseconds; ``failed_rate``
-        is the share of operations allowed to fail, for any reason (default none);
-        ``error_rate`` the share allowed to end in an error (bad statuses aside); ``rps``
-        the least throughput; ``fail_if`` any further --fail-if expressions. Returns the
-        Result, so checks can be chained in a test.
-        """
-        from .report import render_text
-        from .thresholds import failures, parse_threshold
-
-        limits = [f"{name}>{value}" for name, value in
-                  (("p50", p50), ("p90", p90), ("p99", p99), ("p99.9", p999), ("max", max)) if value is not None]
-        limits.append(f"failed>{failed_rate * 100:g}%")
-        if error_rate is not None:
-            limits.append(f"errors>{error_rate * 100:g}%")
-        if rps is not None:
-            limits.append(f"rps<{rps:g}")
-        problems = failures([parse_threshold(text) for text in (*limits, *fail_if)], [self])
-        if self.interrupted:
-            problems.insert(0, f"the run was interrupted by {self.interrupted}")
-        if self.ops == 0:
-            problems.insert(0, "no operation was done")
-        if problems:
-            raise AssertionError("loadtool: " + "; ".join(problems) + "\n" + render_text([self], "table"))
-        return self
+    #: Raise AssertionError, with the report, unless the run met every limit (see assertions).
+    assert_ok = assert_ok
 
     def __repr__(self) -> str:
         """One line: what ran and its headline figures (``str()`` gives the whole report)."""
@@ -227,13 +200,9 @@ class Result:
 
     def _repr_html_(self) -> str:
         """A small table for Jupyter: the report's summary rows."""
-        from html import escape
+        from .report.notebook import html_table
 
-        from .report.text import summary_lines, title
-
-        rows = "".join(f"<tr><th style='text-align:left'>{escape(label)}</th>"
-                       f"<td style='text-align:left'>{escape(text)}</td></tr>" for label, text in summary_lines(self))
-        return f"<table><caption style='text-align:left'>{escape(title(self))}</caption>{rows}</table>"
+        return html_table(self)
 
     def to_json(self, indent: int | None = 2) -> str:
         """The ``loadtool.result/1`` object as JSON text."""
@@ -252,14 +221,7 @@ class Result:
             "concurrency": self.concurrency,
             "started_at": self.started_at,
             "wall_s": round(self.wall_s, 6),
-            "ops": stats.ops,
-            "ok": stats.ok,
-            "failed": stats.failed,
-            "attempts": stats.attempts,
-            "errors": dict(sorted(stats.errors.items())),
-            "failed_status": {str(code): n for code, n in sorted(stats.failed_status.items())},
-            "status": {str(code): n for code, n in sorted(stats.status.items())},
-            "bytes": stats.bytes,
+            **stats.counts.describe(),
             "throughput_ops_s": round(self.throughput_ops_s, 3),
             "latency_ms": self.latency_ms,
             "service_ms": self.service_ms,
@@ -272,13 +234,10 @@ class Result:
                        "cpu_busy": round(self.cpu_busy, 4), "client_bound": self.client_bound,
                        "rss_peak_bytes": self.rss_peak_bytes, "memory_per_worker_bytes": self.memory_per_worker_bytes},
             "interrupted": self.interrupted,
-            "first_error": stats.first_error,
             "page_cache": None if self.page_cache is None else round(self.page_cache, 4),
             "details": self.details,
             "layout": None if self.layout is None else self.layout.describe(),
-            "protocols": dict(sorted(stats.protocols.items())),
             "phases_ms": stats.phases_ms(),
-            "connections": dict(stats.connections),
             "checks": self.checks,
             "series": stats.series.rows() if series else [],
             "histogram": stats.latency.encode().decode("ascii"),

@@ -1,11 +1,12 @@
-"""Sink: where a run's Samples go — one lock around one Stats.
+"""Sink: where a run's Samples go — one lock around one Stats, and the run's --raw records.
 
 Every strategy hands its measurements to a Sink: a Sample at a time from threads and
-coroutines (``record``), or whole Stats from processes, machines and the fast engines'
-own per-tick counts (``merge``). Progress displays read it while the run goes on
-(``snapshot``); ``close`` ends the run, so an operation abandoned after the grace period
-can no longer change what was measured. With ``write``, each operation's record
-(``--raw``) is handed on as soon as it arrives, so records never pile up here.
+coroutines (``record``), or a whole Batch from workers that count on their own —
+processes, machines and the drivers of the fast and curl engines (``hand_over``,
+``merge_wire``). Progress displays read it while the run goes on (``snapshot``);
+``close`` ends the run, so an operation abandoned after the grace period can no longer
+change what was measured. Records (``--raw``) are a log, not a count: with ``write``,
+each batch of them is handed on as soon as it arrives, so records never pile up here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .metrics import Sample, Stats
+from .metrics import Records, Sample, Stats
 
 
 class Snapshot(NamedTuple):
@@ -27,6 +28,33 @@ class Snapshot(NamedTuple):
     first_error: str | None
 
 
+class Batch:
+    """What one worker counts on its own, with no lock (one thread, or its own process), until
+    it hands the batch over: Stats, and with --raw each operation's record."""
+
+    __slots__ = ("stats", "records", "add")
+
+    def __init__(self, epoch: float, open_model: bool = False, records: bool = False) -> None:
+        self.stats = Stats(epoch, open_model=open_model)
+        self.records = Records(epoch) if records else None
+        #: Count one Sample (its record too, with --raw): the hot path, chosen once.
+        self.add: Callable[[Sample], None] = self.stats.add if self.records is None else self._add_with_record
+
+    def _add_with_record(self, sample: Sample) -> None:
+        self.stats.add(sample)
+        self.records.add(sample)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The batch as plain data for another process: encoded Stats, and the records."""
+        return {"stats": self.stats.to_wire(), "records": None if self.records is None else self.records.take()}
+
+    def clear(self) -> None:
+        """Count from zero again (the Stats keep their histograms' memory)."""
+        self.stats.reset()
+        if self.records is not None:
+            self.records.kept = []
+
+
 class Sink:
     """The Stats of one run, safe to add to from any thread."""
 
@@ -36,7 +64,8 @@ class Sink:
         self.epoch = time.time() if epoch is None else epoch
         self.keep_records = records or write is not None
         self._write = write
-        self.stats = self.new_stats()
+        self.stats = Stats(self.epoch, open_model=open_model)
+        self._records = Records(self.epoch) if self.keep_records else None
         self._lock = threading.Lock()
         self._closed = False
         #: Facts a strategy reports besides Stats (the cluster's workers, say), for the Result.
@@ -46,25 +75,34 @@ class Sink:
         with self._lock:
             if not self._closed:
                 self.stats.add(sample)
-                if self._write is not None:
-                    self._write(self.stats.take_records())
+                if self._records is not None:
+                    self._records.add(sample)
+                    if self._write is not None:
+                        self._write(self._records.take())
 
-    def merge(self, stats: Stats) -> None:
+    def merge(self, stats: Stats, records: list[tuple] | None = None) -> None:
+        """Add a worker's Stats (and its records, with --raw)."""
         with self._lock:
             if not self._closed:
                 self.stats.merge(stats)
-                if self._write is not None and self.stats.records:
-                    self._write(self.stats.take_records())
+                if records and self._records is not None:
+                    self._records.kept.extend(records)
+                    if self._write is not None:
+                        self._write(self._records.take())
 
-    def hand_over(self, stats: Stats) -> None:
-        """Merge a worker's counts, which then count from zero again (the same Stats, reused)."""
-        if stats.ops:
-            self.merge(stats)
-            stats.reset()
+    def merge_wire(self, wire: dict[str, Any]) -> None:
+        """Add a batch another process counted (``Batch.to_wire``, ``take_wire``)."""
+        self.merge(Stats.from_wire(wire["stats"]), wire.get("records"))
 
-    def new_stats(self) -> Stats:
-        """An empty Stats of this run (same epoch, model and records), for a worker to count into."""
-        return Stats(self.epoch, open_model=self.open_model, records=self.keep_records)
+    def new_batch(self) -> Batch:
+        """An empty Batch of this run (same epoch, model and records), for a worker to count into."""
+        return Batch(self.epoch, self.open_model, self.keep_records)
+
+    def hand_over(self, batch: Batch) -> None:
+        """Merge a worker's batch, which then counts from zero again (the same Batch, reused)."""
+        if batch.stats.ops:
+            self.merge(batch.stats, None if batch.records is None else batch.records.take())
+            batch.clear()
 
     def restart_clock(self) -> None:
         """Start the run's schedule now: for strategies that first start workers (processes, a
@@ -74,17 +112,31 @@ class Sink:
             if self.stats.ops:
                 raise RuntimeError("restart_clock() after operations were recorded")
             self.epoch = time.time()
-            self.stats = self.new_stats()
+            self.stats = Stats(self.epoch, open_model=self.open_model)
+            if self._records is not None:
+                self._records = Records(self.epoch)
 
     def take_wire(self) -> dict | None:
-        """What was counted since the last take (or the start), encoded for another process;
-        counting goes on from zero in the same Stats. None when nothing was counted."""
+        """What was counted since the last take (or the start), encoded for another process
+        (as ``Batch.to_wire``); counting goes on from zero. None when nothing was counted."""
         with self._lock:
             if not self.stats.ops:
                 return None
-            wire = self.stats.to_wire()
-            self.stats.reset()
-            return wire
+            return self._wire()
+
+    def close_wire(self, cpu_s: float, peak_bytes: int) -> dict:
+        """In a worker process: end its run and return the rest of what it counted, encoded for
+        the parent, with the CPU seconds it spent and its peak memory."""
+        with self._lock:
+            self._closed = True
+            self.stats.cpu_s, self.stats.worker_peak_bytes = cpu_s, peak_bytes
+            return self._wire()
+
+    def _wire(self) -> dict:
+        wire = {"stats": self.stats.to_wire(),
+                "records": None if self._records is None else self._records.take()}
+        self.stats.reset()
+        return wire
 
     def close(self) -> Stats:
         """End the run and return its Stats; later records and merges are ignored."""

@@ -45,7 +45,6 @@ import time
 from collections import defaultdict, deque
 from typing import Any
 
-from ..metrics import Stats
 from ..politeness import host_of
 from ..strategies import Layout, wanted
 from ..system import cpu_count, die_with_parent, peak_rss_bytes
@@ -146,7 +145,7 @@ class Hub:
             self.idle[index] = taken == self.sent[index]
             self._check()
         elif kind == "counts":
-            self.sink.merge(Stats.from_wire(message[1]))
+            self.sink.merge_wire(message[1])
 
     def _check(self) -> None:
         if self.started and all(self.idle):
@@ -216,7 +215,7 @@ async def coordinate(crawl, job, control, sink) -> Layout:
         for future in futures:  # abandoned partitions (killed after the grace period) are not waited for
             if future.done() and not future.cancelled() and future.exception() is None:
                 outcome = future.result()
-                sink.merge(Stats.from_wire(outcome["stats"]))
+                sink.merge_wire(outcome["counted"])
                 tally.merge(outcome["tally"])
         sink.details["crawl"] = tally.details()
         return plan
@@ -316,10 +315,7 @@ def run_partition(options, job, index: int, partitions: int, hub: tuple, epoch: 
     started = clock()
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         tally = runner.run(_partition(crawl, job, control, sink, Mesh(index, partitions, hub, control)))
-    stats = sink.close()
-    stats.cpu_s = clock() - started
-    stats.worker_peak_bytes = peak_rss_bytes()
-    return {"stats": stats.to_wire(), "tally": tally.to_wire()}
+    return {"counted": sink.close_wire(clock() - started, peak_rss_bytes()), "tally": tally.to_wire()}
 
 
 async def _partition(crawl, job, control, sink, mesh: Mesh):

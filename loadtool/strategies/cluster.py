@@ -18,7 +18,6 @@ import uuid
 from contextlib import ExitStack
 from dataclasses import replace
 
-from ..metrics import Stats
 from . import Layout, Strategy, streams, wanted
 from .asyncio import Async
 from .share import run_share
@@ -29,15 +28,15 @@ SLICES_PER_WORKER = 4
 
 
 def _run_slice(job, epoch: float, stop_name: str) -> dict:
-    """On a dask worker: run one slice with the async strategy; return its encoded Stats."""
+    """On a dask worker: run one slice with the async strategy; return what it counted, encoded."""
     from distributed import Event, get_client, get_worker
 
     # The Event is waited on from the stop-watching thread, outside the task's context: it
     # needs its client given (else every wait raises, and the slice never hears a stop).
     stop = Event(stop_name, client=get_client())
     # thread_time: a dask worker process runs other threads (its own), not ours to count.
-    stats = run_share(job, epoch, stop.wait, "cluster", cpu_clock=time.thread_time)
-    return {"worker": get_worker().address, "slice": job.share.index, "stats": stats.to_wire()}
+    counted = run_share(job, epoch, stop.wait, "cluster", cpu_clock=time.thread_time)
+    return {"worker": get_worker().address, "slice": job.share.index, "counted": counted}
 
 
 def connect(job, stack: ExitStack):
@@ -131,9 +130,9 @@ class Cluster(Strategy):
                     except Exception as exc:  # noqa: BLE001 - a slice that could not be done is reported
                         lost_slices.append({"slice": futures[future], "error": f"{type(exc).__name__}: {exc}"[:200]})
                         continue
-                    stats = Stats.from_wire(outcome["stats"])
-                    sink.merge(stats)
-                    done_by[outcome["worker"]] = done_by.get(outcome["worker"], 0) + stats.ops
+                    sink.merge_wire(outcome["counted"])
+                    ops = outcome["counted"]["stats"]["counts"]["ops"]
+                    done_by[outcome["worker"]] = done_by.get(outcome["worker"], 0) + ops
             finally:
                 end_forward()
             # Asked while the futures are still held, so the scheduler still knows the tasks.

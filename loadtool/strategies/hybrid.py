@@ -17,8 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import replace
 
 from .. import engines
-from ..metrics import Stats
-from ..system import cpu_count, die_with_parent, peak_rss_bytes
+from ..system import cpu_count, die_with_parent
 from . import Layout, Strategy, streams, wanted
 from .asyncio import Async
 from .processes import context, process_count, signal_workers, start_workers
@@ -40,10 +39,7 @@ def _start_process(stopping, counts, engine: str) -> None:
 
 def _run_share(job, epoch: float) -> dict:
     """Run this process's share with the async strategy; ship counts as they come."""
-    counts = _shared["counts"]
-    rest = run_share(job, epoch, _shared["stopping"].wait, "parent", ship=counts.put)
-    rest.worker_peak_bytes = peak_rss_bytes()
-    return rest.to_wire()
+    return run_share(job, epoch, _shared["stopping"].wait, "parent", ship=_shared["counts"].put)
 
 
 def _collect(counts, sink) -> None:
@@ -55,7 +51,7 @@ def _collect(counts, sink) -> None:
             continue
         if wire is None:
             return
-        sink.merge(Stats.from_wire(wire))
+        sink.merge_wire(wire)
 
 
 def _finished(shares: list[Future]):
@@ -101,7 +97,7 @@ class Hybrid(Strategy):
             control.wait_until(_finished(shares), extra_s=WIND_DOWN_S)
             for share in shares:
                 if share.done() and not share.cancelled() and share.exception() is None:
-                    sink.merge(Stats.from_wire(share.result()))
+                    sink.merge_wire(share.result())
         finally:
             end_forward()
             counts.put(None)

@@ -40,7 +40,7 @@ class LoopWorker:
         work = driver.work
         while (op := next(work, None)) is not None:
             if isinstance(op.target, InvalidTarget):
-                driver.stats.add(driver.policy.invalid(op, op.target.detail, time.perf_counter()))
+                driver.count(driver.policy.invalid(op, op.target.detail, time.perf_counter()))
                 continue
             if op.due is not None and op.due > time.perf_counter():
                 driver.loop.call_at(driver.loop_time(op.due), self.begin, op)
@@ -62,7 +62,7 @@ class LoopWorker:
             self.channel.start(attempt.op.target, driver.policy.deadline_s(attempt))
         except ValueError as exc:  # a target this engine cannot fetch
             self.in_flight = False
-            driver.stats.add(driver.policy.invalid(attempt.op, str(exc), time.perf_counter()))
+            driver.count(driver.policy.invalid(attempt.op, str(exc), time.perf_counter()))
             self.next()
 
     def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
@@ -77,7 +77,7 @@ class LoopWorker:
             if type(verdict) is Retry:
                 driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
                 return
-            driver.stats.add(verdict)  # _then's work, written out: this runs once per answer
+            driver.count(verdict)  # _then's work, written out: this runs once per answer
             self.next()
 
     def failed(self, error, detail: str | None = None, stale: bool = False) -> None:
@@ -91,7 +91,7 @@ class LoopWorker:
         if type(verdict) is Retry:
             self.driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
             return
-        self.driver.stats.add(verdict)
+        self.driver.count(verdict)
         self.next()
 
     def check(self, now: float) -> None:
@@ -120,7 +120,9 @@ class LoopDriver:
                  loop: asyncio.AbstractEventLoop) -> None:
         self.engine, self.policy, self.control, self.sink, self.loop = engine, policy, control, sink, loop
         self.work = Work(job, control, sink.epoch, shared=False)  # every worker runs on this loop
-        self.stats = sink.new_stats()
+        self.batch = sink.new_batch()
+        #: Count one Sample into this loop's own batch (one thread: no lock per request).
+        self.count = self.batch.add
         self.finished = loop.create_future()
         self._left = concurrency
         self.workers = [LoopWorker(self) for _ in range(concurrency)]
@@ -132,7 +134,7 @@ class LoopDriver:
 
     def hand_over(self) -> None:
         """Give what was counted since the last tick to the sink (progress sees it)."""
-        self.sink.hand_over(self.stats)
+        self.sink.hand_over(self.batch)
 
     def worker_done(self) -> None:
         self._left -= 1

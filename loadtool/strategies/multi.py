@@ -36,7 +36,8 @@ class MultiDriver:
         self.retries: list = []  # (when, order, slot, attempt), soonest first
         self._order = itertools.count()
         self.held = None  # the next operation, while it is not yet due
-        self.stats = sink.new_stats()
+        self.batch = sink.new_batch()
+        self.count = self.batch.add
         self.exhausted = False
 
     def run(self) -> None:
@@ -80,7 +81,7 @@ class MultiDriver:
                 self.held = op
                 return
             if isinstance(op.target, InvalidTarget):
-                self.stats.add(self.policy.invalid(op, op.target.detail, now))
+                self.count(self.policy.invalid(op, op.target.detail, now))
                 continue
             self._send(self.free.pop(), self.policy.begin(op, now), now, self.policy.first_limits)
 
@@ -91,7 +92,7 @@ class MultiDriver:
         except ValueError as exc:  # a target this engine cannot fetch
             del self.attempts[slot]
             self.free.append(slot)
-            self.stats.add(self.policy.invalid(attempt.op, str(exc), now))
+            self.count(self.policy.invalid(attempt.op, str(exc), now))
 
     def _ended(self, slot: int, outcome) -> None:
         attempt, now = self.attempts.pop(slot), time.perf_counter()
@@ -104,7 +105,7 @@ class MultiDriver:
             heapq.heappush(self.retries, (time.perf_counter() + verdict.pause_s, next(self._order), slot,
                                           verdict.attempt))
             return
-        self.stats.add(verdict)
+        self.count(verdict)
         self.free.append(slot)
 
     def _wait_s(self, now: float) -> float:
@@ -117,4 +118,4 @@ class MultiDriver:
         return max(wait, 0.0)
 
     def _hand_over(self) -> None:
-        self.sink.hand_over(self.stats)
+        self.sink.hand_over(self.batch)

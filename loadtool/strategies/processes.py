@@ -22,7 +22,7 @@ from dataclasses import replace
 from .. import engines
 from ..control import RunControl
 from ..engines.policy import Policy
-from ..metrics import Stats
+from ..sink import Batch
 from ..politeness import HostLimits
 from ..system import cpu_count, die_with_parent, peak_rss_bytes
 from ..work import Share, Work
@@ -72,20 +72,20 @@ def _run_range(start: int, stop: int | None, share: Share | None, epoch: float) 
     """Do operations ``start`` up to ``stop`` (of the hosts in ``share``, when given) in this
     worker; return their Stats, encoded."""
     job = _worker["job"] if share is None else replace(_worker["job"], share=share)
-    stats = Stats(epoch, open_model=job.rate is not None, records=job.records)
+    batch = Batch(epoch, open_model=job.rate is not None, records=job.records)
     cpu_start = time.process_time()
     work = Work(job, _worker["control"], epoch, start, stop)
     limits = HostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
     _worker["busy"] = True
     try:
-        sync_worker(work, _worker["engine"], _worker["session"], _worker["policy"], stats.add, limits)
+        sync_worker(work, _worker["engine"], _worker["session"], _worker["policy"], batch.add, limits)
     except Abandoned:
         pass
     finally:
         _worker["busy"] = False
-    stats.cpu_s = time.process_time() - cpu_start
-    stats.worker_peak_bytes = peak_rss_bytes()
-    return stats.to_wire()
+    batch.stats.cpu_s = time.process_time() - cpu_start
+    batch.stats.worker_peak_bytes = peak_rss_bytes()
+    return batch.to_wire()
 
 
 def ranges(job, processes: int) -> Iterator[tuple[int, int | None, Share | None]]:
@@ -144,7 +144,7 @@ class _InFlight:
         """Merge the ranges that finish within ``timeout``; True when none is left."""
         done, self.futures = wait(self.futures, timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
-            self.sink.merge(Stats.from_wire(future.result()))
+            self.sink.merge_wire(future.result())
         return not self.futures
 
 

@@ -2,7 +2,7 @@
 
 The share follows the run's stop from outside (a multiprocessing or dask Event) and
 has the run's grace period of its own; its counts go back to whoever started it, as
-encoded Stats, every SHIP_S when asked (hybrid: progress stays live) and at the end.
+encoded Stats (and --raw records), every SHIP_S when asked (hybrid: progress stays live) and at the end.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 
 from ..control import RunControl
-from ..metrics import Stats
 from ..sink import Sink
+from ..system import peak_rss_bytes
 from .asyncio import STRATEGY as ASYNC
 
 #: How often a share hands its counts onwards, when it does (hybrid).
@@ -22,10 +22,10 @@ SHIP_S = 0.25
 
 def run_share(job, epoch: float, wait_outside: Callable[[float], bool], reason: str,
               ship: Callable[[dict], None] | None = None,
-              cpu_clock: Callable[[], float] = time.process_time) -> Stats:
+              cpu_clock: Callable[[], float] = time.process_time) -> dict:
     """Run ``job`` (one share of a run) with the async strategy in this process and return
-    its Stats. With ``ship``, counts so far are handed to it every SHIP_S (encoded, as
-    Stats.to_wire gives them), and the Stats returned hold only the rest."""
+    what it counted, encoded (``Sink.close_wire``). With ``ship``, counts so far are handed
+    to it every SHIP_S (encoded the same way), and what is returned holds only the rest."""
     control, sink = RunControl(job.grace_s), Sink(job.rate is not None, epoch, records=job.records)
     end_follow = control.follow(wait_outside, reason)
     done = threading.Event()
@@ -47,6 +47,4 @@ def run_share(job, epoch: float, wait_outside: Callable[[float], bool], reason: 
         end_follow()
         if shipper is not None:
             shipper.join()
-    stats = sink.close()
-    stats.cpu_s = cpu_clock() - cpu_start
-    return stats
+    return sink.close_wire(cpu_clock() - cpu_start, peak_rss_bytes())

@@ -1,0 +1,139 @@
+"""The per-second series: operations, failed ones, errors, bytes and latency, one row a second.
+
+Rows count from the run's epoch, so series made in other processes line up when merged.
+A second that is over keeps its histogram encoded (a few hundred bytes instead of a live
+2-digit histogram), so a run of hours holds one small row a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from .histograms import SERIES_DIGITS, mean_of, new_histogram
+
+
+def _settle(histogram: HdrHistogram, pending: dict[int, int]) -> None:
+    for value, count in pending.items():
+        histogram.record_value(value, count)
+    pending.clear()
+
+
+class _Second:
+    """One row of the per-second series; its histogram is encoded once the second is over."""
+
+    __slots__ = ("ops", "failed", "errors", "bytes", "live", "encoded", "pending")
+
+    def __init__(self) -> None:
+        self.ops = self.failed = self.errors = self.bytes = 0
+        self.live: HdrHistogram | None = new_histogram(SERIES_DIGITS)
+        self.encoded: bytes | None = None
+        self.pending: dict[int, int] = {}
+
+    def histogram(self) -> HdrHistogram:
+        if self.live is not None:
+            _settle(self.live, self.pending)
+            return self.live
+        return HdrHistogram.decode(self.encoded)
+
+    def thaw(self) -> HdrHistogram:
+        if self.live is None:
+            self.live, self.encoded = HdrHistogram.decode(self.encoded), None
+        return self.live
+
+    def freeze(self) -> None:
+        if self.live is not None:
+            _settle(self.live, self.pending)
+            self.encoded, self.live = self.live.encode(), None
+
+
+class Series:
+    """Operations, failed operations (and of those, errors), bytes and latency per second of
+    the run, one row per second."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, _Second] = {}
+        self._hot: int | None = None
+
+    def add(self, second: int, latency_bucket: int, failed: bool, errored: bool, nbytes: int) -> None:
+        row = self._rows[second] if second == self._hot else self._row(second)
+        row.ops += 1
+        row.failed += failed
+        row.errors += errored
+        row.bytes += nbytes
+        pending = row.pending
+        pending[latency_bucket] = pending.get(latency_bucket, 0) + 1
+
+    def _row(self, second: int) -> _Second:
+        if second == self._hot:
+            return self._rows[second]
+        row = self._rows.get(second)
+        if row is None:
+            row = self._rows[second] = _Second()
+        else:
+            row.thaw()
+        if self._hot is not None:
+            self._rows[self._hot].freeze()
+        self._hot = second
+        return row
+
+    def merge(self, other: Series) -> None:
+        for second, theirs in other._rows.items():
+            mine = self._row(second)
+            mine.ops += theirs.ops
+            mine.failed += theirs.failed
+            mine.errors += theirs.errors
+            mine.bytes += theirs.bytes
+            mine.live.add(theirs.histogram())
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The series as plain rows, seconds in order, with gaps (idle seconds) filled."""
+        if not self._rows:
+            return []
+        out = []
+        for second in range(min(self._rows), max(self._rows) + 1):
+            row = self._rows.get(second)
+            if row is None:
+                out.append({"second": second, "ops": 0, "failed": 0, "errors": 0, "bytes": 0, "p50_ms": None,
+                            "p99_ms": None})
+                continue
+            hist = row.histogram()
+            out.append({
+                "second": second, "ops": row.ops, "failed": row.failed, "errors": row.errors, "bytes": row.bytes,
+                "p50_ms": hist.get_value_at_percentile(50) / 1000,
+                "p99_ms": hist.get_value_at_percentile(99) / 1000,
+            })
+        return out
+
+    def concurrency(self, second: int) -> float:
+        """Operations in flight on average during ``second``, by Little's law: those that
+        ended in it times their mean latency (0 for a second with none)."""
+        row = self._rows.get(second)
+        if row is None or not row.ops:
+            return 0.0
+        return row.ops * mean_of(row.histogram()) / 1e6
+
+    def histograms(self) -> Iterator[tuple[int, HdrHistogram]]:
+        """Each second's latency histogram (µs), seconds in order; idle seconds skipped."""
+        for second in sorted(self._rows):
+            row = self._rows[second]
+            if row.ops:
+                yield second, row.histogram()
+
+    def to_wire(self) -> list[list[Any]]:
+        """Plain rows, each second's histogram HdrHistogram-encoded (ASCII)."""
+        for row in self._rows.values():
+            row.freeze()
+        self._hot = None
+        return [[s, r.ops, r.failed, r.errors, r.bytes, r.encoded.decode("ascii")] for s, r in sorted(self._rows.items())]
+
+    @classmethod
+    def from_wire(cls, rows: list[list[Any]]) -> Series:
+        series = cls()
+        for second, ops, failed, errors, nbytes, encoded in rows:
+            row = series._rows[second] = _Second()
+            row.ops, row.failed, row.errors, row.bytes = ops, failed, errors, nbytes
+            row.live, row.encoded = None, encoded.encode() if isinstance(encoded, str) else encoded
+        return series

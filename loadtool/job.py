@@ -185,13 +185,6 @@ class Job:
     def polite(self) -> bool:
         return self.fetch is not None and self.fetch.polite
 
-    def part(self, index: int, of: int) -> Job:
-        """Process ``index`` of ``of``'s part of this job, at ``1/of`` of the concurrency: every
-        ``of``-th operation from ``index`` — or, with per-host limits, the operations of the
-        hosts that process owns, so the limits hold."""
-        concurrency = max(self.concurrency // of + (index < self.concurrency % of), 1)
-        return replace(self, concurrency=concurrency, share=Share(index, of, by_host=self.polite))
-
     def describe(self) -> dict[str, Any]:
         """Every option, as plain JSON-able data (the ``job`` of ``loadtool.result/1``)."""
         out: dict[str, Any] = {"targets": self.targets.describe(), "kind": self.kind}

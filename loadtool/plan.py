@@ -14,12 +14,14 @@ import statistics
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from . import strategies
 from .errors import UsageError
 from .job import Job
 from .metrics import mean_of
 from .names import DEFAULT_CONCURRENCY, SYNC_STRATEGIES
 from .runner import measure, ready
 from .sizing import Goal, Option, Way, plan_option, predict_wall_s
+from .strategies import Scale
 from .system import cpu_count
 
 SCHEMA = "loadtool.plan/1"
@@ -102,7 +104,8 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
             if not run.ops:
                 skipped.append(f"{strategy} ({engine}): no operation finished within {each_s:.1f}s")
                 continue
-            ways.append(Way(strategy, engine, run.cpu_s / run.ops, run.memory_per_worker_bytes))
+            ways.append(Way(strategy, engine, run.cpu_s / run.ops, run.memory_per_worker_bytes,
+                            strategies.get(strategy).scale))
     return Measured(
         latency_mean_s=mean_of(histogram) / 1e6,
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
@@ -120,12 +123,12 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
     from .crawl import Crawl
 
     with ready(job) as bound:
-        runs = {}
+        runs, scales = {}, {}
         for strategy in ("async", "processes", "hybrid"):
             crawl = Crawl(crawl_options.by(strategy, cpu_count()))
             leg = replace(bound.with_strategy(strategy), engine="aiohttp", count=None, duration_s=pilot_s / 3,
                           concurrency=PILOT_CONCURRENCY)
-            runs[strategy] = measure(leg, progress, handle_signals=False, strategy=crawl)
+            runs[strategy], scales[strategy] = measure(leg, progress, handle_signals=False, strategy=crawl), crawl.scale
     first = runs["async"]
     if not first.ok:
         raise RuntimeError(f"the pilot crawl could not fetch the seeds: {first.stats.first_error or 'no answer'}")
@@ -133,7 +136,8 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
     # the event loop delays every answer behind it, and that wait is the client's, not the site's.
     steady = min((run for run in runs.values() if run.ok), key=lambda run: mean_of(run.stats.latency))
     histogram = steady.stats.latency
-    ways = tuple(Way(strategy, "aiohttp", run.cpu_s / run.ops, None) for strategy, run in runs.items() if run.ops)
+    ways = tuple(Way(strategy, "aiohttp", run.cpu_s / run.ops, None, scales[strategy])
+                 for strategy, run in runs.items() if run.ops)
     found = first.details["crawl"]
     crawl = {"links_per_page": found["links_found"] / first.ops,
              "new_share": 1 - found["duplicates"] / found["links_found"] if found["links_found"] else 0.0,
@@ -211,11 +215,17 @@ def measured_from(plan: dict[str, Any]) -> Measured:
     if not isinstance(plan, dict) or plan.get("schema") != SCHEMA:
         raise UsageError(f"--plan: not a loadtool plan (schema {SCHEMA}); make one with loadtool plan --format json")
     data = dict(plan["measured"])
-    data["ways"] = tuple(Way(**way) for way in data["ways"])
+    data["ways"] = tuple(_way(way) for way in data["ways"])
     data["spread"] = tuple(data["spread"])
     data["skipped"] = tuple(data["skipped"])
     data.setdefault("crawl", None)
     return Measured(**data)
+
+
+def _way(stored: dict[str, Any]) -> Way:
+    """A Way from a stored plan (one made before plans kept the scale: the strategy's own)."""
+    scale = stored.get("scale")
+    return Way(**{**stored, "scale": Scale(**scale) if scale else strategies.get(stored["strategy"]).scale})
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,10 @@ class Slots:
 
     ``take`` either grants a slot — returning when the operation may start (now, or later
     for a per-host rate) — or says the host is full. ``now`` is given, never read, so the
-    limits are tested without waiting; the sync and async twins below only wait.
+    limits are tested without waiting; the sync and async twins below only wait, and the
+    crawl's frontier (which hands out hosts in the order they may start) keeps its hosts'
+    limits here too. A host may be slowed down on its own (``slow_down``: robots.txt's
+    Crawl-delay): its gap is then the longer of its own and the rate's.
     """
 
     def __init__(self, per_host: int | None, per_s: float | None) -> None:
@@ -56,20 +59,31 @@ class Slots:
         self.gap_s = None if per_s is None else 1.0 / per_s
         self.in_flight: dict[str, int] = {}
         self.next_start: dict[str, float] = {}
+        #: Hosts with a gap of their own, longer than ``gap_s``.
+        self.own_gap_s: dict[str, float] = {}
+
+    def full(self, host: str) -> bool:
+        """Whether ``per_host`` operations of the host are in flight."""
+        return self.per_host is not None and self.in_flight.get(host, 0) >= self.per_host
+
+    def free_at(self, host: str) -> float:
+        """When the host may next start (0: at once)."""
+        return self.next_start.get(host, 0.0)
 
     def take(self, host: str, now: float) -> float | None:
         """A slot for ``host``: when it may start, or None while ``per_host`` are in flight."""
-        if self.per_host is not None and self.in_flight.get(host, 0) >= self.per_host:
+        if self.full(host):
             return None
         self.in_flight[host] = self.in_flight.get(host, 0) + 1
         return self.start(host, now)
 
     def start(self, host: str, now: float) -> float:
         """Reserve the host's next start (for a slot already held): now, or later."""
-        if self.gap_s is None:
+        gap = self.own_gap_s.get(host, self.gap_s) if self.own_gap_s else self.gap_s
+        if gap is None:
             return now
         start = max(now, self.next_start.get(host, now))
-        self.next_start[host] = start + self.gap_s
+        self.next_start[host] = start + gap
         if len(self.next_start) > PRUNE_AT:
             self.next_start = {key: due for key, due in self.next_start.items() if due > now}
         return start
@@ -80,6 +94,20 @@ class Slots:
             self.in_flight[host] = left
         else:
             del self.in_flight[host]
+
+    def slow_down(self, host: str, gap_s: float) -> None:
+        """Space the host's starts at least ``gap_s`` apart from now on."""
+        if gap_s > (self.gap_s or 0.0):
+            self.own_gap_s[host] = max(gap_s, self.own_gap_s.get(host, 0.0))
+
+    def idle(self, host: str, now: float) -> bool:
+        """Whether nothing of the host is in flight and it may start at once."""
+        return host not in self.in_flight and self.next_start.get(host, 0.0) <= now
+
+    def forget(self, host: str) -> None:
+        """Drop what is kept of an idle host (a crawl over millions of hosts forgets them)."""
+        self.next_start.pop(host, None)
+        self.own_gap_s.pop(host, None)
 
 
 class HostLimits:

@@ -69,7 +69,7 @@ def describe(job, sink, started: float, rate: _Rate):
 
 
 @contextmanager
-def live_progress(job, sink, delay_s: float = 1.0, refresh_s: float = 0.25) -> Iterator[None]:
+def live_progress(job, layout, sink, delay_s: float = 1.0, refresh_s: float = 0.25) -> Iterator[None]:
     """Show a run's progress on stderr from ``delay_s`` after the start until the run ends."""
     from rich.console import Console
 

@@ -29,7 +29,7 @@ from .sink import Sink
 from .sizing import ideal_s
 from .system import MemoryWatch, raise_open_files_limit
 
-#: Makes a context manager that shows progress of a run, from its job and sink.
+#: Makes a context manager that shows progress of a run, from its job, layout and sink.
 ProgressFactory = Callable[[Job, Sink], Any]
 
 
@@ -154,9 +154,9 @@ def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: b
         if handle_signals:
             stack.enter_context(stop_on_signals(control))
         if progress is not None:
-            stack.enter_context(progress(job, sink))
+            stack.enter_context(progress(job, layout, sink))
         try:
-            layout = strategy.run(job, control, sink) or layout
+            layout = strategy.run(job, layout, control, sink) or layout
         except KeyboardInterrupt:  # a second Ctrl-C: keep what was measured
             control.stop("SIGINT")
     return clock.result(job, layout, control, sink, page_cache)
@@ -176,10 +176,10 @@ async def ameasure(job: Job) -> Result:
     from .strategies.asyncio import run_async
 
     strategy, page_cache = await asyncio.to_thread(_prepare, job)
-    control, sink = RunControl(job.grace_s), Sink(job.rate is not None)
+    control, sink, layout = RunControl(job.grace_s), Sink(job.rate is not None), strategy.layout(job)
     clock = _Clock()
-    await run_async(job, control, sink)
-    return clock.result(job, strategy.layout(job), control, sink, page_cache)
+    await run_async(job, layout, control, sink)
+    return clock.result(job, layout, control, sink, page_cache)
 
 
 def _job(job: Job | None, options: dict[str, Any]) -> Job:

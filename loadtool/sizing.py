@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 from .names import SYNC_STRATEGIES
+from .strategies import Scale
 
 #: Beyond this many operations the schedule is simulated for a prefix and scaled: the span
 #: of greedy scheduling grows linearly with the count (0.1% off at 10^6 pages), and the
@@ -129,14 +130,10 @@ def find_knee(levels: list[tuple[int, float, float | None]], min_gain: float = 0
 
 # --- sizing a job (loadtool plan) ---------------------------------------------------
 
-#: The most workers of each kind one machine is planned with: beyond these, threads
-#: thrash, process memory runs out, and sockets and ephemeral ports become the limit.
-MAX_WORKERS = {"sequential": 1, "threads": 512, "processes": 64, "async": 10_000, "hybrid": 40_000}
-
-
 @dataclass(frozen=True)
 class Way:
-    """One way to run the job, as the pilot measured it: a strategy (and its engine)."""
+    """One way to run the job, as the pilot measured it: a strategy (and its engine), and how
+    that strategy scales on one machine (as the strategy itself says: ``Strategy.scale``)."""
 
     strategy: str
     engine: str
@@ -144,6 +141,7 @@ class Way:
     cpu_per_op_s: float
     #: Memory per worker in bytes, measured (None: unknown).
     memory_per_worker: int | None
+    scale: Scale
 
 
 def way_label(strategy: str, engine: str) -> str:
@@ -193,7 +191,7 @@ class Option:
 
 def cpu_ceiling(way: Way, cores: int) -> float:
     """Operations a second one machine's CPU allows this way: one core unless it uses processes."""
-    usable = cores if way.strategy in ("processes", "hybrid") else 1
+    usable = cores if way.scale.all_cores else 1
     return usable / way.cpu_per_op_s if way.cpu_per_op_s > 0 else math.inf
 
 
@@ -205,7 +203,7 @@ def cycle_s(way: Way, latency_s: float) -> float:
 
 def machine_throughput(way: Way, latency_s: float, cores: int) -> tuple[float, str]:
     """The most one machine can do this way, and what bounds it (Little's law: X = N / L)."""
-    by_workers = MAX_WORKERS[way.strategy] / cycle_s(way, latency_s)
+    by_workers = way.scale.max_workers / cycle_s(way, latency_s)
     by_cpu = cpu_ceiling(way, cores)
     return (by_workers, "workers") if by_workers <= by_cpu else (by_cpu, "cpu")
 
@@ -227,13 +225,11 @@ def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, flo
     if polite < min(per_machine * machines, wanted or math.inf):
         throughput, bound = polite, "politeness"
     per_machine_rate = throughput / machines
-    concurrency = max(1, math.ceil(per_machine_rate * cycle_s(way, latency_s)))
-    if way.strategy == "processes":
-        concurrency = min(concurrency, MAX_WORKERS["processes"])
+    concurrency = min(max(1, math.ceil(per_machine_rate * cycle_s(way, latency_s))), way.scale.max_workers)
     total = goal.pages / throughput
     low, high = spread
     # A hybrid worker is a process (one per core), holding many connections.
-    workers = goal.cores if way.strategy == "hybrid" else concurrency
+    workers = goal.cores if way.scale.memory_per_process else concurrency
     memory = None if way.memory_per_worker is None else way.memory_per_worker * workers
     meets = None if goal.deadline_s is None else total / low <= goal.deadline_s * 1.0001
     return Option(way, machines, concurrency, throughput, bound, total,
@@ -243,7 +239,7 @@ def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, flo
 def predict_wall_s(ops: int, way: Way, concurrency: int, latency_s: float, cores: int) -> float:
     """The wall time of a run of ``ops`` operations at ``concurrency``: the slower of Little's
     law (waves of ``concurrency`` operations) and the CPU the client needs."""
-    workers = 1 if way.strategy == "sequential" else concurrency
+    workers = min(concurrency, way.scale.max_workers)
     by_latency = math.ceil(ops / workers) * cycle_s(way, latency_s)
     by_cpu = ops / cpu_ceiling(way, cores)
     return max(by_latency, by_cpu)

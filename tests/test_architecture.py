@@ -152,3 +152,18 @@ def test_no_module_imports_one_above_its_layer():
     upward = [f"{module} -> {target}" for module, targets in import_graph().items() for target in targets
               if layer_of(target) < layer_of(module)]
     assert upward == []
+
+
+def test_the_names_help_shows_are_the_registries_names():
+    """names.py spells the strategies and engines for --help without importing them; it must
+    say what the registries hold."""
+    from loadtool import crawl, engines, names, strategies
+
+    assert names.ALL_STRATEGIES == tuple(strategies._MODULES)
+    assert names.STRATEGIES == tuple(name for name in names.ALL_STRATEGIES if name != "cluster")
+    runs_requests = tuple(name for name in names.ALL_STRATEGIES if strategies.get(name).engines["fetch"] == ("requests",))
+    assert names.SYNC_STRATEGIES == runs_requests
+    fetch_engines = {engine for name in names.ALL_STRATEGIES for engine in strategies.get(name).engines["fetch"]}
+    assert set(names.ENGINES) == fetch_engines and fetch_engines <= set(engines._ENGINES)
+    assert names.CRAWL_STRATEGIES == crawl.STRATEGIES
+    assert names.CRAWL_COMPARED == tuple(name for name in crawl.STRATEGIES if name != "cluster")

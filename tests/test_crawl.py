@@ -237,7 +237,7 @@ def test_a_hosts_interval_spaces_its_pages_and_other_hosts_go_on_meanwhile():
     for n in range(3):
         frontier.put(f"{slow}{n}", 0)
         frontier.put(f"{fast}{n}", 0)
-    frontier.host("127.0.0.1/web/3").interval_s = 0.05
+    frontier.slow_down("127.0.0.1/web/3", 0.05)
     first = frontier.poll(100.0)
     assert first[0] == f"{slow}0"
     frontier.done(first[2])
@@ -417,8 +417,9 @@ def test_the_frontier_forgets_idle_hosts_past_its_limit_but_never_a_busy_or_wait
         busy = frontier.poll(0.0)  # in flight throughout
         frontier.put("http://waiting.example/a", 0)
         frontier.host("waiting.example").robots = asyncio.Event()  # its robots.txt being fetched
-        slow = frontier.host("slow.example")
-        slow.next_s = float("inf")  # its Crawl-delay not over
+        frontier.put("http://slow.example/a", 0)
+        frontier.slow_down("slow.example", 3600)  # its Crawl-delay: not over once it has been fetched
+        frontier.done((await frontier.take())[2])
         for n in range(1000):
             frontier.put(f"http://h{n}.example/", 0)
             taken = await frontier.take()

@@ -171,8 +171,11 @@ def test_hybrid_splits_operations_evenly():
     from loadtool.job import Job
     from loadtool.targets import ItemList
 
-    job = Job.build(targets=ItemList(("http://h/{i}",)), count=10, concurrency=5, strategy="hybrid")
-    parts = [job.part(index, 2) for index in range(2)]
+    from loadtool import strategies
+
+    job = Job.build(targets=ItemList(("http://h/{i}",)), count=10, concurrency=5, strategy="hybrid", processes=2)
+    layout = strategies.get("hybrid").layout(job)
+    parts = [layout.part(job, index) for index in range(2)]
     assert [part.concurrency for part in parts] == [3, 2]
     assert [(part.share.index, part.share.of, part.share.by_host) for part in parts] == [(0, 2, False), (1, 2, False)]
 

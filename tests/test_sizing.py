@@ -58,7 +58,9 @@ from loadtool.sizing import Goal, Way, cpu_ceiling, machine_throughput, plan_opt
 
 
 def _way(strategy="async", cpu_per_op_s=0.0001, memory=10_000):
-    return Way(strategy, "aiohttp", cpu_per_op_s, memory)
+    from loadtool import strategies
+
+    return Way(strategy, "aiohttp", cpu_per_op_s, memory, strategies.get(strategy).scale)
 
 
 def test_littles_law_sets_the_concurrency_a_deadline_needs():

@@ -100,7 +100,7 @@ class Delivery:
 
     def progress_factory(self):
         """What watches each run: the live progress line (on a terminal) and the
-        --prometheus exporter, as one context-manager factory of (job, sink); or None."""
+        --prometheus exporter, as one context-manager factory of (job, layout, sink); or None."""
         watchers = []
         if self.progress and not self.quiet and sys.stderr.isatty():
             from ..progress import live_progress
@@ -112,8 +112,8 @@ class Delivery:
             return watchers[0] if watchers else None
 
         @contextmanager
-        def both(job, sink):
-            with watchers[0](job, sink), watchers[1](job, sink):
+        def both(job, layout, sink):
+            with watchers[0](job, layout, sink), watchers[1](job, layout, sink):
                 yield
         return both
 

@@ -76,15 +76,16 @@ async def _read(reader: asyncio.StreamReader) -> tuple:
     return pickle.loads(await reader.readexactly(size))
 
 
-def layout(options, job, partitions: int | None = None) -> Layout:
+def partitioned_layout(options, job, partitions: int | None = None) -> Layout:
     """P partitions of C/P pages in flight each: P processes (--processes, else one per CPU),
     or the dask cluster's workers (known once connected: ``partitions``)."""
     local = job.cluster.local if job.cluster is not None else None
-    parts = partitions or options.partitions or local or 1
+    cluster = options.strategy == "cluster"
+    parts = partitions or (local if cluster else options.processes) or 1
     per = max(wanted(job) // parts, 1)
-    where = "dask workers" if options.cluster else "processes"
+    where = "dask workers" if cluster else "processes"
     return Layout(in_flight=per * parts, processes=parts, connections=per,
-                  cores=(local or 1) if options.cluster else max(1, min(parts, cpu_count())),
+                  cores=(local or 1) if cluster else max(1, min(parts, cpu_count())),
                   why=f"the frontier partitioned by host over {parts} {where}, {per} pages in flight each")
 
 
@@ -172,28 +173,28 @@ class Hub:
                 _write(writer, ("end", stopped))
 
 
-async def coordinate(crawl, job, control, sink) -> Layout:
+async def coordinate(crawl, job, layout: Layout, control, sink) -> Layout:
     """Run ``crawl`` in partitions (processes, or tasks on a dask cluster) and merge what
     they measured into ``sink``; ``details["crawl"]`` is their tallies merged."""
     from contextlib import ExitStack
     from dataclasses import replace
 
-    from . import Tally
+    from .tally import Tally
 
     loop = asyncio.get_running_loop()
     with ExitStack() as stack:
-        where = _Cluster(job, stack) if crawl.options.cluster else _Processes(layout(crawl.options, job).processes,
-                                                                               stack)
-        plan = layout(crawl.options, job, where.partitions)
-        parts = plan.processes
+        where = _Cluster(job, stack) if crawl.name == "cluster" else _Processes(layout.processes, stack)
+        if where.partitions != layout.processes:  # a remote cluster's workers, known once connected
+            layout = partitioned_layout(crawl.options, job, where.partitions)
+        parts = layout.processes
         token = secrets.token_bytes(TOKEN_BYTES)
         hub = Hub(parts, crawl.seeds(job), job.count, sink, token)
         server = await asyncio.start_server(hub.connection, where.host, 0)
         stack.callback(server.close)
         address = server.sockets[0].getsockname()[:2]
         # Each partition crawls on its own loop, until the hub ends it: no count or duration of its own.
-        part = replace(job, concurrency=plan.in_flight // parts, count=None, duration_s=None)
-        options = replace(crawl.options, partitions=0, cluster=False)
+        part = replace(job, concurrency=layout.connections, count=None, duration_s=None)
+        options = replace(crawl.options, strategy="async", processes=0)
         sink.restart_clock()  # the partitions' processes are up: the crawl starts now
         futures = [where.submit(run_partition, options, part, index, parts, (*address, token), sink.epoch)
                    for index in range(parts)]
@@ -218,7 +219,7 @@ async def coordinate(crawl, job, control, sink) -> Layout:
                 sink.merge_wire(outcome["counted"])
                 tally.merge(outcome["tally"])
         sink.details["crawl"] = tally.details()
-        return plan
+        return layout
 
 
 def _raise_failure(futures: list[asyncio.Future]) -> None:

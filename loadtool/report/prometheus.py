@@ -72,7 +72,7 @@ class _Run:
 
 
 class Exporter:
-    """The metrics server and what it serves; ``watch`` is a progress factory (job, sink)."""
+    """The metrics server and what it serves; ``watch`` is a progress factory (job, layout, sink)."""
 
     def __init__(self, address: str) -> None:
         from prometheus_client import CollectorRegistry, start_http_server
@@ -91,10 +91,7 @@ class Exporter:
         self.public = not is_loopback(host)
 
     @contextmanager
-    def watch(self, job: Any, sink: Any):
-        from ..strategies import get
-
-        layout = get(job.strategy).layout(job)
+    def watch(self, job: Any, layout: Any, sink: Any):
         run = _Run((job.strategy, str(job.concurrency)), layout.in_flight, sink)
         with self._lock:
             self._runs.append(run)

@@ -1,10 +1,13 @@
 """Strategies: how a job's operations overlap, and nothing else.
 
-Each strategy is one object (``STRATEGY`` in its module) that knows three things: how
-the job's concurrency becomes processes, threads and connections (``layout``), which
-engines it runs (``engines``), and how to run the job (``run(job, control, sink)``).
-Everything that asks "how many workers" asks the strategy. The modules are imported
-only when used, so ``loadtool --help`` stays quick.
+Each strategy is one object (``STRATEGY`` in its module) that knows four things: how
+the job's concurrency becomes processes, threads and connections (``layout``, computed
+once by the runner and passed down), which engines it runs (``engines``), how it scales
+on one machine (``scale``, for loadtool plan), and how to run the job
+(``run(job, layout, control, sink)``). Everything that asks "how many workers" asks the
+strategy; a process's share of a job is ``Layout.part``, one formula for every strategy
+that spreads over processes. The modules are imported only when used, so ``loadtool
+--help`` stays quick.
 """
 
 from __future__ import annotations
@@ -34,6 +37,24 @@ def wanted(job) -> int:
 def streams(job) -> int:
     """Requests in flight on one connection: --streams with HTTP/2 and HTTP/3, else one."""
     return job.fetch.streams if job.fetch is not None and job.fetch.http != "1.1" else 1
+
+
+def split(total: int, parts: int, index: int) -> int:
+    """Part ``index`` of ``total`` split over ``parts`` as evenly as can be (never below 1)."""
+    return max(total // parts + (index < total % parts), 1)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How a strategy scales on one machine, for sizing a job (loadtool plan)."""
+
+    #: The most workers one machine is planned with: beyond these, threads thrash, process
+    #: memory runs out, and sockets and ephemeral ports become the limit.
+    max_workers: int
+    #: Whether it keeps every core busy (processes), or one (the GIL, one event loop).
+    all_cores: bool = False
+    #: Whether its memory grows with its processes (one per core), not with its workers.
+    memory_per_process: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,16 @@ class Layout:
             shape = "1 at a time"
         return f"{shape} ({self.why})" if self.why else shape
 
+    def part(self, job, index: int, of: int | None = None):
+        """Process ``index``'s part of ``job``: its share of the operations (every ``of``-th
+        from ``index``, ``of`` being the processes unless there are more slices than
+        processes; with per-host limits, the hosts it owns), at its share of the
+        operations in flight."""
+        from ..work import Share
+
+        return replace(job, concurrency=split(self.in_flight, self.processes, index % self.processes),
+                       share=Share(index, of or self.processes, by_host=job.polite))
+
     def describe(self) -> dict[str, Any]:
         return {"in_flight": self.in_flight, "processes": self.processes, "threads_per_process": self.threads,
                 "connections_per_process": self.connections, "streams_per_connection": self.streams,
@@ -89,6 +120,8 @@ class Strategy:
     engines: ClassVar[dict[str, tuple[str, ...]]]
     #: Whether the job travels to other processes (pickled), where it runs.
     crosses_processes: ClassVar[bool] = False
+    #: How it scales on one machine (loadtool plan).
+    scale: ClassVar[Scale]
 
     def layout(self, job) -> Layout:
         raise NotImplementedError
@@ -109,7 +142,9 @@ class Strategy:
             raise UsageError("--engine chooses how async fetches; it does not apply to read")
         raise UsageError(f"--strategy {self.name} does not run --engine {asked}; the pairs are {pairs()}")
 
-    def run(self, job, control, sink) -> None:
+    def run(self, job, layout: Layout, control, sink) -> Layout | None:
+        """Run ``job`` as ``layout`` says (the runner computed it once); return the layout
+        used only where it could be known only by running (a remote cluster's workers)."""
         raise NotImplementedError
 
     def refuses(self, job) -> str | None:

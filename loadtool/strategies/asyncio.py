@@ -16,16 +16,16 @@ from ..engines.policy import Policy
 from ..politeness import AsyncHostLimits
 from ..system import cpu_count, event_loop_factory
 from ..work import Work
-from . import Layout, Strategy, streams, wanted
+from . import Layout, Scale, Strategy, streams, wanted
 from .loop import LoopDriver
 from .multi import MultiDriver
 from .workers import async_worker
 
 
-async def run_async(job, control, sink) -> None:
+async def run_async(job, layout: Layout, control, sink) -> None:
     """Run the job on the running event loop (for ``loadtool.arun`` and Jupyter)."""
     engine, policy = engines.load(job.engine, job), Policy.for_job(job)
-    in_flight = STRATEGY.layout(job).in_flight
+    in_flight = layout.in_flight
     if engine.style == "multi":  # its own loop, in a thread: it drives its sockets fastest itself
         await asyncio.to_thread(MultiDriver(job, in_flight, engine, policy, control, sink).run)
         return
@@ -50,6 +50,7 @@ async def run_async(job, control, sink) -> None:
 class Async(Strategy):
     name = "async"
     engines = {"fetch": ("aiohttp", "fast", "curl"), "read": ("aiofiles",)}
+    scale = Scale(max_workers=10_000)
 
     def layout(self, job) -> Layout:
         connections = wanted(job)
@@ -60,10 +61,10 @@ class Async(Strategy):
         per = streams(job)
         return Layout(in_flight=connections, connections=-(-connections // per), streams=per)
 
-    def run(self, job, control, sink) -> None:
+    def run(self, job, layout, control, sink) -> None:
         """Run the job on a new event loop (uvloop when available)."""
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-            runner.run(run_async(job, control, sink))
+            runner.run(run_async(job, layout, control, sink))
 
 
 STRATEGY = Async()

@@ -16,9 +16,8 @@ import signal
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import replace
 
-from . import Layout, Strategy, streams, wanted
+from . import Layout, Scale, Strategy, streams, wanted
 from .asyncio import Async
 from .share import run_share
 
@@ -91,6 +90,7 @@ class Cluster(Strategy):
     name = "cluster"
     crosses_processes = True
     engines = Async.engines
+    scale = Scale(max_workers=40_000, all_cores=True, memory_per_process=True)
 
     def layout(self, job) -> Layout:
         """The layout as planned; with a remote scheduler the workers are known only once
@@ -100,7 +100,7 @@ class Cluster(Strategy):
         return Layout(in_flight=wanted(job), connections=wanted(job),
                       why="spread over the dask scheduler's workers")
 
-    def run(self, job, control, sink) -> Layout:
+    def run(self, job, layout, control, sink) -> Layout:
         from distributed import Event, as_completed
 
         with ExitStack() as stack:
@@ -117,8 +117,7 @@ class Cluster(Strategy):
             sink.restart_clock()  # the cluster is up and warm: the schedule starts now
             futures = {}
             for index in range(slices):
-                part = replace(job.part(index, slices), concurrency=max(wanted(job) // workers, 1))
-                futures[client.submit(_run_slice, part, sink.epoch, stop_name, pure=False,
+                futures[client.submit(_run_slice, layout.part(job, index, of=slices), sink.epoch, stop_name, pure=False,
                                       key=f"loadtool-slice-{index}-{stop_name[-8:]}")] = index
             started = set(client.scheduler_info()["workers"])
             done_by: dict[str, int] = {}

@@ -14,11 +14,10 @@ import queue
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, wait
-from dataclasses import replace
 
 from .. import engines
 from ..system import cpu_count, die_with_parent
-from . import Layout, Strategy, streams, wanted
+from . import Layout, Scale, Strategy, streams, wanted
 from .asyncio import Async
 from .processes import context, process_count, signal_workers, start_workers
 from .share import run_share
@@ -70,6 +69,7 @@ class Hybrid(Strategy):
     name = "hybrid"
     crosses_processes = True
     engines = Async.engines
+    scale = Scale(max_workers=40_000, all_cores=True, memory_per_process=True)
 
     def layout(self, job) -> Layout:
         processes, why = process_count(job)
@@ -80,9 +80,8 @@ class Hybrid(Strategy):
                       connections=math.ceil(math.ceil(in_flight / processes) / per),
                       cores=max(1, min(processes, cpu_count())), why=why)
 
-    def run(self, job, control, sink) -> None:
-        layout = self.layout(job)
-        processes, job = layout.processes, replace(job, concurrency=layout.in_flight)
+    def run(self, job, layout, control, sink) -> None:
+        processes = layout.processes
         mp = context()
         stopping, counts = mp.Event(), mp.Queue()
         end_forward = control.forward(stopping.set)
@@ -92,7 +91,7 @@ class Hybrid(Strategy):
         collector.start()
         try:
             start_workers(pool, processes, sink)
-            shares = [pool.submit(_run_share, job.part(index, processes), sink.epoch) for index in range(processes)]
+            shares = [pool.submit(_run_share, layout.part(job, index), sink.epoch) for index in range(processes)]
             # Each process keeps the grace period itself; the parent waits for it, then a wind-down.
             control.wait_until(_finished(shares), extra_s=WIND_DOWN_S)
             for share in shares:

@@ -26,7 +26,7 @@ from ..sink import Batch
 from ..politeness import HostLimits
 from ..system import cpu_count, die_with_parent, peak_rss_bytes
 from ..work import Share, Work
-from . import Layout, Strategy, wanted
+from . import Layout, Scale, Strategy, wanted
 from .threads import Threads
 from .workers import sync_worker
 
@@ -162,6 +162,7 @@ class Processes(Strategy):
     name = "processes"
     crosses_processes = True
     engines = Threads.engines
+    scale = Scale(max_workers=64, all_cores=True)
 
     def layout(self, job) -> Layout:
         processes, why = process_count(job)
@@ -170,8 +171,8 @@ class Processes(Strategy):
     def at_concurrency(self, job, level: int):
         return replace(job, concurrency=level, processes=level)
 
-    def run(self, job, control, sink) -> None:
-        processes = self.layout(job).processes
+    def run(self, job, layout, control, sink) -> None:
+        processes = layout.processes
         mp = context()
         stopping = mp.Event()
         end_forward = control.forward(stopping.set)

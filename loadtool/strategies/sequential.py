@@ -6,18 +6,19 @@ waiting for an operation that hangs once the grace period is over.
 
 from __future__ import annotations
 
-from . import Layout, Strategy
+from . import Layout, Scale, Strategy
 from .threads import Threads, run_in_threads
 
 
 class Sequential(Strategy):
     name = "sequential"
     engines = Threads.engines
+    scale = Scale(max_workers=1)
 
     def layout(self, job) -> Layout:
         return Layout(in_flight=1)
 
-    def run(self, job, control, sink) -> None:
+    def run(self, job, layout, control, sink) -> None:
         run_in_threads(job, control, sink, workers=1)
 
 

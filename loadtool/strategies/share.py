@@ -41,7 +41,7 @@ def run_share(job, epoch: float, wait_outside: Callable[[float], bool], reason: 
         shipper.start()
     cpu_start = cpu_clock()
     try:
-        ASYNC.run(job, control, sink)
+        ASYNC.run(job, ASYNC.layout(job), control, sink)
     finally:
         done.set()
         end_follow()

@@ -15,7 +15,7 @@ from ..engines.policy import Policy
 from ..politeness import HostLimits
 from ..system import cpu_count
 from ..work import Work
-from . import Layout, Strategy, wanted
+from . import Layout, Scale, Strategy, wanted
 from .workers import sync_worker
 
 
@@ -52,14 +52,15 @@ def run_in_threads(job, control, sink, workers: int) -> None:
 class Threads(Strategy):
     name = "threads"
     engines = {"fetch": ("requests",), "read": ("file",)}
+    scale = Scale(max_workers=512)
 
     def layout(self, job) -> Layout:
         # Threads release the GIL in socket and file calls: up to every core can be busy.
         threads = wanted(job)
         return Layout(in_flight=threads, threads=threads, cores=max(1, min(threads, cpu_count())))
 
-    def run(self, job, control, sink) -> None:
-        run_in_threads(job, control, sink, workers=self.layout(job).threads)
+    def run(self, job, layout, control, sink) -> None:
+        run_in_threads(job, control, sink, workers=layout.threads)
 
 
 STRATEGY = Threads()

@@ -1,0 +1,170 @@
+"""The crawl on one event loop: C coroutines take URLs from the frontier, fetch, follow links.
+
+Each page is an operation: fetched with the policy's retries and deadline, counted as a
+Sample, then its links queued (redirects are not followed, but their Location is queued
+like a link, so every URL is fetched at most once). Before a host's first page its
+robots.txt is read; with --sitemaps, the sitemaps it names queue their pages too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import time
+from typing import Callable, NamedTuple
+from urllib.parse import urlsplit
+
+from ..politeness import host_of
+from ..work import Op
+from . import robots
+from .frontier import Frontier
+from .parser import parse_in_process, parse_page
+from .seen import Seen
+from .sitemaps import SITEMAPS_PER_HOST, sitemap_locations
+from .tally import Tally
+from .urls import links_of, normalize
+
+#: Hosts counted by name in the report's per-host summary; the rest count together.
+HOSTS_NAMED = 10_000
+
+
+class Fetcher(NamedTuple):
+    """Fetching for the crawl: ``page(op)`` awaits (Sample, Outcome) with the policy's retries
+    and deadline; ``robots(url)`` awaits one attempt's Outcome (robots.txt, sitemaps)."""
+
+    page: Callable
+    robots: Callable
+
+
+class Crawler:
+    """A crawl in progress on one event loop: its frontier, seen set and tally, shared by C
+    coroutines that each run ``run`` (one loop: no locks)."""
+
+    def __init__(self, crawl, fetcher: Fetcher, frontier: Frontier, seen: Seen, tally: Tally,
+                 scope: set[str], budget, sink, control, pool=None, deadline: float = math.inf, mesh=None) -> None:
+        self.crawl, self.options = crawl, crawl.options
+        self.fetcher = fetcher
+        self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
+        self.budget, self.sink, self.control, self.pool = budget, sink, control, pool
+        self.deadline, self.mesh = deadline, mesh
+
+    async def run(self) -> None:
+        while not self.control.stopped and time.perf_counter() < self.deadline:
+            taken = await self.frontier.take()
+            if taken is None:
+                return
+            url, depth, host = taken
+            try:
+                if not await self._allowed(url, host):
+                    self.tally.robots_blocked += 1
+                    continue
+                index = await self.budget.take()
+                if index is None:  # --max-pages reached: this worker is done, and soon all are
+                    return
+                sample, outcome = await self.fetcher.page(Op(index, url, None))
+                self.sink.record(sample)
+                self.tally.pages_by_host[host if len(self.tally.pages_by_host) < HOSTS_NAMED or
+                                         host in self.tally.pages_by_host else "other"] += 1
+                if outcome is not None and outcome.answer is not None:
+                    await self._follow(url, depth, outcome.status, outcome.answer)
+            finally:
+                self.frontier.done(host)
+                if self.mesh is not None:
+                    self.mesh.settle()
+
+    async def _allowed(self, url: str, name: str) -> bool:
+        if not self.options.robots:
+            return True
+        host = self.frontier.host(name)
+        if host.robots is None:
+            host.robots = asyncio.Event()
+            host.robots = await self._robots(url, name, host.robots)
+        elif isinstance(host.robots, asyncio.Event):
+            await host.robots.wait()
+        return robots.allows(host.robots, url)
+
+    async def _robots(self, url: str, name: str, waiting: asyncio.Event):
+        try:
+            rules = await robots.read_rules(self.fetcher.robots, url)
+            self.tally.robots_fetched += 1
+            self.frontier.slow_down(name, robots.crawl_delay_s(rules))
+            if rules and self.options.sitemaps:
+                await self._sitemaps(list(rules.sitemaps))
+            return rules
+        finally:
+            waiting.set()
+
+    async def _sitemaps(self, todo: list[str]) -> None:
+        """Queue the pages of a host's sitemaps (one click from its robots.txt: depth 1),
+        following sitemap indexes, at most SITEMAPS_PER_HOST files."""
+        todo = [url for url in (normalize(url, "") for url in todo) if url]
+        for _ in range(SITEMAPS_PER_HOST):
+            if not todo:
+                return
+            outcome = await self.fetcher.robots(todo.pop(0))
+            self.tally.sitemaps_fetched += 1
+            if outcome.status != 200 or outcome.answer is None:
+                continue
+            index, locations = sitemap_locations(outcome.answer[1])
+            if index:
+                todo.extend(url for url in (normalize(url, "") for url in locations) if url)
+                continue
+            self.tally.sitemap_urls += len(locations)
+            for location in locations:
+                self.queue(normalize(location, ""), 1)
+
+    async def _follow(self, url: str, depth: int, status: int, answer: tuple) -> None:
+        headers, body = answer
+        head = dict(headers)
+        if 300 <= status < 400 and "location" in head:
+            self.queue(normalize(url, head["location"]), depth)
+            return
+        if status != 200 or "html" not in head.get("content-type", ""):
+            return
+        if self.pool is not None:
+            hrefs, cpu_us, failed = await asyncio.get_running_loop().run_in_executor(
+                self.pool, parse_in_process, url, status, head, body)
+        elif self.crawl.parser is not None and inspect.iscoroutinefunction(self.crawl.parser):
+            started = time.thread_time()
+            hrefs, failed = links_of(body), False
+            try:
+                await self.crawl.parser(url, status, head, body)
+            except Exception:  # noqa: BLE001 - a user's parser failing is counted, not fatal
+                failed = True
+            cpu_us = max(1, int((time.thread_time() - started) * 1e6))
+        else:
+            hrefs, cpu_us, failed = parse_page(self.crawl.parser, url, status, head, body)
+        self.tally.parse_errors += failed
+        self.tally.parse_us.record_value(cpu_us)
+        self.tally.links += len(hrefs)
+        for href in hrefs:
+            self.queue(normalize(url, href), depth + 1)
+
+    def queue(self, url: str | None, depth: int, seed: bool = False) -> None:
+        """Queue a link found at ``depth`` (a seed: in scope whatever the limits say) unless
+        it is out of bounds or met before; a partition sends other hosts' links to their owner."""
+        options = self.options
+        if url is None:
+            return
+        if options.max_depth is not None and depth > options.max_depth:
+            self.tally.too_deep += 1
+            return
+        if not seed and not self._in_scope(url):
+            self.tally.out_of_scope += 1
+            return
+        if self.mesh is not None and self.mesh.route(url, depth):
+            return  # another partition's host: its owner knows whether it is new
+        if not self.seen.add(url):
+            self.tally.duplicates += 1
+            return
+        self.frontier.put(url, depth)
+
+    def _in_scope(self, url: str) -> bool:
+        options = self.options
+        if options.same_host and host_of(url) not in self.scope:
+            return False
+        if options.allow_domains:
+            hostname = urlsplit(url).hostname or ""
+            return any(hostname == domain or hostname.endswith("." + domain) for domain in options.allow_domains)
+        return True

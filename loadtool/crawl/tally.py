@@ -1,0 +1,73 @@
+"""What a crawl counts besides its operations: links, duplicates, robots, sitemaps, hosts, parse CPU."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from ..metrics import mean_of, new_histogram
+from .seen import BLOOM_ERROR
+
+
+class Tally:
+    """What a crawl counts besides its operations; a partitioned crawl's partitions each
+    count their own, and the parent merges them (``to_wire``, ``merge``)."""
+
+    COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "sitemaps_fetched", "sitemap_urls",
+              "out_of_scope", "too_deep", "parse_errors", "frontier_left", "hosts", "hosts_forgotten")
+
+    def __init__(self) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, 0)
+        self.parse_us = new_histogram()
+        self.pages_by_host: Counter[str] = Counter()
+        self.frontier: list[int] = []
+        self.frontier_peak = 0
+        self.exact = True
+        self.started = time.perf_counter()
+
+    def close(self, frontier, seen) -> Tally:
+        self.frontier_left, self.frontier_peak = frontier.queued, frontier.peak
+        self.hosts, self.hosts_forgotten = frontier.met, frontier.forgotten
+        self.exact = seen.exact
+        return self
+
+    def to_wire(self) -> dict[str, Any]:
+        wire = {name: getattr(self, name) for name in self.COUNTS}
+        wire.update(parse_us=self.parse_us.encode(), pages_by_host=dict(self.pages_by_host), frontier=self.frontier,
+                    frontier_peak=self.frontier_peak, exact=self.exact)
+        return wire
+
+    def merge(self, wire: dict[str, Any]) -> None:
+        """Add a partition's counts. Its frontier is a part of the whole: the series add up
+        second by second; the peak is the larger of the parts' and the sum's."""
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + wire[name])
+        self.parse_us.add(HdrHistogram.decode(wire["parse_us"]))
+        self.pages_by_host.update(wire["pages_by_host"])
+        theirs = wire["frontier"]
+        self.frontier = [a + b for a, b in itertools.zip_longest(self.frontier, theirs, fillvalue=0)]
+        self.frontier_peak = max(self.frontier_peak, wire["frontier_peak"], *self.frontier, 0)
+        self.frontier_peak = max(self.frontier_peak, self.frontier_left)
+        self.exact = self.exact and wire["exact"]
+
+    def details(self) -> dict[str, Any]:
+        parse = self.parse_us
+        values = parse.get_percentile_to_value_dict([50, 99]) if parse.get_total_count() else {}
+        return {
+            "links_found": self.links, "duplicates": self.duplicates, "robots_blocked": self.robots_blocked,
+            "robots_fetched": self.robots_fetched, "sitemaps_fetched": self.sitemaps_fetched,
+            "sitemap_urls": self.sitemap_urls, "out_of_scope": self.out_of_scope, "too_deep": self.too_deep,
+            "parse_errors": self.parse_errors, "frontier_left": self.frontier_left, "frontier_peak": self.frontier_peak,
+            "frontier_by_second": self.frontier, "hosts": self.hosts, "hosts_forgotten": self.hosts_forgotten,
+            "top_hosts": dict(self.pages_by_host.most_common(10)),
+            "seen": "exact" if self.exact else f"bloom filter, false-positive rate {BLOOM_ERROR:g}",
+            "parse_cpu_ms": {"p50": values.get(50, 0) / 1000 if values else None,
+                             "p99": values.get(99, 0) / 1000 if values else None,
+                             "mean": mean_of(parse) / 1000 if parse.get_total_count() else None},
+            "links_per_s": round(self.links / max(time.perf_counter() - self.started, 1e-9), 1),
+        }

@@ -10,11 +10,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from . import __version__
 from .assertions import assert_ok
 from .metrics import Stats
 
-SCHEMA = "loadtool.result/1"
 #: Client CPU above this share of what it could use means the client, not the target,
 #: bounded the figures.
 SATURATED = 0.9
@@ -211,34 +209,7 @@ class Result:
         return json.dumps(self.to_dict(), indent=indent)
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
-        """The ``loadtool.result/1`` object."""
-        stats = self.stats
-        return {
-            "schema": SCHEMA,
-            "tool_version": __version__,
-            "job": self.job.describe(),
-            "strategy": self.strategy,
-            "concurrency": self.concurrency,
-            "started_at": self.started_at,
-            "wall_s": round(self.wall_s, 6),
-            **stats.counts.describe(),
-            "throughput_ops_s": round(self.throughput_ops_s, 3),
-            "latency_ms": self.latency_ms,
-            "service_ms": self.service_ms,
-            "behind_s": None if self.behind_s is None else round(self.behind_s, 6),
-            "sent_ops_s": None if self.sent_ops_s is None else round(self.sent_ops_s, 3),
-            "ideal_s": None if self.ideal_s is None else round(self.ideal_s, 6),
-            "efficiency": None if self.efficiency is None else round(self.efficiency, 4),
-            "speedup": None if self.speedup is None else round(self.speedup, 3),
-            "client": {"cpu_s": round(self.cpu_s, 3), "cores": self.cores,
-                       "cpu_busy": round(self.cpu_busy, 4), "client_bound": self.client_bound,
-                       "rss_peak_bytes": self.rss_peak_bytes, "memory_per_worker_bytes": self.memory_per_worker_bytes},
-            "interrupted": self.interrupted,
-            "page_cache": None if self.page_cache is None else round(self.page_cache, 4),
-            "details": self.details,
-            "layout": None if self.layout is None else self.layout.describe(),
-            "phases_ms": stats.phases_ms(),
-            "checks": self.checks,
-            "series": stats.series.rows() if series else [],
-            "histogram": stats.latency.encode().decode("ascii"),
-        }
+        """The ``loadtool.result/1`` object (``series``: with the per-second rows)."""
+        from .report.data import result_dict
+
+        return result_dict(self, series)

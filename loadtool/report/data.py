@@ -7,11 +7,49 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from typing import Any
 
+from .. import __version__
+
+SCHEMA = "loadtool.result/1"
+
+
+def result_dict(result, series: bool = True) -> dict[str, Any]:
+    """The ``loadtool.result/1`` object of one Result (``series``: with the per-second rows)."""
+    stats = result.stats
+    return {
+        "schema": SCHEMA,
+        "tool_version": __version__,
+        "job": result.job.describe(),
+        "strategy": result.strategy,
+        "concurrency": result.concurrency,
+        "started_at": result.started_at,
+        "wall_s": round(result.wall_s, 6),
+        **stats.counts.describe(),
+        "throughput_ops_s": round(result.throughput_ops_s, 3),
+        "latency_ms": result.latency_ms,
+        "service_ms": result.service_ms,
+        "behind_s": None if result.behind_s is None else round(result.behind_s, 6),
+        "sent_ops_s": None if result.sent_ops_s is None else round(result.sent_ops_s, 3),
+        "ideal_s": None if result.ideal_s is None else round(result.ideal_s, 6),
+        "efficiency": None if result.efficiency is None else round(result.efficiency, 4),
+        "speedup": None if result.speedup is None else round(result.speedup, 3),
+        "client": {"cpu_s": round(result.cpu_s, 3), "cores": result.cores,
+                   "cpu_busy": round(result.cpu_busy, 4), "client_bound": result.client_bound,
+                   "rss_peak_bytes": result.rss_peak_bytes, "memory_per_worker_bytes": result.memory_per_worker_bytes},
+        "interrupted": result.interrupted,
+        "page_cache": None if result.page_cache is None else round(result.page_cache, 4),
+        "details": result.details,
+        "layout": None if result.layout is None else result.layout.describe(),
+        "phases_ms": stats.phases_ms(),
+        "checks": result.checks,
+        "series": stats.series.rows() if series else [],
+        "histogram": stats.latency.encode().decode("ascii"),
+    }
 
 
 def to_json(results: Sequence, as_list: bool = False) -> str:
-    data = [result.to_dict() for result in results]
+    data = [result_dict(result) for result in results]
     return json.dumps(data if as_list or len(data) != 1 else data[0], indent=2)
 
 
@@ -25,7 +63,7 @@ def to_csv(results: Sequence) -> str:
     writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for result in results:
-        data = result.to_dict(series=False)
+        data = result_dict(result, series=False)
         row = {key: data.get(key) for key in CSV_FIELDS}
         row.update({f"{name}_ms": value for name, value in data["latency_ms"].items()})
         row["failed"], row["errors"] = result.stats.failed, result.stats.errored
@@ -51,7 +89,7 @@ def series_csv(results: Sequence) -> str:
 def sweep_json(results: Sequence, knee) -> str:
     return json.dumps({"schema": "loadtool.sweep/1", "knee": {"concurrency": knee.concurrency,
                        "reason": knee.reason, "found": knee.found},
-                       "levels": [result.to_dict() for result in results]}, indent=2) + "\n"
+                       "levels": [result_dict(result) for result in results]}, indent=2) + "\n"
 
 
 def sweep_csv(results: Sequence, knee) -> str:

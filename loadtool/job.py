@@ -186,24 +186,33 @@ class Job:
         return self.fetch is not None and self.fetch.polite
 
     def describe(self) -> dict[str, Any]:
-        """Every option, as plain JSON-able data (the ``job`` of ``loadtool.result/1``)."""
+        """Every option, as plain JSON-able data (the ``job`` of ``loadtool.result/1``): the
+        Job's own fields and its parts' (absent parts at their defaults), each by its name
+        unless ``_SHOWN`` renames or formats it."""
         out: dict[str, Any] = {"targets": self.targets.describe(), "kind": self.kind}
-        for item in fields(self):
-            if item.name not in ("targets", "fetch", "read", "cluster", "share", "extra", "records"):
-                out[item.name] = getattr(self, item.name)
-        out["rate"] = str(self.rate) if self.rate else None
-        fetch, read, cluster = self.fetch or Fetch(), self.read or Read(), self.cluster or Cluster()
-        out.update(method=fetch.method, headers=[f"{name}: {value}" for name, value in fetch.headers],
-                   body=None if fetch.body is None else f"{len(fetch.body)} bytes",
-                   ok_status=format_status_ranges(fetch.ok_status), connect_timeout_s=fetch.connect_timeout_s,
-                   per_host=fetch.per_host, host_rate=fetch.host_rate, http=fetch.http, streams=fetch.streams,
-                   insecure=fetch.tls.insecure, cacert=fetch.tls.cacert, cert=fetch.tls.cert,
-                   tls_min=fetch.tls.min_version, proxy=fetch.proxy, proxy_env=fetch.proxy_env,
-                   cookies=fetch.cookies, phases=fetch.phases,
-                   checks=[name_of(check) for check in fetch.checks], check_body=fetch.check_body,
-                   block_size=read.block_size, verify=read.verify, evict_cache=read.evict_cache,
-                   scheduler=cluster.scheduler, local_cluster=cluster.local,
-                   slice=None if self.share is None or self.share.by_host else [self.share.index, self.share.of],
-                   host_share=None if self.share is None or not self.share.by_host else [self.share.index, self.share.of])
+        for part in (self, self.fetch or Fetch(), (self.fetch or Fetch()).tls, self.read or Read(),
+                     self.cluster or Cluster()):
+            for item in fields(part):
+                if item.name not in _HIDDEN:
+                    name, shown = _SHOWN.get(item.name, (item.name, None))
+                    value = getattr(part, item.name)
+                    out[name] = value if shown is None or value is None else shown(value)
+        share = self.share
+        out.update(slice=None if share is None or share.by_host else [share.index, share.of],
+                   host_share=None if share is None or not share.by_host else [share.index, share.of])
         out.update(self.extra)
         return out
+
+
+#: What the JSON job leaves out: what ``describe`` shows otherwise, or what is not an option.
+_HIDDEN = {"targets", "fetch", "read", "cluster", "share", "extra", "records", "tls", "key"}
+#: Fields the JSON job names or shows otherwise: field -> (its name there, how a value is shown).
+_SHOWN = {
+    "rate": ("rate", str),
+    "headers": ("headers", lambda headers: [f"{name}: {value}" for name, value in headers]),
+    "body": ("body", lambda body: f"{len(body)} bytes"),
+    "ok_status": ("ok_status", format_status_ranges),
+    "checks": ("checks", lambda checks: [name_of(check) for check in checks]),
+    "min_version": ("tls_min", None),
+    "local": ("local_cluster", None),
+}

@@ -18,7 +18,7 @@ from . import strategies
 from .errors import UsageError
 from .job import Job
 from .metrics import mean_of
-from .names import DEFAULT_CONCURRENCY, SYNC_STRATEGIES
+from .names import DEFAULT_CONCURRENCY
 from .runner import measure, ready
 from .sizing import Goal, Option, Way, plan_option, predict_wall_s
 from .strategies import Scale
@@ -255,8 +255,7 @@ def check(measured: Measured, result: dict[str, Any]) -> Check:
         raise UsageError("--check: not a loadtool result (schema loadtool.result/1); make one with "
                          "loadtool fetch --format json")
     strategy, engine = result["strategy"], result["job"].get("engine", "aiohttp")
-    way = next((w for w in measured.ways if w.strategy == strategy and (w.engine == engine or
-                strategy in SYNC_STRATEGIES)), None)
+    way = next((w for w in measured.ways if (w.strategy, w.engine) == (strategy, engine)), None)
     if way is None:
         raise UsageError(f"the plan measured no {strategy} ({engine}) to compare with")
     predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores)

@@ -12,7 +12,6 @@ import heapq
 import math
 from dataclasses import dataclass
 
-from .names import SYNC_STRATEGIES
 from .strategies import Scale
 
 #: Beyond this many operations the schedule is simulated for a prefix and scaled: the span
@@ -147,7 +146,7 @@ class Way:
 def way_label(strategy: str, engine: str) -> str:
     """``threads``, or ``async (fast)``: the engine is named unless it is the sync strategies'
     own (requests); a crawl's processes fetch with aiohttp."""
-    return strategy if strategy in SYNC_STRATEGIES and engine == "requests" else f"{strategy} ({engine})"
+    return strategy if engine == "requests" else f"{strategy} ({engine})"
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,14 @@ def test_help_imports_nothing_heavy():
              "print(sorted(heavy & set(sys.modules)))")
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_run_takes_every_option_a_job_knows_by_the_same_name():
+    """loadtool.run's keywords and the options Job.build parses are one list, so a new option
+    cannot reach one and not the other (Job.build also takes ready-made ``targets``)."""
+    import inspect
+
+    from loadtool.options import KNOWN
+    from loadtool.runner import run
+
+    assert set(inspect.signature(run).parameters) - {"job"} == KNOWN - {"targets"}

@@ -154,16 +154,13 @@ def test_no_module_imports_one_above_its_layer():
     assert upward == []
 
 
-def test_the_names_help_shows_are_the_registries_names():
-    """names.py spells the strategies and engines for --help without importing them; it must
-    say what the registries hold."""
-    from loadtool import crawl, engines, names, strategies
+def test_each_strategy_runs_the_engines_that_wait_as_it_does():
+    """The engines a strategy accepts follow from the registry: a blocking strategy runs
+    requests and file reads, an event-loop one the others; the first is its default."""
+    from loadtool import strategies
+    from loadtool.names import ALL_STRATEGIES, ENGINES
 
-    assert names.ALL_STRATEGIES == tuple(strategies._MODULES)
-    assert names.STRATEGIES == tuple(name for name in names.ALL_STRATEGIES if name != "cluster")
-    runs_requests = tuple(name for name in names.ALL_STRATEGIES if strategies.get(name).engines["fetch"] == ("requests",))
-    assert names.SYNC_STRATEGIES == runs_requests
-    fetch_engines = {engine for name in names.ALL_STRATEGIES for engine in strategies.get(name).engines["fetch"]}
-    assert set(names.ENGINES) == fetch_engines and fetch_engines <= set(engines._ENGINES)
-    assert names.CRAWL_STRATEGIES == crawl.STRATEGIES
-    assert names.CRAWL_COMPARED == tuple(name for name in crawl.STRATEGIES if name != "cluster")
+    runs = {name: strategies.get(name).engines for name in ALL_STRATEGIES}
+    assert runs["threads"] == runs["processes"] == {"fetch": ("requests",), "read": ("file",)}
+    assert runs["async"] == runs["hybrid"] == {"fetch": ("aiohttp", "fast", "curl"), "read": ("aiofiles",)}
+    assert ENGINES == ("aiohttp", "fast", "curl", "requests")

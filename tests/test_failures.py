@@ -144,3 +144,10 @@ def test_a_bug_inside_a_run_is_an_internal_error_not_a_usage_error(monkeypatch, 
     assert "usage" not in out.stderr.lower()
     kept = list(tmp_path.glob("loadtool-error-*.txt"))
     assert len(kept) == 1 and "broken_pilot" in kept[0].read_text()
+
+
+def test_two_outputs_naming_one_file_are_refused_before_the_run(loadtool_cli, tmp_path):
+    same = str(tmp_path / "run.csv")
+    out = loadtool_cli("fetch", "http://127.0.0.1:9/", "-n", "1", "--raw", same, "-o", same)
+    assert out.exit_code == 2 and "--output and --raw both name" in out.stderr
+    assert not (tmp_path / "run.csv").exists()

@@ -10,12 +10,11 @@ the partial report.
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import click
@@ -34,11 +33,8 @@ class Delivery:
     quiet: bool = False
     progress: bool = True
     thresholds: tuple = ()
-    plot: str | None = None
-    series: str | None = None
-    junit: str | None = None
-    hdr_log: str | None = None
-    html: str | None = None
+    #: The files asked for beside the report, by option (report.FILES): {"html": "run.html"}.
+    files: dict[str, str] = field(default_factory=dict)
     #: Stored results that relative thresholds (``p99>+10%``) compare with.
     baseline: list | None = None
     #: Where each operation's record goes (--raw), opened before the run.
@@ -53,49 +49,44 @@ class Delivery:
     @classmethod
     def from_options(cls, options: dict[str, Any], runs: bool = False) -> Delivery:
         """Take the output options out of ``options``, checking them before any run starts:
-        a path that cannot be written is a usage error now, not after the whole run.
-        ``runs``: the command makes several runs (compare, sweep), told apart in --raw."""
+        a path that cannot be written (or given twice) is a usage error now, not after the
+        whole run. ``runs``: the command makes several runs (compare, sweep), told apart in --raw."""
+        from ..report import FILES, report_module
         from ..thresholds import load_baseline, parse_thresholds
 
         baseline_path = options.pop("baseline")
+        files = {name: path for name in FILES if (path := options.pop(name, None)) is not None}
         delivery = cls(fmt=options.pop("fmt"), output=options.pop("output"), quiet=options.pop("quiet"),
                        progress=not options.pop("no_progress"),
-                       thresholds=parse_thresholds(options.pop("fail_if"), baseline_path),
-                       plot=options.pop("plot"), series=options.pop("series"), junit=options.pop("junit"),
-                       hdr_log=options.pop("hdr_log"), html=options.pop("html"),
+                       thresholds=parse_thresholds(options.pop("fail_if"), baseline_path), files=files,
                        baseline=load_baseline(baseline_path) if baseline_path else None,
                        histogram=options.pop("histogram", None))
-        for option, path in (("--output", delivery.output), ("--series", delivery.series),
-                             ("--junit", delivery.junit), ("--plot", delivery.plot), ("--raw", options.get("raw")),
-                             ("--hdr-log", delivery.hdr_log), ("--html", delivery.html)):
-            if path is not None:
-                check_writable(option, path)
-        if options.get("raw") is not None:
+        raw = options.pop("raw", None)
+        check_paths({"output": delivery.output, "raw": raw, **files})
+        for name, (_, _, requirement) in FILES.items():
+            if name in files and requirement:
+                getattr(report_module(name), requirement)()
+        if raw is not None:
             from ..report.raw import RawWriter
 
-            delivery = replace(delivery, raw=RawWriter(options.pop("raw"), runs))
-        options.pop("raw", None)
-        if delivery.plot:
-            from ..report.plot import require_matplotlib
+            delivery = replace(delivery, raw=RawWriter(raw, runs))
+        return delivery.serving(options.pop("prometheus", None), options.pop("linger", None))
 
-            require_matplotlib()
-        if delivery.html:
-            from ..report.html import require_plotly
-
-            require_plotly()
-        linger, address = options.pop("linger", None), options.pop("prometheus", None)
+    def serving(self, address: str | None, linger: str | None) -> Delivery:
+        """This delivery with --prometheus serving at ``address`` (started now), for --linger."""
         if linger is not None and address is None:
             raise click.UsageError("--linger keeps --prometheus metrics served: give --prometheus ADDR too")
-        if address is not None:
-            from ..report.prometheus import Exporter
-            from ..options import seconds
+        if address is None:
+            return self
+        from ..options import seconds
+        from ..report.prometheus import Exporter
 
-            linger_s = seconds("linger", linger, positive=False) if linger is not None else 0.0
-            delivery = replace(delivery, exporter=Exporter(address), linger_s=linger_s)
-            click.echo(f"loadtool: metrics at {delivery.exporter.url}", err=True)
-            if delivery.exporter.public:
-                click.echo("loadtool: warning: the metrics listen beyond loopback: anyone who can reach this "
-                           "machine can read them", err=True)
+        linger_s = seconds("linger", linger, positive=False) if linger is not None else 0.0
+        delivery = replace(self, exporter=Exporter(address), linger_s=linger_s)
+        click.echo(f"loadtool: metrics at {delivery.exporter.url}", err=True)
+        if delivery.exporter.public:
+            click.echo("loadtool: warning: the metrics listen beyond loopback: anyone who can reach this "
+                       "machine can read them", err=True)
         return delivery
 
     def progress_factory(self):
@@ -118,6 +109,21 @@ class Delivery:
         return both
 
 
+def check_paths(paths: dict[str, str | None]) -> None:
+    """UsageError unless every path given can be written, and no two options name one file
+    (one would silently overwrite the other)."""
+    from ..errors import UsageError
+
+    given = {option: path for option, path in paths.items() if path is not None}
+    seen: dict[str, str] = {}
+    for option, path in given.items():
+        flag = "--" + option.replace("_", "-")
+        check_writable(flag, path)
+        same = seen.setdefault(os.path.realpath(path), flag)
+        if same != flag:
+            raise UsageError(f"{same} and {flag} both name {path}: give each its own file")
+
+
 def check_writable(option: str, path: str) -> None:
     """UsageError unless ``path`` can be written (its directory exists and is writable)."""
     from ..errors import UsageError
@@ -137,10 +143,10 @@ class WriteFailed(click.ClickException):
     exit_code = EXIT_FAILED
 
 
-def write(path: str, text: str) -> None:
+def write(path: str, content: str | bytes) -> None:
     try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(path, "wb") if isinstance(content, bytes) else open(path, "w", encoding="utf-8") as handle:
+            handle.write(content)
     except OSError as exc:
         raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -178,39 +184,20 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
             print_renderable(renderable)
         else:
             click.echo(text, nl=False)
-    if delivery.series:
-        write(delivery.series, report.series_csv(results))
-    if delivery.html and results:
-        from ..report.html import html_report
-
-        write(delivery.html, html_report(results, knee))
-    if delivery.hdr_log and results:
-        from ..report.hdrlog import log_paths, write_hdr_log
-
-        for result, path in zip(results, log_paths(results, delivery.hdr_log)):
-            text = io.StringIO()
-            write_hdr_log(result, text)
-            write(path, text.getvalue())
-    if delivery.plot and results:
-        _plot(results, delivery.plot, knee)
-    if delivery.junit and results:
-        from ..report.junit import to_junit
-        from ..thresholds import check
-
-        plain = report.sweep_text(results, knee, "table") if knee is not None else report.render_text(results, "table")
-        write(delivery.junit, to_junit(results, check(delivery.thresholds, results, delivery.baseline), plain))
+    if results and delivery.files:
+        _write_files(results, delivery, knee)
 
 
-def _plot(results: Sequence[Result], path: str, knee) -> None:
-    from ..report import plot, text
+def _write_files(results: Sequence[Result], delivery: Delivery, knee) -> None:
+    """The files asked for beside the report (report.FILES), each made by its report module."""
+    from ..report import FILES, report_module
+    from ..thresholds import check
 
-    try:
-        if knee is not None:
-            plot.plot_sweep(results, knee, path, text.sweep_title(results))
-        else:
-            plot.plot_results(results, path, text.title(results[0], compare=len(results) > 1))
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+    verdicts = check(delivery.thresholds, results, delivery.baseline)
+    for name, path in delivery.files.items():
+        made = getattr(report_module(name), FILES[name][1])(results, path, knee, verdicts)
+        for each, content in made.items():
+            write(each, content)
 
 
 def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list | None = None) -> int:

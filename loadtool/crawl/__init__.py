@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import UsageError
 from ..metrics import mean_of
+from ..names import CRAWL_STRATEGIES
 from ..politeness import host_of
 from ..strategies import Layout, Scale, Strategy
 from ..system import cpu_count
@@ -48,8 +49,8 @@ from .urls import links_of, normalize, robots_url
 __all__ = ["STRATEGIES", "Crawl", "CrawlOptions", "Frontier", "Seen", "links_of", "normalize", "robots_url",
            "sitemap_locations"]
 
-#: The crawl's strategies (names.CRAWL_STRATEGIES spells them for --help; a test holds the two equal).
-STRATEGIES = ("threads", "async", "processes", "hybrid", "cluster")
+#: The crawl's strategies: names.CRAWL_STRATEGIES, which --help shows.
+STRATEGIES = CRAWL_STRATEGIES
 #: Strategies whose frontier is partitioned by host over processes or machines (crawl.mesh).
 PARTITIONED = ("processes", "cluster")
 #: How each scales on one machine (loadtool plan --crawl): one loop, threads, or a process per core.

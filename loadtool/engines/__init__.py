@@ -16,7 +16,8 @@ by how their I/O waits:
   ends in ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``; the
   driver sweeps deadlines (``Policy.expired``) and calls ``channel.abort()``.
 
-Engines are named by what users type (``--engine fast``) and imported only when used.
+Engines are named by what users type (``--engine fast``), registered in
+``names.ENGINE_CLASSES``, and imported only when used.
 """
 
 from __future__ import annotations
@@ -24,20 +25,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-#: Engine name -> (module, class), imported on first use.
-_ENGINES = {
-    "requests": ("requests", "RequestsEngine"),
-    "aiohttp": ("aiohttp", "AiohttpEngine"),
-    "fast": ("fast", "FastEngine"),
-    "curl": ("curl", "CurlEngine"),
-    "file": ("files", "FileEngine"),
-    "aiofiles": ("files", "AiofilesEngine"),
-}
+from ..names import ENGINE_CLASSES
+
 
 
 def engine_class(name: str) -> type:
     """The class of engine ``name`` (importing its module: do it before a run's clock starts)."""
-    module, attribute = _ENGINES[name]
+    module, attribute = ENGINE_CLASSES[name][:2]
     return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
 
 

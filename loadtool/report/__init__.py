@@ -10,6 +10,25 @@ from .text import plain_text, summary_lines, sweep_table, table
 
 FORMATS = ("table", "json", "csv")
 
+#: The files a run can leave beside its report, by the option that asks for each (its name
+#: as the command line's parameter): the report module and its function ``(results, path,
+#: knee, verdicts) -> {path: text or bytes}``, and what must be installed, checked before
+#: the run. A new output is its module here, one line, and its option in cli.options.
+FILES = {
+    "series": ("data", "series_file", None),
+    "hdr_log": ("hdrlog", "log_files", None),
+    "html": ("html", "html_file", "require_plotly"),
+    "plot": ("plot", "plot_file", "require_matplotlib"),
+    "junit": ("junit", "junit_file", None),
+}
+
+
+def report_module(name: str):
+    """The module of report/ that makes the file option ``name`` asks for."""
+    import importlib
+
+    return importlib.import_module(f"{__name__}.{FILES[name][0]}")
+
 
 def render_text(results, fmt: str, as_list: bool = False, histogram: bool | None = None) -> str:
     """The report of ``results`` in ``fmt`` (table, json or csv) as plain text."""
@@ -29,4 +48,4 @@ def sweep_text(results, knee, fmt: str) -> str:
     return plain_text(sweep_table(results, knee))
 
 
-__all__ = ["FORMATS", "render_text", "series_csv", "summary_lines", "sweep_text", "table"]
+__all__ = ["FILES", "FORMATS", "render_text", "report_module", "series_csv", "summary_lines", "sweep_text", "table"]

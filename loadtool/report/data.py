@@ -86,6 +86,11 @@ def series_csv(results: Sequence) -> str:
     return out.getvalue()
 
 
+def series_file(results: Sequence, path: str, knee=None, verdicts=()) -> dict[str, str]:
+    """``--series FILE.csv``: the per-second series of every run."""
+    return {path: series_csv(results)}
+
+
 def sweep_json(results: Sequence, knee) -> str:
     return json.dumps({"schema": "loadtool.sweep/1", "knee": {"concurrency": knee.concurrency,
                        "reason": knee.reason, "found": knee.found},

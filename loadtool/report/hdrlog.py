@@ -12,6 +12,7 @@ processes and machines), so writing the log costs nothing during the run.
 from __future__ import annotations
 
 import heapq
+import io
 import os
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -28,6 +29,16 @@ def log_paths(results: Sequence, path: str) -> list[str]:
     strategies = {result.strategy for result in results}
     labels = [result.strategy if len(strategies) == len(results) else f"c{result.concurrency}" for result in results]
     return [f"{stem}.{label}{ext or '.hlog'}" for label in labels]
+
+
+def log_files(results: Sequence, path: str, knee=None, verdicts=()) -> dict[str, str]:
+    """``--hdr-log FILE.hlog``: a log for each run."""
+    files = {}
+    for result, each in zip(results, log_paths(results, path)):
+        text = io.StringIO()
+        write_hdr_log(result, text)
+        files[each] = text.getvalue()
+    return files
 
 
 def write_hdr_log(result, handle) -> None:

@@ -71,6 +71,11 @@ def html_report(results: Sequence, knee: Any = None) -> str:
     return PAGE.format(title=html.escape(heading), body="\n".join(parts))
 
 
+def html_file(results: Sequence, path: str, knee: Any = None, verdicts=()) -> dict[str, str]:
+    """``--html FILE.html``: the page."""
+    return {path: html_report(results, knee)}
+
+
 def _summary(results: Sequence, knee: Any) -> str:
     p99 = "".join(f'<span class="p99" data-strategy="{html.escape(r.strategy)}" data-concurrency="{r.concurrency}" '
                   f'data-ms="{r.latency_ms["p99"]}" hidden></span>' for r in results)

@@ -38,6 +38,14 @@ def to_junit(results: Sequence, verdicts: Sequence, report_text: str) -> str:
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
+def junit_file(results: Sequence, path: str, knee=None, verdicts: Sequence = ()) -> dict[str, str]:
+    """``--junit FILE.xml``: the thresholds' verdicts, with the report as the suite's output."""
+    from . import render_text, sweep_text
+
+    plain = sweep_text(results, knee, "table") if knee is not None else render_text(results, "table")
+    return {path: to_junit(results, verdicts, plain)}
+
+
 def _why_not(result) -> str:
     if result.interrupted:
         return f"interrupted by {result.interrupted}"

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 from ..errors import UsageError
@@ -113,7 +114,19 @@ def _series_axis(axis, results) -> None:
     axis.legend(handles=handles, loc="lower left")
 
 
-def plot_results(results: Sequence, path: str, title: str) -> None:
+def plot_file(results: Sequence, path: str, knee=None, verdicts=()) -> dict[str, bytes]:
+    """``--plot FILE.png``: a run's (or a comparison's) latency and throughput, or a sweep's curve."""
+    from .text import sweep_title, title
+
+    image = io.BytesIO()
+    if knee is not None:
+        plot_sweep(results, knee, image, sweep_title(results))
+    else:
+        plot_results(results, image, title(results[0], compare=len(results) > 1))
+    return {path: image.getvalue()}
+
+
+def plot_results(results: Sequence, path, title: str) -> None:
     """A run's (or a comparison's) latency curve and throughput over time, to a PNG."""
     pyplot = _pyplot()
     compare = len(results) > 1
@@ -132,11 +145,11 @@ def plot_results(results: Sequence, path: str, title: str) -> None:
         axes[2].set_title("Throughput by strategy (labels: wall time, speed-up)")
     figure.suptitle(title)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, format="png")
     pyplot.close(figure)
 
 
-def plot_sweep(results: Sequence, knee, path: str, title: str) -> None:
+def plot_sweep(results: Sequence, knee, path, title: str) -> None:
     """Throughput and p99 against concurrency, the knee marked, to a PNG."""
     pyplot = _pyplot()
     figure, axis = pyplot.subplots(figsize=(10, 5))
@@ -159,5 +172,5 @@ def plot_sweep(results: Sequence, knee, path: str, title: str) -> None:
     axis.set_title(f"{title}\n{knee.reason}", fontsize=10)
     axis.grid(True, alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, format="png")
     pyplot.close(figure)

@@ -18,15 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..errors import UsageError
+from ..names import STRATEGY_MODULES, engines_for
 
-_MODULES = {
-    "sequential": "sequential",
-    "threads": "threads",
-    "processes": "processes",
-    "async": "asyncio",
-    "hybrid": "hybrid",
-    "cluster": "cluster",
-}
 
 
 def wanted(job) -> int:
@@ -116,12 +109,19 @@ class Strategy:
     """The base of every strategy; each module's ``STRATEGY`` is one instance."""
 
     name: ClassVar[str]
-    #: The engines it runs, for each kind of job; the first is the default.
-    engines: ClassVar[dict[str, tuple[str, ...]]]
+    #: How its workers wait: "blocking" (threads and processes run requests and file reads)
+    #: or on an event "loop" (aiohttp, fast, curl, aiofiles).
+    waits: ClassVar[str] = "loop"
     #: Whether the job travels to other processes (pickled), where it runs.
     crosses_processes: ClassVar[bool] = False
     #: How it scales on one machine (loadtool plan).
     scale: ClassVar[Scale]
+
+    @property
+    def engines(self) -> dict[str, tuple[str, ...]]:
+        """The engines it runs, for each kind of job (the first is the default): those that
+        wait as it does (names.ENGINE_CLASSES)."""
+        return {kind: engines_for(kind, self.waits) for kind in ("fetch", "read")}
 
     def layout(self, job) -> Layout:
         raise NotImplementedError
@@ -165,14 +165,14 @@ class Strategy:
 
 def get(name: str) -> Strategy:
     """The strategy called ``name``."""
-    if name not in _MODULES:
-        raise UsageError(f"--strategy must be one of {', '.join(_MODULES)}, not {name!r}")
-    return importlib.import_module(f"{__name__}.{_MODULES[name]}").STRATEGY
+    if name not in STRATEGY_MODULES:
+        raise UsageError(f"--strategy must be one of {', '.join(STRATEGY_MODULES)}, not {name!r}")
+    return importlib.import_module(f"{__name__}.{STRATEGY_MODULES[name]}").STRATEGY
 
 
 def pairs() -> str:
     """Every strategy with the engines it fetches with, for messages."""
     by_engines: dict[tuple[str, ...], list[str]] = {}
-    for name in _MODULES:
+    for name in STRATEGY_MODULES:
         by_engines.setdefault(get(name).engines["fetch"], []).append(name)
     return "; ".join(f"{', '.join(names)} with {' or '.join(engines)}" for engines, names in by_engines.items())

@@ -49,7 +49,6 @@ async def run_async(job, layout: Layout, control, sink) -> None:
 
 class Async(Strategy):
     name = "async"
-    engines = {"fetch": ("aiohttp", "fast", "curl"), "read": ("aiofiles",)}
     scale = Scale(max_workers=10_000)
 
     def layout(self, job) -> Layout:

@@ -18,7 +18,6 @@ import uuid
 from contextlib import ExitStack
 
 from . import Layout, Scale, Strategy, streams, wanted
-from .asyncio import Async
 from .share import run_share
 
 #: With a fixed count (and no rate), each worker gets this many slices in turn, so
@@ -89,7 +88,6 @@ def _layout(job, workers: int, why: str = "") -> Layout:
 class Cluster(Strategy):
     name = "cluster"
     crosses_processes = True
-    engines = Async.engines
     scale = Scale(max_workers=40_000, all_cores=True, memory_per_process=True)
 
     def layout(self, job) -> Layout:

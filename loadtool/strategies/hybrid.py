@@ -18,7 +18,6 @@ from concurrent.futures import Future, ProcessPoolExecutor, wait
 from .. import engines
 from ..system import cpu_count, die_with_parent
 from . import Layout, Scale, Strategy, streams, wanted
-from .asyncio import Async
 from .processes import context, process_count, signal_workers, start_workers
 from .share import run_share
 
@@ -68,7 +67,6 @@ def _finished(shares: list[Future]):
 class Hybrid(Strategy):
     name = "hybrid"
     crosses_processes = True
-    engines = Async.engines
     scale = Scale(max_workers=40_000, all_cores=True, memory_per_process=True)
 
     def layout(self, job) -> Layout:

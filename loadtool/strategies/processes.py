@@ -27,7 +27,6 @@ from ..politeness import HostLimits
 from ..system import cpu_count, die_with_parent, peak_rss_bytes
 from ..work import Share, Work
 from . import Layout, Scale, Strategy, wanted
-from .threads import Threads
 from .workers import sync_worker
 
 #: Per-process state, set once by ``_start_worker`` in each worker process.
@@ -161,7 +160,7 @@ def process_count(job) -> tuple[int, str]:
 class Processes(Strategy):
     name = "processes"
     crosses_processes = True
-    engines = Threads.engines
+    waits = "blocking"
     scale = Scale(max_workers=64, all_cores=True)
 
     def layout(self, job) -> Layout:

@@ -7,12 +7,12 @@ waiting for an operation that hangs once the grace period is over.
 from __future__ import annotations
 
 from . import Layout, Scale, Strategy
-from .threads import Threads, run_in_threads
+from .threads import run_in_threads
 
 
 class Sequential(Strategy):
     name = "sequential"
-    engines = Threads.engines
+    waits = "blocking"
     scale = Scale(max_workers=1)
 
     def layout(self, job) -> Layout:

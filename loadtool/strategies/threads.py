@@ -51,7 +51,7 @@ def run_in_threads(job, control, sink, workers: int) -> None:
 
 class Threads(Strategy):
     name = "threads"
-    engines = {"fetch": ("requests",), "read": ("file",)}
+    waits = "blocking"
     scale = Scale(max_workers=512)
 
     def layout(self, job) -> Layout:

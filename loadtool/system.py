@@ -93,6 +93,38 @@ def peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
+#: Run as ``python -c PEAK_LAUNCHER COMMAND...``: runs COMMAND (its output passes through) and
+#: says last, on stderr, its peak resident memory as the kernel counted it when it was reaped.
+PEAK_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write(f"\\npeak-rss-kib {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}\\n")
+"""
+
+
+def run_measuring_peak(argv: list[str], timeout_s: float, **options) -> tuple[int, str, str, int]:
+    """Run ``argv`` and measure its peak resident memory from outside it: (exit code, stdout,
+    stderr, peak KiB — the largest of the command and the processes it waited for).
+
+    A process's own ``ru_maxrss`` cannot say: on Linux an exec'd child's peak starts at its
+    parent's at fork (a pytest grown to 300 MB made every child report 300 MB). So the
+    command is started by a launcher that stays small (a bare interpreter, ~10 MB) and
+    reads the command's peak from ``wait4`` as the kernel reaps it."""
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, *argv], capture_output=True, text=True,
+                         timeout=timeout_s, **options)
+    stderr, _, last = run.stderr.rstrip("\n").rpartition("\n")
+    _, peak_kib, code = last.split()
+    return int(code), run.stdout, stderr, int(peak_kib)
+
+
 class MemoryWatch:
     """The peak resident memory of this process during a run, sampled every ``every_s``.
 

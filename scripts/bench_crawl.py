@@ -25,6 +25,7 @@ import time
 from _common import write
 
 from loadtool.server.run import FixtureServer
+from loadtool.system import run_measuring_peak
 
 SPIDER = r"""
 import json, sys, time
@@ -88,8 +89,7 @@ def scrapy_crawl(python: str, base: str, pages: int, concurrency: int) -> dict:
 
 
 PEAK = """
-import json, resource, sys
-from loadtool.cli.deliver import Delivery
+import json, sys
 from loadtool.crawl import Crawl, CrawlOptions
 import loadtool
 from loadtool.runner import measure
@@ -98,19 +98,20 @@ job = loadtool.Job.build(urls=["/web/0/page/0?hosts=64&pages=1000000"], server=s
 crawl = Crawl(CrawlOptions(max_pages=int(sys.argv[2]), robots=False).by(sys.argv[3], 2))
 result = measure(job, strategy=crawl, handle_signals=False)
 crawl = result.details["crawl"]
-# processes: the partitions' peak too (each holds its hosts' frontier and seen set)
-print(json.dumps({"pages": result.ops, "links": crawl["links_found"], "frontier_peak": crawl["frontier_peak"],
-                  "rss_kb": max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                                result.stats.worker_peak_bytes // 1024)}))
+print(json.dumps({"pages": result.ops, "links": crawl["links_found"], "frontier_peak": crawl["frontier_peak"]}))
 """
 
 
 def memory(base: str, small: int, large: int, strategy: str) -> dict:
+    """Peak RSS at two page counts, each crawl measured from outside (the largest of the crawl's
+    processes, partitions included: system.run_measuring_peak)."""
     runs = {}
     for pages in (small, large):
-        run = subprocess.run([sys.executable, "-c", PEAK, base, str(pages), strategy], capture_output=True, text=True,
-                             timeout=3600, check=True)
-        runs[pages] = json.loads(run.stdout)
+        code, out, err, peak = run_measuring_peak([sys.executable, "-c", PEAK, base, str(pages), strategy],
+                                                  timeout_s=3600)
+        if code:
+            raise SystemExit(f"the crawl of {pages} pages failed: {err.strip()}")
+        runs[pages] = {**json.loads(out), "rss_kb": peak}
     ratio = runs[large]["rss_kb"] / runs[small]["rss_kb"]
     print(f"memory ({strategy}): {runs[small]['links']:,} links discovered: peak RSS {runs[small]['rss_kb']:,} KiB; "
           f"{runs[large]['links']:,} links: {runs[large]['rss_kb']:,} KiB — ratio {ratio:.2f} (bound 1.5)")

@@ -3,7 +3,9 @@
 
 Each count runs in a fresh process, fetching /bytes/16 of one fixture server (or --url, a
 loopback URL such as nginx's, for counts in the millions) at concurrency 50, with the
-strategy and engine asked for; the ratio of peak RSS must stay within 1.25.
+strategy and engine asked for; its peak is measured from outside it (the kernel's count as
+it is reaped, by a launcher that stays small: system.run_measuring_peak), and the ratio of
+peak RSS must stay within 1.25.
 
     python scripts/bench_memory.py [--small 2000] [--large 200000] [--strategy async] [--engine curl] [--url URL]
 """
@@ -12,28 +14,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 
 from _common import write
 
 from loadtool.server.run import FixtureServer
+from loadtool.system import run_measuring_peak
 
-PEAK_RSS = """
-import json, resource, sys, loadtool
+RUN = """
+import json, sys, loadtool
 target = {"urls": [sys.argv[1]]} if sys.argv[1].startswith("http") and "/" in sys.argv[1][8:] else \\
     {"urls": ["/bytes/16"], "server": sys.argv[1]}
 engine = {"engine": sys.argv[4]} if sys.argv[4] != "-" else {}
 result = loadtool.run(**target, count=int(sys.argv[2]), concurrency=50, strategy=sys.argv[3], **engine)
-print(json.dumps({"ok": result.ok, "wall_s": result.wall_s,
-                  "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"ok": result.ok, "wall_s": result.wall_s}))
 """
 
 
 def peak(target: str, count: int, strategy: str, engine: str | None) -> dict:
-    run = subprocess.run([sys.executable, "-c", PEAK_RSS, target, str(count), strategy, engine or "-"],
-                         capture_output=True, text=True, timeout=1800, check=True)
-    return json.loads(run.stdout)
+    code, out, err, peak_kib = run_measuring_peak([sys.executable, "-c", RUN, target, str(count), strategy,
+                                                   engine or "-"], timeout_s=1800)
+    if code:
+        raise SystemExit(f"the run of {count} failed: {err.strip()}")
+    return {**json.loads(out), "rss_kb": peak_kib}
 
 
 def main() -> None:

@@ -126,4 +126,6 @@ def test_a_server_trickling_headers_cannot_outlast_the_timeout(loadtool_cli, con
                        "--format", "json")
     result = out.json()
     assert result["errors"] == {"read_timeout": 1}
-    assert 2000 <= result["latency_ms"]["max"] < 3000
+    # Ended by the 2 s deadline, not by the server, whose trickle goes on for 30 s: the bound is
+    # a third of that, generous for a loaded machine, and still tells the two apart.
+    assert 2000 <= result["latency_ms"]["max"] < 10_000

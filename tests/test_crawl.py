@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import pickle
-import subprocess
 import sys
 import urllib.request
 import uuid
@@ -19,6 +18,7 @@ import pytest
 
 from loadtool.crawl import Frontier, Seen, links_of, normalize, robots_url
 from loadtool.server.web import links
+from loadtool.system import run_measuring_peak
 
 
 def reachable(hosts: int, pages: int, seed: int = 0) -> tuple[set[str], set[int]]:
@@ -138,7 +138,7 @@ def test_seen_switches_to_bloom_filters_and_still_drops_duplicates():
 
 
 MEMORY = """
-import asyncio, resource, sys
+import asyncio, sys
 from loadtool.crawl import Frontier, Seen
 async def main(count):
     seen, frontier = Seen(exact=1000, capacity=200_000), Frontier(None, None, in_memory=500)
@@ -149,21 +149,26 @@ async def main(count):
     taken = [await frontier.take() for _ in range(10)]
     assert all(taken) and frontier.queued == count - 10
     frontier.close()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 asyncio.run(main(int(sys.argv[1])))
 """
+
+
+def peak_kib(script: str, count: int) -> int:
+    """The peak memory of ``script`` run on ``count``, measured from outside it."""
+    code, _, err, peak = run_measuring_peak([sys.executable, "-c", script, str(count)], timeout_s=120)
+    assert code == 0, err
+    return peak
 
 
 def test_the_frontier_and_the_seen_set_hold_memory_flat():
     """10^5 URLs discovered take the memory of 10^3: the frontier keeps 500 in memory and the
     rest on disk; the seen set is a Bloom filter past 1,000."""
-    peaks = [int(subprocess.run([sys.executable, "-c", MEMORY, str(count)], capture_output=True, text=True,
-                                check=True, timeout=120).stdout) for count in (1_000, 100_000)]
+    peaks = [peak_kib(MEMORY, count) for count in (1_000, 100_000)]
     assert peaks[1] <= 1.5 * peaks[0], peaks
 
 
 HOSTS_MEMORY = """
-import asyncio, resource, sys
+import asyncio, sys
 from protego import Protego
 from loadtool.crawl import Frontier
 async def main(hosts):
@@ -173,17 +178,17 @@ async def main(hosts):
         url, depth, name = await frontier.take()
         frontier.host(name).robots = Protego.parse("User-agent: *\\nDisallow: /private/\\n")
         frontier.done(name)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 asyncio.run(main(int(sys.argv[1])))
 """
 
 
 def test_memory_stays_flat_over_many_hosts():
-    """60,000 hosts met, each with its robots.txt parsed, take the memory of 2,000: the
-    frontier remembers 1,000 here and forgets the idle rest."""
-    peaks = [int(subprocess.run([sys.executable, "-c", HOSTS_MEMORY, str(count)], capture_output=True, text=True,
-                                check=True, timeout=120).stdout) for count in (2_000, 60_000)]
-    assert peaks[1] <= 1.3 * peaks[0], peaks
+    """120,000 hosts met, each with its robots.txt parsed, take the memory of 30,000: the
+    frontier remembers 1,000 here and forgets the idle rest. (The first 30,000 or so grow the
+    allocator's heap to a plateau — 28 MB at 2,000 hosts, 38.5 MB from 30,000 on, measured
+    from outside — with no object kept; remembering every host would take 2.5 KB each.)"""
+    peaks = [peak_kib(HOSTS_MEMORY, count) for count in (30_000, 120_000)]
+    assert peaks[1] <= 1.15 * peaks[0], peaks
 
 
 def test_the_frontier_hands_out_hosts_fairly_and_spills_to_disk():
@@ -359,8 +364,9 @@ def test_sitemap_indexes_and_gzipped_sitemaps_are_read():
 
 def test_processes_crawl_faster_than_one_loop_when_parsing_is_cpu_bound(loadtool_cli, server, tmp_path):
     """The seed's lesson on a crawl: with 20 ms of CPU a page, one event loop is bound by
-    its core; processes parse on every core (about 1.6x here on 2 cores, with their start
-    counted; the bar is wide)."""
+    its core; processes parse on every core. Measured 1.5-1.6x here on 2 cores, the fixture
+    server sharing them and the processes' start counted; the bar (1.15x) leaves room for a
+    busy machine and still fails when the partitions do not parse in parallel (1.0x)."""
     if os.cpu_count() < 2:
         pytest.skip("needs two cores")
     parser = tmp_path / "heavy.py"
@@ -373,7 +379,7 @@ def test_processes_crawl_faster_than_one_loop_when_parsing_is_cpu_bound(loadtool
                        "--strategies", "async,processes", "--parse", f"{parser}:parse", "--format", "json")
     assert out.exit_code == 0, out.stderr
     rate = {run["strategy"]: run["ops"] / run["wall_s"] for run in out.json()}
-    assert rate["processes"] >= 1.25 * rate["async"], rate
+    assert rate["processes"] >= 1.15 * rate["async"], rate
 
 
 def test_the_hub_unpickles_nothing_from_a_connection_without_the_runs_token():
@@ -401,13 +407,38 @@ def test_the_hub_unpickles_nothing_from_a_connection_without_the_runs_token():
         asyncio.run(attempt(b"t" * 16))
 
 
-@pytest.mark.parametrize("strategy", ["async", "processes"])
-def test_per_host_limits_are_taken_and_kept_by_every_crawl(loadtool_cli, server, strategy):
-    out = loadtool_cli("crawl", "/web/0/page/0?hosts=8&pages=40", "--server", server.base_url, "-n", "60",
-                       "-s", strategy, "--per-host", "1", "--host-rate", "200/s", "--format", "json")
+def politeness(server, run: str) -> dict[str, dict]:
+    """Per host, what the server saw of one run: pages, the most at once, the shortest gap."""
+    with urllib.request.urlopen(f"{server.base_url}/web/politeness?run={run}", timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+@pytest.mark.parametrize("strategy", ["async", "threads", "processes"])
+def test_per_host_limits_are_kept_as_the_server_sees_them(loadtool_cli, server, strategy):
+    """--per-host 1 and --host-rate 20/s: the server never answers two pages of one host at
+    once, and never sees two of a host's pages arrive less than ~50 ms apart."""
+    run = uuid.uuid4().hex
+    out = loadtool_cli("crawl", f"/web/0/page/0?hosts=8&pages=40&count=1&run={run}", "--server", server.base_url,
+                       "-n", "60", "-s", strategy, "--per-host", "1", "--host-rate", "20/s", "--ignore-robots",
+                       "--format", "json")
     assert out.exit_code == 0, out.stderr
-    data = out.json()
-    assert data["ops"] == 60 and data["job"]["host_rate"] == 200
+    seen = politeness(server, run)
+    assert sum(host["pages"] for host in seen.values()) == out.json()["ops"] == 60
+    assert max(host["most_in_flight"] for host in seen.values()) == 1, seen
+    gaps = [host["shortest_gap_ms"] for host in seen.values() if host["shortest_gap_ms"] is not None]
+    assert len(gaps) >= 3 and min(gaps) >= 40, seen  # 50 ms apart, less the server's own jitter
+
+
+@pytest.mark.parametrize("strategy", ["async", "threads", "processes"])
+def test_robots_crawl_delay_spaces_a_hosts_pages_as_the_server_sees_them(loadtool_cli, server, strategy):
+    """Host 3's robots.txt asks for a Crawl-delay of 50 ms (no limit given on the command line):
+    its pages reach the server at least ~50 ms apart, though a dozen are queued at once."""
+    run = uuid.uuid4().hex
+    out = loadtool_cli("crawl", f"/web/3/page/0?hosts=4&pages=12&count=1&run={run}", "--server", server.base_url,
+                       "-n", "12", "-s", strategy, "--same-host", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    host = politeness(server, run)["3"]
+    assert host["pages"] >= 8 and host["shortest_gap_ms"] >= 40, host
 
 
 def test_the_frontier_forgets_idle_hosts_past_its_limit_but_never_a_busy_or_waiting_one():

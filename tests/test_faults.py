@@ -137,7 +137,7 @@ def _connected(pid, port: int | None = None) -> bool:
         return False
 
 
-def _interrupt(args, signum, margin_s=1.0, group=False, port=None):
+def _interrupt(args, signum, margin_s=0.3, group=False, port=None):
     """Start loadtool, wait until its requests are flowing (to ``port``, when given), let it run
     ``margin_s`` more, signal it (``group``: its whole process group, as ``timeout`` and
     systemd do)."""
@@ -163,7 +163,7 @@ def _interrupt(args, signum, margin_s=1.0, group=False, port=None):
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("strategy", [*STRATEGIES, "hybrid"])
 def test_a_signal_mid_run_prints_the_partial_report_and_leaves_no_process(strategy, signum, code):
     returncode, out, err, children = _interrupt(["fetch", "/delay/100", "-n", "100000", "-c", "4", "-s", strategy],
                                                 signum)
@@ -171,6 +171,21 @@ def test_a_signal_mid_run_prints_the_partial_report_and_leaves_no_process(strate
     result = json.loads(out)
     assert result["interrupted"] == signal.Signals(signum).name
     assert 0 < result["ops"] < 100000 and result["ok"] == result["ops"]
+    assert children and not _wait_gone(children)
+
+
+@pytest.mark.parametrize("strategy", ["hybrid", "async"])
+def test_ctrl_c_writes_the_partial_report_to_the_output_file_too(strategy, tmp_path):
+    """Ctrl-C mid-run: the file -o names holds the same partial report as stdout (hybrid's
+    processes hand back what they measured before the parent writes it)."""
+    path = tmp_path / "partial.json"
+    returncode, out, err, children = _interrupt(["fetch", "/delay/100", "-n", "100000", "-c", "4", "-s", strategy,
+                                                 "-p", "2", "-o", str(path)], signal.SIGINT)
+    assert returncode == 130, err
+    written = json.loads(path.read_text())
+    assert written["interrupted"] == "SIGINT" and written["strategy"] == strategy
+    assert 0 < written["ops"] < 100000 and written["ok"] == written["ops"]
+    assert "wall time" in out.decode()  # with -o, stdout shows the table
     assert children and not _wait_gone(children)
 
 

@@ -153,12 +153,45 @@ def test_linger_without_prometheus_is_a_usage_error(loadtool_cli):
 # --- the HTML report ----------------------------------------------------------------------------
 
 def chromium() -> str:
+    """Chromium's path, for the render test: an extra that the structural test below stands in
+    for everywhere (apt-get install chromium to run it)."""
     import shutil
 
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         if shutil.which(name):
             return shutil.which(name)
-    pytest.skip("no Chromium on this machine (apt-get install chromium): the HTML report is not rendered")
+    pytest.skip("no Chromium on this machine (apt-get install chromium): the page is not rendered here; "
+                "test_the_html_report_is_self_contained_and_charts_the_runs_figures checked its content")
+
+
+def figures_of(page: str) -> list[tuple[list, dict]]:
+    """The (traces, layout) of every chart a page draws, read from its Plotly.newPlot calls."""
+    decoder, figures = json.JSONDecoder(), []
+    for call in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', page):
+        traces, end = decoder.raw_decode(page, call.end())
+        layout, _ = decoder.raw_decode(page, page.index("{", end))
+        figures.append((traces, layout))
+    return figures
+
+
+def test_the_html_report_is_self_contained_and_charts_the_runs_figures(loadtool_cli, server, tmp_path):
+    """What the page draws, checked without a browser: plotly's script inline (it opens with no
+    network), every chart's data parses, and the figures are the run's own."""
+    pytest.importorskip("plotly")
+    page = tmp_path / "report.html"
+    out = loadtool_cli("fetch", "/page/{i}", "--server", server.base_url, "-n", "200", "--html", str(page),
+                       "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    text, result = page.read_text(), out.json()
+    assert "<script src=" not in text and text.count("Plotly.newPlot") >= 2 and "plotly.js v" in text
+    figures = figures_of(text)
+    assert len(figures) == text.count("Plotly.newPlot") and all(traces for traces, _ in figures)
+    curve = figures[0][0][0]  # latency by percentile: its last point is the run's max
+    assert max(curve["y"]) == pytest.approx(result["latency_ms"]["max"], rel=0.01)
+    statuses = next(traces for traces, _ in figures if traces[0].get("type") == "bar")
+    assert dict(zip(statuses[0]["x"], statuses[0]["y"])) == {f"status {code}": n for code, n in result["status"].items()}
+    p99 = re.search(r'class="p99"[^>]*data-ms="([0-9.]+)"', text)
+    assert p99 and float(p99.group(1)) == result["latency_ms"]["p99"]
 
 
 def render(path) -> tuple[str, str]:

@@ -39,6 +39,10 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._due: list[tuple[float, int, Watch]] = []
+        #: Watches in ``_due`` whose attempt already ended. They leave the heap when they reach
+        #: its top — a --timeout later — so at 10^4 attempts a second they would hold 10^4 ×
+        #: 30 s of them (and their sockets): past half the heap they are swept out at once.
+        self._ended = 0
         self._order = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -68,6 +72,12 @@ class Watchdog:
         """The attempt ended; returns whether its deadline had fired first."""
         with self._changed:
             watch.done = True
+            watch.sock = None
+            self._ended += 1
+            if self._ended > 64 and 2 * self._ended > len(self._due):
+                self._due = [entry for entry in self._due if not entry[2].done]
+                heapq.heapify(self._due)
+                self._ended = 0
             return watch.fired
 
     def _enforce(self) -> None:
@@ -75,6 +85,7 @@ class Watchdog:
             while True:
                 while self._due and self._due[0][2].done:
                     heapq.heappop(self._due)
+                    self._ended -= 1
                 if not self._due:
                     self._changed.wait()
                     continue

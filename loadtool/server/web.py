@@ -9,7 +9,10 @@ Like ``/site/{h}/`` for fetches, ``/web/{h}/`` stands for host h, so per-host qu
 politeness and robots.txt are exercised on one loopback server. The graph is a pure
 function of (seed, hosts, pages, h, i) — ``links`` — so a test can compute what a crawl
 must reach. ``?hosts=H&pages=P`` sizes the web (links carry the query on), and with
-``count=1`` in the query the server counts the requests of each path (``/web/hits``).
+``count=1`` in the query the server counts the requests of each path (``/web/hits``)
+and keeps, per host and per ``run`` (a query parameter a test names its crawl by), the
+most pages it was answering at once and the shortest gap between two of their arrivals
+(``/web/politeness``): what a crawler's politeness looks like from the server's side.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections import Counter
+from dataclasses import dataclass
 from html import escape
 from typing import NamedTuple
 
@@ -31,6 +36,29 @@ MAX_HOSTS, MAX_PAGES = 10_000, 10_000_000
 #: The most links a page has (the out-degree's heavy tail is cut here).
 MAX_LINKS = 60
 HITS = web.AppKey("web_hits", Counter)
+
+
+@dataclass
+class HostSeen:
+    """One host's pages as the server saw them arrive (robots.txt and sitemaps aside)."""
+
+    pages: int = 0
+    in_flight: int = 0
+    most_in_flight: int = 0
+    last_arrival: float | None = None
+    shortest_gap_s: float | None = None
+
+    def arrive(self, now: float) -> None:
+        if self.last_arrival is not None:
+            gap = now - self.last_arrival
+            self.shortest_gap_s = gap if self.shortest_gap_s is None else min(self.shortest_gap_s, gap)
+        self.pages += 1
+        self.last_arrival = now
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+
+SEEN = web.AppKey("web_seen", dict)
 _FILLER = b"<p>" + b"Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 8 + b"</p>\n"
 
 
@@ -116,8 +144,31 @@ def _count(request: web.Request) -> None:
         request.app[HITS][request.path_qs] += 1
 
 
+def _seen(request: web.Request) -> HostSeen | None:
+    """The host's record of this run (with count=1), a page arriving now; None when not counted."""
+    if request.query.get("count") != "1":
+        return None
+    key = (request.query.get("run", ""), request.match_info["h"])
+    seen = request.app[SEEN].setdefault(key, HostSeen())
+    seen.arrive(time.monotonic())
+    return seen
+
+
+def counted_page(handler):
+    """A handler of one of a host's pages, counted (``_count``) and seen in flight (``_seen``)."""
+    async def handle(request: web.Request) -> web.StreamResponse:
+        _count(request)
+        seen = _seen(request)
+        try:
+            return await handler(request)
+        finally:
+            if seen is not None:
+                seen.in_flight -= 1
+    return handle
+
+
+@counted_page
 async def web_page(request: web.Request) -> web.Response:
-    _count(request)
     hosts, pages, query = _shape(request)
     h, i = _host_page(request, hosts, pages)
     seed, profile = request.app[SEED], request.app[PROFILE]
@@ -154,17 +205,17 @@ async def web_sitemap(request: web.Request) -> web.Response:
                         content_type="application/xml")
 
 
+@counted_page
 async def web_moved(request: web.Request) -> web.Response:
-    _count(request)
     hosts, pages, query = _shape(request)
     h, i = _host_page(request, hosts, pages)
     raise web.HTTPMovedPermanently(f"/web/{h}/page/{i}{query}")
 
 
+@counted_page
 async def web_other(request: web.Request) -> web.Response:
     """private/ (a page robots.txt forbids: fetching it is a crawler's bug), missing/ (404)
     and img/ (an image, not HTML: nothing to parse)."""
-    _count(request)
     kind = request.match_info["kind"]
     if kind == "img":
         return web.Response(body=b"\x89PNG\r\n\x1a\n" + bytes(64), content_type="image/png")
@@ -181,9 +232,21 @@ async def web_hits(request: web.Request) -> web.Response:
                              dumps=lambda data: json.dumps(data, sort_keys=True))
 
 
+async def web_politeness(request: web.Request) -> web.Response:
+    """Per host of one run (``?run=...``): pages, the most answered at once, and the shortest
+    gap between two arrivals in ms (null with fewer than two)."""
+    run = request.query.get("run", "")
+    return web.json_response({host: {"pages": seen.pages, "most_in_flight": seen.most_in_flight,
+                                     "shortest_gap_ms": None if seen.shortest_gap_s is None
+                                     else round(seen.shortest_gap_s * 1000, 3)}
+                              for (key, host), seen in request.app[SEEN].items() if key == run})
+
+
 def add_web_routes(app: web.Application) -> None:
     app[HITS] = Counter()
+    app[SEEN] = {}
     app.router.add_get("/web/hits", web_hits)
+    app.router.add_get("/web/politeness", web_politeness)
     app.router.add_get("/web/{h}/page/{i}", web_page)
     app.router.add_get("/web/{h}/robots.txt", web_robots)
     app.router.add_get("/web/{h}/sitemap.xml", web_sitemap)

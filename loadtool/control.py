@@ -1,8 +1,9 @@
 """RunControl: how a run stops — one object, shared by every strategy.
 
-A run ends when its work runs out, or when it is stopped (Ctrl-C, SIGTERM, a parent
-process, a dask client). After a stop, operations in flight get ``grace_s`` to finish;
-then the strategy stops waiting for them and abandons them. Every strategy waits the
+A run ends when its work runs out, when its --duration is over (``end_at``: the deadline
+of the whole run, operations in flight included), or when it is stopped (Ctrl-C, SIGTERM,
+a parent process, a dask client). After a stop, or the deadline, operations in flight get
+``grace_s`` to finish; then the strategy stops waiting for them and abandons them. Every strategy waits the
 same way, through ``wait_until`` (threads and processes) or ``await_done`` (an event
 loop), so the grace period means the same thing everywhere.
 
@@ -23,6 +24,8 @@ from typing import Any
 
 #: How often a waiting strategy looks up to notice a stop or the end of the grace period.
 POLL_S = 0.2
+#: The reason of a stop that is a run's own end (its --duration), not an interruption.
+DURATION = "duration"
 
 
 class RunControl:
@@ -47,6 +50,34 @@ class RunControl:
     @property
     def stopped(self) -> bool:
         return self.stopping.is_set()
+
+    @property
+    def interruption(self) -> str | None:
+        """Why the run was cut short (a signal, a parent), or None: also when it simply reached
+        the end of its --duration."""
+        return None if self.reason == DURATION else self.reason
+
+    def end_at(self, deadline: Callable[[], float]) -> Callable[[], None]:
+        """Stop the run when wall-clock time reaches ``deadline()`` (asked again at every poll,
+        so a strategy that restarts the run's clock moves it), from a thread of its own:
+        operations still in flight then get the grace period, as after Ctrl-C. Returns a
+        function that ends the watch."""
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(min(POLL_S / 4, max(deadline() - time.time(), 0.0))):
+                if time.time() >= deadline():
+                    self.stop(DURATION)
+                    return
+
+        thread = threading.Thread(target=watch, name="loadtool-deadline", daemon=True)
+        thread.start()
+
+        def end() -> None:
+            finished.set()
+            thread.join()
+
+        return end
 
     def stop(self, reason: str) -> None:
         """Stop the run: no new operations; those in flight get the grace period."""
@@ -83,10 +114,10 @@ class RunControl:
             if self.grace_left_s(extra_s) <= 0:
                 return False
 
-    async def await_done(self, work: Awaitable) -> bool:
+    async def await_done(self, work: Awaitable, extra_s: float = 0.0) -> bool:
         """The event-loop twin of ``wait_until``: await ``work`` (a future or task); after a
-        stop, give it the grace period. True when it finished, False when it must be abandoned.
-        A failure of ``work`` itself (a bug, never an operation's) is raised."""
+        stop, give it the grace period (plus ``extra_s``). True when it finished, False when it
+        must be abandoned. A failure of ``work`` itself (a bug, never an operation's) is raised."""
         loop = asyncio.get_running_loop()
         work = asyncio.ensure_future(work)
         stopped = asyncio.Event()
@@ -95,7 +126,7 @@ class RunControl:
         try:
             await asyncio.wait({work, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():
-                left = self.grace_left_s()
+                left = self.grace_left_s(extra_s)
                 await asyncio.wait({work}, timeout=None if math.isinf(left) else left)
         finally:
             stop_wait.cancel()

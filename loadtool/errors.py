@@ -22,6 +22,7 @@ KINDS = (
     "dns",                 # the host name did not resolve
     "tls",                 # TLS handshake or certificate failure
     "too_many_redirects",  # a redirect chain longer than the limit
+    "too_large",           # a body that decodes to more than --max-decoded (a compression bomb)
     "file_not_found",
     "permission_denied",
     "is_a_directory",
@@ -61,6 +62,7 @@ _NAMES = {
                     "NonHttpUrlClientError", "LocationParseError", "InvalidUrlRedirectClientError",
                     "NonHttpUrlRedirectClientError"},
     "too_many_redirects": {"TooManyRedirects"},
+    "too_large": {"TooLarge"},
     "tls": {"SSLError", "ClientSSLError", "ClientConnectorSSLError", "ClientConnectorCertificateError",
             "ServerFingerprintMismatch"},
     "dns": {"NameResolutionError", "ClientConnectorDNSError"},
@@ -68,7 +70,7 @@ _NAMES = {
     "read_timeout": {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"},
     "truncated": {"ContentLengthError", "IncompleteRead"},
     "protocol": {"TransferEncodingError", "InvalidChunkLength", "BadStatusLine", "LineTooLong",
-                 "BadHttpMessage", "HttpProcessingError", "InvalidHeader", "HeaderParsingError"},
+                 "BadHttpMessage", "HttpProcessingError", "InvalidHeader", "HeaderParsingError", "BadEncoding"},
     "reset": {"ServerDisconnectedError", "RemoteDisconnected"},
 }
 
@@ -81,7 +83,7 @@ _MESSAGES = {
 
 #: When a chain suggests several kinds, the first here wins: the most specific cause
 #: (the connection was refused) outranks generic ones found beside it (a timeout).
-PRECEDENCE = ("invalid_url", "too_many_redirects", "tls", "dns", "file_not_found", "permission_denied",
+PRECEDENCE = ("invalid_url", "too_many_redirects", "too_large", "tls", "dns", "file_not_found", "permission_denied",
               "is_a_directory", "not_a_file", "symlink_loop", "connect_refused", "protocol", "reset", "truncated", "connect_timeout",
               "read_timeout", "other")
 

@@ -68,6 +68,10 @@ class Fetch:
     checks: tuple = ()
     #: How many bytes of each body the checks read, at most.
     check_body: int = 64 * 1024
+    #: Ask for compressed answers (gzip, deflate; br, zstd where installed) and decode them.
+    compression: bool = True
+    #: The most bytes an answer may decode to (more: the error too_large, a compression bomb).
+    max_decoded: int = 256 * 1024 * 1024
 
     def proxies(self):
         """Which proxy each URL goes through (engines.proxy.Proxies)."""

@@ -37,6 +37,8 @@ MAX_CONCURRENCY = 100_000
 #: How much of each body checks read unless --check-body says: a check cannot make memory
 #: grow with the size of an answer.
 CHECK_BODY = "64KiB"
+#: The most an answer may decode to unless --max-decoded says (engines.encoding.MAX_DECODED).
+MAX_DECODED = "256MiB"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 #: Every option ``parse`` knows.
@@ -47,7 +49,7 @@ KNOWN = frozenset({
     "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
     "per_host", "host_rate", "scheduler", "local_cluster", "http", "streams",
     "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies", "no_phases",
-    "checks", "check_body", "targets_file", "targets_format", "max_body",
+    "checks", "check_body", "targets_file", "targets_format", "max_body", "no_compression", "max_decoded",
 })
 HTTP_VERSIONS = ("1.1", "2", "3")
 
@@ -155,14 +157,16 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(parse_header(item) for item in value or ())
 
 
-def size_option(name: str, value: Any, low: int, low_text: str) -> int:
-    """A size option (``"64KiB"``, or a number of bytes) between ``low`` and 1 GiB."""
+def size_option(name: str, value: Any, low: int, low_text: str, high: int = 1 << 30) -> int:
+    """A size option (``"64KiB"``, or a number of bytes) between ``low`` and ``high`` (1 GiB)."""
     try:
         number = parse_size(value) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
         raise UsageError(f"--{name} must be a size such as 64KiB, not {value!r}") from None
-    if not low <= number <= 1 << 30:
-        raise UsageError(f"--{name} must be between {low_text} and 1GiB, not {value!r}")
+    if not low <= number <= high:
+        from .units import format_bytes
+
+        raise UsageError(f"--{name} must be between {low_text} and {format_bytes(high)}, not {value!r}")
     return number
 
 
@@ -255,6 +259,8 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "streams": whole_number("streams", options.get("streams", 1), 1, 1000),
         "checks": _checks(options.get("checks")),
         "check_body": size_option("check-body", options.get("check_body", CHECK_BODY), 1, "1 byte"),
+        "compression": not options.get("no_compression"),
+        "max_decoded": size_option("max-decoded", options.get("max_decoded", MAX_DECODED), 1024, "1KiB", high=1 << 40),
     }
 
 

@@ -117,3 +117,25 @@ def known_latency_s(path: str, seed: int, profile: str) -> float | None:
     if match := _PAGE.fullmatch(path):
         return page(seed, int(match.group(1)), profile).latency_s
     return None
+
+
+def _prose(size: int) -> bytes:
+    """``size`` bytes of seeded prose: words drawn from a vocabulary of 300, in paragraphs. It
+    compresses about as real pages do (level-1 gzip: 2.9x), where one sentence repeated
+    compressed 70x and made every answer's bytes on the wire a fiction."""
+    import random
+
+    draw = random.Random(20261127)
+    vocabulary = ["".join(draw.choice("etaoinshrdlucmfwypvbgkjqxz") for _ in range(draw.choice((2, 3, 4, 5, 6, 7, 8, 9))))
+                  for _ in range(300)]
+    words: list[str] = []
+    length = 0
+    while length < size:
+        sentence = " ".join(draw.choice(vocabulary) for _ in range(draw.randint(6, 18))).capitalize() + ". "
+        words.append(sentence + ("</p>\n<p>" if draw.random() < 0.15 else ""))
+        length += len(words[-1])
+    return "".join(words).encode()[:size]
+
+
+#: Filler for the fixture's pages, cut to each page's size (256 KiB, repeated beyond).
+PROSE = _prose(256 * 1024)

@@ -127,7 +127,7 @@ class _Clock:
         return Result(
             job=job, strategy=job.strategy, concurrency=layout.in_flight, started_at=self.started_at,
             wall_s=wall_s, stats=stats, ideal_s=ideal_s(job, layout.in_flight), cpu_s=cpu_s,
-            cores=layout.cores, interrupted=control.reason, page_cache=page_cache,
+            cores=layout.cores, interrupted=control.interruption, page_cache=page_cache,
             rss_start_bytes=rss_start, rss_peak_bytes=rss_peak, details=dict(sink.details), layout=layout,
         )
 
@@ -155,11 +155,20 @@ def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: b
             stack.enter_context(stop_on_signals(control))
         if progress is not None:
             stack.enter_context(progress(job, layout, sink))
+        if job.duration_s:
+            stack.callback(_deadline(job, control, sink))
         try:
             layout = strategy.run(job, layout, control, sink) or layout
         except KeyboardInterrupt:  # a second Ctrl-C: keep what was measured
             control.stop("SIGINT")
     return clock.result(job, layout, control, sink, page_cache)
+
+
+def _deadline(job: Job, control: RunControl, sink: Sink) -> Callable[[], None]:
+    """--duration as a deadline of the whole run: at its end, operations still in flight get
+    --grace, then are dropped (and counted). The run's clock may restart once its workers
+    are up (processes, a cluster): the deadline moves with it."""
+    return control.end_at(lambda: sink.epoch + job.duration_s)
 
 
 def not_run(job: Job, reason: str) -> Result:
@@ -178,7 +187,11 @@ async def ameasure(job: Job) -> Result:
     strategy, page_cache = await asyncio.to_thread(_prepare, job)
     control, sink, layout = RunControl(job.grace_s), Sink(job.rate is not None), strategy.layout(job)
     clock = _Clock()
-    await run_async(job, layout, control, sink)
+    end_deadline = _deadline(job, control, sink) if job.duration_s else (lambda: None)
+    try:
+        await run_async(job, layout, control, sink)
+    finally:
+        end_deadline()
     return clock.result(job, layout, control, sink, page_cache)
 
 
@@ -204,7 +217,8 @@ def run(job: Job | None = None, *,
         connect_timeout: Time = None, retries: Number = None, grace: Time = None,
         method: str | None = None, headers: dict[str, str] | Sequence[str] | None = None,
         body: bytes | str | None = None, ok_status: str | None = None, checks: Sequence[Any] | None = None,
-        check_body: Number = None, urls_file: str | None = None, targets_file: str | None = None,
+        check_body: Number = None, no_compression: bool | None = None, max_decoded: Number = None,
+        urls_file: str | None = None, targets_file: str | None = None,
         targets_format: str | None = None, server: str | None = None, profile: str | None = None,
         seed: int | None = None, http: str | None = None, streams: Number = None,
         insecure: bool | None = None, cacert: str | None = None, cert: str | None = None,
@@ -231,7 +245,9 @@ def run(job: Job | None = None, *,
         engine: aiohttp, fast or curl; concurrency: operations in flight; processes: P.
         timeout, connect_timeout, grace: seconds or durations; retries: a count.
         method, headers (a dict or "Name: value" strings), body, ok_status ("200-399"),
-        checks (expressions or callables every answer must pass), check_body.
+        checks (expressions or callables every answer must pass), check_body;
+        no_compression (ask for answers as they are), max_decoded (the most an answer may
+        decode to).
         http ("1.1", "2", "3"), streams, insecure, cacert, cert, key, tls_min, proxy,
         no_proxy_env, cookies, no_phases: as on the command line.
 

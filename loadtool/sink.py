@@ -68,12 +68,15 @@ class Sink:
         self._records = Records(self.epoch) if self.keep_records else None
         self._lock = threading.Lock()
         self._closed = False
+        #: Operations counted here since the start (take_wire empties the Stats, not this).
+        self.recorded = 0
         #: Facts a strategy reports besides Stats (the cluster's workers, say), for the Result.
         self.details: dict[str, Any] = {}
 
     def record(self, sample: Sample) -> None:
         with self._lock:
             if not self._closed:
+                self.recorded += 1
                 self.stats.add(sample)
                 if self._records is not None:
                     self._records.add(sample)
@@ -84,6 +87,7 @@ class Sink:
         """Add a worker's Stats (and its records, with --raw)."""
         with self._lock:
             if not self._closed:
+                self.recorded += stats.ops
                 self.stats.merge(stats)
                 if records and self._records is not None:
                     self._records.kept.extend(records)
@@ -93,6 +97,15 @@ class Sink:
     def merge_wire(self, wire: dict[str, Any]) -> None:
         """Add a batch another process counted (``Batch.to_wire``, ``take_wire``)."""
         self.merge(Stats.from_wire(wire["stats"]), wire.get("records"))
+
+    def settle(self, issued: int) -> None:
+        """The work that fed this sink handed out ``issued`` operations: those not counted were
+        abandoned (in flight when the run ended, past the grace period). For a sink fed by one
+        Work (a strategy on one loop or thread pool, a worker process's share)."""
+        with self._lock:
+            if not self._closed and issued > self.recorded:
+                self.stats.counts.abandoned += issued - self.recorded
+                self.recorded = issued
 
     def new_batch(self) -> Batch:
         """An empty Batch of this run (same epoch, model and records), for a worker to count into."""

@@ -101,6 +101,8 @@ class Work:
         self._clock = clock
         self._stopping = control.stopping
         self._lock = threading.Lock() if shared else contextlib.nullcontext()
+        #: Operations handed out so far: those not counted at the end were abandoned.
+        self.issued = 0
 
     def __iter__(self) -> Work:
         return self
@@ -110,6 +112,7 @@ class Work:
             raise StopIteration
         with self._lock:
             index, target = next(self._ops)
+            self.issued += 1
         if self._pacer is None:
             return _new(Op, (index, target, None))  # Op's own __new__ costs 2.5x: one per operation
         due = self._base + self._pacer.offset_s(index)

@@ -15,6 +15,7 @@ import asyncio
 import socket
 import struct
 import threading
+import zlib
 from collections.abc import Awaitable, Callable
 
 #: The longest any behaviour keeps a connection busy, whatever the client does.
@@ -243,6 +244,76 @@ async def headers_trickle(reader, writer, path):
     return False
 
 
+@behaviour("chunk-short-end", ("error", "protocol"),
+           "a chunk shorter than its size line, then the last chunk (read as the chunk's data, and then no valid "
+           "size line), the connection kept open")
+async def chunk_short_end(reader, writer, path):
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab\r\n0\r\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(MAX_S)
+    return False
+
+
+@behaviour("chunk-short-open", ("error", "read_timeout"),
+           "a chunk shorter than its size line, and the connection kept open")
+async def chunk_short_open(reader, writer, path):
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nhello\r\n")
+    await writer.drain()
+    await asyncio.sleep(MAX_S)
+    return False
+
+
+# --- encoded bodies ---------------------------------------------------------------------------
+
+#: What --max-decoded the suite runs with: a bomb past it is quick to find.
+MAX_DECODED = 1 << 20
+
+
+def _encoded(body: bytes, encoding: bytes, extra: bytes = b"") -> bytes:
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: " + encoding + extra +
+            b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+
+
+def _gzip(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return packer.compress(data) + packer.flush()
+
+
+@behaviour("gzip", ("status", 200), "a gzip-encoded answer (decoded, and counted both ways)")
+async def gzip_body(reader, writer, path):
+    writer.write(_encoded(_gzip(b"<p>ok</p>" * 100), b"gzip"))
+    return True
+
+
+@behaviour("deflate-raw", ("status", 200), "Content-Encoding: deflate, as raw deflate with no zlib wrapper")
+async def deflate_raw(reader, writer, path):
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    writer.write(_encoded(packer.compress(b"<p>ok</p>" * 100) + packer.flush(), b"deflate"))
+    return True
+
+
+@behaviour("gzip-corrupt", ("error", "protocol"), "Content-Encoding: gzip, and a body that is not gzip")
+async def gzip_corrupt(reader, writer, path):
+    writer.write(_encoded(b"this is not gzip at all", b"gzip"))
+    return True
+
+
+@behaviour("gzip-cut", ("error", "protocol"), "a gzip body whose stream ends early (its Content-Length kept)")
+async def gzip_cut(reader, writer, path):
+    writer.write(_encoded(_gzip(bytes(range(256)) * 64)[:200], b"gzip"))
+    return True
+
+
+@behaviour("gzip-bomb", ("error", "too_large"),
+           "a gzip body of 8 KiB that decodes to 8 MiB, past --max-decoded (a compression bomb)")
+async def gzip_bomb(reader, writer, path):
+    writer.write(_encoded(_BOMB, b"gzip"))
+    return True
+
+
+_BOMB = _gzip(bytes(8 << 20))
+
+
 # --- redirects ------------------------------------------------------------------------------
 
 @behaviour("redirect-loop", ("error", "too_many_redirects"), "a redirect to itself, forever")
@@ -280,6 +351,8 @@ WHAT["never-reads"] = "accepts the connection and never reads the request or ans
 EXPECTED["never-reads"] = ("error", "read_timeout")
 WHAT["never-accepts"] = "a listen backlog that is full: the connection is never accepted"
 EXPECTED["never-accepts"] = ("error", "connect_timeout")
+WHAT["tls-stall"] = "https to a server that accepts and never answers the TLS handshake (it is part of connecting)"
+EXPECTED["tls-stall"] = ("error", "connect_timeout")
 
 
 class ConformanceServer:
@@ -300,6 +373,8 @@ class ConformanceServer:
             return f"http://127.0.0.1:{self._backlog[0].getsockname()[1]}/b/never-accepts"
         if name == "never-reads":
             return f"http://127.0.0.1:{self.never_reads_port}/b/never-reads"
+        if name == "tls-stall":
+            return f"https://127.0.0.1:{self.never_reads_port}/b/tls-stall"
         return f"http://127.0.0.1:{self.port}/b/{name}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -14,7 +14,7 @@ import json
 import pytest
 
 import loadtool
-from conformance import EXPECTED, TIMEOUT_S, WHAT, ConformanceServer
+from conformance import EXPECTED, MAX_DECODED, TIMEOUT_S, WHAT, ConformanceServer
 from loadtool.report.raw import RawWriter
 from loadtool.runner import measure
 
@@ -59,7 +59,7 @@ def test_every_misbehaviour_gets_the_same_answer(conformance, tmp_path, capfd, s
     repeats = 1 if strategy == "sequential" else REPEATS
     count = len(names) * repeats
     options = dict(urls=[conformance.url(name) for name in names], count=count, concurrency=8, strategy=strategy,
-                   timeout=TIMEOUT_S, connect_timeout=CONNECT_TIMEOUT_S)
+                   timeout=TIMEOUT_S, connect_timeout=CONNECT_TIMEOUT_S, max_decoded=MAX_DECODED)
     if engine:
         options["engine"] = engine
     if strategy in ("processes", "hybrid"):
@@ -129,3 +129,31 @@ def test_a_server_trickling_headers_cannot_outlast_the_timeout(loadtool_cli, con
     # Ended by the 2 s deadline, not by the server, whose trickle goes on for 30 s: the bound is
     # a third of that, generous for a loaded machine, and still tells the two apart.
     assert 2000 <= result["latency_ms"]["max"] < 10_000
+
+
+@pytest.mark.parametrize("strategy, engine", COMBOS, ids=[f"{s}-{e or 'requests'}" for s, e in COMBOS])
+def test_the_duration_is_a_deadline_for_bodies_that_never_end(conformance, strategy, engine):
+    """-d ends the whole run: operations still in flight get --grace, then are dropped and
+    counted, where a body that never ends would otherwise hold the run until --timeout (30 s)."""
+    options = dict(urls=[conformance.url("endless-body")], duration=0.5, grace=0.3, timeout=30, concurrency=2,
+                   strategy=strategy, processes=2 if strategy in ("processes", "hybrid") else None)
+    if engine:
+        options["engine"] = engine
+    result = loadtool.run(**options)
+    assert result.ops == 0 and result.stats.counts.abandoned == result.concurrency and result.interrupted is None
+    assert result.wall_s < 0.5 + 0.3 + 3  # the deadline and the grace, and room for a loaded machine: not 30 s
+
+
+def test_the_command_line_exits_at_the_deadline_though_threads_are_still_blocked(conformance):
+    """A thread blocked in a request cannot be stopped; the process exits without waiting for it."""
+    import subprocess
+    import sys
+    import time
+
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "loadtool", "fetch", conformance.url("endless-body"), "-s", "threads",
+                          "-c", "2", "-d", "0.5s", "--grace", "0.3s", "--format", "json"],
+                         capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert run.returncode == 3 and "2 were still in flight" in run.stderr
+    assert json.loads(run.stdout)["abandoned"] == 2 and elapsed < 0.5 + 0.3 + 5, elapsed

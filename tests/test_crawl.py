@@ -470,3 +470,14 @@ def test_compare_crawl_takes_a_local_cluster(loadtool_cli, server):
     assert out.exit_code == 0, out.stderr
     runs = out.json()
     assert [run["strategy"] for run in runs] == ["async", "cluster"] and all(run["ops"] == 30 for run in runs)
+
+
+@pytest.mark.parametrize("strategy", ["async", "threads", "processes"])
+def test_the_duration_ends_a_crawl_whose_page_never_ends(loadtool_cli, server, strategy):
+    """-d is the whole crawl's deadline: a page that hangs is dropped after --grace and
+    counted as abandoned, not waited for until --timeout (30 s)."""
+    out = loadtool_cli("crawl", "/fault/hang", "/web/0/page/0?hosts=4&pages=40", "--server", server.base_url,
+                       "-s", strategy, "-d", "1s", "--grace", "0.3s", "--format", "json")
+    data = out.json()
+    assert out.exit_code == 0 and data["interrupted"] is None, out.stderr
+    assert data["abandoned"] >= 1 and data["ops"] > 0 and data["wall_s"] < 1 + 0.3 + 3  # the hanging page at least

@@ -20,7 +20,8 @@ def test_every_strategy_fetches_every_page_once(loadtool_cli, server, strategy):
     assert result["strategy"] == strategy
     assert result["ops"] == result["ok"] == 40
     assert result["status"] == {"200": 40}
-    assert result["bytes"] == sum(page(0, index, "web").size_bytes for index in range(40))
+    assert result["bytes_decoded"] == sum(page(0, index, "web").size_bytes for index in range(40))
+    assert result["compressed"] == 40 and result["bytes"] < result["bytes_decoded"]  # gzipped, as asked
     assert result["errors"] == {}
 
 

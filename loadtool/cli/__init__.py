@@ -55,8 +55,6 @@ class Loadtool(click.Group):
             code = EXIT_FAILED
         if not standalone_mode:
             return code
-        if code in (EXIT_SIGINT, EXIT_SIGTERM):
-            _exit_now(code)
         sys.exit(code or 0)
 
 
@@ -90,19 +88,6 @@ def _hint(args, message: str) -> None:
         click.echo(f"hint: {hint}", err=True)
 
 
-def _exit_now(code: int) -> None:
-    """Exit at once after an interrupted run: its report is out, and threads still blocked
-    in a request (past the grace period) would otherwise hold the exit until --timeout."""
-    from ..targets import remove_spools
-
-    remove_spools()
-    if "loadtool.strategies.processes" in sys.modules:
-        sys.modules["loadtool.strategies.processes"].stop_helpers()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 @click.group(cls=Loadtool, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="loadtool")
 def cli() -> None:
@@ -122,5 +107,12 @@ for _module in (fetch, read, compare, sweep, crawl, files, plan, schema, serve):
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli.main(prog_name="loadtool")
+    """Console-script entry point. After an interrupted run, or one that abandoned operations
+    in flight, it exits at once: the report is out, and a thread still blocked in a request
+    would otherwise hold the exit until its --timeout."""
+    code = cli.main(prog_name="loadtool", standalone_mode=False)
+    from .deliver import LEFT_BEHIND, exit_now
+
+    if code in (EXIT_SIGINT, EXIT_SIGTERM) or LEFT_BEHIND.is_set():
+        exit_now(code)
+    sys.exit(code or 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -216,6 +217,10 @@ def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list 
         if result.ops and not result.ok:
             click.echo(f"loadtool: every operation failed ({result.strategy}); {_why_failed(result)}", err=True)
             return EXIT_FAILED
+        if not result.ops and result.stats.counts.abandoned:
+            click.echo(f"loadtool: no operation finished ({result.strategy}): "
+                       f"{result.stats.counts.abandoned:,} {'was' if result.stats.counts.abandoned == 1 else 'were'} still in flight when the run ended", err=True)
+            return EXIT_FAILED
     return EXIT_THRESHOLD if failed_thresholds else EXIT_OK
 
 
@@ -282,11 +287,29 @@ def run_then_deliver(job: Job, delivery: Delivery, call: Callable[[], Any]) -> i
     finally:
         if delivery.raw is not None:
             delivery.raw.close()
-    if isinstance(outcome, Result):
-        return deliver([outcome], delivery)
-    if hasattr(outcome, "knee"):
-        return deliver(outcome.results, delivery, outcome.knee)
-    return deliver(outcome or [stopped], delivery)
+    results, knee = ([outcome], None) if isinstance(outcome, Result) else (
+        (outcome.results, outcome.knee) if hasattr(outcome, "knee") else (outcome or [stopped], None))
+    if any(result.stats.counts.abandoned for result in results):
+        LEFT_BEHIND.set()  # threads blocked in what was abandoned would hold a normal exit until --timeout
+    return deliver(results, delivery, knee)
+
+
+#: Set when a run abandoned operations: the command line then exits at once (``exit_now``).
+LEFT_BEHIND = threading.Event()
+
+
+def exit_now(code: int) -> None:
+    """Exit at once after a run that abandoned operations (an interrupted one, or one whose
+    --duration ended with operations in flight): its report is out, and threads still
+    blocked in a request (past the grace period) would otherwise hold the exit until --timeout."""
+    from ..targets import remove_spools
+
+    remove_spools()
+    if "loadtool.strategies.processes" in sys.modules:
+        sys.modules["loadtool.strategies.processes"].stop_helpers()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def run_and_report(job: Job, delivery: Delivery, strategy=None) -> int:

@@ -199,6 +199,13 @@ def http_options(suffix: str = "") -> Callable:
                               "'json .count == 3', 'size >= 1KiB', 'time < 200ms'. The report gives each one's pass rate."),
             click.option("--check-body", metavar="SIZE", default="64KiB", show_default=True,
                          help="How much of each body checks read at most (memory stays bounded whatever the answers' size)."),
+            click.option("--no-compression", is_flag=True,
+                         help="Ask for answers as they are (Accept-Encoding: identity). By default every engine asks for "
+                              "gzip and deflate (br and zstd where their decoders are installed), as browsers do, and "
+                              "decodes what comes: bytes on the wire and decoded are both reported."),
+            click.option("--max-decoded", metavar="SIZE", default="256MiB", show_default=True,
+                         help="The most an answer may decode to; past it the answer is the error too_large (a "
+                              "compression bomb costs no memory: bodies are decoded as they stream)."),
         ),
         group(
             "HTTP client, TLS and proxies" + suffix,

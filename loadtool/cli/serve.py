@@ -30,8 +30,12 @@ from .options import grouped_command
 @click.option("--http", "http", type=click.Choice(("1.1", "2", "3")), default="1.1", show_default=True,
               help="HTTP version of the core endpoints: 2 is h2 over TLS or h2c without, 3 is QUIC (TLS on UDP, "
                    "the same port); both need hypercorn (pip install 'loadtool[http2]'). Faults stay HTTP/1.1.")
+@click.option("--no-compress", is_flag=True,
+              help="Never compress answers. By default text answers (HTML, JSON, XML) are gzipped or deflated "
+                   "when the client asks, as real servers do.")
 @click.option("--exit-with-parent", is_flag=True, hidden=True)
-def command(host, port, seed, profile, files_root, workers, tls, client_cert, http, exit_with_parent) -> int:
+def command(host, port, seed, profile, files_root, workers, tls, client_cert, http, no_compress,
+            exit_with_parent) -> int:
     """Run the fixture server in the foreground until Ctrl-C.
 
     Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /echo, /stream/{n},
@@ -40,6 +44,7 @@ def command(host, port, seed, profile, files_root, workers, tls, client_cert, ht
     /fault/slow-headers, /fault/bad-chunked, /fault/garbage, /fault/flaky?p=0.2&i=N,
     /fault/stall?ms=300.
     """
+    from ..server.args import Behaviour
     from ..server.run import serve
     from ..system import is_loopback
 
@@ -55,7 +60,8 @@ def command(host, port, seed, profile, files_root, workers, tls, client_cert, ht
 
     try:
         serve(host, port, seed, profile, announce=announce, exit_with_parent=exit_with_parent,
-              files_root=files_root, workers=workers, tls=tls, client_cert=client_cert, http=http)
+              files_root=files_root, workers=workers, tls=tls, client_cert=client_cert, http=http,
+              behaviour=Behaviour(compress=not no_compress))
     except RuntimeError as exc:
         click.echo(f"loadtool serve: error: {exc}", err=True)
         return EXIT_FAILED

@@ -27,9 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import math
 import threading
-import time
 from dataclasses import dataclass, replace
 
 from ..errors import UsageError
@@ -88,9 +86,13 @@ class Budget:
 
     def __init__(self, count: int | None) -> None:
         self._indices = iter(range(count)) if count else itertools.count()
+        #: Pages handed out (their operation numbers): those not counted at the end were abandoned.
+        self.issued = 0
 
     async def take(self) -> int | None:
-        return next(self._indices, None)
+        index = next(self._indices, None)
+        self.issued += index is not None
+        return index
 
 
 class Crawl(Strategy):
@@ -146,7 +148,6 @@ class Crawl(Strategy):
         seen, tally = Seen(), Tally()
         scope = {host_of(url) for url in self.seeds(job)}
         budget = Budget(job.count) if mesh is None else mesh.lease
-        deadline = time.perf_counter() + job.duration_s if job.duration_s and mesh is None else math.inf
         sampler = asyncio.ensure_future(self._sample_frontier(frontier, tally))
         pool = None
         if self.options.strategy == "hybrid":
@@ -158,7 +159,7 @@ class Crawl(Strategy):
                                        initargs=(self.options.parse,))
         try:
             async with self._fetcher(job, policy) as fetcher:
-                crawl = Crawler(self, fetcher, frontier, seen, tally, scope, budget, sink, control, pool, deadline, mesh)
+                crawl = Crawler(self, fetcher, frontier, seen, tally, scope, budget, sink, control, pool, mesh)
                 jobs = [crawl.run() for _ in range(job.concurrency)]
                 if mesh is None:
                     for url in self.seeds(job):
@@ -175,6 +176,7 @@ class Crawl(Strategy):
                         if asyncio.current_task().cancelling():
                             raise
         finally:
+            sink.settle(budget.issued)
             sampler.cancel()
             frontier.close()
             if pool is not None:

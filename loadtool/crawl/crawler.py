@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import math
 import time
 from typing import Callable, NamedTuple
 from urllib.parse import urlsplit
@@ -42,15 +41,15 @@ class Crawler:
     coroutines that each run ``run`` (one loop: no locks)."""
 
     def __init__(self, crawl, fetcher: Fetcher, frontier: Frontier, seen: Seen, tally: Tally,
-                 scope: set[str], budget, sink, control, pool=None, deadline: float = math.inf, mesh=None) -> None:
+                 scope: set[str], budget, sink, control, pool=None, mesh=None) -> None:
         self.crawl, self.options = crawl, crawl.options
         self.fetcher = fetcher
         self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
         self.budget, self.sink, self.control, self.pool = budget, sink, control, pool
-        self.deadline, self.mesh = deadline, mesh
+        self.mesh = mesh
 
     async def run(self) -> None:
-        while not self.control.stopped and time.perf_counter() < self.deadline:
+        while not self.control.stopped:
             taken = await self.frontier.take()
             if taken is None:
                 return
@@ -120,7 +119,7 @@ class Crawler:
         if 300 <= status < 400 and "location" in head:
             self.queue(normalize(url, head["location"]), depth)
             return
-        if status != 200 or "html" not in head.get("content-type", ""):
+        if status != 200 or "html" not in head.get("content-type", "").lower():  # MIME types ignore case
             return
         if self.pool is not None:
             hrefs, cpu_us, failed = await asyncio.get_running_loop().run_in_executor(

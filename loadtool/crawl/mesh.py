@@ -53,6 +53,8 @@ from ..system import cpu_count, die_with_parent, peak_rss_bytes
 BATCH, FLUSH_S = 256, 0.02
 #: How often a partition sends its counts (progress) to the hub.
 SHIP_S = 0.25
+#: After the grace period, how long the partitions get to hand back what they measured.
+WIND_DOWN_S = 2.0
 _FRAME = struct.Struct("!I")
 #: The hello: the run's token, then the partition's number.
 TOKEN_BYTES = 16
@@ -203,10 +205,11 @@ async def coordinate(crawl, job, layout: Layout, control, sink) -> Layout:
         waits = {asyncio.ensure_future(hub.finished.wait()), asyncio.ensure_future(stopped.wait())}
         finished = False
         try:
-            await asyncio.wait({*waits, *futures}, timeout=job.duration_s, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({*waits, *futures}, return_when=asyncio.FIRST_COMPLETED)
             _raise_failure(futures)  # a partition that ended before the crawl did failed: say why
             hub.end(control.stopped)
-            finished = await control.await_done(asyncio.wait(futures))
+            # Each partition keeps the grace period itself; the parent waits for it, then a wind-down.
+            finished = await control.await_done(asyncio.wait(futures), extra_s=WIND_DOWN_S)
             _raise_failure(futures)
         finally:
             for each in waits:
@@ -337,12 +340,15 @@ class Lease:
         self.exhausted = False
         self._asked = False
         self._granted = asyncio.Event()
+        #: Page numbers taken from leases: pages started (those not counted were abandoned).
+        self.issued = 0
 
     async def take(self) -> int | None:
         while True:
             if self.range is not None and self.range[0] < self.range[1]:
                 index = self.range[0]
                 self.range = (index + 1, self.range[1])
+                self.issued += 1
                 return index
             if self.exhausted:
                 return None

@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
-from .checks import Kept, answer, wanted
-from .policy import Limits, Outcome
+from .checks import answer, wanted
+from .encoding import accept_header, outcome_sizes, receiving
 from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, request_of
+from .policy import Limits, Outcome
 from .tls import context as tls_context
 
 
@@ -89,7 +90,8 @@ class AiohttpEngine:
                 # Cookies would make request i depend on the answers before it: off unless --cookies,
                 # and then a jar per worker (worker()).
                 cookie_jar=aiohttp.DummyCookieJar(),
-                headers={"User-Agent": USER_AGENT, **dict(self.fetch.headers)},
+                headers={"User-Agent": USER_AGENT, **dict(filter(None, [accept_header(self.fetch)])),
+                         **dict(self.fetch.headers)},
                 # The limits of an answer's head as http.client holds them, so every engine agrees.
                 max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS,
                 trace_configs=[_trace()] if self.fetch.phases else None) as session:
@@ -114,7 +116,6 @@ class AiohttpEngine:
         method, url, headers, body = request_of(target, fetch)
         timeout = aiohttp.ClientTimeout(total=limits.total_s, sock_connect=limits.connect_s)
         timing = _Timing() if fetch.phases else None
-        kept = Kept(self.keep) if self.keep else None
         try:
             # aiohttp stops at max_redirects - 1 redirects; requests and the fast engine follow
             # MAX_REDIRECTS.
@@ -123,14 +124,19 @@ class AiohttpEngine:
                                        skip_auto_headers=_NO_TYPE,
                                        max_redirects=MAX_REDIRECTS + 1, timeout=timeout,
                                        proxy=self.proxies.for_url(url), trace_request_ctx=timing) as response:
-                size = 0
+                size, received = 0, receiving(response.headers.get("Content-Encoding"), self.keep, fetch.max_decoded)
                 while chunk := await response.content.readany():
-                    size += len(chunk)
-                    if kept is not None:
-                        kept(chunk)
+                    if received is None:
+                        size += len(chunk)
+                    else:
+                        received.feed(chunk)
+                if received is not None:
+                    received.finish()
                 version = response.version
+                size, decoded = outcome_sizes(received, size)
                 return Outcome(response.status, size, protocol=f"HTTP/{version.major}.{version.minor}",
                                phases=None if timing is None else timing.phases(time.perf_counter()),
-                               answer=None if self.keep is None else answer(response.headers.items(), kept))
+                               answer=None if self.keep is None else answer(response.headers.items(), received),
+                               decoded=decoded)
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             return Outcome(error=exc)

@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 
 import pycurl
 
-from .checks import Kept, headers_of, wanted
+from .checks import headers_of, wanted
+from .encoding import BadEncoding, TooLarge, accept_header, outcome_sizes, receiving
 from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address, request_of
 from .policy import Limits, Outcome
 
@@ -68,10 +69,13 @@ KINDS = {
     100: "protocol",     # TOO_LARGE: a header beyond libcurl's own limits
 }
 TIMED_OUT = 28  # OPERATION_TIMEDOUT: connecting, or the whole transfer
+WRITE_ERROR = 23  # WRITE_ERROR: our WRITEFUNCTION stopped the transfer (a bomb, a bad encoding)
 #: Codes that mean two things, told apart by libcurl's message: (code, words) -> kind.
 MESSAGES = {
     (1, "HTTP/"): "protocol",   # "Received HTTP/0.9 when not allowed", "Unsupported HTTP/1 subversion"
     (56, "chunk"): "protocol",  # "chunk hex-length char not a hex digit"
+    (56, "SSL routines"): "tls",  # "OpenSSL SSL_read: ... tlsv13 alert certificate required": the server's alert
+    (55, "SSL routines"): "tls",
 }
 
 
@@ -87,6 +91,36 @@ def _phases(handle: pycurl.Curl) -> tuple:
     return (dns if connected and handle.named else None, connect - dns if connected else None,
             tls - connect if tls > 0 else None, max(pretransfer - ready, 0.0), max(first_byte - pretransfer, 0.0),
             max(total - first_byte, 0.0))
+
+
+class _Receiver:
+    """libcurl's WRITEFUNCTION for one handle: at an answer's first chunk it looks at the head
+    (the header lines libcurl handed over) and, when the body is encoded or checks keep it,
+    decodes and keeps it as every engine does (encoding.Body); else the chunks only pass
+    (libcurl counts them: SIZE_DOWNLOAD_T). A bomb or a bad encoding stops the transfer
+    (returning 0 is CURLE_WRITE_ERROR), and ``error`` says why."""
+
+    __slots__ = ("lines", "keep", "limit", "started", "body", "error")
+
+    def __init__(self, lines: list[bytes], keep: int | None, limit: int) -> None:
+        self.lines, self.keep, self.limit = lines, keep, limit
+        self.reset()
+
+    def reset(self) -> None:
+        self.started, self.body, self.error = False, None, None
+
+    def __call__(self, chunk: bytes) -> int | None:
+        if not self.started:
+            self.started = True
+            encoding = dict(headers_of(self.lines)).get("content-encoding")
+            self.body = receiving(encoding, self.keep, self.limit)
+        if self.body is not None:
+            try:
+                self.body.feed(chunk)
+            except (TooLarge, BadEncoding) as exc:
+                self.error = exc
+                return 0
+        return None
 
 
 def _head_problem(lines: list[bytes]) -> str | None:
@@ -129,8 +163,7 @@ class CurlPool:
                 method, _, headers, body = request_of(target, self.engine.fetch)
                 self.engine.request(handle, method, headers, body)
         handle.lines.clear()
-        if handle.kept is not None:
-            handle.kept.data.clear()
+        handle.receiver.reset()
         # Options are set only when they change: most attempts go to the same URL with the
         # whole timeout left, and each setopt is a call into libcurl.
         if url != handle.url:
@@ -215,10 +248,9 @@ class CurlEngine:
         handle.slot, handle.lines, handle.url, handle.timeouts, handle.proxy = slot, [], None, None, None
         handle.request = None
         handle.setopt(pycurl.NOSIGNAL, 1)
-        # Bodies are counted (SIZE_DOWNLOAD_T), not kept: len, a C builtin, costs no Python frame;
-        # body checks keep the first bytes of each.
-        handle.kept = Kept(self.keep) if self.keep else None
-        handle.setopt(pycurl.WRITEFUNCTION, handle.kept or len)
+        # Bodies are counted (SIZE_DOWNLOAD_T), and decoded or kept only where they must be.
+        handle.receiver = _Receiver(handle.lines, self.keep, fetch.max_decoded)
+        handle.setopt(pycurl.WRITEFUNCTION, handle.receiver)
         handle.setopt(pycurl.HEADERFUNCTION, handle.lines.append)
         handle.setopt(pycurl.FOLLOWLOCATION, 1)
         handle.setopt(pycurl.MAXREDIRS, MAX_REDIRECTS)
@@ -241,7 +273,8 @@ class CurlEngine:
         every engine); other methods beside GET and HEAD are named as custom requests. POST,
         PUT and PATCH always send a body, if an empty one (Content-Length: 0), as the fast
         engine does."""
-        lines = [f"{name}: {value}" for name, value in (*self.fetch.headers, *headers)]
+        accept = accept_header(self.fetch)
+        lines = [f"{name}: {value}" for name, value in (*self.fetch.headers, *headers, *filter(None, [accept]))]
         if not any(line[:13].lower() == "content-type:" for line in lines):
             lines.append("Content-Type:")  # libcurl would say form-urlencoded; no engine invents a type
         handle.setopt(pycurl.HTTPHEADER, lines)
@@ -274,6 +307,14 @@ class CurlEngine:
     def outcome(self, handle: pycurl.Curl, code: int, text: str) -> Outcome:
         """What one finished attempt saw, in the terms of every engine."""
         protocol = PROTOCOLS.get(handle.getinfo(pycurl.INFO_HTTP_VERSION))
+        received = handle.receiver.body
+        if code == WRITE_ERROR and handle.receiver.error is not None:
+            return Outcome(error=handle.receiver.error, protocol=protocol)
+        if received is not None and not code:
+            try:
+                received.finish()
+            except BadEncoding as exc:
+                return Outcome(error=exc, protocol=protocol)
         if code:
             kind = KINDS.get(code, "other")
             for (known, words), named in MESSAGES.items():
@@ -291,9 +332,10 @@ class CurlEngine:
                 return Outcome(error="protocol", detail=problem)
         if protocol != WANTED[self.version]:
             return Outcome(error="wrong_protocol", detail=f"asked for {WANTED[self.version]}, the server spoke {protocol}")
+        size, decoded = outcome_sizes(received, int(handle.getinfo(pycurl.SIZE_DOWNLOAD_T)))
         # Built with tuple.__new__: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
-        return _new(Outcome, (handle.getinfo(pycurl.RESPONSE_CODE), int(handle.getinfo(pycurl.SIZE_DOWNLOAD_T)),
-                              None, None, False, protocol, handle.getinfo(pycurl.NUM_CONNECTS) > 0,
-                              _phases(handle) if self.phases else None,
+        return _new(Outcome, (handle.getinfo(pycurl.RESPONSE_CODE), size, None, None, False, protocol,
+                              handle.getinfo(pycurl.NUM_CONNECTS) > 0, _phases(handle) if self.phases else None,
                               None if self.keep is None else (headers_of(handle.lines),
-                                                              b"" if handle.kept is None else handle.kept.take())))
+                                                              b"" if received is None else received.take()),
+                              decoded))

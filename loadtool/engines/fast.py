@@ -21,7 +21,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httptools
 
-from .checks import Kept, headers_of, wanted
+from .checks import headers_of, wanted
+from .encoding import BadEncoding, Body, TooLarge, accept_header, outcome_sizes, receiving
 from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address, request_of
 from .tls import context as tls_context
 
@@ -44,7 +45,8 @@ class Requests:
         self.proxies = fetch.proxies()
         self._cache: dict[object, tuple[tuple[str, int, bool], bytes, bool]] = {}
         self._cached_bytes = 0
-        self._extra = "".join(f"{name}: {value}\r\n" for name, value in fetch.headers)
+        accept = accept_header(fetch)
+        self._extra = "".join(f"{name}: {value}\r\n" for name, value in (*fetch.headers, *filter(None, [accept])))
         self._tail = self._tail_of(fetch.method, (), fetch.body)
 
     def _tail_of(self, method: str, headers: tuple, body: bytes | None) -> bytes:
@@ -88,6 +90,15 @@ class Requests:
 #: A head still unfinished at this size is refused at once, not buffered further.
 HEAD_CAP = MAX_HEADERS * MAX_LINE
 _LOCATION = re.compile(rb"\nlocation[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
+_ENCODING = re.compile(rb"\ncontent-encoding[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
+
+
+def _encoding(head: bytes) -> str | None:
+    """An answer's Content-Encoding, read from its head (a C search first: most have none)."""
+    if b"ncoding" not in head and b"NCODING" not in head:
+        return None
+    found = _ENCODING.search(head)
+    return None if found is None else found.group(1).decode("latin-1")
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
@@ -124,12 +135,13 @@ class Wire(asyncio.Protocol):
     Location are read from it, and whether any byte arrived tells a stale connection.
     """
 
-    #: What checks read of the last answer (CheckedWire); None when the job has no checks.
-    seen: tuple | None = None
-
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.worker = channel.worker
+        #: What checks (or a crawl) keep of each answer: None, or bytes of its decoded body.
+        self.keep, self.limit = channel.engine.keep, channel.engine.max_decoded
+        #: The body being received, when it must be decoded or kept (else it is only counted).
+        self.body: Body | None = None
         #: Whether the attempt on this connection is a HEAD request (no body follows its answer).
         self.head_request = channel.heading
         self.timed = channel.timed
@@ -195,21 +207,44 @@ class Wire(asyncio.Protocol):
         if problem is not None:
             self._fail("protocol", problem)
             raise _Dropped  # stops the parser: the rest of this answer must not count for the next attempt
+        encoding = _encoding(head)
+        if encoding is not None or self.keep is not None:
+            self.body = receiving(encoding, self.keep, self.limit)
         if self.head_request:  # no body follows an answer to HEAD, whatever its headers say
             self._complete()
 
     def on_body(self, body: bytes) -> None:
-        self.size += len(body)
+        received = self.body
+        if received is None:
+            self.size += len(body)
+            return
+        try:
+            received.feed(body)
+        except (TooLarge, BadEncoding) as exc:
+            self._fail("too_large" if type(exc) is TooLarge else "protocol", str(exc))
+            raise _Dropped from None
 
     def on_message_complete(self) -> None:
         if not self.head_request:
             self._complete()
 
     def _complete(self) -> None:
-        status, size, head = self.status, self.size, self.head
+        status, size, head, received = self.status, self.size, self.head, self.body
         self.status = self.size = 0
         self.head = b""
         self.headers_done = False
+        self.body = None
+        decoded = seen = None
+        if received is not None:
+            try:
+                received.finish()
+            except BadEncoding as exc:
+                self._fail("protocol", str(exc))
+                return
+            size, decoded = outcome_sizes(received, 0)
+            if self.keep is not None:
+                end = head.find(b"\r\n\r\n")
+                seen = headers_of(head[:end if end >= 0 else head.find(b"\n\n")].split(b"\n")), received.take()
         if 100 <= status < 200 and status != 101:
             return  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         if self.head_request:
@@ -228,7 +263,7 @@ class Wire(asyncio.Protocol):
         else:
             now, phases = None, None
         self.worker.answered(status, size, _VERSIONS.get(self.parser.get_http_version()), not channel.reused, phases,
-                             now, self.seen)
+                             now, seen, decoded)
 
     def _fail(self, kind: str, detail: str) -> None:
         self.close()
@@ -244,25 +279,6 @@ class Wire(asyncio.Protocol):
         self.broken = True
         if self.transport is not None:
             self.transport.abort()
-
-
-class CheckedWire(Wire):
-    """A Wire for a job with checks: it also keeps each answer's headers and the first bytes
-    of its body (a separate class, so that jobs without checks pay nothing for them)."""
-
-    def __init__(self, channel: Channel) -> None:
-        super().__init__(channel)
-        self.kept = Kept(channel.engine.keep)
-
-    def on_body(self, body: bytes) -> None:
-        self.size += len(body)
-        self.kept(body)
-
-    def _complete(self) -> None:
-        head = self.head
-        end = head.find(b"\r\n\r\n")
-        self.seen = headers_of(head[:end if end >= 0 else head.find(b"\n\n")].split(b"\n")), self.kept.take()
-        super()._complete()
 
 
 class Channel:
@@ -419,9 +435,10 @@ class FastEngine:
         self.gets = Requests(replace(job.fetch, method="GET", body=None))
         self.ssl_context = tls_context(job.fetch.tls)
         self.phases = job.fetch.phases
-        #: What checks need of each answer (engines.checks.wanted), and the Wire that keeps it.
+        #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
         self.keep = wanted(job.fetch)
-        self.wire = Wire if self.keep is None else CheckedWire
+        self.max_decoded = job.fetch.max_decoded
+        self.wire = Wire
 
     def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:
         return Channel(self, loop, worker)

@@ -26,8 +26,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .checks import answer, wanted
+from .encoding import accept_header, outcome_sizes, receiving
 from .http import MAX_REDIRECTS, USER_AGENT, request_of
-from .checks import Kept, answer, wanted
+from ..errors import classify
 from .policy import Limits, Outcome
 from .tls import context as tls_context
 from .watchdog import WATCHDOG
@@ -81,12 +83,15 @@ class _Watched:
 
     def connect(self) -> None:
         start = time.perf_counter()
-        super().connect()
         watch = getattr(_current, "watch", None)
+        if watch is not None:
+            watch.connecting = True
+        super().connect()
         if watch is not None and self.sock is not None and hasattr(self.sock, "version"):  # a TLS socket
             watch.times["tls"] = time.perf_counter() - start - watch.times.get("connect", 0.0)
         self.fresh = True  # for https urllib3 connects before request(): not a reuse
         if watch is not None:
+            watch.connecting = False
             WATCHDOG.attach(watch, self.sock)
 
     def request(self, *args, **kwargs):
@@ -175,7 +180,7 @@ class RequestsEngine:
         """A Session for one worker: keep-alive, no urllib3 retries of its own."""
         session = requests.Session()
         tls = self.fetch.tls
-        session.verify = tls.cacert or not tls.insecure
+        session.verify = False if tls.insecure else (tls.cacert or True)  # -k wins over --cacert, as elsewhere
         if tls.cert:
             session.cert = (tls.cert, tls.key) if tls.key else tls.cert
         adapter = _Adapter(self.ssl_context, pool_connections=4, pool_maxsize=4, max_retries=0)
@@ -183,6 +188,9 @@ class RequestsEngine:
         session.mount("https://", adapter)
         session.max_redirects = MAX_REDIRECTS
         session.headers["User-Agent"] = USER_AGENT
+        accept = accept_header(self.fetch)
+        if accept is not None:
+            session.headers[accept[0]] = accept[1]
         session.headers.update(dict(self.fetch.headers))
         session.trust_env = False  # proxies come from engines.proxy, the same for every engine
         if not self.fetch.cookies:  # off unless --cookies: each request stands alone
@@ -197,28 +205,36 @@ class RequestsEngine:
         watch = _current.watch = WATCHDOG.watch(time.perf_counter() + limits.total_s)
         answered = False
         proxy = self.proxies.for_url(url)
-        kept = Kept(self.keep) if self.keep else None
         try:
             with session.request(method, url, data=body, headers=_joined(headers), stream=True, allow_redirects=self.follow,
                                  timeout=(limits.connect_s, limits.total_s),
                                  proxies={"http": proxy, "https": proxy} if proxy else None) as response:
                 answered = True
                 body_start = time.perf_counter()
-                size = 0
+                size, received = 0, receiving(response.headers.get("Content-Encoding"), self.keep,
+                                              self.fetch.max_decoded)
                 for chunk in response.raw.stream(CHUNK, decode_content=False):
-                    size += len(chunk)
-                    if kept is not None:
-                        kept(chunk)
+                    if received is None:
+                        size += len(chunk)
+                    else:
+                        received.feed(chunk)
+                if received is not None:
+                    received.finish()
             times = watch.times
             phases = (None, times.get("connect"), times.get("tls"), times.get("send"), times.get("wait"),
                       time.perf_counter() - body_start) if self.fetch.phases else None
+            size, decoded = outcome_sizes(received, size)
             outcome = Outcome(response.status_code, size, protocol=_VERSIONS.get(response.raw.version),
                               connected=not watch.reused, phases=phases,
-                              answer=None if self.keep is None else answer(response.headers.items(), kept))
+                              answer=None if self.keep is None else answer(response.headers.items(), received),
+                              decoded=decoded)
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             # Failed before any answer on a connection kept from an earlier request: it was
             # stale (the server closed it meanwhile), and the policy may replay the request.
             outcome = Outcome(error=exc, stale=watch.reused and not answered)
+            if watch.connecting and classify(exc) == "read_timeout":  # urllib3 names a TLS handshake's timeout so
+                outcome = Outcome(error="connect_timeout", detail=f"no connection (TLS handshake) within "
+                                                                  f"{limits.connect_s:g}s")
         finally:
             _current.watch = None
         if WATCHDOG.release(watch):  # whatever came back was cut off by the watchdog

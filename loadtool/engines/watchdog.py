@@ -22,7 +22,7 @@ class Watch:
     as it sends; kept here, as http.client lets go of it once an answer owns it), whether
     its connection was reused, and whether the deadline fired."""
 
-    __slots__ = ("deadline_s", "sock", "reused", "fired", "done", "times")
+    __slots__ = ("deadline_s", "sock", "reused", "fired", "done", "times", "connecting")
 
     def __init__(self, deadline_s: float) -> None:
         self.deadline_s = deadline_s
@@ -32,6 +32,9 @@ class Watch:
         self.reused = False
         self.fired = False
         self.done = False
+        #: Whether the attempt is still connecting (TCP, then the TLS handshake): a timeout
+        #: then is the connect timeout's, whatever the library calls it.
+        self.connecting = False
 
 
 class Watchdog:

@@ -54,7 +54,9 @@ class Counts:
     the worker processes that counted them (reported with their counts)."""
 
     FIELDS = {
-        "ops": SUM, "ok": SUM, "attempts": SUM, "bytes": SUM,
+        #: ``bytes`` as they came on the wire; ``decoded_bytes`` as they decode (the same for an
+        #: answer that was not encoded); ``compressed``: answers that came encoded.
+        "ops": SUM, "ok": SUM, "attempts": SUM, "bytes": SUM, "decoded_bytes": SUM, "compressed": SUM,
         #: Operations that ended in an error, by kind (no answer, a broken one, a failed check).
         "errors": BY_KIND,
         #: Answers with a status --ok-status does not accept, by status; with ``errors``, every
@@ -73,6 +75,9 @@ class Counts:
         "cpu_s": SUM,
         #: The largest peak memory of a worker process that reported one.
         "worker_peak_bytes": MAX,
+        #: Operations still in flight when the run ended (its --duration, or a stop) and the
+        #: grace period was over: dropped, not in any other count.
+        "abandoned": SUM,
     }
     __slots__ = tuple(FIELDS)
 
@@ -110,8 +115,9 @@ class Counts:
 
         return {"ops": self.ops, "ok": self.ok, "failed": self.ops - self.ok, "attempts": self.attempts,
                 "errors": ordered(self.errors), "failed_status": ordered(self.failed_status),
-                "status": ordered(self.status), "bytes": self.bytes, "protocols": ordered(self.protocols),
-                "connections": dict(self.connections), "first_error": self.first_error}
+                "status": ordered(self.status), "bytes": self.bytes, "bytes_decoded": self.decoded_bytes,
+                "compressed": self.compressed, "protocols": ordered(self.protocols),
+                "connections": dict(self.connections), "first_error": self.first_error, "abandoned": self.abandoned}
 
     # -- the rarer outcomes, out of the hot path ---------------------------------------------
 

@@ -52,6 +52,8 @@ class Sample(NamedTuple):
     phases: tuple | None = None
     #: Whether the answer passed each of the job's checks, in order (None: no checks ran).
     checks: tuple | None = None
+    #: The body's size decoded, when it came encoded (gzip...); None: as it came (``bytes``).
+    decoded: int | None = None
 
 
 class Stats:
@@ -79,7 +81,7 @@ class Stats:
         as the tuple it is, and the bucketing and clamping are written out inline.
         """
         (latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s, protocol, connected,
-         phases, checks) = sample
+         phases, checks, decoded) = sample
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
         shift = latency.bit_length() - 11
         if shift > 0:
@@ -89,6 +91,11 @@ class Stats:
         counts.ok += ok
         counts.attempts += attempts
         counts.bytes += nbytes
+        if decoded is None:
+            counts.decoded_bytes += nbytes
+        else:
+            counts.decoded_bytes += decoded
+            counts.compressed += 1
         if status is not None:
             by_status = counts.status
             by_status[status] = by_status.get(status, 0) + 1

@@ -59,7 +59,9 @@ def summary_lines(result) -> list[tuple[str, str]]:
         ("ok", f"{stats.ok:,} of {stats.ops:,} ({ok_share:.1%})"
                + (f", {stats.attempts - stats.ops:,} retries" if stats.attempts > stats.ops else "")),
         ("failed", failed_note(stats)),
+        *([("abandoned", abandoned_note(stats.counts.abandoned))] if stats.counts.abandoned else []),
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
+        *([("encoding", encoding_note(job.fetch, stats.counts))] if job.kind == "fetch" and stats.ops else []),
         *([("protocol", _counts(stats.protocols))] if set(stats.protocols) - {"HTTP/1.1"} else []),
         *([("connections", connections_note(stats.connections))] if sum(stats.connections.values()) else []),
         *([("phases", phases_note(stats.phases_ms(), stats.ops))] if stats.phases_ms() else []),
@@ -128,6 +130,25 @@ def failed_note(stats) -> str:
     if stats.errors:
         parts.append("errors: " + _counts(dict(stats.errors)))
     return "   ".join(parts)
+
+
+def abandoned_note(abandoned: int) -> str:
+    return (f"{abandoned:,} still in flight when the run ended (its --duration, or a stop), dropped after "
+            f"--grace: in no other count")
+
+
+def encoding_note(fetch, counts) -> str:
+    """What the run asked for (Accept-Encoding), and what came: compressed answers, and bytes
+    on the wire against decoded."""
+    from ..engines.encoding import accept_header
+
+    asked = accept_header(fetch)
+    note = "asked for " + (asked[1] if asked else "what -H says")
+    if not counts.compressed:
+        return note + "; none came compressed"
+    ratio = counts.decoded_bytes / counts.bytes if counts.bytes else 0.0
+    return (note + f"; {counts.compressed:,} of {counts.ops:,} answers came compressed: "
+            f"{format_bytes(counts.bytes)} on the wire, {format_bytes(counts.decoded_bytes)} decoded ({ratio:.1f}x)")
 
 
 def checks_note(result) -> str:

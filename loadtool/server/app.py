@@ -11,12 +11,13 @@ import asyncio
 import hashlib
 import json
 import os
+import zlib
 from pathlib import Path
 
 from aiohttp import web
 
-from ..profiles import PROFILES, page
-from .args import FILES, PROFILE, SEED, float_arg, int_arg
+from ..profiles import PROFILES, PROSE, page
+from .args import BEHAVIOUR, FILES, PROFILE, SEED, Behaviour, float_arg, int_arg
 from .faults import add_fault_routes
 from .web import add_web_routes
 
@@ -28,8 +29,7 @@ MAX_DRIP_S = 60.0
 CHUNK = 64 * 1024
 #: One block of deterministic bytes that every body is cut from.
 PATTERN = hashlib.shake_256(b"loadtool fixture").digest(CHUNK)
-_FILLER = (b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
-           b"incididunt ut labore et dolore magna aliqua. ") * 64
+_FILLER = PROSE
 
 async def _write_body(response: web.StreamResponse, size: int) -> None:
     while size > 0:
@@ -141,13 +141,51 @@ async def files(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(wanted)
 
 
-def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None) -> web.Application:
+#: Content types compressed when the client asks (nginx's gzip_types, more or less).
+COMPRESSED_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "image/svg")
+
+
+def _codings(request: web.Request) -> tuple[str, ...]:
+    """The codings the request accepts, of those the server makes (a q of 0 refuses one)."""
+    accepted = []
+    for part in request.headers.get("Accept-Encoding", "").lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding in ("gzip", "deflate") and params.replace(" ", "") not in ("q=0", "q=0.0"):
+            accepted.append(coding)
+    return tuple(accepted)
+
+
+async def compress_answer(request: web.Request, response: web.StreamResponse) -> None:
+    """Compress a whole answer (a Response with a body) when the client asks and its type is
+    text, before its head goes out: gzip if accepted, else deflate (zlib-wrapped), at level 1
+    — deterministic bytes (no timestamp), and cheap enough not to make the server the limit."""
+    if not request.app[BEHAVIOUR].compress or not isinstance(response, web.Response):
+        return
+    body = response.body
+    if not isinstance(body, bytes) or not body or response.headers.get("Content-Encoding"):
+        return
+    if not response.content_type.lower().startswith(COMPRESSED_TYPES):
+        return
+    codings = _codings(request)
+    if not codings:
+        return
+    wbits = 31 if "gzip" in codings else 15  # 31: a gzip wrapper; 15: zlib (HTTP's "deflate")
+    packer = zlib.compressobj(1, zlib.DEFLATED, wbits)
+    response.body = packed = packer.compress(body) + packer.flush()
+    response.headers["Content-Length"] = str(len(packed))
+    response.headers["Content-Encoding"] = "gzip" if wbits == 31 else "deflate"
+    response.headers["Vary"] = "Accept-Encoding"
+
+
+def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None,
+              behaviour: Behaviour = Behaviour()) -> web.Application:
     """The fixture server's application; ``seed`` and ``profile`` shape ``/page/{i}``,
-    and ``files_root`` is served under ``/files/``."""
+    ``files_root`` is served under ``/files/``, and ``behaviour`` says how real it is."""
     if profile not in PROFILES:
         raise ValueError(f"no profile {profile!r}; there are {', '.join(PROFILES)}")
     app = web.Application()
-    app[SEED], app[PROFILE] = seed, profile
+    app[SEED], app[PROFILE], app[BEHAVIOUR] = seed, profile, behaviour
+    app.on_response_prepare.append(compress_answer)
     app[FILES] = None if files_root is None else Path(files_root).resolve()
     app.router.add_get("/health", health)
     app.router.add_get("/bytes/{n}", bytes_)

@@ -5,11 +5,29 @@ A request beyond a cap gets a 400 that names the cap, so a typo cannot exhaust t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 SEED = web.AppKey("seed", int)
 PROFILE = web.AppKey("profile", str)
 FILES = web.AppKey("files", object)
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """How the fixture server behaves beyond its routes: like real servers, not kinder."""
+
+    #: Compress text answers (HTML, JSON, XML, plain text) when the client asks, as nearly every
+    #: real server does (gzip or deflate, level 1 as nginx's default; ``serve --no-compress``: never).
+    compress: bool = True
+
+    def arguments(self) -> list[str]:
+        """These settings as ``loadtool serve`` options (for a server started in a subprocess)."""
+        return [] if self.compress else ["--no-compress"]
+
+
+BEHAVIOUR = web.AppKey("behaviour", Behaviour)
 
 
 def int_arg(request: web.Request, name: str, cap: int, low: int = 0) -> int:

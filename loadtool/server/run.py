@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 
 from ..system import die_with_parent, event_loop_factory, raise_open_files_limit
+from .args import Behaviour
 
 #: 1000+ clients connecting at once overflow a small accept queue; the overflow waits
 #: for SYN retransmits (1 s, then 3 s), which would show up as fake latency.
@@ -56,7 +57,16 @@ async def _serve(sock: socket.socket, app, stop: asyncio.Event, ssl_context=None
     runner = web.AppRunner(app, access_log=None, handle_signals=False, handler_cancellation=True,
                            shutdown_timeout=SHUTDOWN_S)
     await runner.setup()
-    await web.SockSite(runner, sock, backlog=BACKLOG, ssl_context=ssl_context).start()
+    if ssl_context is not None and ssl_context.verify_mode == ssl.CERT_REQUIRED:
+        # A client certificate required: TLS is ended by a front that fails handshakes as real
+        # servers do (server.tlsfront); the app listens on a private loopback socket behind it.
+        from .tlsfront import serve_front
+
+        private = listening_socket("127.0.0.1", 0)
+        await web.SockSite(runner, private, backlog=BACKLOG).start()
+        serve_front(sock, ssl_context, private.getsockname()[:2])
+    else:
+        await web.SockSite(runner, sock, backlog=BACKLOG, ssl_context=ssl_context).start()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
@@ -82,7 +92,7 @@ def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
 def serve(host: str = "127.0.0.1", port: int = 8080, seed: int = 0, profile: str = "web",
           announce: Callable[[str], None] = print, exit_with_parent: bool = False,
           files_root: str | None = None, workers: int = 1, tls: bool = False, client_cert: bool = False,
-          http: str = "1.1") -> None:
+          http: str = "1.1", behaviour: Behaviour = Behaviour()) -> None:
     """Serve the fixture site until SIGINT/SIGTERM (or, with ``exit_with_parent``, stdin EOF).
 
     With ``workers`` > 1, that many processes serve the same port, each with its own
@@ -105,7 +115,7 @@ def serve(host: str = "127.0.0.1", port: int = 8080, seed: int = 0, profile: str
         if http != "1.1":
             app, run = None, _asgi_server(sock, make_app(seed, profile), exit_with_parent, certs, client_cert, http)
         else:
-            app = build_app(seed, profile, files_root)
+            app = build_app(seed, profile, files_root, behaviour)
             run = lambda: _run_worker(sock, app, exit_with_parent, secure)  # noqa: E731
         children = [_fork_worker(host, bound_port, app, sock, secure) for _ in range(workers - 1)] if app else []
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -216,8 +226,11 @@ class FixtureServer:
 
     def __init__(self, seed: int = 0, profile: str = "web", host: str = "127.0.0.1",
                  files_root: str | None = None, workers: int = 1, startup_timeout_s: float = 20.0,
-                 tls: bool = False, client_cert: bool = False, http: str = "1.1") -> None:
+                 tls: bool = False, client_cert: bool = False, http: str = "1.1",
+                 behaviour: Behaviour = Behaviour()) -> None:
         self.seed, self.profile, self.host, self.files_root = seed, profile, host, files_root
+        #: How real it is: compression (and its other Behaviour settings).
+        self.behaviour = behaviour
         self.workers = workers
         self.tls, self.client_cert, self.http = tls, client_cert, http
         #: With TLS: the CA file to trust (--cacert), and a client certificate (--cert) when asked for.
@@ -238,6 +251,7 @@ class FixtureServer:
             command += ["--tls"] + (["--client-cert"] if self.client_cert else [])
         if self.http != "1.1":
             command += ["--http", self.http]
+        command += self.behaviour.arguments()
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=self._stderr, start_new_session=True)

@@ -37,14 +37,17 @@ async def run_async(job, layout: Layout, control, sink) -> None:
     async with engine.session(in_flight) as session:
         workers = asyncio.gather(*(async_worker(work, engine, session, policy, sink.record, limits)
                                    for _ in range(in_flight)))
-        if await control.await_done(workers):
-            return
-        workers.cancel()  # after the grace period: drop what is still in flight
         try:
-            await workers
-        except asyncio.CancelledError:
-            if asyncio.current_task().cancelling():
-                raise  # we are being cancelled ourselves, not just our workers
+            if await control.await_done(workers):
+                return
+            workers.cancel()  # after the grace period: drop what is still in flight
+            try:
+                await workers
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise  # we are being cancelled ourselves, not just our workers
+        finally:
+            sink.settle(work.issued)
 
 
 class Async(Strategy):

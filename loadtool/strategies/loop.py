@@ -66,14 +66,15 @@ class LoopWorker:
             self.next()
 
     def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
-                 phases: tuple | None = None, now: float | None = None, answer: tuple | None = None) -> None:
+                 phases: tuple | None = None, now: float | None = None, answer: tuple | None = None,
+                 decoded: int | None = None) -> None:
         """The attempt got an answer (at ``now``, when the engine read the clock already);
         ``answer`` is what checks read of it (Outcome.answer)."""
         if self.in_flight:
             self.in_flight = False
             driver = self.driver
             verdict = driver.policy.answered(self.attempt, status, nbytes, now or time.perf_counter(), protocol,
-                                             connected, phases, answer)
+                                             connected, phases, answer, decoded)
             if type(verdict) is Retry:
                 driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
                 return
@@ -160,3 +161,4 @@ class LoopDriver:
                     worker.abandon()
         finally:
             self.hand_over()
+            self.sink.settle(self.work.issued)

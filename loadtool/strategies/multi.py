@@ -61,6 +61,7 @@ class MultiDriver:
                     next_hand_over = time.perf_counter() + TICK_S
         finally:
             self._hand_over()
+            self.sink.settle(self.work.issued)
             self.pool.close()
 
     def _start(self, now: float) -> None:
@@ -98,7 +99,7 @@ class MultiDriver:
         attempt, now = self.attempts.pop(slot), time.perf_counter()
         if outcome.error is None:  # an answer: the short way to the same decision
             verdict = self.policy.answered(attempt, outcome.status, outcome.nbytes, now, outcome.protocol,
-                                           outcome.connected, outcome.phases, outcome.answer)
+                                           outcome.connected, outcome.phases, outcome.answer, outcome.decoded)
         else:
             verdict = self.policy.settle(attempt, outcome, now)
         if type(verdict) is Retry:

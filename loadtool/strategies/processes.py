@@ -82,6 +82,7 @@ def _run_range(start: int, stop: int | None, share: Share | None, epoch: float) 
         pass
     finally:
         _worker["busy"] = False
+        batch.stats.counts.abandoned += max(work.issued - batch.stats.ops, 0)
     batch.stats.cpu_s = time.process_time() - cpu_start
     batch.stats.worker_peak_bytes = peak_rss_bytes()
     return batch.to_wire()

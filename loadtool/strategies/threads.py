@@ -46,6 +46,7 @@ def run_in_threads(job, control, sink, workers: int) -> None:
             pool.submit(worker)
         control.wait_until(finished.wait)
     finally:
+        sink.settle(work.issued)
         pool.shutdown(wait=not control.stopped, cancel_futures=True)
 
 

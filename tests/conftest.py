@@ -1,14 +1,48 @@
-"""Shared fixtures: one fixture server for the session, and the CLI run as a user runs it."""
+"""Shared fixtures: one fixture server for the session, and the CLI run as a user runs it.
+
+The suite runs in two processes (pytest-xdist, ``-n 2`` in setup.cfg), a test file each at a
+time. A test whose verdict rests on the machine's time or CPU — a ratio of speeds, gaps
+between arrivals, a plan's prediction — is marked ``alone``: it takes the gate exclusively,
+so the other process waits, and it is measured on a machine no test of ours shares.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import sys
+import tempfile
 
 import pytest
 from click.testing import CliRunner
 
 from loadtool.cli import cli
+
+#: One gate for the whole run (its processes share xdist's run id), a file locked per test.
+GATE = os.path.join(tempfile.gettempdir(), f"loadtool-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}")
+
+
+@contextlib.contextmanager
+def gate(alone: bool = False):
+    """Hold the gate: shared by every test, exclusively by one that must run alone."""
+    with open(GATE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def _gate(request):
+    with gate(alone=request.node.get_closest_marker("alone") is not None):
+        yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "alone: measures time or CPU, so it runs with no other test of ours at once")
 
 
 @pytest.fixture(scope="session")

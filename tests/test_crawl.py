@@ -362,6 +362,7 @@ def test_sitemap_indexes_and_gzipped_sitemaps_are_read():
     assert sitemap_locations(b"\x1f\x8bbroken") == (False, [])
 
 
+@pytest.mark.alone
 def test_processes_crawl_faster_than_one_loop_when_parsing_is_cpu_bound(loadtool_cli, server, tmp_path):
     """The seed's lesson on a crawl: with 20 ms of CPU a page, one event loop is bound by
     its core; processes parse on every core. Measured 1.5-1.6x here on 2 cores, the fixture
@@ -413,6 +414,7 @@ def politeness(server, run: str) -> dict[str, dict]:
         return json.loads(answer.read())
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("strategy", ["async", "threads", "processes"])
 def test_per_host_limits_are_kept_as_the_server_sees_them(loadtool_cli, server, strategy):
     """--per-host 1 and --host-rate 20/s: the server never answers two pages of one host at
@@ -429,6 +431,7 @@ def test_per_host_limits_are_kept_as_the_server_sees_them(loadtool_cli, server, 
     assert len(gaps) >= 3 and min(gaps) >= 40, seen  # 50 ms apart, less the server's own jitter
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("strategy", ["async", "threads", "processes"])
 def test_robots_crawl_delay_spaces_a_hosts_pages_as_the_server_sees_them(loadtool_cli, server, strategy):
     """Host 3's robots.txt asks for a Crawl-delay of 50 ms (no limit given on the command line):

@@ -269,6 +269,7 @@ def test_random_bytes_as_url_files_and_urls_are_one_line_and_exit_2(loadtool_cli
         assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("strategy", ["processes", "hybrid"])
 def test_starting_worker_processes_does_not_count_as_lateness(server, strategy):
     # A fresh process, as a user runs it (in this session the fork server is already warm).

@@ -41,7 +41,7 @@ def _linger(conn: socket.socket) -> None:
     might read that instead of the alert."""
     try:
         conn.shutdown(socket.SHUT_WR)
-        conn.settimeout(1.0)
+        conn.settimeout(5.0)
         while conn.recv(CHUNK):
             pass
     except OSError:
@@ -53,10 +53,13 @@ def _linger(conn: socket.socket) -> None:
 def _connection(conn: socket.socket, context: ssl.SSLContext, backend: tuple[str, int]) -> None:
     conn.setblocking(True)
     conn.settimeout(30)
+    # The handshake by hand: wrap_socket's own would close the socket as it fails, and a request
+    # arriving then is answered with a reset (which the client may read before the alert).
+    secure = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
     try:
-        secure = context.wrap_socket(conn, server_side=True)  # a failed handshake sends its alert
+        secure.do_handshake()  # a failed handshake sends its alert
     except (ssl.SSLError, OSError):
-        _linger(conn)
+        _linger(socket.socket(fileno=secure.detach()))
         return
     secure.settimeout(None)
     with secure, socket.create_connection(backend) as plain:

@@ -26,6 +26,8 @@ from typing import Any
 POLL_S = 0.2
 #: The reason of a stop that is a run's own end (its --duration), not an interruption.
 DURATION = "duration"
+#: The reason a run stopped when one of its worker processes died (killed, out of memory).
+WORKER_LOST = "worker lost"
 
 
 class RunControl:

@@ -40,9 +40,10 @@ CRAWL_STRATEGIES = ("threads", "async", "processes", "hybrid", "cluster")
 CRAWL_COMPARED = CRAWL_STRATEGIES[:-1]
 PROFILE_NAMES = ("web", "api", "slow-tail", "uniform")
 DEFAULT_CONCURRENCY = 50
-#: Exit codes: ok; a --fail-if threshold failed; bad usage; the run could not do its work;
+#: Exit codes: ok; a --fail-if threshold failed; bad usage; the run could not do its work; a
+#: worker process died under the run (its report written with what the others measured);
 #: interrupted by SIGINT, by SIGTERM.
-EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
+EXIT_OK, EXIT_THRESHOLD, EXIT_USAGE, EXIT_FAILED, EXIT_WORKER_LOST, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 4, 130, 143
 
 
 def engines_for(kind: str, waits: str) -> tuple[str, ...]:

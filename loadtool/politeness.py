@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 
 from .targets import InvalidTarget, url_of
 
-#: On the fixture site, /site/{h}/... stands for host h, so limits can be exercised on loopback.
-_SITE = re.compile(r"/(site|web)/([^/]+)/")
+#: On the fixture site, /site/{h}/... stands for host h (and /web/{h}/, /hostile/{h}/ on the
+#: fixture's webs), so limits and robots.txt can be exercised on loopback.
+_SITE = re.compile(r"/(site|web|hostile)/([^/]+)/")
 #: Past this many hosts, forgotten schedules are pruned, so memory stays bounded.
 PRUNE_AT = 10_000
 

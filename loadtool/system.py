@@ -76,6 +76,42 @@ def die_with_parent() -> None:
 PR_SET_PDEATHSIG = 1
 
 
+def die_with(owner: int) -> None:
+    """SIGKILL this process as soon as process ``owner`` has ended, from a thread that waits on
+    it (Linux's pidfd; elsewhere it looks every 0.2 s)."""
+    import select
+    import threading
+    import time
+
+    def watch() -> None:
+        try:
+            select.select([os.pidfd_open(owner)], [], [])
+        except (AttributeError, OSError):  # no pidfd here, or the owner has gone already
+            while True:
+                try:
+                    os.kill(owner, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    pass
+                time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="loadtool-die-with", daemon=True).start()
+
+
+def become_worker(owner: int) -> None:
+    """Make this process one of loadtool's workers: Ctrl-C and SIGTERM reach every process of a
+    terminal's (or systemd's) group, but the run decides what they mean and tells its workers;
+    and the worker ends as soon as loadtool (``owner``) does. Its parent is multiprocessing's
+    fork server, which outlives loadtool while any worker holds its pipe open: dying with the
+    parent alone, workers and fork server kept each other alive after loadtool was killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    die_with_parent()
+    die_with(owner)
+
+
 def rss_bytes() -> int | None:
     """This process's resident memory now (Linux), else None."""
     try:

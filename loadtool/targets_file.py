@@ -55,8 +55,8 @@ class BadTarget(ValueError):
 
 
 def _header(text: str, line: int) -> tuple[str, str]:
-    name, _, value = text.partition(":")
-    if not _HEADER_NAME.fullmatch(name.strip()) or has_control_characters(value.replace("\t", " ")):
+    name, colon, value = text.partition(":")
+    if not colon or not _HEADER_NAME.fullmatch(name.strip()) or has_control_characters(value.replace("\t", " ")):
         raise BadTarget(line, f"not a header line (Name: value): {text[:60]!r}")
     try:
         value.encode("latin-1")

@@ -151,3 +151,19 @@ def test_two_outputs_naming_one_file_are_refused_before_the_run(loadtool_cli, tm
     out = loadtool_cli("fetch", "http://127.0.0.1:9/", "-n", "1", "--raw", same, "-o", same)
     assert out.exit_code == 2 and "--output and --raw both name" in out.stderr
     assert not (tmp_path / "run.csv").exists()
+
+
+@pytest.mark.parametrize("args, says", [
+    (("crawl", "--max-pages", "-1"), "--max-pages must be"),
+    (("plan", "--pages", "1e30"), "--pages must be between 1 and"),
+])
+def test_numbers_out_of_range_name_the_option_typed(loadtool_cli, args, says):
+    out = loadtool_cli(*args)
+    assert out.exit_code == 2 and says in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_header_line_without_a_colon_in_a_request_file_is_refused(loadtool_cli, tmp_path):
+    requests = tmp_path / "shop.http"
+    requests.write_text("GET http://127.0.0.1:9/x\nBadHeader\n")
+    out = loadtool_cli("fetch", "--targets", str(requests))
+    assert out.exit_code == 2 and "line 2: not a header line (Name: value): 'BadHeader'" in out.stderr

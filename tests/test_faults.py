@@ -282,3 +282,67 @@ def test_starting_worker_processes_does_not_count_as_lateness(server, strategy):
     startup_s = result["wall_s"] - 20 / 40
     assert result["ok"] == 21 and startup_s > 0
     assert result["behind_s"] < startup_s / 2, (result["behind_s"], startup_s)
+
+
+def _start(args, tmp_path):
+    return subprocess.Popen([sys.executable, "-m", "loadtool", *args, "--raw", str(tmp_path / "ops.csv"),
+                             "-o", str(tmp_path / "run.json"), "--format", "json", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _workers(pid: int) -> list[psutil.Process]:
+    """The run's worker processes: children of multiprocessing's fork server."""
+    server = [child for child in psutil.Process(pid).children() if "forkserver" in " ".join(child.cmdline())]
+    return [worker for each in server for worker in each.children()]
+
+
+LOST = [["fetch", "/delay/20", "-n", "100000", "-c", "4", "-s", "processes", "-p", "2"],
+        ["fetch", "/delay/20", "-n", "100000", "-c", "4", "-s", "hybrid", "-p", "2"],
+        ["crawl", "-n", "100000", "-s", "processes", "-p", "2"]]
+
+
+@pytest.mark.parametrize("args", LOST, ids=["processes", "hybrid", "crawl-processes"])
+def test_a_killed_worker_does_not_take_the_report_with_it(server, tmp_path, args):
+    """SIGKILL one worker mid-run (as the kernel's OOM killer would): the run ends with what
+    the others measured, names the lost worker, writes -o and --raw whole, and exits 4."""
+    process = _start([*args, "--server", server.base_url], tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while len(_workers(process.pid)) < 2 or not _connected(process.pid):
+            assert time.monotonic() < deadline and process.poll() is None, "the run never started"
+            time.sleep(0.05)
+        time.sleep(0.5)  # places the kill mid-run
+        victim = _workers(process.pid)[0]
+        victim.kill()
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 4 and f"pid {victim.pid}" in err.decode() and "Traceback" not in err.decode()
+    result = json.loads((tmp_path / "run.json").read_text())
+    assert result["interrupted"] == "worker lost"
+    assert [lost["pid"] for lost in result["details"]["lost_workers"]] == [victim.pid]
+    assert result["details"]["lost_workers"][0]["ended_by"] in ("SIGKILL", "ended abruptly")
+    lines = (tmp_path / "ops.csv").read_text().splitlines()
+    assert len(lines) == result["ops"] + 1 and len({line.count(",") for line in lines}) == 1  # whole records
+
+
+@pytest.mark.parametrize("args", LOST, ids=["processes", "hybrid", "crawl-processes"])
+def test_killing_loadtool_leaves_none_of_its_processes(server, tmp_path, args):
+    """SIGKILL loadtool itself: its workers, their fork server and the resource tracker end
+    within 2 s (workers watch loadtool itself, not only their parent, the fork server)."""
+    process = _start([*args, "--server", server.base_url], tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while len(_workers(process.pid)) < 2 or not _connected(process.pid):
+            assert time.monotonic() < deadline and process.poll() is None, "the run never started"
+            time.sleep(0.05)
+        children = _children(process.pid)
+        process.kill()
+        process.wait()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert not _wait_gone(children, timeout_s=2.0)

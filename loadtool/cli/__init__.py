@@ -19,7 +19,7 @@ import click
 
 from .. import __version__
 from ..errors import UsageError
-from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE
+from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, EXIT_WORKER_LOST
 from . import compare, crawl, fetch, files, plan, read, schema, serve, sweep
 from .options import CONTEXT, GroupedCommand
 
@@ -107,12 +107,13 @@ for _module in (fetch, read, compare, sweep, crawl, files, plan, schema, serve):
 
 
 def main() -> None:
-    """Console-script entry point. After an interrupted run, or one that abandoned operations
-    in flight, it exits at once: the report is out, and a thread still blocked in a request
-    would otherwise hold the exit until its --timeout."""
+    """Console-script entry point. After an interrupted run, one that abandoned operations in
+    flight, or one that lost a worker process, it exits at once: the report is out, and a
+    thread still blocked in a request would otherwise hold the exit until its --timeout (and
+    a broken pool's leftovers would print their own failures at exit)."""
     code = cli.main(prog_name="loadtool", standalone_mode=False)
     from .deliver import LEFT_BEHIND, exit_now
 
-    if code in (EXIT_SIGINT, EXIT_SIGTERM) or LEFT_BEHIND.is_set():
+    if code in (EXIT_SIGINT, EXIT_SIGTERM, EXIT_WORKER_LOST) or LEFT_BEHIND.is_set():
         exit_now(code)
     sys.exit(code or 0)

@@ -78,7 +78,7 @@ def command(seeds, max_depth, same_host, allow_domains, ignore_robots, sitemaps,
 
     from ..crawl import Crawl, CrawlOptions
     from ..job import Job
-    from ..options import whole_number
+    from ..options import MAX_COUNT, whole_number
     from .deliver import Delivery, run_and_report
 
     delivery = Delivery.from_options(options)
@@ -87,6 +87,7 @@ def command(seeds, max_depth, same_host, allow_domains, ignore_robots, sitemaps,
     if processes is not None and options["strategy"] not in ("hybrid", "processes"):
         raise click.UsageError("--processes goes with --strategy hybrid or processes "
                                f"({options['strategy']} runs in one process)")
+    whole_number("max-pages", options["count"], 1, MAX_COUNT)  # named as the crawl names it
     job = Job.build(kind="fetch", urls=seeds or ("/web/0/page/0",), **options)
     # A crawl fetches with aiohttp on event loops, or with requests in threads, whatever the strategy.
     job = replace(job, engine="requests" if options["strategy"] == "threads" else "aiohttp")

@@ -21,7 +21,8 @@ from typing import Any
 import click
 
 from ..job import Job
-from ..names import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD
+from ..control import WORKER_LOST
+from ..names import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD, EXIT_WORKER_LOST
 from ..result import Result
 
 
@@ -208,6 +209,11 @@ def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list 
     for line in baseline_notes(results, baseline):
         click.echo(f"loadtool: {line}", err=True)
     for result in results:
+        if result.interrupted == WORKER_LOST:
+            for lost in result.details.get("lost_workers", ()):
+                click.echo(f"loadtool: a worker process (pid {lost['pid']}) was lost ({lost['ended_by']}), doing "
+                           f"{lost['share'] or 'its share'}; the run ended with what the others had measured", err=True)
+            return EXIT_WORKER_LOST
         if result.interrupted:
             return EXIT_SIGTERM if result.interrupted == "SIGTERM" else EXIT_SIGINT
     failed_thresholds = failures(thresholds, results, baseline)

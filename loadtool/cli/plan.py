@@ -53,7 +53,7 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, no_com
     run's wall time fell outside the plan's range.
     """
     from ..job import Job
-    from ..options import seconds, whole_number
+    from ..options import MAX_COUNT, seconds, whole_number
     from ..sizing import Goal
 
     if check_path:
@@ -65,7 +65,7 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, no_com
     host_count = whole_number("hosts", hosts, 1) if hosts else None
     job = Job.build(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate,
                     no_compression=no_compression, **_targets(urls, urls_file, host_count, crawl))
-    goal = Goal(pages=whole_number("pages", pages, 1), hosts=host_count,
+    goal = Goal(pages=whole_number("pages", pages, 1, MAX_COUNT), hosts=host_count,
                 deadline_s=seconds("deadline", deadline) if deadline else None,
                 per_host=job.fetch.per_host, host_rate=job.fetch.host_rate,
                 cores=whole_number("cores", cores, 1, 4096) if cores else cpu_count())

@@ -26,6 +26,9 @@ from .urls import links_of, normalize
 
 #: Hosts counted by name in the report's per-host summary; the rest count together.
 HOSTS_NAMED = 10_000
+#: Links longer than this are dropped (and counted): Scrapy's limit, and the longest URL old
+#: browsers took. A trap whose links grow a level at a time stops here.
+MAX_URL_LENGTH = 2083
 
 
 class Fetcher(NamedTuple):
@@ -56,7 +59,6 @@ class Crawler:
             url, depth, host = taken
             try:
                 if not await self._allowed(url, host):
-                    self.tally.robots_blocked += 1
                     continue
                 index = await self.budget.take()
                 if index is None:  # --max-pages reached: this worker is done, and soon all are
@@ -73,20 +75,32 @@ class Crawler:
                     self.mesh.settle()
 
     async def _allowed(self, url: str, name: str) -> bool:
+        """Whether the host's robots.txt lets ``url`` be fetched (read first, once per host, and
+        again once a host held back for an unreachable robots.txt is due to be asked again)."""
         if not self.options.robots:
             return True
         host = self.frontier.host(name)
-        if host.robots is None:
+        held = host.robots if isinstance(host.robots, robots.HeldBack) else None
+        if host.robots is None or (held is not None and time.monotonic() >= held.until):
             host.robots = asyncio.Event()
             host.robots = await self._robots(url, name, host.robots)
         elif isinstance(host.robots, asyncio.Event):
             await host.robots.wait()
-        return robots.allows(host.robots, url)
+        if isinstance(host.robots, robots.HeldBack):
+            self.tally.robots_held_back += 1
+            return False
+        if not robots.allows(host.robots, url):
+            self.tally.robots_blocked += 1
+            return False
+        return True
 
     async def _robots(self, url: str, name: str, waiting: asyncio.Event):
         try:
             rules = await robots.read_rules(self.fetcher.robots, url)
             self.tally.robots_fetched += 1
+            if isinstance(rules, robots.HeldBack):
+                self.tally.hosts_held_back[rules.reason] += 1
+                return rules
             self.frontier.slow_down(name, robots.crawl_delay_s(rules))
             if rules and self.options.sitemaps:
                 await self._sitemaps(list(rules.sitemaps))
@@ -96,12 +110,16 @@ class Crawler:
 
     async def _sitemaps(self, todo: list[str]) -> None:
         """Queue the pages of a host's sitemaps (one click from its robots.txt: depth 1),
-        following sitemap indexes, at most SITEMAPS_PER_HOST files."""
-        todo = [url for url in (normalize(url, "") for url in todo) if url]
-        for _ in range(SITEMAPS_PER_HOST):
-            if not todo:
-                return
-            outcome = await self.fetcher.robots(todo.pop(0))
+        following sitemap indexes — each file once, however often it is listed (an index
+        that lists itself) — at most SITEMAPS_PER_HOST files."""
+        todo, read = [url for url in (normalize(url, "") for url in todo) if url], set()
+        while todo and len(read) < SITEMAPS_PER_HOST:
+            sitemap = todo.pop(0)
+            if sitemap in read:
+                self.tally.sitemaps_repeated += 1
+                continue
+            read.add(sitemap)
+            outcome = await self.fetcher.robots(sitemap)
             self.tally.sitemaps_fetched += 1
             if outcome.status != 200 or outcome.answer is None:
                 continue
@@ -145,6 +163,9 @@ class Crawler:
         it is out of bounds or met before; a partition sends other hosts' links to their owner."""
         options = self.options
         if url is None:
+            return
+        if len(url) > MAX_URL_LENGTH:
+            self.tally.too_long += 1
             return
         if options.max_depth is not None and depth > options.max_depth:
             self.tally.too_deep += 1

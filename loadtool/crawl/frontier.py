@@ -4,9 +4,11 @@ A deque per host and a heap of hosts by when each may next start, so a slow or
 rate-limited host never blocks the others. The hosts' limits — ``--per-host`` pages in
 flight, ``--host-rate`` starts a second, robots.txt's Crawl-delay — are kept by
 ``politeness.Slots``, the same bookkeeping a fetch's per-host limits use. URLs beyond
-``in_memory`` wait in a temporary file and come back as the queues drain, and past
-``hosts`` hosts the least recently busy idle ones are forgotten, so the frontier's
-memory is bounded whatever the web.
+``in_memory`` bytes (the URLs' text and their place in a queue) wait in a temporary file
+and come back as the queues drain — bounded in bytes, not in URLs, so a trap whose links
+grow a level at a time holds no more memory than a plain crawl — and past ``hosts``
+hosts the least recently busy idle ones are forgotten, so the frontier's memory is
+bounded whatever the web.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Any
 
 from ..politeness import Slots, host_of
 
-#: URLs held in memory by the frontier; more wait on disk.
-FRONTIER_IN_MEMORY = 10_000
+#: Bytes of URLs held in memory by the frontier (about 10,000 short ones); more wait on disk.
+FRONTIER_IN_MEMORY = 2 * 1024 * 1024
+#: What a queued URL costs beyond its text: its tuple with the depth, its slot in a deque.
+URL_OVERHEAD = 100
 #: Hosts remembered (robots.txt rules, politeness timing); past this, the least recently
 #: busy idle hosts are forgotten, and one met again has its robots.txt fetched again.
 HOSTS_REMEMBERED = 10_000
@@ -55,6 +59,8 @@ class Frontier:
         self.queued = 0
         self.in_flight = 0
         self._in_memory = in_memory
+        #: Bytes of the URLs queued in memory (URL_OVERHEAD each beside their text).
+        self._held = 0
         self._spill = None
         self._spilled = 0
         self._changed = asyncio.Event()
@@ -100,7 +106,8 @@ class Frontier:
     def put(self, url: str, depth: int) -> None:
         self.queued += 1
         self.peak = max(self.peak, self.queued)
-        if self.queued - self._spilled > self._in_memory:
+        cost = len(url) + URL_OVERHEAD
+        if self._spilled or self._held + cost > self._in_memory:
             if self._spill is None:
                 self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")
                 self._read_at = 0
@@ -108,6 +115,7 @@ class Frontier:
             self._spill.write(f"{depth} {url}\n")
             self._spilled += 1
             return
+        self._held += cost
         name = host_of(url)
         host = self.host(name)
         host.queue.append((url, depth))
@@ -121,16 +129,18 @@ class Frontier:
             self._changed.set()
 
     def _refill(self) -> None:
-        """Bring URLs back from disk while memory has room."""
-        if not self._spilled or self.queued - self._spilled > self._in_memory // 2:
+        """Bring URLs back from disk once memory holds less than half its share, until it holds
+        half (the rest stays on disk, in order)."""
+        if not self._spilled or self._held > self._in_memory // 2:
             return
         self._spill.seek(self._read_at)
-        for _ in range(min(self._spilled, self._in_memory // 2)):
-            line = self._spill.readline()
-            depth, url = line.rstrip("\n").split(" ", 1)
-            self._spilled -= 1
+        spilled, self._spilled = self._spilled, 0  # put() keeps them in memory meanwhile
+        while spilled and self._held <= self._in_memory // 2:
+            depth, url = self._spill.readline().rstrip("\n").split(" ", 1)
+            spilled -= 1
             self.queued -= 1
             self.put(url, int(depth))
+        self._spilled = spilled
         self._read_at = self._spill.tell()
 
     def poll(self, now: float) -> tuple[str, int, str] | None:
@@ -144,6 +154,7 @@ class Frontier:
         host.scheduled = False
         url, depth = host.queue.popleft()
         self.queued -= 1
+        self._held -= len(url) + URL_OVERHEAD
         self.slots.take(name, now)
         self.in_flight += 1
         self._schedule(name, host)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import pickle
 import secrets
 import signal
@@ -43,11 +44,12 @@ import socket
 import struct
 import time
 from collections import defaultdict, deque
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ..politeness import host_of
 from ..strategies import Layout, wanted
-from ..system import cpu_count, die_with_parent, peak_rss_bytes
+from ..system import become_worker, cpu_count, peak_rss_bytes
 
 #: Links to another partition are sent in batches of this many, or every FLUSH_S.
 BATCH, FLUSH_S = 256, 0.02
@@ -56,9 +58,10 @@ SHIP_S = 0.25
 #: After the grace period, how long the partitions get to hand back what they measured.
 WIND_DOWN_S = 2.0
 _FRAME = struct.Struct("!I")
-#: The hello: the run's token, then the partition's number.
+#: The hello: the run's token, then the partition's number and its process id (should the
+#: process die, the report names the partition it was).
 TOKEN_BYTES = 16
-_HELLO = struct.Struct(f"!{TOKEN_BYTES}sI")
+_HELLO = struct.Struct(f"!{TOKEN_BYTES}sII")
 
 
 def owner(url: str, partitions: int) -> int:
@@ -100,6 +103,8 @@ class Hub:
         self.partitions, self.seeds, self.count, self.sink = partitions, seeds, count, sink
         self.token = token
         self.writers: list[asyncio.StreamWriter | None] = [None] * partitions
+        #: Which process runs which partition.
+        self.pids: dict[int, str] = {}
         self.sent = [0] * partitions
         self.idle = [False] * partitions
         self.started = False
@@ -109,11 +114,12 @@ class Hub:
 
     async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            token, index = _HELLO.unpack(await reader.readexactly(_HELLO.size))
+            token, index, pid = _HELLO.unpack(await reader.readexactly(_HELLO.size))
             if not hmac.compare_digest(token, self.token) or not 0 <= index < self.partitions or self.writers[index]:
                 writer.close()  # not one of ours
                 return
             self.writers[index] = writer
+            self.pids[pid] = f"partition {index + 1} of {self.partitions}: the hosts that hash to it"
             if all(self.writers):
                 self._start()
             while True:
@@ -211,6 +217,9 @@ async def coordinate(crawl, job, layout: Layout, control, sink) -> Layout:
             # Each partition keeps the grace period itself; the parent waits for it, then a wind-down.
             finished = await control.await_done(asyncio.wait(futures), extra_s=WIND_DOWN_S)
             _raise_failure(futures)
+        except BrokenProcessPool:  # a partition's process died: what the partitions shipped stands
+            where.workers.lose(control, sink, hub.pids, ["the partitions' last quarter second of counts"])
+            hub.end(True)
         finally:
             for each in waits:
                 each.cancel()
@@ -240,26 +249,24 @@ class _Processes:
     def __init__(self, partitions: int, stack) -> None:
         from concurrent.futures import ProcessPoolExecutor, wait
 
-        from ..strategies.processes import context
+        from ..strategies.processes import Workers, context
 
         self.partitions = partitions
-        self.pool = ProcessPoolExecutor(partitions, mp_context=context(), initializer=_start_process)
+        self.pool = ProcessPoolExecutor(partitions, mp_context=context(), initializer=_start_process,
+                                        initargs=(os.getpid(),))
         stack.callback(self.pool.shutdown, wait=True, cancel_futures=True)
         wait([self.pool.submit(_ready) for _ in range(partitions)])
+        self.workers = Workers(self.pool)
 
     def submit(self, function, *args) -> asyncio.Future:
         return asyncio.wrap_future(self.pool.submit(function, *args))
 
     def abandon(self) -> None:
-        from ..strategies.processes import signal_workers
-
-        signal_workers(self.pool, signal.SIGKILL)
+        self.workers.signal(signal.SIGKILL)
 
 
-def _start_process() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and tells the hub
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    die_with_parent()
+def _start_process(owner: int) -> None:
+    become_worker(owner)  # the parent decides what a signal means, and tells the hub
     import aiohttp  # noqa: F401 - imported now, before the clock starts
 
 
@@ -385,7 +392,7 @@ class Mesh:
     async def connect(self) -> None:
         host, port, token = self.hub
         self._reader, self._writer = await asyncio.open_connection(host, port)
-        self._writer.write(_HELLO.pack(token, self.index))
+        self._writer.write(_HELLO.pack(token, self.index, os.getpid()))
 
     def write(self, message: tuple) -> None:
         if self._writer is not None and not self._writer.is_closing():

@@ -17,14 +17,21 @@ class Tally:
     """What a crawl counts besides its operations; a partitioned crawl's partitions each
     count their own, and the parent merges them (``to_wire``, ``merge``)."""
 
-    COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "sitemaps_fetched", "sitemap_urls",
-              "out_of_scope", "too_deep", "parse_errors", "frontier_left", "hosts", "hosts_forgotten")
+    #: Counters that add up across partitions. ``robots_held_back``: pages not fetched because
+    #: their host's robots.txt answered 5xx or could not be reached; ``too_long``: links over
+    #: the URL length limit, dropped; ``sitemaps_repeated``: sitemap files listed again (an
+    #: index that lists itself), not fetched twice.
+    COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "robots_held_back", "sitemaps_fetched",
+              "sitemap_urls", "sitemaps_repeated", "out_of_scope", "too_deep", "too_long", "parse_errors",
+              "frontier_left", "hosts", "hosts_forgotten")
 
     def __init__(self) -> None:
         for name in self.COUNTS:
             setattr(self, name, 0)
         self.parse_us = new_histogram()
         self.pages_by_host: Counter[str] = Counter()
+        #: Hosts held back (robots.txt 5xx or unreachable), by why.
+        self.hosts_held_back: Counter[str] = Counter()
         self.frontier: list[int] = []
         self.frontier_peak = 0
         self.exact = True
@@ -39,7 +46,7 @@ class Tally:
     def to_wire(self) -> dict[str, Any]:
         wire = {name: getattr(self, name) for name in self.COUNTS}
         wire.update(parse_us=self.parse_us.encode(), pages_by_host=dict(self.pages_by_host), frontier=self.frontier,
-                    frontier_peak=self.frontier_peak, exact=self.exact)
+                    frontier_peak=self.frontier_peak, exact=self.exact, hosts_held_back=dict(self.hosts_held_back))
         return wire
 
     def merge(self, wire: dict[str, Any]) -> None:
@@ -49,6 +56,7 @@ class Tally:
             setattr(self, name, getattr(self, name) + wire[name])
         self.parse_us.add(HdrHistogram.decode(wire["parse_us"]))
         self.pages_by_host.update(wire["pages_by_host"])
+        self.hosts_held_back.update(wire["hosts_held_back"])
         theirs = wire["frontier"]
         self.frontier = [a + b for a, b in itertools.zip_longest(self.frontier, theirs, fillvalue=0)]
         self.frontier_peak = max(self.frontier_peak, wire["frontier_peak"], *self.frontier, 0)
@@ -60,8 +68,10 @@ class Tally:
         values = parse.get_percentile_to_value_dict([50, 99]) if parse.get_total_count() else {}
         return {
             "links_found": self.links, "duplicates": self.duplicates, "robots_blocked": self.robots_blocked,
-            "robots_fetched": self.robots_fetched, "sitemaps_fetched": self.sitemaps_fetched,
-            "sitemap_urls": self.sitemap_urls, "out_of_scope": self.out_of_scope, "too_deep": self.too_deep,
+            "robots_fetched": self.robots_fetched, "robots_held_back": self.robots_held_back,
+            "hosts_held_back": dict(self.hosts_held_back), "sitemaps_fetched": self.sitemaps_fetched,
+            "sitemap_urls": self.sitemap_urls, "sitemaps_repeated": self.sitemaps_repeated,
+            "out_of_scope": self.out_of_scope, "too_deep": self.too_deep, "too_long": self.too_long,
             "parse_errors": self.parse_errors, "frontier_left": self.frontier_left, "frontier_peak": self.frontier_peak,
             "frontier_by_second": self.frontier, "hosts": self.hosts, "hosts_forgotten": self.hosts_forgotten,
             "top_hosts": dict(self.pages_by_host.most_common(10)),

@@ -47,8 +47,10 @@ def links_of(body: bytes) -> list[str]:
 
 
 def robots_url(url: str) -> str:
-    """Where the robots.txt of ``url``'s host is: /robots.txt, or on the fixture web
-    (``/web/{h}/``, which stands for host h) that host's own."""
+    """Where the robots.txt of ``url``'s host is: ``scheme://host[:port]/robots.txt``, never with
+    the page's query (RFC 9309 2.3: a seed's session token must not reach it) — or, on the
+    fixture web, whose ``/web/{h}/`` stands for host h, that host's own, the web's query kept
+    (it says which web: its size, and the test's run)."""
     parts = urlsplit(url)
     root = host_of(url)[len(parts.netloc):]
-    return urlunsplit((parts.scheme, parts.netloc, f"{root}/robots.txt", parts.query, ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"{root}/robots.txt", parts.query if root else "", ""))

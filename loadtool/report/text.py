@@ -84,9 +84,11 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
     """What a crawl found besides its pages: links, the frontier, robots, hosts, parse CPU."""
     per_s = crawl["links_found"] / wall_s if wall_s > 0 else 0.0
     dropped = [f"{crawl['duplicates']:,} duplicates"]
-    dropped += [f"{crawl[key]:,} {name}" for key, name in (("robots_blocked", "disallowed by robots.txt"),
-                                                           ("out_of_scope", "out of scope"),
-                                                           ("too_deep", "past --max-depth")) if crawl[key]]
+    dropped += [f"{crawl.get(key, 0):,} {name}" for key, name in (("robots_blocked", "disallowed by robots.txt"),
+                                                                  ("out_of_scope", "out of scope"),
+                                                                  ("too_deep", "past --max-depth"),
+                                                                  ("too_long", "over the URL length limit"))
+                if crawl.get(key)]
     parse = crawl["parse_cpu_ms"]
     # On the fixture web every host shares one host:port: its /web/{h} part tells them apart.
     hosts = ", ".join(f"{host.split('/', 1)[-1] if '/' in host else host} {pages:,}"
@@ -99,8 +101,15 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
                   + (f"; {crawl['hosts_forgotten']:,} idle ones forgotten" if crawl.get("hosts_forgotten") else "")
                   + f"); most pages: {hosts}"),
     ]
+    if crawl.get("hosts_held_back"):
+        reasons = ", ".join(f"{reason} ×{hosts}" for reason, hosts in crawl["hosts_held_back"].items())
+        rows.append(("held back", f"{sum(crawl['hosts_held_back'].values()):,} hosts whose robots.txt could not be had "
+                                  f"(RFC 9309: crawl nothing there), {crawl['robots_held_back']:,} pages not "
+                                  f"fetched: {reasons}"))
     if crawl.get("sitemaps_fetched"):
-        rows.append(("sitemaps", f"{crawl['sitemap_urls']:,} URLs listed in {crawl['sitemaps_fetched']:,} sitemaps"))
+        repeated = crawl.get("sitemaps_repeated")
+        rows.append(("sitemaps", f"{crawl['sitemap_urls']:,} URLs listed in {crawl['sitemaps_fetched']:,} sitemaps"
+                                 + (f" ({repeated:,} listed again, read once)" if repeated else "")))
     if parse["p50"] is not None:
         rows.append(("parse CPU", f"p50 {_ms(parse['p50'])}   p99 {_ms(parse['p99'])}   mean {_ms(parse['mean'])} a page"
                                   + (f"   ({crawl['parse_errors']:,} pages the parser failed on)"

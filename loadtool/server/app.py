@@ -19,6 +19,7 @@ from aiohttp import web
 from ..profiles import PROFILES, PROSE, page
 from .args import BEHAVIOUR, FILES, PROFILE, SEED, Behaviour, float_arg, int_arg
 from .faults import add_fault_routes
+from .hostile import add_hostile_routes
 from .web import add_web_routes
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -200,4 +201,5 @@ def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None
     app.router.add_get("/files/{path:.*}", files)
     add_fault_routes(app)
     add_web_routes(app)
+    add_hostile_routes(app)
     return app

@@ -15,6 +15,7 @@ import itertools
 import socket
 import struct
 import time
+import zlib
 
 from aiohttp import web
 
@@ -144,9 +145,29 @@ async def stall(request: web.Request) -> web.Response:
     return web.Response(text=f"stalled the server for {stall_ms} ms\n")
 
 
+#: One gzip member of 1 MiB of spaces (about 1 KiB): a bomb is as many as it has MiB decoded,
+#: gzip members one after another being one body, so it is made at once.
+_MIB_OF_SPACES = zlib.compressobj(9, zlib.DEFLATED, 31)
+_MIB_OF_SPACES = _MIB_OF_SPACES.compress(b" " * (1 << 20)) + _MIB_OF_SPACES.flush()
+#: The largest bomb served: 10 GiB decoded (10 MB on the wire).
+MAX_BOMB_MIB = 10 * 1024
+
+
+async def gzip_bomb(request: web.Request) -> web.StreamResponse:
+    """``/fault/gzip-bomb?mib=10240``: a gzip-encoded answer of about ``mib`` KiB that decodes to
+    ``mib`` MiB (10 MB -> 10 GB by default): a client must not hold it."""
+    mib = int_arg(request, "mib", MAX_BOMB_MIB, low=1) if "mib" in request.query else MAX_BOMB_MIB
+    response = web.StreamResponse(headers={"Content-Type": "text/html", "Content-Encoding": "gzip"})
+    response.content_length = mib * len(_MIB_OF_SPACES)
+    await response.prepare(request)
+    for _ in range(mib):
+        await response.write(_MIB_OF_SPACES)
+    return response
+
+
 def add_fault_routes(app: web.Application) -> None:
     app[HANGS], app[COUNTER] = [], itertools.count()
     for path, handler in (("reset", reset), ("truncate", truncate), ("hang", hang),
                           ("slow-headers", slow_headers), ("bad-chunked", bad_chunked), ("garbage", garbage),
-                          ("flaky", flaky), ("stall", stall)):
+                          ("flaky", flaky), ("stall", stall), ("gzip-bomb", gzip_bomb)):
         app.router.add_get(f"/fault/{path}", handler)

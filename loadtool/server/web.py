@@ -139,7 +139,8 @@ def _with_query(href: str, query: str) -> str:
     return f"{base}{query}{sep}{fragment}"
 
 
-def _count(request: web.Request) -> None:
+def count_hit(request: web.Request) -> None:
+    """Count this request's path and query (with count=1 in the query: a test's own requests)."""
     if request.query.get("count") == "1":
         request.app[HITS][request.path_qs] += 1
 
@@ -157,7 +158,7 @@ def _seen(request: web.Request) -> HostSeen | None:
 def counted_page(handler):
     """A handler of one of a host's pages, counted (``_count``) and seen in flight (``_seen``)."""
     async def handle(request: web.Request) -> web.StreamResponse:
-        _count(request)
+        count_hit(request)
         seen = _seen(request)
         try:
             return await handler(request)
@@ -185,7 +186,7 @@ async def web_page(request: web.Request) -> web.Response:
 
 
 async def web_robots(request: web.Request) -> web.Response:
-    _count(request)
+    count_hit(request)
     hosts, _, query = _shape(request)
     h = _host(request, hosts)
     delay = "Crawl-delay: 0.05\n" if h % 4 == 3 else ""
@@ -195,7 +196,7 @@ async def web_robots(request: web.Request) -> web.Response:
 
 
 async def web_sitemap(request: web.Request) -> web.Response:
-    _count(request)
+    count_hit(request)
     hosts, pages, query = _shape(request)
     h = _host(request, hosts)
     urls = "".join(f"<url><loc>{escape(f'{request.scheme}://{request.host}/web/{h}/page/{j}{query}')}</loc></url>"

@@ -10,13 +10,15 @@ which merges them: progress stays live and memory stays flat.
 from __future__ import annotations
 
 import math
+import os
 import queue
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from .. import engines
-from ..system import cpu_count, die_with_parent
+from ..system import become_worker, cpu_count
 from . import Layout, Scale, Strategy, streams, wanted
 from .processes import context, process_count, signal_workers, start_workers
 from .share import run_share
@@ -27,21 +29,25 @@ WIND_DOWN_S = 2.0
 _shared: dict = {}
 
 
-def _start_process(stopping, counts, engine: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    die_with_parent()
+def _start_process(stopping, counts, engine: str, owner: int) -> None:
+    become_worker(owner)
     engines.engine_class(engine)  # imported now: before the clock starts, not during the run
     _shared.update(stopping=stopping, counts=counts)
 
 
 def _run_share(job, epoch: float) -> dict:
-    """Run this process's share with the async strategy; ship counts as they come."""
+    """Run this process's share with the async strategy; ship counts as they come (first, which
+    process runs which share: should it die, the report names its share)."""
+    share = job.share
+    _shared["counts"].put(("share", os.getpid(), f"operations {share.index}, {share.index + share.of}, … (every "
+                           f"{share.of} from {share.index})" if not share.by_host
+                           else f"the hosts of process {share.index + 1} of {share.of}"))
     return run_share(job, epoch, _shared["stopping"].wait, "parent", ship=_shared["counts"].put)
 
 
-def _collect(counts, sink) -> None:
-    """Merge the counts the processes send until the run ends (a None on the queue)."""
+def _collect(counts, sink, shares: dict[int, str]) -> None:
+    """Merge the counts the processes send until the run ends (a None on the queue); note which
+    process runs which share."""
     while True:
         try:
             wire = counts.get(timeout=1.0)
@@ -49,6 +55,9 @@ def _collect(counts, sink) -> None:
             continue
         if wire is None:
             return
+        if type(wire) is tuple:
+            shares[wire[1]] = wire[2]
+            continue
         sink.merge_wire(wire)
 
 
@@ -84,14 +93,18 @@ class Hybrid(Strategy):
         stopping, counts = mp.Event(), mp.Queue()
         end_forward = control.forward(stopping.set)
         pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_process,
-                                   initargs=(stopping, counts, job.engine))
-        collector = threading.Thread(target=_collect, args=(counts, sink), daemon=True)
+                                   initargs=(stopping, counts, job.engine, os.getpid()))
+        run_by: dict[int, str] = {}
+        collector = threading.Thread(target=_collect, args=(counts, sink, run_by), daemon=True)
         collector.start()
         try:
-            start_workers(pool, processes, sink)
+            workers = start_workers(pool, processes, sink)
             shares = [pool.submit(_run_share, layout.part(job, index), sink.epoch) for index in range(processes)]
-            # Each process keeps the grace period itself; the parent waits for it, then a wind-down.
-            control.wait_until(_finished(shares), extra_s=WIND_DOWN_S)
+            try:
+                # Each process keeps the grace period itself; the parent waits for it, then a wind-down.
+                control.wait_until(_finished(shares), extra_s=WIND_DOWN_S)
+            except BrokenProcessPool:  # a process died: what the others shipped stands
+                workers.lose(control, sink, run_by, ["the last quarter second of every share"])
             for share in shares:
                 if share.done() and not share.cancelled() and share.exception() is None:
                     sink.merge_wire(share.result())

@@ -16,15 +16,16 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import replace
 
 from .. import engines
-from ..control import RunControl
+from ..control import WORKER_LOST, RunControl
 from ..engines.policy import Policy
 from ..sink import Batch
 from ..politeness import HostLimits
-from ..system import cpu_count, die_with_parent, peak_rss_bytes
+from ..system import become_worker, cpu_count, peak_rss_bytes
 from ..work import Share, Work
 from . import Layout, Scale, Strategy, wanted
 from .workers import sync_worker
@@ -48,13 +49,10 @@ def _abandon(signum: int, frame: object) -> None:
         raise Abandoned
 
 
-def _start_worker(job, stopping) -> None:
-    # Ctrl-C at a terminal (or a SIGTERM to the process group) reaches every process;
-    # the parent decides what to do and tells workers through ``stopping``.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def _start_worker(job, stopping, owner: int) -> None:
+    # The parent decides what a signal means and tells workers through ``stopping``.
+    become_worker(owner)
     signal.signal(signal.SIGUSR1, _abandon)
-    die_with_parent()
     engine = engines.load(job.engine, job)
     resources = ExitStack()  # lives as long as the worker process
     _worker.update(job=job, control=RunControl(job.grace_s, event=stopping), engine=engine,
@@ -138,14 +136,62 @@ class _InFlight:
 
     def __init__(self, sink) -> None:
         self.sink = sink
-        self.futures: set[Future] = set()
+        self.futures: dict[Future, str] = {}
 
     def collect(self, timeout: float) -> bool:
         """Merge the ranges that finish within ``timeout``; True when none is left."""
-        done, self.futures = wait(self.futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        done, _ = wait(self.futures, timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
+            self.futures.pop(future)
             self.sink.merge_wire(future.result())
         return not self.futures
+
+
+def _ended_by(code: int) -> str:
+    """How a process ended, from its exit code (negative: the signal that killed it; 255: the
+    fork server could not say, as when it lost the race with the pool's own look)."""
+    if code == 255:
+        return "ended abruptly"
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+class Workers:
+    """A pool's worker processes, as started: to signal them, and to name the one that died.
+
+    A ProcessPoolExecutor whose worker dies is broken for good: every task in flight fails
+    (BrokenProcessPool), and it stops the other workers. What was measured and merged before
+    stands; ``lose`` names the dead worker, what it was doing, and stops the run."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        # ProcessPoolExecutor has no public list of its processes before Python 3.14.
+        self.processes = dict(getattr(pool, "_processes", None) or {})
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the live workers (SIGUSR1: abandon; SIGKILL: end)."""
+        for process in self.processes.values():
+            if process.is_alive() and process.pid != os.getpid():
+                try:
+                    os.kill(process.pid, signum)
+                except ProcessLookupError:
+                    pass
+
+    def lose(self, control, sink, shares: dict[int, str], unfinished: list[str]) -> None:
+        """After a worker died: name it (pid, the signal or exit code that ended it, its share)
+        in ``details["lost_workers"]``, with the work that never came back, and stop the run."""
+        lost = []
+        for pid, process in self.processes.items():
+            code = process.exitcode
+            if code not in (None, 0):
+                lost.append({"pid": pid, "ended_by": _ended_by(code), "share": shares.get(pid)})
+        sink.details["lost_workers"] = lost or [{"pid": None, "ended_by": "unknown", "share": None}]
+        sink.details["unfinished"] = unfinished
+        control.stop(WORKER_LOST)
+        self.signal(signal.SIGKILL)  # the pool asked the others to stop; they heed only the run
 
 
 def process_count(job) -> tuple[int, str]:
@@ -176,37 +222,49 @@ class Processes(Strategy):
         mp = context()
         stopping = mp.Event()
         end_forward = control.forward(stopping.set)
-        pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_worker, initargs=(job, stopping))
+        pool = ProcessPoolExecutor(processes, mp_context=mp, initializer=_start_worker,
+                                   initargs=(job, stopping, os.getpid()))
+        in_flight = _InFlight(sink)
         try:
-            start_workers(pool, processes, sink)
-            in_flight = _InFlight(sink)
-            deadline = time.time() + job.duration_s if job.duration_s else None
-            for start, stop, share in ranges(job, processes):
-                while len(in_flight.futures) >= 2 * processes and not control.stopped:
-                    in_flight.collect(POLL_S)
-                if control.stopped or (deadline is not None and time.time() >= deadline):
-                    break
-                in_flight.futures.add(pool.submit(_run_range, start, stop, share, sink.epoch))
-            if not control.wait_until(in_flight.collect):
-                # Still blocked after the grace period: abandon those operations, keep the rest.
-                signal_workers(pool, signal.SIGUSR1)
-                control.wait_until(in_flight.collect, extra_s=ABANDON_S)
+            workers = start_workers(pool, processes, sink)
+            try:
+                self._hand_out(job, pool, processes, in_flight, control, sink)
+                if not control.wait_until(in_flight.collect):
+                    # Still blocked after the grace period: abandon those operations, keep the rest.
+                    workers.signal(signal.SIGUSR1)
+                    control.wait_until(in_flight.collect, extra_s=ABANDON_S)
+            except BrokenProcessPool:
+                workers.lose(control, sink, {}, sorted(set(in_flight.futures.values())))
         finally:
             end_forward()
             if control.stopped:
                 signal_workers(pool, signal.SIGKILL)
             pool.shutdown(wait=True, cancel_futures=True)
 
+    @staticmethod
+    def _hand_out(job, pool, processes: int, in_flight: _InFlight, control, sink) -> None:
+        """Submit ranges, at most two per process ahead, until the work or the run ends."""
+        deadline = time.time() + job.duration_s if job.duration_s else None
+        for start, stop, share in ranges(job, processes):
+            while len(in_flight.futures) >= 2 * processes and not control.stopped:
+                in_flight.collect(POLL_S)
+            if control.stopped or (deadline is not None and time.time() >= deadline):
+                return
+            what = (f"operations {start:,}-{stop - 1:,}" if share is None else
+                    f"the operations of the hosts process {share.index + 1} of {share.of} owns")
+            in_flight.futures[pool.submit(_run_range, start, stop, share, sink.epoch)] = what
+
 
 #: How often the parent looks up from waiting to notice a stop or a deadline.
 POLL_S = 0.2
 
 
-def start_workers(pool: ProcessPoolExecutor, processes: int, sink) -> None:
+def start_workers(pool: ProcessPoolExecutor, processes: int, sink) -> Workers:
     """Start the pool's processes, then the run's clock: process start-up is part of the
     wall time, but no operation is due (or late) before workers exist."""
     wait([pool.submit(_ready) for _ in range(processes)])
     sink.restart_clock()
+    return Workers(pool)
 
 
 def signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """loadtool crawl against Scrapy on the same crawl: the fixture web (web profile) from
-/web/0/page/0, every link followed, concurrency 50, politeness off (no robots.txt, no
+/web/0/page/0, gzip-encoded as real servers answer (both ask for it and decode it; each
+side's count of gzip-encoded answers is printed), every link followed, concurrency 50, politeness off (no robots.txt, no
 per-host limits, no delays), both stopped at the same page count. Prints pages/s and
 CPU per page side by side, from one run, and writes JSON.
 
@@ -54,7 +55,8 @@ crawler = process.create_crawler(Follow)
 process.crawl(crawler)
 process.start()
 got = crawler.stats.get_stats()
-print(json.dumps({"pages": got.get("response_received_count", 0), "wall_s": got.get("elapsed_time_seconds")}))
+print(json.dumps({"pages": got.get("response_received_count", 0), "wall_s": got.get("elapsed_time_seconds"),
+                  "compressed": got.get("httpcompression/response_count", 0)}))
 """
 
 
@@ -79,13 +81,14 @@ def loadtool_crawl(base: str, pages: int, concurrency: int, *extra: str) -> dict
                             "-c", str(concurrency), "--ignore-robots", "--format", "json", "--no-progress", *extra])
     return {"pages": data["ops"], "wall_s": data["wall_s"], "cpu_s": cpu_s,
             "pages_per_s": data["ops"] / data["wall_s"], "cpu_ms_per_page": cpu_s / data["ops"] * 1000,
-            "parse_cpu_ms": data["details"]["crawl"]["parse_cpu_ms"]}
+            "parse_cpu_ms": data["details"]["crawl"]["parse_cpu_ms"], "compressed": data.get("compressed", 0)}
 
 
 def scrapy_crawl(python: str, base: str, pages: int, concurrency: int) -> dict:
     data, cpu_s, _ = timed([python, "-c", SPIDER, base, str(pages), str(concurrency)])
     return {"pages": data["pages"], "wall_s": data["wall_s"], "cpu_s": cpu_s,
-            "pages_per_s": data["pages"] / data["wall_s"], "cpu_ms_per_page": cpu_s / data["pages"] * 1000}
+            "pages_per_s": data["pages"] / data["wall_s"], "cpu_ms_per_page": cpu_s / data["pages"] * 1000,
+            "compressed": data["compressed"]}
 
 
 PEAK = """
@@ -137,7 +140,7 @@ def main() -> None:
         cpu = ours["cpu_ms_per_page"] / theirs["cpu_ms_per_page"]
         for name, run in (("loadtool crawl", ours), ("scrapy", theirs)):
             print(f"{name:15} {run['pages']:>6,} pages in {run['wall_s']:6.2f}s  {run['pages_per_s']:7,.0f} pages/s  "
-                  f"{run['cpu_ms_per_page']:5.2f} ms CPU/page")
+                  f"{run['cpu_ms_per_page']:5.2f} ms CPU/page  {run['compressed']:>6,} gzip-encoded")
         print(f"loadtool/scrapy: {speed:.2f}x pages/s (bar >= 3), {cpu:.2f}x CPU per page (bar <= 0.2); "
               f"{time.perf_counter() - started:.0f}s in all")
         data = {"pages": args.pages, "concurrency": args.concurrency, "loadtool": ours, "scrapy": theirs,

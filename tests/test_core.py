@@ -353,3 +353,16 @@ def test_follow_turns_an_outside_stop_into_this_runs_stop():
     outside.set()
     assert control.stopping.wait(10) and control.reason == "parent"
     end()
+
+
+def test_process_ranges_last_a_quarter_second_at_the_pace_so_far():
+    """A worker that dies loses about RANGE_S of its work, at any pace: ranges are sized from
+    the operations done so far, bounded so the last ones keep every process busy."""
+    from loadtool.strategies.processes import FIRST_RANGE, RANGE_S, range_size
+
+    job = Job.build(urls=["/health"], duration=60)
+    assert range_size(job, 2, 0, 0.0) == FIRST_RANGE
+    assert range_size(job, 2, 40, 1.0) == int(20 * RANGE_S)  # 20 a second a process
+    assert range_size(job, 2, 1, 10.0) == 1
+    assert range_size(job, 2, 10**7, 1.0) == 1000
+    assert range_size(Job.build(urls=["/health"], count=800), 2, 10**7, 1.0) == 800 // 16

@@ -42,7 +42,9 @@ from .options import (cluster_options, fixture_options, group, grouped_command, 
     click.option("--processes", "-p", metavar="P",
                  help=f"With --strategy hybrid: processes that parse; processes: processes that crawl. Default: one "
                       f"per CPU, {cpu_count()} here."),
-    click.option("--duration", "-d", metavar="TIME", help="Stop after this long (30s, 2m), pages or not."),
+    click.option("--duration", "-d", metavar="TIME",
+                 help="Stop after this long (30s, 2m), pages or not: pages in flight get --grace, then are "
+                      "dropped and counted as abandoned."),
 )
 @group(
     "Politeness",

@@ -211,8 +211,9 @@ def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list 
     for result in results:
         if result.interrupted == WORKER_LOST:
             for lost in result.details.get("lost_workers", ()):
-                click.echo(f"loadtool: a worker process (pid {lost['pid']}) was lost ({lost['ended_by']}), doing "
-                           f"{lost['share'] or 'its share'}; the run ended with what the others had measured", err=True)
+                share = f"; {lost['share']}" if lost["share"] else ""
+                click.echo(f"loadtool: worker process pid {lost['pid']} was lost ({lost['ended_by']}{share}); "
+                           f"the run ended with what the others had measured", err=True)
             return EXIT_WORKER_LOST
         if result.interrupted:
             return EXIT_SIGTERM if result.interrupted == "SIGTERM" else EXIT_SIGINT

@@ -106,7 +106,9 @@ def amount_options(kind: str) -> Callable:
         "How much",
         click.option("--count", "-n", metavar="N", help=_COUNT[kind]),
         click.option("--duration", "-d", metavar="TIME",
-                     help="Run for this long instead (500ms, 30s, 2m); with --count, whichever ends first."),
+                     help="Run for this long instead (500ms, 30s, 2m); with --count, whichever ends first. "
+                          "A deadline for the whole run: operations still in flight then get --grace, "
+                          "then are dropped and counted as abandoned."),
         click.option("--rate", "-r", metavar="R",
                      help="Open model: start R operations a second whatever the answers (100/s, 6000/m, "
                           "100/s:ramp=30s). Latency then counts from when each operation was due."),
@@ -123,7 +125,8 @@ limit_options = group(
                  help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, "
                       "up to N times, with exponential backoff (50ms, 100ms, … up to 2s) and full jitter."),
     click.option("--grace", metavar="TIME", default="5s", show_default=True,
-                 help="After Ctrl-C or SIGTERM, how long operations in flight may finish before they are dropped."),
+                 help="After Ctrl-C, SIGTERM or the end of --duration, how long operations in flight may finish "
+                      "before they are dropped (and counted as abandoned)."),
     click.option("--seed", metavar="S", default="0", show_default=True,
                  help="Seed of generated data: the fixture server's pages, or a generated file tree. "
                       "The same seed gives the same latencies, sizes and bytes."),

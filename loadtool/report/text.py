@@ -60,6 +60,7 @@ def summary_lines(result) -> list[tuple[str, str]]:
                + (f", {stats.attempts - stats.ops:,} retries" if stats.attempts > stats.ops else "")),
         ("failed", failed_note(stats)),
         *([("abandoned", abandoned_note(stats.counts.abandoned))] if stats.counts.abandoned else []),
+        *([("lost", lost_note(result.details))] if result.details.get("lost_workers") else []),
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
         *([("encoding", encoding_note(job.fetch, stats.counts))] if job.kind == "fetch" and stats.ops else []),
         *([("protocol", _counts(stats.protocols))] if set(stats.protocols) - {"HTTP/1.1"} else []),
@@ -144,6 +145,15 @@ def failed_note(stats) -> str:
 def abandoned_note(abandoned: int) -> str:
     return (f"{abandoned:,} still in flight when the run ended (its --duration, or a stop), dropped after "
             f"--grace: in no other count")
+
+
+def lost_note(details: dict) -> str:
+    """The worker processes that died mid-run, and the work that never came back."""
+    workers = ", ".join(f"pid {lost['pid']} ({lost['ended_by']}{', ' + lost['share'] if lost['share'] else ''})"
+                        for lost in details["lost_workers"])
+    unfinished = details.get("unfinished") or []
+    return (f"worker {workers}; not counted: {', '.join(unfinished[:3])}"
+            + (f" and {len(unfinished) - 3} more" if len(unfinished) > 3 else ""))
 
 
 def encoding_note(fetch, counts) -> str:

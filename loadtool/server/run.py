@@ -28,7 +28,7 @@ from .args import Behaviour
 #: 1000+ clients connecting at once overflow a small accept queue; the overflow waits
 #: for SYN retransmits (1 s, then 3 s), which would show up as fake latency.
 BACKLOG = 4096
-SHUTDOWN_S = 0.5
+SHUTDOWN_S = 0.1
 READY = re.compile(rb"(https?://\S+)")
 #: The certificate files a TLS fixture server announces: its CA, and a client certificate.
 CA = re.compile(rb"; CA (\S+?)[,)]")

@@ -86,24 +86,43 @@ def _run_range(start: int, stop: int | None, share: Share | None, epoch: float) 
     return batch.to_wire()
 
 
-def ranges(job, processes: int) -> Iterator[tuple[int, int | None, Share | None]]:
-    """Index ranges small enough to balance the load and show progress, large enough to be
-    cheap. With per-host limits, one range per process instead: all the operations of the
-    hosts it owns, so each host's limits are kept in one place."""
+#: How long one range should take: a worker that dies loses at most about this much of its
+#: work, and progress moves at least this often; long enough that handing out costs nothing.
+RANGE_S = 0.25
+#: The size of the first ranges, before the pace of the run is known.
+FIRST_RANGE = 8
+
+
+def range_size(job, processes: int, ops: int, elapsed_s: float) -> int:
+    """Operations in the next range: RANGE_S of one process's work at the pace so far (``ops``
+    done in ``elapsed_s``; the rate itself in an open model), never so many that the last
+    ranges leave processes idle (an eighth of a process's share), at most 1000."""
+    if job.rate is not None:
+        per_s = job.rate.per_s
+    elif ops and elapsed_s > 0:
+        per_s = ops / elapsed_s
+    else:
+        per_s = FIRST_RANGE * processes / RANGE_S
+    size = int(per_s / processes * RANGE_S)
+    if job.count is not None:
+        size = min(size, job.count // (processes * 8))
+    return max(1, min(size, 1000))
+
+
+def ranges(job, processes: int, pace) -> Iterator[tuple[int, int | None, Share | None]]:
+    """Index ranges sized by ``range_size`` (``pace()`` says how many operations are done and
+    in how long). With per-host limits, one range per process instead: all the operations of
+    the hosts it owns, so each host's limits are kept in one place."""
     if job.polite:
         for index in range(processes):
             yield 0, job.count, Share(index, processes, by_host=True)
         return
-    if job.count is not None:
-        size = max(1, min(job.count // (processes * 8), 1000))
-        for start in range(0, job.count, size):
-            yield start, min(start + size, job.count), None
-        return
-    size = 100 if job.rate is None else max(1, int(job.rate.per_s / processes))
     start = 0
-    while True:
-        yield start, start + size, None
-        start += size
+    while job.count is None or start < job.count:
+        stop = start + range_size(job, processes, *pace())
+        stop = stop if job.count is None else min(stop, job.count)
+        yield start, stop, None
+        start = stop
 
 
 def context() -> multiprocessing.context.BaseContext:
@@ -234,7 +253,8 @@ class Processes(Strategy):
                     workers.signal(signal.SIGUSR1)
                     control.wait_until(in_flight.collect, extra_s=ABANDON_S)
             except BrokenProcessPool:
-                workers.lose(control, sink, {}, sorted(set(in_flight.futures.values())))
+                shares = {pid: f"1 of {processes} processes" for pid in workers.processes}
+                workers.lose(control, sink, shares, list(dict.fromkeys(in_flight.futures.values())))
         finally:
             end_forward()
             if control.stopped:
@@ -245,7 +265,10 @@ class Processes(Strategy):
     def _hand_out(job, pool, processes: int, in_flight: _InFlight, control, sink) -> None:
         """Submit ranges, at most two per process ahead, until the work or the run ends."""
         deadline = time.time() + job.duration_s if job.duration_s else None
-        for start, stop, share in ranges(job, processes):
+        def pace() -> tuple[int, float]:
+            return sink.stats.ops, time.time() - sink.epoch
+
+        for start, stop, share in ranges(job, processes, pace):
             while len(in_flight.futures) >= 2 * processes and not control.stopped:
                 in_flight.collect(POLL_S)
             if control.stopped or (deadline is not None and time.time() >= deadline):

@@ -70,6 +70,15 @@ MUTANTS = (
     Mutant("curl drops the body", "loadtool/engines/curl.py",
            'handle.setopt(pycurl.POSTFIELDS, body or b"")', 'handle.setopt(pycurl.POSTFIELDS, b"")',
            ("tests/test_fetch.py::test_method_headers_and_body_reach_the_server",)),
+    Mutant("a crawl ignores <base href>", "loadtool/crawl/urls.py",
+           'if base is None and (href := element.get("href")):', 'if False:',
+           ("tests/test_real_web.py::test_links_are_followed_where_a_browser_goes_and_each_resource_once",)),
+    Mutant("the seen set keys URLs as written", "loadtool/crawl/crawler.py",
+           "if not self.seen.add(canonical(url, options.sort_query)):", "if not self.seen.add(url):",
+           ("tests/test_real_web.py::test_links_are_followed_where_a_browser_goes_and_each_resource_once",)),
+    Mutant("rel=nofollow followed", "loadtool/crawl/urls.py",
+           'if "nofollow" in rel and not follow_nofollow:', "if False:",
+           ("tests/test_real_web.py::test_every_element_a_browser_navigates_by_and_nofollow_obeyed",)),
 )
 
 
@@ -101,7 +110,8 @@ def run(mutant: Mutant, keep: bool) -> dict:
         mutate(directory, mutant)
         started = time.monotonic()
         env = {**os.environ, "PYTHONPATH": str(directory)}
-        tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *mutant.tests],
+        tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-n", "0", "-p", "no:cacheprovider",
+                                *mutant.tests],
                                cwd=directory, env=env, capture_output=True, text=True, timeout=900)
         summary = (tests.stdout.strip().splitlines() or [""])[-1]
         return {"mutant": mutant.name, "file": mutant.path, "tests": list(mutant.tests),

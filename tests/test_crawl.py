@@ -16,7 +16,7 @@ from importlib.resources import files
 import jsonschema
 import pytest
 
-from loadtool.crawl import Frontier, Seen, links_of, normalize, robots_url
+from loadtool.crawl import Frontier, Links, Seen, canonical, links_of, normalize, robots_url
 from loadtool.server.web import links
 from loadtool.system import run_measuring_peak
 
@@ -118,17 +118,48 @@ def test_a_users_parser_runs_on_every_page_and_its_cpu_is_measured(loadtool_cli,
     ("http://example.org/", "javascript:void(0)", None),
     ("http://example.org/", "http://[::1]:8080/x", "http://[::1]:8080/x"),
     ("http://example.org/", "http://bad:port/", None),
+    ("http://example.org/", "http://BÜCHER.example/x", "http://xn--bcher-kva.example/x"),  # IDN: punycode
 ])
 def test_urls_are_normalized(base, href, url):
     assert normalize(base, href) == url
+
+
+@pytest.mark.parametrize("forms", [
+    ("http://h.example/c/~user", "http://h.example/c/%7euser", "http://h.example/c/%7Euser"),  # unreserved
+    ("http://h.example/a%2Fb", "http://h.example/a%2fb"),  # escapes in one case, reserved ones kept
+    ("http://h.example/a?q=%C3%A9", "http://h.example/a?q=%c3%a9", "http://h.example/a?q=é"),  # UTF-8
+    ("http://h.example/a", "http://h.example/a?", "http://h.example/b/../a", "http://h.example/./a"),
+])
+def test_one_resource_has_one_canonical_url(forms):
+    assert len({canonical(url) for url in forms}) == 1, [canonical(url) for url in forms]
+
+
+def test_the_query_order_counts_unless_asked():
+    assert canonical("http://h.example/a?b=2&a=1") != canonical("http://h.example/a?a=1&b=2")
+    assert canonical("http://h.example/a?b=2&a=1", sort_query=True) == canonical("http://h.example/a?a=1&b=2", True)
+    assert canonical("http://h.example/a?a=1%2Fb") != canonical("http://h.example/a?a=1/b")  # reserved: may differ
+
+
+def test_links_are_read_as_a_browser_reads_them():
+    page = (b'<html><head><base href="/b/"><meta http-equiv="refresh" content="5;URL=\'/later\'">'
+            b'<link rel="stylesheet" href="s.css"><link rel="next" href="2"><link rel="alternate stylesheet" href="t.css">'
+            b'</head><body><a href="x">x</a><a rel="nofollow" href="n">n</a><map><area href="m"></map>'
+            b'<iframe src="f"></iframe><img src="i.png"><script src="j.js"></script></body></html>')
+    links = links_of(page, "http://h.example/a/page")
+    assert links == Links("http://h.example/b/", ["2", "x", "m", "f"], "/later", 1)
+    assert links_of(page, "http://h.example/a/page", follow_nofollow=True).hrefs == ["2", "x", "n", "m", "f"]
+    for headers in ({"x-robots-tag": "noindex, nofollow"}, {"x-robots-tag": "none"}, {"x-robots-tag": "loadtool: nofollow"}):
+        assert links_of(page, "http://h.example/", headers).hrefs == [], headers
+    assert links_of(page, "http://h.example/", {"x-robots-tag": "otherbot: nofollow"}).hrefs
+    assert links_of(b'<meta name="ROBOTS" content="NoFollow"><a href="x">', "http://h.example/").nofollow == 1
 
 
 def test_robots_txt_is_the_hosts_own():
     assert robots_url("http://example.org/a/b?q=secret&session=abc") == "http://example.org/robots.txt"  # RFC 9309
     assert robots_url("https://example.org:8443/x") == "https://example.org:8443/robots.txt"
     assert robots_url("http://127.0.0.1:8080/web/3/page/7?hosts=4") == "http://127.0.0.1:8080/web/3/robots.txt?hosts=4"
-    assert links_of(b"<html><a href='/x'>x</a><a>none</a><a href='y'>y</a></html>") == ["/x", "y"]
-    assert links_of(b"") == []
+    assert links_of(b"<html><a href='/x'>x</a><a>none</a><a href='y'>y</a></html>").hrefs == ["/x", "y"]
+    assert links_of(b"").hrefs == []
 
 
 def test_seen_switches_to_bloom_filters_and_still_drops_duplicates():

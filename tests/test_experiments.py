@@ -62,6 +62,7 @@ def test_compare_rejects_unknown_strategies(loadtool_cli):
     assert out.exit_code == 2 and "warp" in out.stderr
 
 
+@pytest.mark.alone  # whether doubling still pays is a measure of time: not beside another test's load
 def test_sweep_measures_each_level_and_names_a_knee(loadtool_cli, server):
     out = loadtool_cli("sweep", "/delay/20", "--server", server.base_url, "-c", "1,2,4,8", "--format", "json")
     assert out.exit_code == 0, out.stderr

@@ -9,7 +9,9 @@ import json
 import sys
 import urllib.request
 import uuid
+from collections import Counter
 from typing import NamedTuple
+from urllib.parse import unquote
 
 import pytest
 
@@ -21,9 +23,27 @@ from loadtool.system import run_measuring_peak
 STRATEGIES = ["async", "threads", "hybrid", "processes"]
 
 
-def hits(server, run: str) -> dict[str, int]:
+def hits(server, run: str, queries: bool = False) -> Counter:
+    """What the server answered for a run, by path (percent-escapes decoded, so one resource
+    written two ways counts twice under one key), with the run's own query dropped."""
     with urllib.request.urlopen(f"{server.base_url}/web/hits?match=run={run}", timeout=10) as answer:
-        return {path.split("?", 1)[0]: n for path, n in json.loads(answer.read()).items()}
+        counted = Counter()
+        for path_qs, n in json.loads(answer.read()).items():
+            path, _, query = path_qs.partition("?")
+            query = "&".join(part for part in query.split("&") if not part.startswith(("count=", "run=")))
+            counted[unquote(path) + (f"?{query}" if queries and query else "")] += n
+        return counted
+
+
+#: What a browser reaches from host 9's page: its <base href>, one URL written three ways, a refresh.
+BROWSER_9 = {"/hostile/9/robots.txt", "/hostile/9/page/0", "/hostile/9/b/x", "/hostile/9/c/~user",
+             "/hostile/9/d/refreshed"}
+#: From host 10's page: <link rel=next|alternate>, <area>, <iframe>, <frame>s, a page whose robots
+#: directives are for another crawler; not the stylesheet, icon and image, nor what nofollow hides.
+BROWSER_10 = {f"/hostile/10/{path}" for path in (
+    "robots.txt", "page/0", "page/1", "de", "area", "framed", "frames", "left", "right", "robots-meta",
+    "robots-header", "robots-other", "shown", "order")}
+NOFOLLOWED_10 = {"/hostile/10/nofollowed", "/hostile/10/hidden-by-meta", "/hostile/10/hidden-by-header"}
 
 
 def expected(base_url: str, query: str) -> set[str]:
@@ -31,8 +51,9 @@ def expected(base_url: str, query: str) -> set[str]:
     host's robots.txt (4's redirect to the real one too); no page of hosts 1-3 (robots.txt 5xx
     or unreachable: complete disallow); 4's pages but its private one; 5's linked page, though
     its pages say TEXT/HTML; 6's sitemaps once each and the pages they list; 7's bomb and the two
-    pages it lists before its gigabyte of whitespace; 8's trap levels while their URLs fit."""
-    paths = {f"/hostile/{h}/robots.txt" for h in range(9)} | {"/hostile/4/robots-real.txt"}
+    pages it lists before its gigabyte of whitespace; 8's trap levels while their URLs fit; 9's and
+    10's links as a browser follows them."""
+    paths = {f"/hostile/{h}/robots.txt" for h in range(9)} | {"/hostile/4/robots-real.txt"} | BROWSER_9 | BROWSER_10
     paths |= {"/hostile/0/page/0", "/hostile/4/page/0", "/hostile/4/page/1", "/hostile/5/page/0", "/hostile/5/page/1"}
     paths |= {"/hostile/6/sitemap-index.xml", "/hostile/6/sitemap.xml.gz", "/hostile/7/bomb.xml.gz"}
     paths |= {f"/hostile/{h}/page/{i}" for h in (6, 7) for i in range(3)} | {"/hostile/8/page/0"}
@@ -51,12 +72,44 @@ def test_a_crawl_of_the_hostile_web_fetches_what_a_careful_crawler_would(loadtoo
                        "--sitemaps", "--timeout", "1s", "--format", "json")
     assert out.exit_code == 0, out.stderr
     counted, crawl = hits(server, run), out.json()["details"]["crawl"]
-    assert {path: n for path, n in counted.items() if n != 1} == {}  # each once: the index that lists itself too
+    assert {path: n for path, n in counted.items() if n != 1 and path != "/hostile/10/order"} == {}  # each once
+    assert counted["/hostile/10/order"] == 2  # its query in two orders: two pages unless --sort-query
     assert set(counted) == expected(server.base_url, query)
     assert crawl["hosts_held_back"] == {"robots.txt answered 500": 1, "robots.txt answered 503": 1,
                                         "robots.txt unreachable (read_timeout)": 1}
     assert crawl["robots_held_back"] == 3 and crawl["robots_blocked"] == 1 and crawl["sitemaps_repeated"] == 2
     assert crawl["too_long"] == 1 and out.json()["compressed"] > 0
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_links_are_followed_where_a_browser_goes_and_each_resource_once(loadtool_cli, server, strategy):
+    """Host 9's page: <base href="/hostile/9/b/"> makes x /hostile/9/b/x; HTTP://HOST/…/%7euser and
+    /…/%7Euser are one URL, /hostile/9/c/~user, fetched once; the meta refresh is followed."""
+    run = uuid.uuid4().hex
+    out = loadtool_cli("crawl", f"/hostile/9/page/0?count=1&run={run}", "--server", server.base_url, "-s", strategy,
+                       "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert hits(server, run) == dict.fromkeys(BROWSER_9, 1)
+    assert out.json()["details"]["crawl"]["duplicates"] == 1
+
+
+def test_every_element_a_browser_navigates_by_and_nofollow_obeyed(loadtool_cli, server):
+    run = uuid.uuid4().hex
+    out = loadtool_cli("crawl", f"/hostile/10/page/0?count=1&run={run}", "--server", server.base_url, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    counted = hits(server, run, queries=True)
+    order = {"/hostile/10/order?a=1&b=2", "/hostile/10/order?b=2&a=1"}
+    assert counted == dict.fromkeys(BROWSER_10 - {"/hostile/10/order"} | order, 1)
+    assert out.json()["details"]["crawl"]["nofollow"] == 3
+
+
+def test_follow_nofollow_and_sort_query_do_as_they_say(loadtool_cli, server):
+    run = uuid.uuid4().hex
+    out = loadtool_cli("crawl", f"/hostile/10/page/0?count=1&run={run}", "--server", server.base_url,
+                       "--follow-nofollow", "--sort-query", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert hits(server, run) == dict.fromkeys(BROWSER_10 | NOFOLLOWED_10, 1)  # one order of the query, fetched once
+    assert out.json()["details"]["crawl"]["nofollow"] == 0
 
 
 def test_the_report_says_which_hosts_were_held_back_and_why(loadtool_cli, server):

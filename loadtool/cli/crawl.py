@@ -21,6 +21,13 @@ from .options import (cluster_options, fixture_options, group, grouped_command, 
     click.option("--allow-domain", "allow_domains", multiple=True, metavar="DOMAIN",
                  help="Follow links only to DOMAIN and its subdomains (repeatable)."),
     click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt (it is obeyed by default)."),
+    click.option("--follow-nofollow", is_flag=True,
+                 help="Also follow links marked rel=\"nofollow\" and those of pages whose <meta name=\"robots\"> or "
+                      "X-Robots-Tag says nofollow. By default they are not followed, as a polite crawler would "
+                      "not (Scrapy follows them), and the report counts them."),
+    click.option("--sort-query", is_flag=True,
+                 help="Count URLs whose query differs only in the order of its parameters (?a=1&b=2, ?b=2&a=1) "
+                      "as one page. Off by default: a site may read them in order."),
     click.option("--sitemaps", is_flag=True,
                  help="Also queue the pages listed in the sitemaps each host's robots.txt names (Sitemap: lines; "
                       "sitemap indexes and .gz followed, at most 50 files a host), one click from the host."),
@@ -67,7 +74,8 @@ from .options import (cluster_options, fixture_options, group, grouped_command, 
 @fixture_options()
 @limit_options
 @output_options(raw_option, histogram_option)
-def command(seeds, max_depth, same_host, allow_domains, ignore_robots, sitemaps, parse, processes, **options) -> int:
+def command(seeds, max_depth, same_host, allow_domains, ignore_robots, follow_nofollow, sort_query, sitemaps, parse,
+            processes, **options) -> int:
     """Crawl from SEEDS, following links: a frontier with a queue per host, robots.txt
     obeyed, duplicates dropped, every page parsed; report pages/s, links, the frontier,
     hosts, fetch latency and parse CPU.
@@ -95,7 +103,7 @@ def command(seeds, max_depth, same_host, allow_domains, ignore_robots, sitemaps,
     job = replace(job, engine="requests" if options["strategy"] == "threads" else "aiohttp")
     processes = whole_number("processes", processes, 1, 256) if processes else cpu_count()
     crawl = Crawl(CrawlOptions(max_pages=job.count or 0, robots=not ignore_robots, sitemaps=sitemaps, parse=parse,
-                               same_host=same_host,
+                               same_host=same_host, follow_nofollow=follow_nofollow, sort_query=sort_query,
                                allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
                                max_depth=None if max_depth is None else whole_number("max-depth", max_depth, 0))
                   .by(options["strategy"], processes))

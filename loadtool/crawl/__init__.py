@@ -6,7 +6,8 @@ same Result, report, thresholds, --raw and progress as a fetch: each page fetche
 operation. What only a crawl has (links found, duplicates, robots, the frontier over
 time, hosts, parse CPU) goes into ``details["crawl"]``. One concept a module:
 
-- ``urls``: normalizing URLs, a page's links, where robots.txt is;
+- ``urls``: URLs as fetched and as keyed (canonical), a page's links as a browser reads
+  them, where robots.txt is;
 - ``seen``: the URLs met (exact, then Bloom filters); ``frontier``: a queue per host,
   handed out as the hosts' limits allow (``politeness.Slots``, as a fetch's);
 - ``robots``, ``sitemaps``: what hosts say about themselves;
@@ -42,10 +43,10 @@ from .parser import load_parser, start_parser
 from .seen import Seen
 from .sitemaps import sitemap_locations
 from .tally import Tally
-from .urls import links_of, normalize, robots_url
+from .urls import Links, canonical, links_of, normalize, robots_url
 
-__all__ = ["STRATEGIES", "Crawl", "CrawlOptions", "Frontier", "Seen", "links_of", "normalize", "robots_url",
-           "sitemap_locations"]
+__all__ = ["STRATEGIES", "Crawl", "CrawlOptions", "Frontier", "Links", "Seen", "canonical", "links_of", "normalize",
+           "robots_url", "sitemap_locations"]
 
 #: The crawl's strategies: names.CRAWL_STRATEGIES, which --help shows.
 STRATEGIES = CRAWL_STRATEGIES
@@ -72,6 +73,10 @@ class CrawlOptions:
     #: Queue the URLs of the sitemaps each host's robots.txt names.
     sitemaps: bool = False
     parse: str | None = None
+    #: Follow links marked rel="nofollow", and those of pages whose robots directives say nofollow.
+    follow_nofollow: bool = False
+    #: Count URLs whose query differs only in its parameters' order as one.
+    sort_query: bool = False
     strategy: str = "async"
     #: hybrid: worker processes that parse; processes: processes that each crawl their hosts.
     processes: int = 0

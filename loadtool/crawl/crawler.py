@@ -22,7 +22,7 @@ from .parser import parse_in_process, parse_page
 from .seen import Seen
 from .sitemaps import SITEMAPS_PER_HOST, sitemap_locations
 from .tally import Tally
-from .urls import links_of, normalize
+from .urls import canonical, links_of, normalize
 
 #: Hosts counted by name in the report's per-host summary; the rest count together.
 HOSTS_NAMED = 10_000
@@ -139,24 +139,28 @@ class Crawler:
             return
         if status != 200 or "html" not in head.get("content-type", "").lower():  # MIME types ignore case
             return
+        follow = self.options.follow_nofollow
         if self.pool is not None:
-            hrefs, cpu_us, failed = await asyncio.get_running_loop().run_in_executor(
-                self.pool, parse_in_process, url, status, head, body)
+            links, cpu_us, failed = await asyncio.get_running_loop().run_in_executor(
+                self.pool, parse_in_process, url, status, head, body, follow)
         elif self.crawl.parser is not None and inspect.iscoroutinefunction(self.crawl.parser):
             started = time.thread_time()
-            hrefs, failed = links_of(body), False
+            links, failed = links_of(body, url, head, follow), False
             try:
                 await self.crawl.parser(url, status, head, body)
             except Exception:  # noqa: BLE001 - a user's parser failing is counted, not fatal
                 failed = True
             cpu_us = max(1, int((time.thread_time() - started) * 1e6))
         else:
-            hrefs, cpu_us, failed = parse_page(self.crawl.parser, url, status, head, body)
+            links, cpu_us, failed = parse_page(self.crawl.parser, url, status, head, body, follow)
         self.tally.parse_errors += failed
         self.tally.parse_us.record_value(cpu_us)
-        self.tally.links += len(hrefs)
-        for href in hrefs:
-            self.queue(normalize(url, href), depth + 1)
+        self.tally.links += len(links.hrefs) + (links.refresh is not None)
+        self.tally.nofollow += links.nofollow
+        if links.refresh is not None:  # a redirect, as a 301 is: queued at this page's depth
+            self.queue(normalize(links.base, links.refresh), depth)
+        for href in links.hrefs:
+            self.queue(normalize(links.base, href), depth + 1)
 
     def queue(self, url: str | None, depth: int, seed: bool = False) -> None:
         """Queue a link found at ``depth`` (a seed: in scope whatever the limits say) unless
@@ -175,7 +179,7 @@ class Crawler:
             return
         if self.mesh is not None and self.mesh.route(url, depth):
             return  # another partition's host: its owner knows whether it is new
-        if not self.seen.add(url):
+        if not self.seen.add(canonical(url, options.sort_query)):
             self.tally.duplicates += 1
             return
         self.frontier.put(url, depth)

@@ -15,7 +15,7 @@ import time
 from typing import Callable
 
 from ..errors import UsageError
-from .urls import links_of
+from .urls import Links, links_of
 
 
 def load_parser(spec: str) -> Callable:
@@ -38,11 +38,12 @@ def load_parser(spec: str) -> Callable:
     return function
 
 
-def parse_page(parser: Callable | None, url: str, status: int, headers: dict, body: bytes) -> tuple[list, int, bool]:
-    """A page's links and the user's parser on it: (hrefs, CPU µs, whether the parser failed).
+def parse_page(parser: Callable | None, url: str, status: int, headers: dict, body: bytes,
+               follow_nofollow: bool = False) -> tuple[Links, int, bool]:
+    """A page's links and the user's parser on it: (Links, CPU µs, whether the parser failed).
     Async parsers are awaited by the caller; here (in a process) one is run to completion."""
     started = time.thread_time()
-    hrefs, failed = links_of(body), False
+    links, failed = links_of(body, url, headers, follow_nofollow), False
     if parser is not None:
         try:
             value = parser(url, status, headers, body)
@@ -50,7 +51,7 @@ def parse_page(parser: Callable | None, url: str, status: int, headers: dict, bo
                 asyncio.run(_awaited(value))
         except Exception:  # noqa: BLE001 - a user's parser failing is counted, not fatal
             failed = True
-    return hrefs, max(1, int((time.thread_time() - started) * 1e6)), failed
+    return links, max(1, int((time.thread_time() - started) * 1e6)), failed
 
 
 async def _awaited(value) -> None:
@@ -66,5 +67,6 @@ def start_parser(spec: str | None) -> None:
     _PARSER = load_parser(spec) if spec else None
 
 
-def parse_in_process(url: str, status: int, headers: dict, body: bytes) -> tuple[list, int, bool]:
-    return parse_page(_PARSER, url, status, headers, body)
+def parse_in_process(url: str, status: int, headers: dict, body: bytes,
+                     follow_nofollow: bool) -> tuple[Links, int, bool]:
+    return parse_page(_PARSER, url, status, headers, body, follow_nofollow)

@@ -20,9 +20,10 @@ class Tally:
     #: Counters that add up across partitions. ``robots_held_back``: pages not fetched because
     #: their host's robots.txt answered 5xx or could not be reached; ``too_long``: links over
     #: the URL length limit, dropped; ``sitemaps_repeated``: sitemap files listed again (an
-    #: index that lists itself), not fetched twice.
+    #: index that lists itself), not fetched twice; ``nofollow``: links not followed because of
+    #: rel="nofollow" or their page's robots directives.
     COUNTS = ("links", "duplicates", "robots_blocked", "robots_fetched", "robots_held_back", "sitemaps_fetched",
-              "sitemap_urls", "sitemaps_repeated", "out_of_scope", "too_deep", "too_long", "parse_errors",
+              "sitemap_urls", "sitemaps_repeated", "out_of_scope", "too_deep", "too_long", "nofollow", "parse_errors",
               "frontier_left", "hosts", "hosts_forgotten")
 
     def __init__(self) -> None:
@@ -72,6 +73,7 @@ class Tally:
             "hosts_held_back": dict(self.hosts_held_back), "sitemaps_fetched": self.sitemaps_fetched,
             "sitemap_urls": self.sitemap_urls, "sitemaps_repeated": self.sitemaps_repeated,
             "out_of_scope": self.out_of_scope, "too_deep": self.too_deep, "too_long": self.too_long,
+            "nofollow": self.nofollow,
             "parse_errors": self.parse_errors, "frontier_left": self.frontier_left, "frontier_peak": self.frontier_peak,
             "frontier_by_second": self.frontier, "hosts": self.hosts, "hosts_forgotten": self.hosts_forgotten,
             "top_hosts": dict(self.pages_by_host.most_common(10)),

@@ -88,7 +88,8 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
     dropped += [f"{crawl.get(key, 0):,} {name}" for key, name in (("robots_blocked", "disallowed by robots.txt"),
                                                                   ("out_of_scope", "out of scope"),
                                                                   ("too_deep", "past --max-depth"),
-                                                                  ("too_long", "over the URL length limit"))
+                                                                  ("too_long", "over the URL length limit"),
+                                                                  ("nofollow", "nofollow (--follow-nofollow)"))
                 if crawl.get(key)]
     parse = crawl["parse_cpu_ms"]
     # On the fixture web every host shares one host:port: its /web/{h} part tells them apart.

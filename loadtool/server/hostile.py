@@ -28,6 +28,9 @@ HOSTS = {
     6: "robots.txt names a sitemap index that lists itself and a gzipped sitemap: read each once",
     7: "robots.txt names a sitemap bomb: 1 MB of gzip that inflates to 1 GB of XML",
     8: "a trap: each page links to one whose URL is 600 characters longer",
+    9: "a page as a browser reads it: <base href>, one URL written three ways, a meta refresh",
+    10: "every way a page leads on: <area>, <link rel>, frames, rel=nofollow, robots nofollow by meta and "
+        "header, one query in two orders",
 }
 #: Pages each host has (leaves, but for the links written below).
 PAGES = 3
@@ -69,7 +72,58 @@ async def page(request: web.Request) -> web.Response:
         links = ["/hostile/5/page/1"]
     elif h == 8 and i == 0:
         links = ["/hostile/8/trap/" + "x" * TRAP_STEP]
+    elif h in (9, 10) and i == 0:
+        return _browser_page(request, h)
     return _page(h, i, _query(request), links)
+
+
+def _browser_page(request: web.Request, h: int) -> web.Response:
+    """Host 9's page: what a browser makes of it is /hostile/9/b/x, /hostile/9/c/~user (written
+    three ways) and /hostile/9/d/refreshed. Host 10's: every element a browser navigates by,
+    beside some it does not (a stylesheet, an icon, an image)."""
+    q = escape(_query(request))
+    if h == 9:
+        return web.Response(content_type="text/html", text=(
+            f'<!doctype html><html><head><title>Hostile 9</title><base href="/hostile/9/b/">'
+            f'<meta http-equiv="refresh" content="0; url=/hostile/9/d/refreshed{q}"></head><body>'
+            f'<a href="x{q}">x</a> <a href="HTTP://{request.host}/hostile/9/c/%7euser{q}">~user</a> '
+            f'<a href="/hostile/9/c/%7Euser{q}">~user again</a></body></html>'))
+    and_q = escape(f"&{request.query_string}" if request.query_string else "")
+    return web.Response(content_type="text/html", text=(
+        f'<!doctype html><html><head><title>Hostile 10</title>'
+        f'<link rel="next" href="/hostile/10/page/1{q}"><link rel="alternate" hreflang="de" href="/hostile/10/de{q}">'
+        f'<link rel="stylesheet" href="/hostile/10/style.css{q}"><link rel="icon" href="/hostile/10/favicon.ico{q}">'
+        f'</head><body><img usemap="#m" src="/hostile/10/map.png{q}" alt="map">'
+        f'<map name="m"><area href="/hostile/10/area{q}" alt="area"></map>'
+        f'<iframe src="/hostile/10/framed{q}"></iframe><a href="/hostile/10/frames{q}">frames</a>'
+        f'<a rel="nofollow" href="/hostile/10/nofollowed{q}">nofollow</a>'
+        f'<a href="/hostile/10/robots-meta{q}">meta</a><a href="/hostile/10/robots-header{q}">header</a>'
+        f'<a href="/hostile/10/robots-other{q}">for another crawler</a>'
+        f'<a href="/hostile/10/order?a=1&amp;b=2{and_q}">a, b</a><a href="/hostile/10/order?b=2&amp;a=1{and_q}">b, a</a>'
+        f'</body></html>'))
+
+
+#: Host 10's other pages: (the head's extra, the header X-Robots-Tag, the body).
+_HOST_10 = {
+    "frames": ("", None, '<frameset><frame src="/hostile/10/left{q}"><frame src="/hostile/10/right{q}"></frameset>'),
+    "robots-meta": ('<meta name="robots" content="noindex, nofollow">', None,
+                    '<a href="/hostile/10/hidden-by-meta{q}">hidden</a>'),
+    "robots-header": ("", "noindex, nofollow", '<a href="/hostile/10/hidden-by-header{q}">hidden</a>'),
+    "robots-other": ("", "otherbot: nofollow", '<a href="/hostile/10/shown{q}">shown</a>'),
+}
+
+
+@counted_page
+async def browser_leaf(request: web.Request) -> web.Response:
+    """Any other page of hosts 9 and 10 (host 10's frames and robots pages as ``_HOST_10`` says)."""
+    leaf = ("", None, "<p>a leaf</p>")
+    head, robots_tag, body = _HOST_10.get(request.match_info["rest"], leaf) if request.match_info["h"] == "10" else leaf
+    q = escape(_query(request))
+    response = web.Response(content_type="text/html", text=f"<!doctype html><html><head><title>leaf</title>"
+                                                           f"{head}</head>{body.format(q=q)}</html>")
+    if robots_tag:
+        response.headers["X-Robots-Tag"] = robots_tag
+    return response
 
 
 @counted_page
@@ -152,3 +206,4 @@ def add_hostile_routes(app: web.Application) -> None:
     app.router.add_get("/hostile/6/sitemap-index.xml", sitemap_index)
     app.router.add_get("/hostile/6/sitemap.xml.gz", sitemap_gz)
     app.router.add_get("/hostile/7/bomb.xml.gz", bomb)
+    app.router.add_get(r"/hostile/{h:9|10}/{rest:.+}", browser_leaf)

@@ -51,6 +51,8 @@ class Fetch:
     per_host: int | None = None
     #: Politeness: at most this many operations started per second per host (None: no limit).
     host_rate: float | None = None
+    #: Honour 429 and 503 answers' Retry-After: their host waits as long as it asks.
+    retry_after: bool = False
     #: The HTTP version to speak: "1.1", "2" or "3" (2 and 3 need --engine curl).
     http: str = "1.1"
     #: HTTP/2 and HTTP/3: requests in flight on one connection at once.
@@ -81,7 +83,7 @@ class Fetch:
 
     @property
     def polite(self) -> bool:
-        return self.per_host is not None or self.host_rate is not None
+        return self.per_host is not None or self.host_rate is not None or self.retry_after
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ KNOWN = frozenset({
     "per_host", "host_rate", "scheduler", "local_cluster", "http", "streams",
     "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies", "no_phases",
     "checks", "check_body", "targets_file", "targets_format", "max_body", "no_compression", "max_decoded",
+    "retry_after",
 })
 HTTP_VERSIONS = ("1.1", "2", "3")
 
@@ -250,6 +251,7 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "connect_timeout_s": seconds("connect-timeout", options.get("connect_timeout", 10.0)),
         "per_host": whole_number("per-host", options["per_host"], 1, MAX_CONCURRENCY) if "per_host" in options else None,
         "host_rate": rate(options["host_rate"], "host-rate").per_s if "host_rate" in options else None,
+        "retry_after": bool(options.get("retry_after")),
         "http": choice("http", str(options.get("http", "1.1")), HTTP_VERSIONS),
         "tls": _tls(options),
         "proxy": _proxy(options.get("proxy")),

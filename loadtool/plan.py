@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from . import strategies
 from .errors import UsageError
 from .job import Job
-from .metrics import mean_of
+from .capacity import Capacity, Level, site_capacity
+from .metrics import mean_of, new_histogram
 from .names import DEFAULT_CONCURRENCY
 from .runner import measure, ready
 from .sizing import Goal, Option, Way, plan_option, predict_wall_s
@@ -28,8 +30,14 @@ SCHEMA = "loadtool.plan/1"
 #: The ways the pilot measures: (strategy, engine).
 WAYS = (("sequential", "requests"), ("threads", "requests"), ("processes", "requests"), ("async", "aiohttp"),
         ("async", "fast"), ("hybrid", "fast"))
-#: Share of the pilot spent measuring latency; the rest is split over the ways.
+#: Share of the pilot spent finding the site's latency and capacity; the rest is split over the ways.
 LATENCY_SHARE = 0.4
+#: The capacity sweep's concurrency: from SWEEP_FIRST, doubling, at most SWEEP_LAST, each level
+#: for a sixth of the sweep's share (at least SWEEP_STEP_S).
+SWEEP_FIRST, SWEEP_LAST, SWEEP_STEP_S = 4, 1024, 0.5
+#: Levels whose mean latency is within this of the lowest are the site unloaded: their latency
+#: is the one Little's law plans with.
+UNLOADED = 1.1
 #: The pilot measures each way at the concurrency runs use by default (CPU per operation
 #: grows with threads contending for the GIL, so the two should match).
 PILOT_CONCURRENCY = DEFAULT_CONCURRENCY
@@ -57,6 +65,20 @@ class Measured:
     cores: int
     #: A crawl's pilot (plan --crawl): links a page, the share of them new, parse CPU a page.
     crawl: dict[str, Any] | None = None
+    #: The site's capacity as the sweep found it (capacity.Capacity, as a dict), and over how
+    #: many hosts the pilot's targets spread.
+    capacity: dict[str, Any] | None = None
+    pilot_hosts: int = 1
+
+    @property
+    def site_per_s(self) -> float:
+        """The most the pilot's site serves a second (inf: unknown, it kept up)."""
+        per_s = (self.capacity or {}).get("per_s")
+        return math.inf if per_s is None else per_s
+
+    def site_per_s_for(self, hosts: int | None) -> float:
+        """The site's capacity for a job over ``hosts`` hosts (each host as the pilot's were)."""
+        return self.site_per_s * (hosts / self.pilot_hosts if hosts else 1)
 
 
 def _spread(result, latency_sd_s: float) -> tuple[float, float]:
@@ -65,33 +87,69 @@ def _spread(result, latency_sd_s: float) -> tuple[float, float]:
     the model's own error."""
     rows = result.stats.series.rows()[1:-1]  # the first and last seconds are partial
     per_second = [row["ops"] for row in rows]
-    low = high = 1.0
     if len(per_second) >= 3 and statistics.mean(per_second) > 0:
         mean = statistics.mean(per_second)
         deciles = statistics.quantiles(per_second, n=10)
-        low, high = deciles[0] / mean, deciles[-1] / mean
-    elif result.ops and mean_of(result.stats.latency) > 0:
-        relative_error = Z_P90 * latency_sd_s / math.sqrt(result.ops) / (mean_of(result.stats.latency) / 1e6)
-        low, high = 1 - relative_error, 1 + relative_error
-    return max(min(low, 1 - MODEL_ERROR), 0.05), max(high, 1 + MODEL_ERROR)
+        return max(min(deciles[0] / mean, 1 - MODEL_ERROR), 0.05), max(deciles[-1] / mean, 1 + MODEL_ERROR)
+    return _spread_of(result.ops, mean_of(result.stats.latency) / 1e6, latency_sd_s)
+
+
+def _spread_of(samples: int, latency_mean_s: float, latency_sd_s: float) -> tuple[float, float]:
+    """The p10/mean and p90/mean of throughput from the uncertainty of a mean latency measured
+    over ``samples`` operations; never narrower than the model's own error."""
+    error = Z_P90 * latency_sd_s / math.sqrt(samples) / latency_mean_s if samples and latency_mean_s > 0 else 0.0
+    return max(min(1 - error, 1 - MODEL_ERROR), 0.05), max(1 + error, 1 + MODEL_ERROR)
 
 
 def _phase(job: Job, progress, strategy: str, engine: str, **changes) -> Any:
     return measure(replace(job, **changes).with_strategy(strategy, engine), progress, handle_signals=False)
 
 
+def _sweep(bound: Job, progress, engine: str, share_s: float) -> tuple[Capacity, Any, int, int]:
+    """Raise the concurrency in steps until the site stops keeping up (capacity.site_capacity):
+    the capacity, the latency of the levels where the site was unloaded (within UNLOADED of
+    the lowest latency seen: their histograms pooled), their operations and failures."""
+    levels, runs = [], []
+    step_s = max(SWEEP_STEP_S, share_s / 6)
+    concurrency = SWEEP_FIRST
+    while concurrency <= SWEEP_LAST:
+        run = _phase(bound, progress, strategy="async", engine=engine, count=None, duration_s=step_s,
+                     concurrency=concurrency)
+        if not levels and not run.ok:
+            raise RuntimeError(f"the pilot could not fetch the targets: {run.stats.first_error or 'no answer'}")
+        latency = run.stats.latency
+        limited = run.stats.status.get(429, 0)
+        mean_s = mean_of(latency) / 1e6
+        # Little's law: a closed loop of C in flight makes C / latency a second. In a level this
+        # short, that is steadier than operations over the wall time, whose start and end
+        # (connections opening, the last answers awaited) are a large part of it.
+        per_s = concurrency / mean_s * (1 - limited / run.ops) if mean_s > 0 and run.ops else 0.0
+        levels.append(Level(concurrency, per_s, mean_s, latency.get_value_at_percentile(99) / 1e6, run.cpu_busy,
+                            limited))
+        runs.append(run)
+        capacity = site_capacity(levels)
+        if capacity.settled:
+            break
+        concurrency *= 2
+    lowest = min(level.latency_s for level in levels)
+    unloaded = [run for run, level in zip(runs, levels) if level.latency_s <= UNLOADED * lowest]
+    pooled = new_histogram()
+    for run in unloaded:
+        pooled.add(run.stats.latency)
+    return capacity, pooled, sum(run.ops for run in unloaded), sum(run.stats.failed for run in unloaded)
+
+
 def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
-    """Measure the targets' latency, then each way's CPU and memory per operation."""
+    """Find the site's latency and capacity (a sweep of concurrency), then measure each way's
+    CPU and memory per operation."""
+    started = time.perf_counter()
     with ready(job) as bound:
-        latency_run = _phase(bound, progress, strategy="async", engine="aiohttp", count=None,
-                             duration_s=pilot_s * LATENCY_SHARE, concurrency=PILOT_CONCURRENCY)
-        if not latency_run.ok:
-            raise RuntimeError(f"the pilot could not fetch the targets: {latency_run.stats.first_error or 'no answer'}")
-        histogram = latency_run.stats.latency
+        fast_ok = not job.polite and not _has_https(bound)
+        capacity, histogram, samples, failed = _sweep(bound, progress, "fast" if fast_ok else "aiohttp",
+                                                      pilot_s * LATENCY_SHARE)
         sd_s = histogram.get_stddev() / 1e6
         ways, skipped = [], []
-        each_s = pilot_s * (1 - LATENCY_SHARE) / len(WAYS)
-        fast_ok = not job.polite and not _has_https(bound)
+        each_s = max(SWEEP_STEP_S, (pilot_s - (time.perf_counter() - started)) / len(WAYS))
         if not fast_ok:
             skipped.append(f"the fast engine: {'per-host limits' if job.polite else 'https'} need aiohttp")
         for strategy, engine in WAYS:
@@ -111,8 +169,9 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
         latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
         latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
-        samples=latency_run.ops, error_rate=latency_run.failed_rate,
-        spread=_spread(latency_run, sd_s), ways=tuple(ways), skipped=tuple(skipped), cores=cpu_count())
+        samples=samples, error_rate=failed / samples if samples else 0.0,
+        spread=_spread_of(samples, mean_of(histogram) / 1e6, sd_s), ways=tuple(ways), skipped=tuple(skipped),
+        cores=cpu_count(), capacity=asdict(capacity), pilot_hosts=_hosts(bound))
 
 
 def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> Measured:
@@ -142,7 +201,7 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
     crawl = {"links_per_page": found["links_found"] / first.ops,
              "new_share": 1 - found["duplicates"] / found["links_found"] if found["links_found"] else 0.0,
              "parse_cpu_ms": found["parse_cpu_ms"]["mean"], "frontier_left": found["frontier_left"],
-             "parser": crawl_options.parse}
+             "parser": crawl_options.parse, "politeness_used": _politeness_used(job, first, mean_of(histogram) / 1e6)}
     return Measured(
         latency_mean_s=mean_of(histogram) / 1e6,
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
@@ -152,13 +211,34 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
         ways=ways, skipped=(), cores=cpu_count(), crawl=crawl)
 
 
+def _politeness_used(job: Job, run, latency_s: float) -> float:
+    """The share of its hosts' polite slots a polite crawl kept busy (its pages spread unevenly
+    over hosts, met as it goes): its pages a second over what politeness allows the hosts it
+    met. 1 when the crawl is not polite, or its client's CPU, not politeness, held it back."""
+    if not job.polite or run.cpu_busy >= 0.8:
+        return 1.0
+    cap = Goal(pages=run.ops, hosts=run.details["crawl"]["hosts"], per_host=job.fetch.per_host,
+               host_rate=job.fetch.host_rate).politeness_cap(latency_s)
+    return min(1.0, run.throughput_ops_s / cap) if math.isfinite(cap) and cap > 0 else 1.0
+
+
+def _hosts(job: Job) -> int:
+    """Over how many hosts the pilot's targets spread (the first 1000 of them)."""
+    from .politeness import host_of
+
+    return max(1, len({host_of(target) for _, target in job.targets.iter_from(0, min(job.targets.distinct() or 1,
+                                                                                       1000))}))
+
+
 def _has_https(job: Job) -> bool:
     _, first = next(job.targets.iter_from(0, 1))
     return isinstance(first, str) and first.startswith("https:")
 
 
 def options(measured: Measured, goal: Goal) -> list[Option]:
-    return [plan_option(way, goal, measured.latency_mean_s, measured.spread) for way in measured.ways]
+    site = measured.site_per_s_for(goal.hosts)
+    goal = replace(goal, politeness_used=(measured.crawl or {}).get("politeness_used", 1.0))
+    return [plan_option(way, goal, measured.latency_mean_s, measured.spread, site) for way in measured.ways]
 
 
 def assumptions(measured: Measured, goal: Goal) -> list[str]:
@@ -179,6 +259,12 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
         f"the model's own error (×{measured.spread[0]:.2f}–×{measured.spread[1]:.2f} of the mean); with a "
         f"deadline, machines are sized so the p10 throughput meets it.",
     ]
+    if measured.capacity is not None:
+        capacity = measured.capacity
+        lines.append(("Site capacity, found by raising the concurrency in steps (" +
+                      ", ".join(f"{level['concurrency']}: {level['per_s']:,.0f}/s at {level['latency_s'] * 1000:,.0f} ms"
+                                for level in capacity["levels"]) + f"): {capacity['reason']}.")
+                     + (" Every way is capped there." if capacity["per_s"] is not None else ""))
     polite = goal.politeness_cap(measured.latency_mean_s)
     if math.isfinite(polite):
         lines.append(f"Politeness over {goal.hosts:,} hosts caps the whole job at {polite:,.0f} pages/s.")
@@ -190,6 +276,9 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
                      f"finding pages as fast as it fetches them"
                      + (" (the pilot's frontier never ran dry)." if crawl["frontier_left"] else
                         " — but the pilot's frontier ran dry: the site may have fewer pages than planned."))
+        if crawl.get("politeness_used", 1.0) < 1.0:
+            lines.append(f"Politely, the pilot's crawl kept {crawl['politeness_used']:.0%} of its hosts' slots busy "
+                         f"(pages spread unevenly over hosts, met as it went): the plan counts on as much.")
     if measured.error_rate:
         lines.append(f"{measured.error_rate:.1%} of the pilot's operations failed; failures are not retried here.")
     lines += [f"Not planned: {note}." for note in measured.skipped]
@@ -219,6 +308,7 @@ def measured_from(plan: dict[str, Any]) -> Measured:
     data["spread"] = tuple(data["spread"])
     data["skipped"] = tuple(data["skipped"])
     data.setdefault("crawl", None)
+    data.setdefault("capacity", None)
     return Measured(**data)
 
 
@@ -258,7 +348,14 @@ def check(measured: Measured, result: dict[str, Any]) -> Check:
     way = next((w for w in measured.ways if (w.strategy, w.engine) == (strategy, engine)), None)
     if way is None:
         raise UsageError(f"the plan measured no {strategy} ({engine}) to compare with")
-    predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores)
+    crawl = result.get("details", {}).get("crawl")
+    job = result["job"]
+    # A crawl's politeness bounds it over the hosts it met, as the plan's own politeness cap does.
+    polite = Goal(pages=result["ops"], hosts=crawl["hosts"] if crawl else None, per_host=job.get("per_host"),
+                  host_rate=job.get("host_rate"), politeness_used=(measured.crawl or {}).get("politeness_used", 1.0)
+                  ).politeness_cap(measured.latency_mean_s)
+    predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores,
+                               min(measured.site_per_s, polite))
     low, high = measured.spread
     return Check(strategy, engine, result["ops"], result["concurrency"], predicted,
                  (predicted / high, predicted / low), result["wall_s"])

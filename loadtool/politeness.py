@@ -18,6 +18,7 @@ import threading
 import time
 import zlib
 from collections import deque
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from .targets import InvalidTarget, url_of
@@ -27,6 +28,8 @@ from .targets import InvalidTarget, url_of
 _SITE = re.compile(r"/(site|web|hostile)/([^/]+)/")
 #: Past this many hosts, forgotten schedules are pruned, so memory stays bounded.
 PRUNE_AT = 10_000
+#: The longest wait a Retry-After is taken at (a host asking for a day waits ten minutes).
+MAX_WAIT_S = 600.0
 
 
 def host_of(target) -> str:
@@ -37,6 +40,19 @@ def host_of(target) -> str:
     parts = urlsplit(url_of(target))
     site = _SITE.match(parts.path)
     return f"{parts.netloc}/{site.group(1)}/{site.group(2)}" if site else parts.netloc
+
+
+def retry_after_s(value: str | None, now_epoch: float) -> float | None:
+    """A Retry-After header's wait in seconds (delta-seconds, or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now_epoch)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def host_share(target, processes: int) -> int:
@@ -60,8 +76,11 @@ class Slots:
         self.gap_s = None if per_s is None else 1.0 / per_s
         self.in_flight: dict[str, int] = {}
         self.next_start: dict[str, float] = {}
-        #: Hosts with a gap of their own, longer than ``gap_s``.
+        #: Hosts with a gap of their own, longer than ``gap_s``: the longer of their delay
+        #: (``slow_down``: robots.txt's Crawl-delay) and their pace (``pace``: after a 429).
         self.own_gap_s: dict[str, float] = {}
+        self._delay_s: dict[str, float] = {}
+        self._pace_s: dict[str, float] = {}
 
     def full(self, host: str) -> bool:
         """Whether ``per_host`` operations of the host are in flight."""
@@ -82,7 +101,8 @@ class Slots:
         """Reserve the host's next start (for a slot already held): now, or later."""
         gap = self.own_gap_s.get(host, self.gap_s) if self.own_gap_s else self.gap_s
         if gap is None:
-            return now
+            paused = self.next_start.get(host) if self.next_start else None
+            return now if paused is None or paused <= now else paused
         start = max(now, self.next_start.get(host, now))
         self.next_start[host] = start + gap
         if len(self.next_start) > PRUNE_AT:
@@ -98,8 +118,26 @@ class Slots:
 
     def slow_down(self, host: str, gap_s: float) -> None:
         """Space the host's starts at least ``gap_s`` apart from now on."""
-        if gap_s > (self.gap_s or 0.0):
-            self.own_gap_s[host] = max(gap_s, self.own_gap_s.get(host, 0.0))
+        if gap_s > self._delay_s.get(host, 0.0):
+            self._delay_s[host] = gap_s
+            self._own(host)
+
+    def pace(self, host: str, gap_s: float) -> None:
+        """Space the host's starts ``gap_s`` apart (a pace found after a 429: it may shorten
+        again, never below the host's delay or ``gap_s``)."""
+        self._pace_s[host] = gap_s
+        self._own(host)
+
+    def _own(self, host: str) -> None:
+        gap = max(self._delay_s.get(host, 0.0), self._pace_s.get(host, 0.0))
+        if gap > (self.gap_s or 0.0):
+            self.own_gap_s[host] = gap
+        else:
+            self.own_gap_s.pop(host, None)
+
+    def pause(self, host: str, until: float) -> None:
+        """Start nothing of the host before ``until`` (a Retry-After)."""
+        self.next_start[host] = max(until, self.next_start.get(host, 0.0))
 
     def idle(self, host: str, now: float) -> bool:
         """Whether nothing of the host is in flight and it may start at once."""
@@ -107,16 +145,49 @@ class Slots:
 
     def forget(self, host: str) -> None:
         """Drop what is kept of an idle host (a crawl over millions of hosts forgets them)."""
-        self.next_start.pop(host, None)
-        self.own_gap_s.pop(host, None)
+        for kept in (self.next_start, self.own_gap_s, self._delay_s, self._pace_s):
+            kept.pop(host, None)
 
 
-class HostLimits:
+class _Limits:
+    """What both twins share: their Slots, and honouring a Retry-After (``--retry-after``)."""
+
+    def __init__(self, per_host: int | None, per_s: float | None, retry_after: bool = False) -> None:
+        self.slots = Slots(per_host, per_s)
+        self.retry_after = retry_after
+
+    @classmethod
+    def for_job(cls, job):
+        """The job's per-host limits, or None when it has none."""
+        fetch = job.fetch
+        return cls(fetch.per_host, fetch.host_rate, fetch.retry_after) if job.polite else None
+
+    def answered(self, host: str, outcome) -> None:
+        """After an operation of ``host``: a 429 or 503 with a Retry-After pauses the host that
+        long (with --retry-after; the answer's headers are kept for it)."""
+        if not self.retry_after or outcome is None or outcome.status not in (429, 503) or not outcome.answer:
+            return
+        for name, value in outcome.answer[0]:
+            if name == "retry-after":
+                wait_s = retry_after_s(value, time.time())
+                if wait_s:
+                    self.pause(host, min(wait_s, MAX_WAIT_S))
+                return
+
+    def pause(self, host: str, seconds: float) -> None:
+        self.slots.pause(host, time.perf_counter() + seconds)
+
+
+class HostLimits(_Limits):
     """Per-host limits for threads (and sequential): one Slots under a condition."""
 
-    def __init__(self, per_host: int | None, per_s: float | None) -> None:
-        self.slots = Slots(per_host, per_s)
+    def __init__(self, per_host: int | None, per_s: float | None, retry_after: bool = False) -> None:
+        super().__init__(per_host, per_s, retry_after)
         self._changed = threading.Condition()
+
+    def pause(self, host: str, seconds: float) -> None:
+        with self._changed:
+            super().pause(host, seconds)
 
     def acquire(self, host: str, stopping) -> bool:
         """Wait for the host's turn; False if the run stopped meanwhile."""
@@ -137,11 +208,11 @@ class HostLimits:
             self._changed.notify_all()
 
 
-class AsyncHostLimits:
+class AsyncHostLimits(_Limits):
     """The async twin of ``HostLimits``: a full host's slots are handed to waiting coroutines in turn."""
 
-    def __init__(self, per_host: int | None, per_s: float | None) -> None:
-        self.slots = Slots(per_host, per_s)
+    def __init__(self, per_host: int | None, per_s: float | None, retry_after: bool = False) -> None:
+        super().__init__(per_host, per_s, retry_after)
         self._waiting: dict[str, deque[asyncio.Future]] = {}
 
     async def acquire(self, host: str) -> None:

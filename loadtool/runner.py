@@ -224,7 +224,8 @@ def run(job: Job | None = None, *,
         insecure: bool | None = None, cacert: str | None = None, cert: str | None = None,
         key: str | None = None, tls_min: str | None = None, proxy: str | None = None,
         no_proxy_env: bool | None = None, cookies: bool | None = None, no_phases: bool | None = None,
-        per_host: Number = None, host_rate: float | str | None = None, max_body: Number = None,
+        per_host: Number = None, host_rate: float | str | None = None, retry_after: bool | None = None,
+        max_body: Number = None,
         from_list: str | None = None, recursive: bool | None = None, file_size: Number = None,
         block_size: Number = None, verify: bool | None = None, evict_cache: bool | None = None,
         scheduler: str | None = None, local_cluster: Number = None, extra: dict[str, Any] | None = None,
@@ -249,7 +250,8 @@ def run(job: Job | None = None, *,
         no_compression (ask for answers as they are), max_decoded (the most an answer may
         decode to).
         http ("1.1", "2", "3"), streams, insecure, cacert, cert, key, tls_min, proxy,
-        no_proxy_env, cookies, no_phases: as on the command line.
+        no_proxy_env, cookies, no_phases, per_host, host_rate, retry_after: as on the
+        command line.
 
     Starts the fixture server when the job targets it. Cannot be called while an
     event loop is running in this thread: use ``await loadtool.arun(...)`` there.

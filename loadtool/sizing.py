@@ -9,6 +9,7 @@ before it is due). It is what ``efficiency`` is measured against.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -128,6 +129,20 @@ def find_knee(levels: list[tuple[int, float, float | None]], min_gain: float = 0
 
 
 # --- sizing a job (loadtool plan) ---------------------------------------------------
+#
+# A job is a closed loop: C workers, each waiting on the site (its latency) and then on the
+# client's CPU (the GIL, or one event loop: a queue one operation at a time, or one per core
+# for processes). Mean value analysis gives its throughput exactly for such a loop, so the
+# knee where the CPU fills is curved, as runs show it, not the corner of min(C / latency,
+# 1 / CPU). The site itself serves at most ``site_per_s`` (its capacity, found by the pilot):
+# past that, more workers only queue at the site.
+
+#: A way bound by the client's CPU is planned at this share of it: a queue near 100% busy
+#: makes every operation wait, and latency grows without end.
+CPU_TARGET = 0.9
+#: With the site as the bound, the concurrency recommended is this much above what reaches
+#: its capacity: a capacity measured a little low would otherwise leave the site idle.
+SITE_MARGIN = 1.2
 
 @dataclass(frozen=True)
 class Way:
@@ -160,14 +175,18 @@ class Goal:
     host_rate: float | None = None
     #: Cores of each machine the job will run on.
     cores: int = 1
+    #: The share of the hosts' polite slots a job keeps busy: 1 for a list of pages spread
+    #: evenly; less for a crawl, whose pages spread unevenly over hosts it meets as it goes
+    #: (its pilot measures it).
+    politeness_used: float = 1.0
 
     def politeness_cap(self, latency_s: float) -> float:
         """The most operations a second politeness allows, over all machines (inf: none)."""
         caps = [math.inf]
         if self.hosts and self.host_rate:
-            caps.append(self.hosts * self.host_rate)
+            caps.append(self.hosts * self.host_rate * self.politeness_used)
         if self.hosts and self.per_host:
-            caps.append(self.hosts * self.per_host / latency_s)
+            caps.append(self.hosts * self.per_host / latency_s * self.politeness_used)
         return min(caps)
 
 
@@ -180,7 +199,8 @@ class Option:
     #: Workers per machine (threads, connections, processes).
     concurrency: int
     throughput_per_s: float
-    #: What sets the throughput: "latency" (Little's law), "cpu", "workers" or "politeness".
+    #: What sets the throughput: "latency" (Little's law), "cpu", "workers", "politeness" or
+    #: "site" (its capacity).
     bound: str
     total_s: float
     total_range_s: tuple[float, float]
@@ -200,15 +220,51 @@ def cycle_s(way: Way, latency_s: float) -> float:
     return latency_s + way.cpu_per_op_s
 
 
+def closed_rates(way: Way, latency_s: float, cores: int):
+    """Throughput with 1, 2, 3, … workers (mean value analysis, see above): the site's latency
+    a delay every worker spends on its own, the client's CPU a queue with one server (a core
+    of the GIL or the event loop), or one per core for processes (Seidmann's approximation:
+    a queue of a core's share, and a delay of the rest)."""
+    servers = cores if way.scale.all_cores else 1
+    queue_s = way.cpu_per_op_s / servers
+    delay_s = latency_s + way.cpu_per_op_s - queue_s
+    queued = 0.0
+    for workers in range(1, way.scale.max_workers + 1):
+        response_s = queue_s * (1 + queued)
+        rate = workers / (delay_s + response_s)
+        queued = rate * response_s
+        yield rate
+
+
+def closed_throughput(way: Way, workers: int, latency_s: float, cores: int) -> float:
+    """Operations a second with ``workers`` in flight (``closed_rates``)."""
+    rate = 0.0
+    for rate in itertools.islice(closed_rates(way, latency_s, cores), max(1, workers)):
+        pass
+    return rate
+
+
+def concurrency_for(way: Way, rate_per_s: float, latency_s: float, cores: int) -> int:
+    """The fewest workers that make ``rate_per_s`` (at most the way's ``max_workers``)."""
+    workers = 0
+    for workers, rate in enumerate(closed_rates(way, latency_s, cores), start=1):
+        if rate >= rate_per_s * 0.999:
+            break
+    return max(1, workers)
+
+
 def machine_throughput(way: Way, latency_s: float, cores: int) -> tuple[float, str]:
-    """The most one machine can do this way, and what bounds it (Little's law: X = N / L)."""
+    """The most one machine can do this way, and what bounds it (Little's law: X = N / L;
+    the CPU at CPU_TARGET of its share)."""
     by_workers = way.scale.max_workers / cycle_s(way, latency_s)
-    by_cpu = cpu_ceiling(way, cores)
+    by_cpu = CPU_TARGET * cpu_ceiling(way, cores)
     return (by_workers, "workers") if by_workers <= by_cpu else (by_cpu, "cpu")
 
 
-def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, float] = (1.0, 1.0)) -> Option:
-    """How ``way`` would do ``goal``; ``spread`` scales throughput to its p10 and p90.
+def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, float] = (1.0, 1.0),
+                site_per_s: float = math.inf) -> Option:
+    """How ``way`` would do ``goal``; ``spread`` scales throughput to its p10 and p90;
+    ``site_per_s`` is the most the site serves (its capacity, over all machines).
 
     With a deadline, the job is sized so that even the p10 throughput meets it.
     """
@@ -223,8 +279,13 @@ def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, flo
         bound = "latency" if throughput <= per_machine else bound
     if polite < min(per_machine * machines, wanted or math.inf):
         throughput, bound = polite, "politeness"
+    if site_per_s < throughput:
+        throughput, bound = site_per_s, "site"
+        machines = max(1, math.ceil(throughput / per_machine))
     per_machine_rate = throughput / machines
-    concurrency = min(max(1, math.ceil(per_machine_rate * cycle_s(way, latency_s))), way.scale.max_workers)
+    concurrency = concurrency_for(way, per_machine_rate, latency_s, goal.cores)
+    if bound == "site":
+        concurrency = min(math.ceil(concurrency * SITE_MARGIN), way.scale.max_workers)
     total = goal.pages / throughput
     low, high = spread
     # A hybrid worker is a process (one per core), holding many connections.
@@ -235,10 +296,11 @@ def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, flo
                   (total / high, total / low), memory, meets)
 
 
-def predict_wall_s(ops: int, way: Way, concurrency: int, latency_s: float, cores: int) -> float:
-    """The wall time of a run of ``ops`` operations at ``concurrency``: the slower of Little's
-    law (waves of ``concurrency`` operations) and the CPU the client needs."""
+def predict_wall_s(ops: int, way: Way, concurrency: int, latency_s: float, cores: int,
+                   site_per_s: float = math.inf) -> float:
+    """The wall time of a run of ``ops`` operations at ``concurrency``: at the closed loop's
+    throughput (``closed_rates``) within the site's capacity, and never less than waves of
+    ``concurrency`` operations take."""
     workers = min(concurrency, way.scale.max_workers)
-    by_latency = math.ceil(ops / workers) * cycle_s(way, latency_s)
-    by_cpu = ops / cpu_ceiling(way, cores)
-    return max(by_latency, by_cpu)
+    by_waves = math.ceil(ops / workers) * cycle_s(way, latency_s)
+    return max(by_waves, ops / min(closed_throughput(way, workers, latency_s, cores), site_per_s))

@@ -79,6 +79,12 @@ MUTANTS = (
     Mutant("rel=nofollow followed", "loadtool/crawl/urls.py",
            'if "nofollow" in rel and not follow_nofollow:', "if False:",
            ("tests/test_real_web.py::test_every_element_a_browser_navigates_by_and_nofollow_obeyed",)),
+    Mutant("a crawl ignores 429", "loadtool/crawl/crawler.py",
+           "if outcome.status in (429, 503) and self._limited(", "if False and self._limited(",
+           ("tests/test_capacity.py::test_a_crawl_asks_no_host_faster_than_its_limit_after_its_first_429",)),
+    Mutant("the plan ignores the site's capacity", "loadtool/plan.py",
+           "site = measured.site_per_s_for(goal.hosts)", "site = math.inf",
+           ("tests/test_capacity.py::test_the_pilot_finds_the_sites_capacity_and_caps_every_way_there",)),
 )
 
 

@@ -121,7 +121,7 @@ LAYERS = (
     ("loadtool.experiments", "loadtool.plan", "loadtool.pytest_plugin", "loadtool.crawl"),
     ("loadtool.runner",),
     ("loadtool.result", "loadtool.assertions", "loadtool.report", "loadtool.thresholds", "loadtool.progress",
-     "loadtool.sizing"),
+     "loadtool.sizing", "loadtool.capacity"),
     ("loadtool.job", "loadtool.options"),
     ("loadtool.strategies",),
     ("loadtool.work", "loadtool.sink", "loadtool.control", "loadtool.politeness", "loadtool.pagecache"),

@@ -59,6 +59,10 @@ from .options import (cluster_options, fixture_options, group, grouped_command, 
                                                  "/web/{h}/ counts as host h)."),
     click.option("--host-rate", metavar="R", help="At most R pages started per host, e.g. 5/s; robots.txt's "
                                                   "Crawl-delay, when longer, wins."),
+    click.option("--adaptive-rate", is_flag=True,
+                 help="A host that answers 429 (or 503 with Retry-After) always waits as long as it says; then, "
+                      "by default, it gets one page per Retry-After (never too fast again). With this, its rate "
+                      "is halved at each 429 and grows 2%% a page answered, settling near its limit."),
 )
 @group(
     "Requests",
@@ -75,7 +79,7 @@ from .options import (cluster_options, fixture_options, group, grouped_command, 
 @limit_options
 @output_options(raw_option, histogram_option)
 def command(seeds, max_depth, same_host, allow_domains, ignore_robots, follow_nofollow, sort_query, sitemaps, parse,
-            processes, **options) -> int:
+            processes, adaptive_rate, **options) -> int:
     """Crawl from SEEDS, following links: a frontier with a queue per host, robots.txt
     obeyed, duplicates dropped, every page parsed; report pages/s, links, the frontier,
     hosts, fetch latency and parse CPU.
@@ -104,6 +108,7 @@ def command(seeds, max_depth, same_host, allow_domains, ignore_robots, follow_no
     processes = whole_number("processes", processes, 1, 256) if processes else cpu_count()
     crawl = Crawl(CrawlOptions(max_pages=job.count or 0, robots=not ignore_robots, sitemaps=sitemaps, parse=parse,
                                same_host=same_host, follow_nofollow=follow_nofollow, sort_query=sort_query,
+                               adaptive_rate=adaptive_rate,
                                allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
                                max_depth=None if max_depth is None else whole_number("max-depth", max_depth, 0))
                   .by(options["strategy"], processes))

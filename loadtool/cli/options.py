@@ -244,6 +244,10 @@ def http_options(suffix: str = "") -> Callable:
                               "/site/{h}/ counts as host h)."),
             click.option("--host-rate", metavar="R",
                          help="Politeness: at most R operations started per host, e.g. 5/s or 120/m."),
+            click.option("--retry-after", is_flag=True,
+                         help="Honour rate limits: after a 429 (or a 503) with a Retry-After, its host is asked "
+                              "nothing more until then (other hosts go on). The answer itself counts as it came. "
+                              "Without this, 429s are only counted."),
         ),
     )
 

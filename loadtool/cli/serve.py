@@ -33,23 +33,32 @@ from .options import grouped_command
 @click.option("--no-compress", is_flag=True,
               help="Never compress answers. By default text answers (HTML, JSON, XML) are gzipped or deflated "
                    "when the client asks, as real servers do.")
+@click.option("--capacity", metavar="N", type=click.IntRange(1, 100_000),
+              help="Be a site that saturates: each host answers at most N requests at once, the rest queue "
+                   "(as for a server's pool of N workers). A host is /web/{h}/ or /site/{h}/; elsewhere, the "
+                   "whole site. Per server process (--workers).")
+@click.option("--rate-limit", metavar="R", help="Be a site that limits: each host accepts R requests a second "
+                                                "(5/s, 300/m); beyond that, 429 with a Retry-After.")
 @click.option("--exit-with-parent", is_flag=True, hidden=True)
-def command(host, port, seed, profile, files_root, workers, tls, client_cert, http, no_compress,
-            exit_with_parent) -> int:
+def command(host, port, seed, profile, files_root, workers, tls, client_cert, http, no_compress, capacity,
+            rate_limit, exit_with_parent) -> int:
     """Run the fixture server in the foreground until Ctrl-C.
 
     Endpoints: /health, /bytes/{n}, /delay/{ms}, /status/{code}, /echo, /stream/{n},
     /drip?duration=S&numbytes=N, /redirect/{n}, /page/{i}, /site/{h}/page/{i},
     /files/PATH (with --files), and faults: /fault/reset, /fault/truncate, /fault/hang,
     /fault/slow-headers, /fault/bad-chunked, /fault/garbage, /fault/flaky?p=0.2&i=N,
-    /fault/stall?ms=300.
+    /fault/stall?ms=300, and the hostile web /hostile/{h}/.
     """
     from ..server.args import Behaviour
     from ..server.run import serve
     from ..system import is_loopback
 
+    from ..options import rate
+
     if client_cert and not tls:
         raise click.UsageError("--client-cert goes with --tls")
+    limit = rate(rate_limit, "rate-limit").per_s if rate_limit else None
     if not is_loopback(host):
         click.echo(f"loadtool serve: warning: listening on {host}, not loopback: anyone who can reach "
                    f"this machine can load it", err=True)
@@ -61,7 +70,7 @@ def command(host, port, seed, profile, files_root, workers, tls, client_cert, ht
     try:
         serve(host, port, seed, profile, announce=announce, exit_with_parent=exit_with_parent,
               files_root=files_root, workers=workers, tls=tls, client_cert=client_cert, http=http,
-              behaviour=Behaviour(compress=not no_compress))
+              behaviour=Behaviour(compress=not no_compress, capacity=capacity, rate_limit=limit))
     except RuntimeError as exc:
         click.echo(f"loadtool serve: error: {exc}", err=True)
         return EXIT_FAILED

@@ -77,6 +77,8 @@ class CrawlOptions:
     follow_nofollow: bool = False
     #: Count URLs whose query differs only in its parameters' order as one.
     sort_query: bool = False
+    #: After a 429, find each host's rate (crawl.ratelimit) instead of one page per Retry-After.
+    adaptive_rate: bool = False
     strategy: str = "async"
     #: hybrid: worker processes that parse; processes: processes that each crawl their hosts.
     processes: int = 0

@@ -19,6 +19,7 @@ from ..work import Op
 from . import robots
 from .frontier import Frontier
 from .parser import parse_in_process, parse_page
+from .ratelimit import DEFAULT_WAIT_S, MAX_TRIES, MAX_WAIT_S, Pacing, retry_after_s
 from .seen import Seen
 from .sitemaps import SITEMAPS_PER_HOST, sitemap_locations
 from .tally import Tally
@@ -50,6 +51,10 @@ class Crawler:
         self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
         self.budget, self.sink, self.control, self.pool = budget, sink, control, pool
         self.mesh = mesh
+        #: Hosts that answered 429 (or 503 with a Retry-After): how each is paced now.
+        self.pacing: dict[str, Pacing] = {}
+        #: Pages answered 429, put back: how many times each was tried.
+        self.tries: dict[str, int] = {}
 
     async def run(self) -> None:
         while not self.control.stopped:
@@ -63,16 +68,50 @@ class Crawler:
                 index = await self.budget.take()
                 if index is None:  # --max-pages reached: this worker is done, and soon all are
                     return
+                started = time.monotonic()
                 sample, outcome = await self.fetcher.page(Op(index, url, None))
                 self.sink.record(sample)
-                self.tally.pages_by_host[host if len(self.tally.pages_by_host) < HOSTS_NAMED or
-                                         host in self.tally.pages_by_host else "other"] += 1
-                if outcome is not None and outcome.answer is not None:
-                    await self._follow(url, depth, outcome.status, outcome.answer)
+                self.tally.pages_by_host[self._named(host, self.tally.pages_by_host)] += 1
+                if outcome is None or outcome.answer is None:
+                    continue
+                if outcome.status in (429, 503) and self._limited(url, depth, host, outcome, started):
+                    continue
+                if host in self.pacing and (gap_s := self.pacing[host].answered()) is not None:
+                    self.frontier.pace(host, gap_s)
+                    self.tally.paced(self._named(host, self.tally.hosts_limited), gap_s)
+                self.tries.pop(url, None)
+                await self._follow(url, depth, outcome.status, outcome.answer)
             finally:
                 self.frontier.done(host)
                 if self.mesh is not None:
                     self.mesh.settle()
+
+    @staticmethod
+    def _named(host: str, counts) -> str:
+        """The host, or "other" once HOSTS_NAMED hosts are named."""
+        return host if len(counts) < HOSTS_NAMED or host in counts else "other"
+
+    def _limited(self, url: str, depth: int, host: str, outcome, started: float) -> bool:
+        """A 429, or a 503 with a Retry-After: the host asked to be left alone. It waits as
+        long as it said (``ratelimit.retry_after_s``; a 429 without one: DEFAULT_WAIT_S), is then
+        paced (``ratelimit.Pacing``), and the page goes back to the head of its queue (at most
+        ``MAX_TRIES`` times). Other hosts go on meanwhile."""
+        wait_s = retry_after_s(dict(outcome.answer[0]).get("retry-after"), time.time())
+        if wait_s is None and outcome.status == 503:
+            return False  # an error, not a limit
+        wait_s = DEFAULT_WAIT_S if wait_s is None else min(wait_s, MAX_WAIT_S)
+        now = time.monotonic()
+        pacing = self.pacing.setdefault(host, Pacing(self.options.adaptive_rate))
+        gap_s = pacing.limited(wait_s, self.frontier.recent_rate(host, now), started, now)
+        added_s = max(0.0, now + wait_s - max(now, self.frontier.slots.free_at(host)))  # pages in flight overlap
+        self.frontier.pause(host, now + wait_s)
+        self.frontier.pace(host, gap_s)
+        self.tally.limited(self._named(host, self.tally.hosts_limited), added_s, gap_s)
+        tries = self.tries.pop(url, 0) + 1
+        if tries <= MAX_TRIES:
+            self.tries[url] = tries
+            self.frontier.requeue(url, depth)
+        return True
 
     async def _allowed(self, url: str, name: str) -> bool:
         """Whether the host's robots.txt lets ``url`` be fetched (read first, once per host, and

@@ -41,6 +41,10 @@ class Host:
     #: robots.txt: None not asked yet, an Event while it is fetched, then a parser or False (none).
     robots: Any = None
     scheduled: bool = False
+    #: Pages started in this second and the one before (``recent_rate``).
+    started: int = 0
+    started_before: int = 0
+    second: int = 0
 
 
 class Frontier:
@@ -103,6 +107,32 @@ class Frontier:
         """Space this host's pages at least ``gap_s`` apart (robots.txt's Crawl-delay)."""
         self.slots.slow_down(name, gap_s)
 
+    def pause(self, name: str, until: float) -> None:
+        """Fetch nothing of this host before ``until`` (monotonic seconds: a Retry-After)."""
+        self.slots.pause(name, until)
+
+    def pace(self, name: str, gap_s: float) -> None:
+        """Space this host's pages ``gap_s`` apart (after a 429; it may shorten again)."""
+        self.slots.pace(name, gap_s)
+
+    def recent_rate(self, name: str, now: float) -> float:
+        """Pages of this host started a second, lately (over the last one to two seconds)."""
+        host = self.hosts.get(name)
+        if host is None:
+            return 0.0
+        second = int(now)
+        if second - host.second > 1:
+            return 0.0
+        before = host.started_before if second == host.second else host.started
+        current = host.started if second == host.second else 0
+        return (before + current) / (1 + now - second)
+
+    def requeue(self, url: str, depth: int) -> None:
+        """Put a page back at the head of its host's queue (one in flight, answered "later")."""
+        self.queued += 1
+        self._held += len(url) + URL_OVERHEAD
+        self.host(host_of(url)).queue.appendleft((url, depth))
+
     def put(self, url: str, depth: int) -> None:
         self.queued += 1
         self.peak = max(self.peak, self.queued)
@@ -147,15 +177,25 @@ class Frontier:
         """The next (url, depth, host) a host allows at ``now`` (monotonic seconds), or None
         when none does yet; ``take`` waits for one."""
         self._refill()
-        if not self._ready or self._ready[0][0] > now:
+        while self._ready and self._ready[0][0] <= now:
+            _, _, name = heapq.heappop(self._ready)
+            if self.slots.free_at(name) <= now:
+                break
+            self._tie += 1  # paused since it was scheduled: its turn comes later
+            heapq.heappush(self._ready, (self.slots.free_at(name), self._tie, name))
+        else:
             return None
-        _, _, name = heapq.heappop(self._ready)
         host = self.hosts[name]
         host.scheduled = False
         url, depth = host.queue.popleft()
         self.queued -= 1
         self._held -= len(url) + URL_OVERHEAD
         self.slots.take(name, now)
+        second = int(now)
+        if second != host.second:
+            host.started_before = host.started if second - host.second == 1 else 0
+            host.started, host.second = 0, second
+        host.started += 1
         self.in_flight += 1
         self._schedule(name, host)
         return url, depth, name

@@ -193,7 +193,7 @@ def wanted(fetch) -> int | None:
     """What an engine must keep of each answer for the job's checks: None (nothing, no
     checks), else how many bytes of its body (0: the headers only)."""
     if fetch is None or not fetch.checks:
-        return None
+        return 0 if fetch is not None and fetch.retry_after else None  # Retry-After is a header
     return fetch.check_body if any(check.needs_body for check in parse_checks(fetch.checks)) else 0
 
 

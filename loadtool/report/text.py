@@ -108,6 +108,8 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
         rows.append(("held back", f"{sum(crawl['hosts_held_back'].values()):,} hosts whose robots.txt could not be had "
                                   f"(RFC 9309: crawl nothing there), {crawl['robots_held_back']:,} pages not "
                                   f"fetched: {reasons}"))
+    if crawl.get("hosts_limited"):
+        rows.append(("rate limits", limits_note(crawl)))
     if crawl.get("sitemaps_fetched"):
         repeated = crawl.get("sitemaps_repeated")
         rows.append(("sitemaps", f"{crawl['sitemap_urls']:,} URLs listed in {crawl['sitemaps_fetched']:,} sitemaps"
@@ -117,6 +119,17 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
                                   + (f"   ({crawl['parse_errors']:,} pages the parser failed on)"
                                      if crawl["parse_errors"] else "")))
     return rows
+
+
+def limits_note(crawl: dict) -> str:
+    """The hosts that said "too many", and what the crawl did about it."""
+    limited = sorted(crawl["hosts_limited"].items(), key=lambda item: -item[1]["times"])
+    named = ", ".join(f"{host.split('/', 1)[-1] if '/' in host else host} ×{seen['times']} from "
+                      f"{format_duration(seen['first_s'])}, waited {format_duration(seen['waited_s'])}, now a page "
+                      f"every {format_duration(seen['gap_s'])}" for host, seen in limited[:3])
+    more = f" and {len(limited) - 3} more" if len(limited) > 3 else ""
+    return (f"{len(limited):,} host{'s' if len(limited) > 1 else ''} answered 429 (or 503 with Retry-After) "
+            f"{crawl['rate_limited']:,} times, each page put back: {named}{more}")
 
 
 def phases_note(phases: dict, ops: int) -> str:

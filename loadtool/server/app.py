@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..profiles import PROFILES, PROSE, page
+from .limits import add_limits
 from .args import BEHAVIOUR, FILES, PROFILE, SEED, Behaviour, float_arg, int_arg
 from .faults import add_fault_routes
 from .hostile import add_hostile_routes
@@ -202,4 +203,5 @@ def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None
     add_fault_routes(app)
     add_web_routes(app)
     add_hostile_routes(app)
+    add_limits(app)
     return app

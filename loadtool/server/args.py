@@ -21,10 +21,16 @@ class Behaviour:
     #: Compress text answers (HTML, JSON, XML, plain text) when the client asks, as nearly every
     #: real server does (gzip or deflate, level 1 as nginx's default; ``serve --no-compress``: never).
     compress: bool = True
+    #: At most this many answers in the making at once per host; the rest queue (server.limits).
+    capacity: int | None = None
+    #: At most this many requests a second per host; the rest get 429 and a Retry-After.
+    rate_limit: float | None = None
 
     def arguments(self) -> list[str]:
         """These settings as ``loadtool serve`` options (for a server started in a subprocess)."""
-        return [] if self.compress else ["--no-compress"]
+        return ([] if self.compress else ["--no-compress"]) + (
+            ["--capacity", str(self.capacity)] if self.capacity else []) + (
+            ["--rate-limit", f"{self.rate_limit:g}/s"] if self.rate_limit else [])
 
 
 BEHAVIOUR = web.AppKey("behaviour", Behaviour)

@@ -33,7 +33,7 @@ async def run_async(job, layout: Layout, control, sink) -> None:
         await LoopDriver(job, in_flight, engine, policy, control, sink, asyncio.get_running_loop()).run()
         return
     work = Work(job, control, sink.epoch)
-    limits = AsyncHostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
+    limits = AsyncHostLimits.for_job(job)
     async with engine.session(in_flight) as session:
         workers = asyncio.gather(*(async_worker(work, engine, session, policy, sink.record, limits)
                                    for _ in range(in_flight)))

@@ -72,7 +72,7 @@ def _run_range(start: int, stop: int | None, share: Share | None, epoch: float) 
     batch = Batch(epoch, open_model=job.rate is not None, records=job.records)
     cpu_start = time.process_time()
     work = Work(job, _worker["control"], epoch, start, stop)
-    limits = HostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
+    limits = HostLimits.for_job(job)
     _worker["busy"] = True
     try:
         sync_worker(work, _worker["engine"], _worker["session"], _worker["policy"], batch.add, limits)

@@ -27,7 +27,7 @@ def run_in_threads(job, control, sink, workers: int) -> None:
     """
     engine, policy = engines.load(job.engine, job), Policy.for_job(job)
     work = Work(job, control, sink.epoch)
-    limits = HostLimits(job.fetch.per_host, job.fetch.host_rate) if job.polite else None
+    limits = HostLimits.for_job(job)
     left, finished, lock = [workers], threading.Event(), threading.Lock()
 
     def worker() -> None:

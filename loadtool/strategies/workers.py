@@ -74,7 +74,9 @@ def sync_worker(work: Work, engine, session, policy: Policy, record: Callable[[S
         if not limits.acquire(host, work.stopping):
             return
         try:
-            record(do_sync(engine, session, policy, op))
+            sample, outcome = attempt_sync(engine, session, policy, op)
+            record(sample)
+            limits.answered(host, outcome)
         finally:
             limits.release(host)
 
@@ -104,6 +106,8 @@ async def _async_work(work: Work, engine, session, policy: Policy, record: Calla
         host = host_of(op.target)
         await limits.acquire(host)
         try:
-            record(await do_async(engine, session, policy, op))
+            sample, outcome = await attempt_async(engine, session, policy, op)
+            record(sample)
+            limits.answered(host, outcome)
         finally:
             limits.release(host)

@@ -25,6 +25,10 @@ _FOREIGN = {
     "--vus": ("k6", "--concurrency (-c)"),
     "--rps": ("k6", "--rate (-r), e.g. -r 100/s"),
     "-R": ("wrk2", "--rate (-r), e.g. -r 100/s"),
+    "--http2": ("hey, oha and curl", "--http 2 (it picks the curl engine)"),
+    "--http3": ("oha and curl", "--http 3 (it picks the curl engine)"),
+    "--disable-keepalive": ("hey and oha", "--no-keepalive"),
+    "--no-reuse": ("vegeta", "--no-keepalive"),
 }
 
 
@@ -36,7 +40,7 @@ def habit_hint(args: Sequence[str], message: str) -> str | None:
         if arg == "-q" and _NUMBER.fullmatch(following) and following in message:
             return (f"-q is --quiet here; for hey's and oha's -q (requests a second) use --rate, "
                     f"e.g. -r {following}/s")
-        if arg == "-d" and "duration" in message and (following[:1] in ("{", "[", "@", "<") or "=" in following):
+        if arg == "-d" and "duration" in message and following in message:
             return f"-d is --duration here; for a request body (hey's and oha's -d) use --body {following!r}"
         name = arg.split("=", 1)[0]
         if name in _FOREIGN and name in message:

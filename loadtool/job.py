@@ -72,6 +72,9 @@ class Fetch:
     check_body: int = 64 * 1024
     #: Ask for compressed answers (gzip, deflate; br, zstd where installed) and decode them.
     compression: bool = True
+    #: Keep connections open between requests; False (--no-keepalive): a new connection, and
+    #: over https a new TLS handshake, for every request, in every engine.
+    keepalive: bool = True
     #: The most bytes an answer may decode to (more: the error too_large, a compression bomb).
     max_decoded: int = 256 * 1024 * 1024
 
@@ -149,6 +152,9 @@ class Job:
         job = cls(**values, fetch=None if parts["fetch"] is None else Fetch(**parts["fetch"]),
                   read=None if parts["read"] is None else Read(**parts["read"]),
                   cluster=None if parts["cluster"] is None else Cluster(**parts["cluster"]))
+        if engine is None and job.fetch is not None and job.fetch.http != "1.1" \
+                and "curl" in strategies.get(job.strategy).engines["fetch"]:
+            engine = "curl"  # --http 2 or 3 alone: the engine that speaks it, not a refusal
         return job.with_strategy(job.strategy, engine)
 
     @property

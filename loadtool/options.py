@@ -50,7 +50,7 @@ KNOWN = frozenset({
     "per_host", "host_rate", "scheduler", "local_cluster", "http", "streams",
     "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies", "no_phases",
     "checks", "check_body", "targets_file", "targets_format", "max_body", "no_compression", "max_decoded",
-    "retry_after",
+    "retry_after", "no_keepalive",
 })
 HTTP_VERSIONS = ("1.1", "2", "3")
 
@@ -243,9 +243,12 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"--method must be an HTTP method such as GET or POST, not {method!r}")
     body = options.get("body")
     ok_status = options.get("ok_status", "200-399")
+    headers = _headers(options.get("headers"))
+    if options.get("no_keepalive") and not any(name.lower() == "connection" for name, _ in headers):
+        headers += (("Connection", "close"),)  # the server is told, too (RFC 9112 §9.6)
     return {
         "method": method,
-        "headers": _headers(options.get("headers")),
+        "headers": headers,
         "body": body.encode() if isinstance(body, str) else body,
         "ok_status": parse_status_ranges(ok_status) if isinstance(ok_status, str) else tuple(ok_status),
         "connect_timeout_s": seconds("connect-timeout", options.get("connect_timeout", 10.0)),
@@ -262,6 +265,7 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "checks": _checks(options.get("checks")),
         "check_body": size_option("check-body", options.get("check_body", CHECK_BODY), 1, "1 byte"),
         "compression": not options.get("no_compression"),
+        "keepalive": not options.get("no_keepalive"),
         "max_decoded": size_option("max-decoded", options.get("max_decoded", MAX_DECODED), 1024, "1KiB", high=1 << 40),
     }
 

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .errors import UsageError
+from .units import plural
 
 CHECKPOINT_EVERY = 1024
 _TEMPLATE = "{i}"
@@ -276,8 +277,8 @@ class LinesFile:
 
     def label(self) -> str:
         if self.kind == "manifest":
-            return f"{self.lines:,} files listed in {self.name}"
-        return f"{self.lines:,} {self.kind} from {self.name}"
+            return f"{plural(self.lines, 'file')} listed in {self.name}"
+        return f"{plural(self.lines, 'URL' if self.kind == 'urls' else 'file')} from {self.name}"
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,7 @@ class GeneratedTree:
         return {"kind": "generated_tree", "count": self.count, "size": self.size, "seed": self.seed}
 
     def label(self) -> str:
-        return f"a temporary tree of {self.count:,} files of {self.size}"
+        return f"a temporary tree of {plural(self.count, 'file')} of {self.size}"
 
 
 def _content(raw: bytes) -> str | None:
@@ -329,11 +330,57 @@ def remove_spools() -> None:
             pass
 
 
+#: The standard input spooled, and the file it went to: it can be read only once.
+_STDIN: list[tuple[Any, str]] = []
+
+
 def spool_stdin() -> str:
-    """Copy standard input to a temporary file so it can be indexed."""
+    """Copy standard input to a temporary file so it can be indexed (once: a second call
+    gives the same file while sys.stdin is the same stream)."""
     import shutil
 
-    return _spool(lambda out: shutil.copyfileobj(sys.stdin.buffer, out), "loadtool-stdin-")
+    if not _STDIN or _STDIN[0][0] is not sys.stdin:
+        path = _spool(lambda out: shutil.copyfileobj(sys.stdin.buffer, out), "loadtool-stdin-")
+        _STDIN[:] = [(sys.stdin, path)]
+    return _STDIN[0][1]
+
+
+def stdin_piped(wait_s: float = 0.25) -> bool:
+    """Whether standard input is a pipe or file with something in it (``echo URL |
+    loadtool fetch``, ``< urls.txt``), as opposed to a terminal or /dev/null. A pipe
+    with nothing written to it within ``wait_s`` counts as nothing piped; one closed
+    empty is spooled and found empty."""
+    import select
+
+    try:
+        fd = sys.stdin.fileno()
+        if os.isatty(fd):
+            return False
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, ValueError, OSError):
+        return False
+    if stat.S_ISREG(mode):
+        return os.fstat(fd).st_size > 0
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return False
+    ready, _, _ = select.select([fd], [], [], wait_s)
+    return bool(ready) and os.path.getsize(spool_stdin()) > 0
+
+
+_REQUEST_LINE = re.compile(r"[A-Z]+[ \t]+\S+://")
+
+
+def looks_like_requests(path: str) -> bool:
+    """Whether a list's first line is a request line (``GET http://…``: vegeta's targets
+    format) rather than a URL."""
+    with open(path, "rb") as handle:
+        for raw in handle:
+            line = raw.decode("utf-8", "replace").strip()
+            if line and not line.startswith("#"):
+                return _REQUEST_LINE.match(line) is not None
+            if handle.tell() > 1 << 20:
+                break
+    return False
 
 
 def walk_files(root: str, recursive: bool) -> Iterator[str]:
@@ -363,12 +410,19 @@ def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile
     if not urls:
         return FixturePaths(seed=seed, profile=profile)
     paths = tuple(url for url in urls if url.startswith("/"))
+    for path in paths:
+        if os.path.isfile(path):
+            raise UsageError(f"{path} is a file on this machine, not a fixture path: to fetch the URLs listed in "
+                             f"it use -f {path} (or --targets {path} for requests written as 'GET http://…')")
     if paths:
         if len(paths) != len(urls):
             raise UsageError("mix of fixture paths (/…) and URLs: give one or the other")
         return FixturePaths(paths, seed=seed, profile=profile)
     for url in urls:
         problem = url_problem(url)
+        if problem and os.path.isfile(url):
+            raise UsageError(f"{url} is a file, not a URL: to fetch the URLs listed in it use -f {url} "
+                             f"(or --targets {url} for requests written as 'GET http://…')")
         if problem:
             raise UsageError(f"bad URL {url!r}: {problem}")
     return ItemList(tuple(urls))
@@ -379,6 +433,8 @@ def _listed(name: str, kind: str, what: str, items: str) -> LinesFile:
     label = "<stdin>" if name == "-" else name
     path = spool_stdin() if name == "-" else name
     try:
+        if kind == "urls" and looks_like_requests(path):
+            raise UsageError(f"{label} holds requests ('GET http://…'), not URLs: use --targets {name}")
         source = LinesFile.index(path, kind, label)
     except OSError as exc:
         raise UsageError(f"cannot read {what} {label}: {exc.strerror or exc}") from None

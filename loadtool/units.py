@@ -97,6 +97,11 @@ def parse_rate(text: str) -> Rate:
     return Rate(per_s, ramp_s)
 
 
+def plural(number: int, word: str, words: str | None = None) -> str:
+    """``1 page``, ``2 pages``, ``1,000 pages`` (``words``: an irregular plural)."""
+    return f"{number:,} {word if number == 1 else words or word + 's'}"
+
+
 def format_duration(seconds: float | None) -> str:
     """A short human reading of a duration: ``850µs``, ``12.3ms``, ``4.21s``, ``3m05s``."""
     if seconds is None:

@@ -12,6 +12,7 @@ every behaviour ends by itself (the endless ones after at most ``MAX_S``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import socket
 import struct
 import threading
@@ -92,6 +93,14 @@ async def keepalive_then_close(reader, writer, path):
     writer.write(OK)
     await writer.drain()
     return False
+
+
+@behaviour("keepalive-ignoring-close", ("status", 200),
+           "answers and keeps the connection open, even when the request said Connection: close")
+async def keepalive_ignoring_close(reader, writer, path):
+    writer.write(OK)
+    await writer.drain()
+    return True
 
 
 @behaviour("close-no-answer", ("error", "reset"), "reads the request and closes without answering")
@@ -367,6 +376,8 @@ class ConformanceServer:
         self.thread = threading.Thread(target=self._run, name="conformance-server", daemon=True)
         self.port = self.never_reads_port = 0
         self._backlog: list[socket.socket] = []
+        #: How many connections asked for each behaviour (counted on the server's side).
+        self.connections: collections.Counter[str] = collections.Counter()
 
     def url(self, name: str) -> str:
         if name == "never-accepts":
@@ -378,6 +389,7 @@ class ConformanceServer:
         return f"http://127.0.0.1:{self.port}/b/{name}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        asked: set[str] = set()
         try:
             keep = True
             while keep:
@@ -389,6 +401,9 @@ class ConformanceServer:
                 parts = path.split("/")
                 name = parts[2] if len(parts) > 2 else ""
                 handler = BEHAVIOURS.get(name)
+                if name not in asked:
+                    asked.add(name)
+                    self.connections[name] += 1
                 if handler is None:
                     writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
                     continue

@@ -91,6 +91,23 @@ def test_a_stale_kept_alive_connection_is_replayed_not_failed(conformance, tmp_p
     assert result.ok == 40 and dict(result.stats.errors) == {} and result.stats.attempts == 40
 
 
+@pytest.mark.parametrize("strategy, engine", COMBOS, ids=[f"{s}-{e or 'requests'}" for s, e in COMBOS])
+def test_no_keepalive_opens_a_connection_for_every_request(conformance, tmp_path, strategy, engine):
+    """--no-keepalive: every request on a connection of its own, counted by the server — which
+    keeps each open, so the client must close it itself — and by the report."""
+    name = "keepalive-ignoring-close"
+    before = conformance.connections[name]
+    options = dict(urls=[conformance.url(name)], count=24, concurrency=3, strategy=strategy, timeout=TIMEOUT_S,
+                   no_keepalive=True)
+    if engine:
+        options["engine"] = engine
+    if strategy in ("processes", "hybrid"):
+        options["processes"] = 2
+    result, _ = run_with_records(tmp_path, **options)
+    assert result.ok == 24 and conformance.connections[name] - before == 24
+    assert result.stats.connections["new"] == 24 and result.stats.connections["reused"] == 0
+
+
 def test_a_stale_connection_is_not_replayed_for_a_post(conformance, tmp_path):
     # POST is not idempotent: sending it twice could do the thing twice.
     result, _ = run_with_records(tmp_path, urls=[conformance.url("reset-between")], count=20, concurrency=1,

@@ -118,3 +118,29 @@ def test_politeness_with_the_fast_engine_is_refused(loadtool_cli):
 @pytest.mark.parametrize("args", [["--per-host", "0"], ["--host-rate", "fast"], ["--host-rate", "0/s"]])
 def test_bad_politeness_is_a_usage_error(loadtool_cli, args):
     assert loadtool_cli("fetch", *args).exit_code == 2
+
+
+def rendered_at(width: int, renderable) -> list[str]:
+    """``renderable`` as a terminal ``width`` columns wide shows it."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=width, file=io.StringIO(), color_system=None, legacy_windows=False)
+    console.print(renderable)
+    return console.file.getvalue().splitlines()
+
+
+def test_the_plan_fits_80_columns_and_cuts_no_cell(uniform_plan):
+    from loadtool.report.plan import plan_table
+
+    lines = rendered_at(80, plan_table(uniform_plan, "loadtool plan · 1,000,000 pages"))
+    assert max(map(len, lines)) <= 80 and not any("…" in line for line in lines)
+    table = "\n".join(lines)
+    for option in uniform_plan["options"]:  # each way's numbers whole, the range with them
+        low, high = option["total_range_s"]
+        from loadtool.units import format_duration
+        assert f"{format_duration(low)}–{format_duration(high)})" in table
+        assert f"{option['throughput_per_s']:,.0f}" in table
+    wide = "\n".join(rendered_at(200, plan_table(uniform_plan, "plan")))
+    assert "memory" in wide and "deadline" in wide and "in --format json" not in wide

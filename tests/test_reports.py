@@ -202,12 +202,15 @@ def test_worker_processes_and_their_helpers_are_reaped_before_exit(tmp_path):
     (["-d", '{"a":1}'], "--body '{\"a\":1}'"),
     (["-z", "10s"], "--duration"),
     (["-T", "application/json"], "Content-Type"),
+    (["-m", "POST", "-d", "body"], "--body 'body'"),
+    (["--http2"], "--http 2"),
+    (["--disable-keepalive"], "--no-keepalive"),
 ])
-def test_hey_and_oha_habits_get_a_hint(loadtool_cli, args, hint):
+def test_hey_and_oha_habits_get_a_hint_on_the_first_line(loadtool_cli, args, hint):
     out = loadtool_cli("fetch", *args, "-n", "2")
     assert out.exit_code == 2
     lines = out.stderr.splitlines()
-    assert len(lines) == 2 and lines[1].startswith("hint: ") and hint in lines[1]
+    assert len(lines) == 2 and hint in lines[0] and "as typed" in lines[1], lines
 
 
 def test_help_is_grouped_and_fits_each_command(loadtool_cli):
@@ -228,3 +231,33 @@ def test_the_series_estimates_operations_in_flight_by_littles_law():
         stats.add(Sample(50_000, True, 200), now=1003.5)
     assert stats.series.concurrency(3) == pytest.approx(5, rel=0.01)
     assert stats.series.concurrency(4) == 0.0
+
+
+# --- 80 columns ---------------------------------------------------------------------------------
+
+def test_compare_sweep_and_a_run_fit_80_columns_and_cut_no_value(server):
+    """rich would cut cells to fit (``thre…``); loadtool's tables choose a narrower layout,
+    then leave out optional columns (naming them), and a run's summary wraps between items."""
+    from loadtool.experiments import compare, sweep
+    from loadtool.job import Job
+    from loadtool.report import sweep_table, table
+    from loadtool.report.text import COLUMNS
+    from test_plan import rendered_at
+
+    job = Job.build(urls=["/delay/1"], server=server.base_url, count=20, concurrency=4)
+    compared = compare(job, ("sequential", "threads", "async"))
+    swept = sweep(job, (1, 2, 4))
+    for renderable, results in ((table(compared), compared), (sweep_table(swept.results, swept.knee), swept.results),
+                                (table(compared[-1:]), compared[-1:])):
+        lines = rendered_at(80, renderable)
+        assert max(map(len, lines)) <= 80 and not any("…" in line for line in lines), "\n".join(lines)
+        shown = "\n".join(lines)
+        for result in results:
+            assert f"{result.throughput_ops_s:,.0f}" in shown
+    single = rendered_at(80, table(compared[-1:]))
+    latency = [line for line in single if line.startswith("latency") or line.startswith(" " * 8)]
+    items = [item for line in latency for item in line.split("   ") if item.strip()]
+    assert any(item.strip().startswith("p99.9 ") for item in items)  # the name and its value on one line
+    header = next(line for line in rendered_at(80, table(compared)) if line.startswith("strategy"))
+    assert len(header.split()) < len(COLUMNS)  # some left out at 80 columns ...
+    assert "speed-up" in header  # ... never the lesson of compare

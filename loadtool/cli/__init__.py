@@ -37,12 +37,10 @@ class Loadtool(click.Group):
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             where = exc.ctx.command_path if exc.ctx else "loadtool"
-            click.echo(f"{where}: error: {exc.format_message()} (see '{where} --help')", err=True)
-            _hint(args, exc.format_message())
+            _usage(where, args, exc.format_message(), f" (see '{where} --help')")
             code = EXIT_USAGE
         except UsageError as exc:
-            click.echo(f"loadtool: error: {exc}", err=True)
-            _hint(args, str(exc))
+            _usage("loadtool", args, str(exc))
             code = EXIT_USAGE
         except click.ClickException as exc:
             exc.show()
@@ -79,13 +77,17 @@ def internal_error(exc: BaseException) -> None:
     click.echo(f"{line} (a bug in loadtool: please report it; {where})", err=True)
 
 
-def _hint(args, message: str) -> None:
-    """A second line for a usage error that a habit from hey, oha, wrk2 or k6 explains."""
+def _usage(where: str, args, message: str, see: str = "") -> None:
+    """A usage error on stderr: one line, or — when a habit from hey, oha, wrk2, vegeta or
+    k6 explains it — the hint first (what to type instead), then what went wrong."""
     from ..hints import habit_hint
 
     hint = habit_hint(sys.argv[1:] if args is None else args, message)
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo(f"{where}: error: {hint}", err=True)
+        click.echo(f"  (as typed: {message})", err=True)
+    else:
+        click.echo(f"{where}: error: {message}{see}", err=True)
 
 
 @click.group(cls=Loadtool, context_settings=CONTEXT)

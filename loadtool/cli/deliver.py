@@ -58,7 +58,8 @@ class Delivery:
 
         baseline_path = options.pop("baseline")
         files = {name: path for name in FILES if (path := options.pop(name, None)) is not None}
-        delivery = cls(fmt=options.pop("fmt"), output=options.pop("output"), quiet=options.pop("quiet"),
+        output = options.pop("output")
+        delivery = cls(fmt=report_format(options.pop("fmt"), output), output=output, quiet=options.pop("quiet"),
                        progress=not options.pop("no_progress"),
                        thresholds=parse_thresholds(options.pop("fail_if"), baseline_path), files=files,
                        baseline=load_baseline(baseline_path) if baseline_path else None,
@@ -109,6 +110,27 @@ class Delivery:
             with watchers[0](job, layout, sink), watchers[1](job, layout, sink):
                 yield
         return both
+
+
+#: Words that name a format, not a file: ``-o json`` (oha's and k6's habit) means --format json.
+_FORMAT_WORDS = frozenset({"table", "json", "csv", "text", "txt", "html", "jsonl", "yaml"})
+
+
+def report_format(fmt: str | None, output: str | None, allowed: tuple[str, ...] = ("table", "json", "csv")) -> str:
+    """The report's format: --format as given, else the extension of -o FILE (``r.json`` is
+    JSON), else the table. A format word given to -o is a usage error naming --format: it
+    would otherwise write the table into a file called ``json``."""
+    from ..errors import UsageError
+
+    if output is not None and output.lower() in _FORMAT_WORDS and not os.path.exists(output):
+        word = output.lower()
+        instead = f"--format {word}" if word in allowed else f"--format {'|'.join(allowed)}"
+        raise UsageError(f"-o {output} names the file to write, not a format: use {instead} "
+                         f"(and -o FILE.{'json' if word not in allowed else word} to write it to a file)")
+    if fmt is not None:
+        return fmt
+    extension = os.path.splitext(output or "")[1].lower().lstrip(".")
+    return extension if extension in allowed else "table"
 
 
 def check_paths(paths: dict[str, str | None]) -> None:

@@ -206,6 +206,10 @@ def http_options(suffix: str = "") -> Callable:
                          help="Ask for answers as they are (Accept-Encoding: identity). By default every engine asks for "
                               "gzip and deflate (br and zstd where their decoders are installed), as browsers do, and "
                               "decodes what comes: bytes on the wire and decoded are both reported."),
+            click.option("--no-keepalive", is_flag=True,
+                         help="A new connection for every request (and over https a new TLS handshake), in every "
+                              "engine, with 'Connection: close' sent: load-tests the handshakes, as hey's and oha's "
+                              "--disable-keepalive do. The report counts connections opened and handshakes."),
             click.option("--max-decoded", metavar="SIZE", default="256MiB", show_default=True,
                          help="The most an answer may decode to; past it the answer is the error too_large (a "
                               "compression bomb costs no memory: bodies are decoded as they stream)."),
@@ -255,10 +259,12 @@ def http_options(suffix: str = "") -> Callable:
 def output_options(*more: Callable) -> Callable:
     return group(
         "Report, thresholds and files",
-        click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
-                     show_default=True, help="Report format on stdout (or in --output)."),
+        click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")),
+                     help="Report format on stdout (or in --output). Default: from -o FILE's extension "
+                          "(.json, .csv), else table."),
         click.option("--output", "-o", metavar="FILE",
-                     help="Write the report in --format to FILE; stdout then shows the table (unless --quiet)."),
+                     help="Write the report in --format to FILE (FILE.json is JSON, FILE.csv CSV); stdout "
+                          "then shows the table (unless --quiet)."),
         click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
         click.option("--no-progress", is_flag=True,
                      help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
@@ -330,6 +336,22 @@ FETCH_ONLY_OPTIONS = names_of(http_options()) | names_of(fixture_options())
 READ_ONLY_OPTIONS = names_of(read_options())
 
 
+def stdin_targets(urls: tuple[str, ...], options: dict) -> tuple[str, ...]:
+    """The URLs to fetch, reading standard input where it holds them: ``-`` as the URL, or
+    nothing named at all (no URL, -f or --targets) while something is piped in. A list of
+    URLs is read as -f -, requests written as vegeta writes them (``GET http://…``) as
+    --targets -; stderr says so, so a piped list never goes unnoticed."""
+    from ..targets import looks_like_requests, spool_stdin, stdin_piped
+
+    named = urls or options.get("urls_file") or options.get("targets_file")
+    if urls != ("-",) and (named or not stdin_piped()):
+        return urls
+    requests = looks_like_requests(spool_stdin())
+    options["targets_file" if requests else "urls_file"] = "-"
+    click.echo(f"loadtool: {'requests' if requests else 'URLs'} from standard input", err=True)
+    return ()
+
+
 def experiment_job(targets, read_files: bool, body, headers, verify, options: dict):
     """The Job of compare and sweep: fetch TARGETS (default /delay/50), or with --read, read
     them; the other kind's options are dropped."""
@@ -341,6 +363,7 @@ def experiment_job(targets, read_files: bool, body, headers, verify, options: di
         drop(options, FETCH_ONLY_OPTIONS)
         return Job.build(kind="read", paths=targets, verify=verify is not None, **options)
     drop(options, READ_ONLY_OPTIONS)
-    default = () if options.get("targets_file") else (COMPARE_PATH,)
+    targets = stdin_targets(tuple(targets), options)
+    default = () if options.get("targets_file") or options.get("urls_file") else (COMPARE_PATH,)
     return Job.build(kind="fetch", urls=targets or default, headers=headers,
                      body=body_from(body, options["max_body"]), **options)

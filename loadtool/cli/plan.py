@@ -30,8 +30,12 @@ from .options import grouped_command
 @click.option("--check", "check_path", metavar="RESULT.json",
               help="Instead of planning: compare a finished run (loadtool fetch --format json) with --plan.")
 @click.option("--plan", "plan_path", metavar="PLAN.json", help="A plan made with --format json, for --check.")
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
-@click.option("--output", "-o", metavar="FILE", help="Write the plan in --format to FILE too.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")),
+              help="The plan's format on stdout (or in --output). Default: from -o FILE's extension (.json), "
+                   "else table.")
+@click.option("--output", "-o", metavar="FILE",
+              help="Write the plan in --format to FILE (FILE.json is JSON); stdout then shows the table "
+                   "(unless --quiet).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on stdout; --output and the exit code still tell.")
 @click.option("--no-progress", is_flag=True, help="No live progress line during the pilot.")
 @click.option("--crawl", is_flag=True,
@@ -56,8 +60,12 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, no_com
     from ..options import MAX_COUNT, seconds, whole_number
     from ..sizing import Goal
 
+    from .deliver import check_paths, report_format
+
     if check_path:
         return check_plan(check_path, plan_path, quiet)
+    fmt = report_format(fmt, output, ("table", "json"))
+    check_paths({"output": output})
     if pages is None:
         raise click.UsageError("--pages is needed: how many pages will the real job fetch?")
     if parse and not crawl:
@@ -116,7 +124,7 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
              + f" · pilot {format_duration(pilot_s)} against {where}")
     if output:
         write(output, plan_report.plan_json(plan) if fmt == "json" else plain_text(plan_report.plan_table(plan, title)))
-    if not quiet and fmt == "json":
+    if not quiet and fmt == "json" and not output:
         click.echo(plan_report.plan_json(plan), nl=False)
     elif not quiet:
         print_renderable(plan_report.plan_table(plan, title))

@@ -83,7 +83,7 @@ class AiohttpEngine:
     async def session(self, limit: int) -> AsyncIterator[aiohttp.ClientSession]:
         """One session for the loop, at most ``limit`` connections open."""
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=300,
-                                         ssl=tls_context(self.fetch.tls))
+                                         ssl=tls_context(self.fetch.tls), force_close=not self.fetch.keepalive)
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=self.fetch.connect_timeout_s)
         async with aiohttp.ClientSession(
                 connector=connector, timeout=timeout, auto_decompress=False,
@@ -136,6 +136,8 @@ class AiohttpEngine:
                 size, decoded = outcome_sizes(received, size)
                 return Outcome(response.status, size, protocol=f"HTTP/{version.major}.{version.minor}",
                                phases=None if timing is None else timing.phases(time.perf_counter()),
+                               # Known where phases are traced: a connection made for this request.
+                               connected=None if timing is None else timing.connect is not None,
                                answer=None if self.keep is None else answer(response.headers.items(), received),
                                decoded=decoded)
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy

@@ -257,6 +257,8 @@ class CurlEngine:
         handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.USERAGENT, USER_AGENT)
+        if not fetch.keepalive:
+            handle.setopt(pycurl.FORBID_REUSE, 1)
         self.request(handle, fetch.method, (), fetch.body)
         handle.version, handle.plain_version = _VERSIONS[self.version]
         handle.setopt(pycurl.HTTP_VERSION, handle.version)

@@ -140,6 +140,7 @@ class Wire(asyncio.Protocol):
         self.worker = channel.worker
         #: What checks (or a crawl) keep of each answer: None, or bytes of its decoded body.
         self.keep, self.limit = channel.engine.keep, channel.engine.max_decoded
+        self.keepalive = channel.engine.keepalive
         #: The body being received, when it must be decoded or kept (else it is only counted).
         self.body: Body | None = None
         #: Whether the attempt on this connection is a HEAD request (no body follows its answer).
@@ -249,7 +250,7 @@ class Wire(asyncio.Protocol):
             return  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         if self.head_request:
             self.parser = self._parser()
-        if not self.parser.should_keep_alive():
+        if not self.parser.should_keep_alive() or not self.keepalive:
             self.close()
         if not 200 <= status < 300 and status in REDIRECTS:  # one comparison for the usual 2xx
             location = _LOCATION.search(head)
@@ -438,6 +439,7 @@ class FastEngine:
         #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
         self.keep = wanted(job.fetch)
         self.max_decoded = job.fetch.max_decoded
+        self.keepalive = job.fetch.keepalive
         self.wire = Wire
 
     def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:

@@ -237,6 +237,8 @@ class RequestsEngine:
                                                                   f"{limits.connect_s:g}s")
         finally:
             _current.watch = None
+            if not self.fetch.keepalive:  # --no-keepalive: the connection ends with its request
+                session.get_adapter(url).poolmanager.clear()
         if WATCHDOG.release(watch):  # whatever came back was cut off by the watchdog
             return Outcome(error=TotalTimeout(f"no full answer within the time left ({limits.total_s:g}s)"))
         return outcome

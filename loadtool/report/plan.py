@@ -20,21 +20,25 @@ def _deadline(option: dict[str, Any]) -> str:
 
 def plan_table(plan: dict[str, Any], title: str):
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
-    for name in ("way", "concurrency", "machines", "pages/s", "bound by", "total time (p10–p90)", "memory",
-                 "deadline"):
-        table.add_column(name, justify="left" if name in ("way", "bound by") else "right")
+    from .fit import Column, Columns
+
+    deadline = plan["goal"].get("deadline_s") is not None
+    names = ["way", "concurrency", "machines", "pages/s", "bound by", "total time (p10–p90)"]
+    rows = []
     for option in plan["options"]:
         way = way_label(option["strategy"], option["engine"])
         memory = "-" if option["memory_bytes"] is None else format_bytes(option["memory_bytes"])
-        table.add_row(way, f"{option['concurrency']:,}", f"{option['machines']:,}",
-                      f"{option['throughput_per_s']:,.0f}", option["bound"], _total(option),
-                      memory + ("/machine" if option["machines"] > 1 and memory != "-" else ""), _deadline(option))
+        rows.append([way, f"{option['concurrency']:,}", f"{option['machines']:,}",
+                     f"{option['throughput_per_s']:,.0f}", option["bound"], _total(option)]
+                    + ([_deadline(option)] if deadline else [])
+                    + [memory + ("/machine" if option["machines"] > 1 and memory != "-" else "")])
+    # A narrow terminal leaves out memory, then whether the deadline is met (machines are sized to meet it).
+    columns = [Column(name, "left" if name in ("way", "bound by") else "right", name in ("deadline", "memory"))
+               for name in names + (["deadline"] if deadline else []) + ["memory"]]
     notes = Text("\n".join(f"• {line}" for line in plan["assumptions"]), style="dim")
-    return Group(table, Text("assumptions:"), notes)
+    return Group(Columns(columns, rows, title=title), Text("assumptions:"), notes)
 
 
 def check_text(checked) -> str:

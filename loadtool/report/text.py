@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..metrics import recorded
-from ..units import format_bytes, format_duration
+from ..units import format_bytes, format_duration, plural
 
 
 
@@ -278,7 +278,7 @@ def title(result, compare: bool = False) -> str:
     cut = f" — interrupted by {result.interrupted}, partial results" if result.interrupted else ""
     shape = result.layout if result.layout is not None else f"concurrency {result.concurrency}"
     if "crawl" in result.details:
-        return f"loadtool crawl · {result.strategy} ({job.engine}) · {result.ops:,} pages · {shape}{cut}"
+        return f"loadtool crawl · {result.strategy} ({job.engine}) · {plural(result.ops, 'page')} · {shape}{cut}"
     return f"loadtool {job.kind} · {result.strategy} ({job.engine}) · {size}{rate} · {shape}{cut}"
 
 
@@ -292,9 +292,12 @@ COLUMNS = (
     ("failed", lambda r: f"{r.stats.failed:,}"),
     ("speed-up", lambda r: "-" if r.speedup is None else f"{r.speedup:.1f}x"),
     ("efficiency", lambda r: _pct(r.efficiency)),
-    ("client CPU", lambda r: f"{r.cpu_busy:.0%}" + (" !" if r.client_bound else "")),
+    ("CPU", lambda r: f"{r.cpu_busy:.0%}" + (" !" if r.client_bound else "")),
 )
 
+
+#: The columns a narrow terminal may leave out (the last first).
+OPTIONAL = ("speed-up", "efficiency")
 
 #: Runs with more operations than this show the latency histogram unless told otherwise.
 HISTOGRAM_OVER = 1000
@@ -323,50 +326,42 @@ def table(results: Sequence, histogram: bool | None = None):
     """A rich renderable: a summary for one result, a side-by-side table for several. With
     ``histogram`` (None: for runs over HISTOGRAM_OVER operations), the latency bars too."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
+
+    from .fit import Column, Columns, Summary
 
     if len(results) == 1:
         # The title is a line of its own: as a table's title it would wrap at the table's width.
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold")
-        grid.add_column()
-        for label, text in summary_lines(results[0]):
-            grid.add_row(label, text)
+        grid = Summary(summary_lines(results[0]))
         shown = results[0].ops > HISTOGRAM_OVER if histogram is None else histogram
         bars = histogram_lines(results[0]) if shown else []
         if not bars:
             return Group(Text(title(results[0])), grid)
         return Group(Text(title(results[0])), grid, Text("latency histogram (operations in each span, up to the latency shown)"),
                      Text("\n".join(bars)))
-    side = Table(title=title(results[0], compare=True), title_justify="left")
-    for name, _ in COLUMNS:
-        side.add_column(name, justify="left" if name == "strategy" else "right")
-    for result in results:
-        side.add_row(*(cell(result) for _, cell in COLUMNS))
-    return side
+    return Columns([Column(name, "left" if name == "strategy" else "right", name in OPTIONAL)
+                    for name, _ in COLUMNS], [[cell(result) for _, cell in COLUMNS] for result in results],
+                   title=title(results[0], compare=True))
 
 
 # --- sweep -----------------------------------------------------------------------
 
 def sweep_table(results: Sequence, knee):
-    from rich.table import Table
-
     from ..sizing import gain_per_doubling, reference_level
+    from .fit import Column, Columns
 
-    table_ = Table(title=sweep_title(results), title_justify="left",
-                   caption=f"knee: {knee.concurrency} — {knee.reason}" if knee.found else f"no knee: {knee.reason}",
-                   caption_justify="left")
-    for name in ("concurrency", "ops", "wall", "ops/s", "gain/doubling", "p50", "p99", "failed", "client CPU"):
-        table_.add_column(name, justify="right")
     levels = [(result.concurrency, result.throughput_ops_s) for result in results]
+    rows = []
     for index, result in enumerate(results):
         gain = "-" if not index else f"{gain_per_doubling(levels[reference_level(levels, index)], levels[index]):+.0%}"
         mark = " ◀ knee" if knee.found and result.concurrency == knee.concurrency else ""
-        table_.add_row(f"{result.concurrency}{mark}", f"{result.ops:,}", format_duration(result.wall_s),
-                       f"{result.throughput_ops_s:,.0f}", gain, _ms(result.latency_ms["p50"]),
-                       _ms(result.latency_ms["p99"]), f"{result.stats.failed:,}", f"{result.cpu_busy:.0%}")
-    return table_
+        rows.append([f"{result.concurrency}{mark}", f"{result.ops:,}", format_duration(result.wall_s),
+                     f"{result.throughput_ops_s:,.0f}", gain, _ms(result.latency_ms["p50"]),
+                     _ms(result.latency_ms["p99"]), f"{result.stats.failed:,}", f"{result.cpu_busy:.0%}"])
+    columns = [Column(name, optional=name in ("ops", "wall")) for name in
+               ("concurrency", "ops", "wall", "ops/s", "gain/doubling", "p50", "p99", "failed", "client CPU")]
+    return Columns(columns, rows, title=sweep_title(results),
+                   caption=f"knee: {knee.concurrency} — {knee.reason}" if knee.found else f"no knee: {knee.reason}")
 
 
 def sweep_title(results: Sequence) -> str:
@@ -391,8 +386,14 @@ def _unboxed(renderable):
     from rich.console import Group
     from rich.table import Table
 
+    from dataclasses import replace
+
+    from .fit import Columns, Summary
+
     if isinstance(renderable, Group):
         return Group(*(_unboxed(part) for part in renderable.renderables))
+    if isinstance(renderable, (Columns, Summary)):
+        return replace(renderable, plain=True)
     if isinstance(renderable, Table) and renderable.box is not None:
         title, caption = renderable.title, renderable.caption
         renderable.title = renderable.caption = None

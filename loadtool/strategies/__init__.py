@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from ..errors import UsageError
 from ..names import STRATEGY_MODULES, engines_for
+from ..units import plural
 
 
 
@@ -71,11 +72,11 @@ class Layout:
 
     def __str__(self) -> str:
         if self.connections:
-            each = _count(self.connections, "connection")
+            each = plural(self.connections, "connection")
             if self.streams > 1:
-                each += f" × {_count(self.streams, 'stream')}"
+                each += f" × {plural(self.streams, 'stream')}"
             if self.threads > 1:  # aiofiles: coroutines whose file calls run in a thread pool
-                each = f"{_count(self.connections, 'coroutine')} on {_count(self.threads, 'thread')}"
+                each = f"{plural(self.connections, 'coroutine')} on {plural(self.threads, 'thread')}"
             shape = each if self.processes == 1 else f"{self.processes:,} processes × {each}"
         elif self.processes > 1:
             shape = f"{self.processes:,} processes × {self.threads:,} at a time"
@@ -99,10 +100,6 @@ class Layout:
         return {"in_flight": self.in_flight, "processes": self.processes, "threads_per_process": self.threads,
                 "connections_per_process": self.connections, "streams_per_connection": self.streams,
                 "cores": self.cores, "why": self.why or None}
-
-
-def _count(number: int, unit: str) -> str:
-    return f"{number:,} {unit}{'s' if number != 1 else ''}"
 
 
 class Strategy:

@@ -1,0 +1,148 @@
+"""Reports that fit the terminal they are printed on, and never cut a value.
+
+rich shrinks a table that is too wide by cutting its cells (``thre…``, ``36.4…``); a
+report that hides its numbers is worse than one that wraps. The renderables here choose
+their layout from the width rich offers them when they are printed:
+
+- ``Columns``: a table, boxed if it fits; else without vertical lines; else without its
+  optional columns (the last first), named under the table as being in --format json.
+- ``Summary``: label and text rows whose text wraps *between* items (separated by three
+  spaces), continuing under the text, never inside an item such as ``p99.9 340ms``.
+
+Piped or written, a report is plain text of unlimited width (``plain`` is set), so
+nothing is dropped there.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+#: What separates the items of a summary row.
+GAP = "   "
+
+
+@dataclass
+class Column:
+    header: str
+    justify: str = "right"
+    #: May be left out when the table would not fit otherwise (it stays in --format json).
+    optional: bool = False
+
+
+@dataclass
+class Columns:
+    """A table that fits the width it is printed in (see the module's docstring)."""
+
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[str]]
+    title: str | None = None
+    caption: str | None = None
+    #: Draw it as plain aligned columns, no box (for pipes and files).
+    plain: bool = False
+    _dropped: tuple[str, ...] = field(default=(), init=False)
+
+    def table(self, boxed: bool = True, keep: Sequence[int] | None = None):
+        from rich import box
+        from rich.table import Table
+
+        keep = range(len(self.columns)) if keep is None else keep
+        table = Table(box=box.HEAVY_HEAD if boxed else box.SIMPLE_HEAD, show_edge=boxed, pad_edge=boxed,
+                      padding=(0, 1), collapse_padding=not boxed)
+        for index in keep:
+            column = self.columns[index]
+            table.add_column(column.header, justify=column.justify, no_wrap=True)
+        for row in self.rows:
+            table.add_row(*(row[index] for index in keep))
+        return table
+
+    def layout(self, width: int):
+        """The table for ``width`` columns, and the headers it left out."""
+        everything = list(range(len(self.columns)))
+        if self.plain:
+            return self._plain(everything), ()
+        for boxed in (True, False):
+            table = self.table(boxed)
+            if _width(table) <= width:
+                return table, ()
+        keep = everything[:]
+        for index in reversed(everything):
+            if not self.columns[index].optional:
+                continue
+            keep.remove(index)
+            table = self.table(False, keep)
+            if _width(table) <= width:
+                break
+        return table, tuple(self.columns[index].header for index in everything if index not in keep)
+
+    def _plain(self, keep):
+        table = self.table(False, keep)
+        table.box = None
+        table.show_header = True
+        return table
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        table, dropped = self.layout(options.max_width)
+        if self.title:
+            yield Text(self.title)
+        yield table
+        if self.caption:
+            yield Text(self.caption)
+        if dropped:
+            yield Text(f"({', '.join(dropped)}: in --format json, or on a wider terminal)", style="dim")
+
+
+def _width(table) -> int:
+    """The width ``table`` takes when nothing limits it."""
+    from rich.console import Console
+
+    console = Console(width=10_000, color_system=None, legacy_windows=False)
+    return console.measure(table).maximum
+
+
+@dataclass
+class Summary:
+    """(label, text) rows, the text wrapping between its items to fit the width."""
+
+    rows: Sequence[tuple[str, str]]
+    plain: bool = False
+
+    def lines(self, width: int) -> list[tuple[str, str]]:
+        label_width = max((len(label) for label, _ in self.rows), default=0)
+        room = max(width - label_width - 2, 20)
+        out = []
+        for label, text in self.rows:
+            wrapped = [text] if self.plain else wrap_items(text, room)
+            out += [(label if index == 0 else "", line) for index, line in enumerate(wrapped)]
+        return [(label.ljust(label_width), line) for label, line in out]
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        for label, line in self.lines(options.max_width):
+            text = Text(label, style="bold")
+            text.append("  " + line)
+            text.no_wrap = True
+            yield text
+
+
+def wrap_items(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken between items (``GAP`` apart); an item
+    longer than a line is broken between its words."""
+    lines: list[str] = []
+    line = ""
+    for item in text.split(GAP):
+        joined = f"{line}{GAP}{item}" if line else item
+        if len(joined) <= width:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        pieces = textwrap.wrap(item, width, break_long_words=False, break_on_hyphens=False) or [""]
+        lines += pieces[:-1]
+        line = pieces[-1]
+    lines.append(line)
+    return lines

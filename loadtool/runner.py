@@ -120,7 +120,9 @@ class _Clock:
 
     def result(self, job: Job, layout: strategies.Layout, control: RunControl, sink: Sink,
                page_cache: float | None = None) -> Result:
-        wall_s = time.perf_counter() - self.wall_start
+        # A cluster's start-up (its workers starting and warming) is reported apart, not as the job's.
+        wall_s = (time.perf_counter() - self.wall_start - sink.details.get("startup_s", 0.0)
+                  - sink.details.get("stop_s", 0.0))
         stats = sink.close()
         cpu_s = time.process_time() - self.cpu_start + stats.cpu_s
         rss_start, rss_peak = self.memory.stop()
@@ -225,7 +227,7 @@ def run(job: Job | None = None, *,
         key: str | None = None, tls_min: str | None = None, proxy: str | None = None,
         no_proxy_env: bool | None = None, cookies: bool | None = None, no_phases: bool | None = None,
         per_host: Number = None, host_rate: float | str | None = None, retry_after: bool | None = None,
-        max_body: Number = None,
+        no_keepalive: bool | None = None, max_body: Number = None,
         from_list: str | None = None, recursive: bool | None = None, file_size: Number = None,
         block_size: Number = None, verify: bool | None = None, evict_cache: bool | None = None,
         scheduler: str | None = None, local_cluster: Number = None, extra: dict[str, Any] | None = None,
@@ -250,8 +252,8 @@ def run(job: Job | None = None, *,
         no_compression (ask for answers as they are), max_decoded (the most an answer may
         decode to).
         http ("1.1", "2", "3"), streams, insecure, cacert, cert, key, tls_min, proxy,
-        no_proxy_env, cookies, no_phases, per_host, host_rate, retry_after: as on the
-        command line.
+        no_proxy_env, cookies, no_phases, per_host, host_rate, retry_after, no_keepalive:
+        as on the command line.
 
     Starts the fixture server when the job targets it. Cannot be called while an
     event loop is running in this thread: use ``await loadtool.arun(...)`` there.

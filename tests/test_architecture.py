@@ -120,7 +120,7 @@ LAYERS = (
     ("loadtool.__main__", "loadtool.cli"),
     ("loadtool.experiments", "loadtool.plan", "loadtool.pytest_plugin", "loadtool.crawl"),
     ("loadtool.runner",),
-    ("loadtool.result", "loadtool.assertions", "loadtool.report", "loadtool.thresholds", "loadtool.progress",
+    ("loadtool.result", "loadtool.assertions", "loadtool.report", "loadtool.thresholds", "loadtool.progress", "loadtool.live",
      "loadtool.sizing", "loadtool.capacity"),
     ("loadtool.job", "loadtool.options"),
     ("loadtool.strategies",),

@@ -1,6 +1,7 @@
 """The fast engine against the fixture server, hybrid processes, and the server's workers."""
 
 import asyncio
+from dataclasses import replace
 import socket
 import threading
 
@@ -203,4 +204,7 @@ def test_a_saturated_client_is_told_what_to_try(loadtool_cli, server):
     result = Result(job=job, strategy="async", concurrency=50, started_at="", wall_s=1.0, stats=Stats(),
                     ideal_s=None, cpu_s=0.97, cores=1)
     advice = dict(summary_lines(result))["client CPU"]
-    assert "bottleneck" in advice and "--engine fast" in advice and "--strategy hybrid" in advice
+    assert "bottleneck" in advice and "--engine fast (about 6x" in advice and "--strategy hybrid" in advice
+    near = replace(result, cpu_s=0.75)
+    assert "near the client's limit" in dict(summary_lines(near))["client CPU"]
+    assert "—" not in dict(summary_lines(replace(result, cpu_s=0.5)))["client CPU"]

@@ -107,7 +107,7 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
             for strategy in strategies:
                 crawl = Crawl(CrawlOptions(max_pages=bound.count or 0, parse=parse).by(strategy,
                                                                                     bound.processes or cpu_count()))
-                results.append(measure(bound.with_strategy(strategy), delivery.progress_factory(),
+                results.append(measure(bound.with_strategy(strategy), delivery.progress_factory("crawl"),
                                        strategy=crawl, raw=None if raw is None else raw(strategy)))
                 if results[-1].interrupted:
                     break

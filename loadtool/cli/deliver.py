@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import click
@@ -34,6 +35,8 @@ class Delivery:
     output: str | None = None
     quiet: bool = False
     progress: bool = True
+    #: --live: the live view instead of the progress line (on a terminal that can redraw).
+    live: bool = False
     thresholds: tuple = ()
     #: The files asked for beside the report, by option (report.FILES): {"html": "run.html"}.
     files: dict[str, str] = field(default_factory=dict)
@@ -60,7 +63,7 @@ class Delivery:
         files = {name: path for name in FILES if (path := options.pop(name, None)) is not None}
         output = options.pop("output")
         delivery = cls(fmt=report_format(options.pop("fmt"), output), output=output, quiet=options.pop("quiet"),
-                       progress=not options.pop("no_progress"),
+                       progress=not options.pop("no_progress"), live=options.pop("live"),
                        thresholds=parse_thresholds(options.pop("fail_if"), baseline_path), files=files,
                        baseline=load_baseline(baseline_path) if baseline_path else None,
                        histogram=options.pop("histogram", None))
@@ -92,11 +95,16 @@ class Delivery:
                        "machine can read them", err=True)
         return delivery
 
-    def progress_factory(self):
+    def progress_factory(self, what: str | None = None):
         """What watches each run: the live progress line (on a terminal) and the
         --prometheus exporter, as one context-manager factory of (job, layout, sink); or None."""
         watchers = []
-        if self.progress and not self.quiet and sys.stderr.isatty():
+        if self.live and not self.quiet:
+            from ..live import can_redraw, live_view
+
+            if can_redraw():
+                watchers.append(live_view if what is None else partial(live_view, what=what))
+        if not watchers and self.progress and not self.quiet and sys.stderr.isatty():
             from ..progress import live_progress
 
             watchers.append(live_progress)
@@ -347,7 +355,7 @@ def run_and_report(job: Job, delivery: Delivery, strategy=None) -> int:
 
     def run() -> Result:
         with ready(job) as bound:
-            return measure(bound, progress=delivery.progress_factory(), strategy=strategy,
+            return measure(bound, progress=delivery.progress_factory("crawl" if strategy else None), strategy=strategy,
                            raw=None if delivery.raw is None else delivery.raw.put)
 
     return run_then_deliver(job, delivery, run)

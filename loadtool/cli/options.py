@@ -268,6 +268,11 @@ def output_options(*more: Callable) -> Callable:
         click.option("--quiet", "-q", is_flag=True, help="Print no report on stdout; the exit code still tells."),
         click.option("--no-progress", is_flag=True,
                      help="No live progress line (it is shown only on a terminal, on stderr, anyway)."),
+        click.option("--live", is_flag=True,
+                     help="A live view on stderr while the run goes, redrawn 4 times a second: progress and ETA, "
+                          "ops/s now and over the last minute, latency of the last 5 s and of the whole run, "
+                          "statuses, errors, in flight (and, with --rate, how far sends lag). Fits 80x24; the report "
+                          "replaces it at the end; on a terminal that cannot redraw (TERM=dumb), the progress line."),
         click.option("--fail-if", multiple=True, metavar="EXPR",
                      help="Exit 1 if EXPR holds, e.g. 'p99>200ms', 'failed>1%', 'rps<500' (repeatable). "
                           "Metrics: p50 p75 p90 p95 p99 p99.9 max mean (ms unless a unit is given); failed "

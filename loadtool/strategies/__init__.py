@@ -28,6 +28,11 @@ def wanted(job) -> int:
     return job.concurrency if job.count is None else max(1, min(job.concurrency, job.count))
 
 
+def multiplexed(job) -> bool:
+    """Whether the job speaks HTTP/2 or HTTP/3 (connections opened as needed, up to a limit)."""
+    return job.fetch is not None and job.fetch.http != "1.1"
+
+
 def streams(job) -> int:
     """Requests in flight on one connection: --streams with HTTP/2 and HTTP/3, else one."""
     return job.fetch.streams if job.fetch is not None and job.fetch.http != "1.1" else 1
@@ -65,6 +70,9 @@ class Layout:
     connections: int = 0
     #: HTTP/2 and HTTP/3: requests in flight on each connection.
     streams: int = 1
+    #: HTTP/2 and HTTP/3: libcurl opens connections as it needs them (it reuses one whose
+    #: handshake is done before opening another), so ``connections`` is at most.
+    multiplexed: bool = False
     #: Cores the strategy can keep busy, for the client's CPU share.
     cores: int = 1
     #: Why the numbers are not simply --concurrency, when they are not.
@@ -72,7 +80,7 @@ class Layout:
 
     def __str__(self) -> str:
         if self.connections:
-            each = plural(self.connections, "connection")
+            each = ("up to " if self.multiplexed else "") + plural(self.connections, "connection")
             if self.streams > 1:
                 each += f" × {plural(self.streams, 'stream')}"
             if self.threads > 1:  # aiofiles: coroutines whose file calls run in a thread pool

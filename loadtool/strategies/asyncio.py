@@ -16,7 +16,7 @@ from ..engines.policy import Policy
 from ..politeness import AsyncHostLimits
 from ..system import cpu_count, event_loop_factory
 from ..work import Work
-from . import Layout, Scale, Strategy, streams, wanted
+from . import Layout, Scale, Strategy, multiplexed, streams, wanted
 from .loop import LoopDriver
 from .multi import MultiDriver
 from .workers import async_worker
@@ -61,7 +61,8 @@ class Async(Strategy):
             return Layout(in_flight=connections, threads=connections, connections=connections,
                           cores=max(1, min(connections, cpu_count())))
         per = streams(job)
-        return Layout(in_flight=connections, connections=-(-connections // per), streams=per)
+        return Layout(in_flight=connections, connections=-(-connections // per), streams=per,
+                      multiplexed=multiplexed(job))
 
     def run(self, job, layout, control, sink) -> None:
         """Run the job on a new event loop (uvloop when available)."""

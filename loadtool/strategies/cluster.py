@@ -17,7 +17,7 @@ import time
 import uuid
 from contextlib import ExitStack
 
-from . import Layout, Scale, Strategy, streams, wanted
+from . import Layout, Scale, Strategy, multiplexed, streams, wanted
 from .share import run_share
 
 #: With a fixed count (and no rate), each worker gets this many slices in turn, so
@@ -81,7 +81,7 @@ def _rerun(dask_scheduler, keys: list[str]) -> dict[str, int]:
 def _layout(job, workers: int, why: str = "") -> Layout:
     per_slice = max(wanted(job) // workers, 1)
     return Layout(in_flight=per_slice * workers, processes=workers, connections=-(-per_slice // streams(job)),
-                  streams=streams(job),
+                  streams=streams(job), multiplexed=multiplexed(job),
                   cores=job.cluster.local or 1, why=why)
 
 
@@ -112,7 +112,10 @@ class Cluster(Strategy):
             stop_name = f"loadtool-stop-{uuid.uuid4().hex}"
             end_forward = control.forward(Event(stop_name, client=client).set)
             client.run(warm, job.engine)
+            before = sink.epoch
             sink.restart_clock()  # the cluster is up and warm: the schedule starts now
+            # Not the job's time: reported apart, and left out of the wall time (with the stop, below).
+            sink.details["startup_s"] = sink.epoch - before
             futures = {}
             for index in range(slices):
                 futures[client.submit(_run_slice, layout.part(job, index, of=slices), sink.epoch, stop_name, pure=False,
@@ -132,6 +135,7 @@ class Cluster(Strategy):
                     done_by[outcome["worker"]] = done_by.get(outcome["worker"], 0) + ops
             finally:
                 end_forward()
+                finished = time.time()
             # Asked while the futures are still held, so the scheduler still knows the tasks.
             deaths = client.run_on_scheduler(_rerun, keys=[future.key for future in futures])
             sink.details["cluster"] = {
@@ -141,7 +145,8 @@ class Cluster(Strategy):
                 "rerun_slices": sorted(futures[future] for future in futures if deaths.get(future.key)),
                 "lost_slices": lost_slices,
             }
-            return layout
+        sink.details["stop_s"] = time.time() - finished  # the cluster (or the client) closed
+        return layout
 
 
 STRATEGY = Cluster()

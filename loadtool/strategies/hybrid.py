@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from .. import engines
 from ..system import become_worker, cpu_count
-from . import Layout, Scale, Strategy, streams, wanted
+from . import Layout, Scale, Strategy, multiplexed, streams, wanted
 from .processes import context, process_count, signal_workers, start_workers
 from .share import run_share
 
@@ -83,7 +83,7 @@ class Hybrid(Strategy):
         in_flight = wanted(job)
         processes = min(processes, in_flight)
         per = streams(job)
-        return Layout(in_flight=in_flight, processes=processes, streams=per,
+        return Layout(in_flight=in_flight, processes=processes, streams=per, multiplexed=multiplexed(job),
                       connections=math.ceil(math.ceil(in_flight / processes) / per),
                       cores=max(1, min(processes, cpu_count())), why=why)
 

@@ -1,0 +1,161 @@
+"""The live view (--live): a run as it goes, as oha and k6 show theirs.
+
+Redrawn four times a second on stderr while the run goes: progress and ETA; throughput
+now and over the last minute (a sparkline of ops a second); latency percentiles of the
+last five seconds and of the whole run; answers by status and errors by kind; in flight
+against the limit, and for the open model how far behind schedule sends are. It fits
+80×24, is transient (the final report takes its place), and on a terminal that cannot
+redraw (``TERM=dumb``) falls back to the one-line progress bar.
+
+The numbers are read from the run's sink under its lock (``Sink.read``), so they are the
+same counts the report is made of; a frame costs a few histogram lookups, whatever the
+run's length.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .units import format_duration
+
+#: Seconds of throughput the sparkline shows, and of latency "now" summarises.
+SPARK_S, RECENT_S = 60, 5
+BLOCKS = " ▁▂▃▄▅▆▇█"
+PERCENTILES = (("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9))
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the view shows at one moment."""
+
+    ops: int
+    failed: int
+    elapsed_s: float
+    per_second: list[int]
+    recent_ms: dict[str, float] | None
+    whole_ms: dict[str, float] | None
+    status: dict[int, int]
+    errors: dict[str, int]
+    in_flight: float
+    behind_s: float | None
+
+
+def _percentiles(histogram) -> dict[str, float] | None:
+    if not histogram.get_total_count():
+        return None
+    shown = {name: histogram.get_value_at_percentile(p) / 1000 for name, p in PERCENTILES}
+    shown["max"] = histogram.get_max_value() / 1000
+    return shown
+
+
+def capture(stats, elapsed_s: float, open_model: bool) -> Frame:
+    """A Frame of ``stats`` (read under the sink's lock)."""
+    last = int(time.time() - stats.epoch)
+    # The current second is under way: its rate would read low, so the sparkline ends before it.
+    counts, recent = stats.series.recent(last, SPARK_S + 1)
+    _, window = stats.series.recent(last, RECENT_S)
+    return Frame(stats.ops, stats.failed, elapsed_s, counts[:-1], _percentiles(window), _percentiles(stats.latency),
+                 dict(stats.status), dict(stats.errors), stats.series.concurrency(last - 1),
+                 stats.behind_us / 1e6 if open_model else None)
+
+
+def sparkline(values: list[int], width: int) -> str:
+    shown = values[-width:]
+    top = max(shown, default=0)
+    if not top:
+        return " " * len(shown)
+    return "".join(BLOCKS[round(value / top * (len(BLOCKS) - 1))] for value in shown)
+
+
+def _ms(value: float) -> str:
+    return format_duration(value / 1000)
+
+
+def _counts(counts: dict) -> str:
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    return "   ".join(f"{name} ×{count:,}" for name, count in ordered[:6]) or "none yet"
+
+
+def rows(job, layout, frame: Frame) -> list[tuple[str, str]]:
+    """The view's (label, text) rows."""
+    if job.count is not None:
+        share = frame.ops / job.count
+        eta = (job.count - frame.ops) / (frame.ops / frame.elapsed_s) if frame.ops else None
+        amount = f"{frame.ops:,} of {job.count:,} ({share:.0%})"
+    else:
+        share = min(frame.elapsed_s / job.duration_s, 1.0)
+        eta = max(job.duration_s - frame.elapsed_s, 0.0)
+        amount = f"{frame.ops:,} in {format_duration(frame.elapsed_s)} of {format_duration(job.duration_s)}"
+    bar = "█" * round(share * 30) + "░" * (30 - round(share * 30))
+    now = frame.per_second[-1] if frame.per_second else 0
+    mean = frame.ops / frame.elapsed_s if frame.elapsed_s > 0 else 0.0
+    out = [
+        ("progress", f"{bar}   {amount}   ETA {format_duration(eta) if eta is not None else '-'}"),
+        ("ops/s", f"now {now:,}   mean {mean:,.0f}   failed {frame.failed:,}"),
+        ("", f"{sparkline(frame.per_second, SPARK_S)}"),
+    ]
+    for label, shown in ((f"last {RECENT_S}s", frame.recent_ms), ("whole run", frame.whole_ms)):
+        text = "   ".join(f"{name} {_ms(value)}" for name, value in shown.items()) if shown else "-"
+        out.append((label, text))
+    if job.kind == "fetch":
+        out.append(("status", _counts(frame.status)))
+    if frame.errors:
+        out.append(("errors", _counts(frame.errors)))
+    in_flight = f"{frame.in_flight:,.0f} of {layout.in_flight:,}"
+    if frame.behind_s is not None:
+        in_flight += f"   sends behind schedule by up to {format_duration(frame.behind_s)}"
+    out.append(("in flight", in_flight))
+    return out
+
+
+def view(job, layout, frame: Frame, what: str | None = None):
+    from rich.console import Group
+    from rich.text import Text
+
+    from .report.fit import Summary
+
+    head = Text(f"loadtool {what or job.kind} · {job.strategy} ({job.engine}) · {layout} · "
+                f"{format_duration(frame.elapsed_s)}", style="bold")
+    return Group(head, Summary(rows(job, layout, frame)))
+
+
+def can_redraw() -> bool:
+    """Whether stderr is a terminal that can redraw a view in place."""
+    import sys
+
+    return sys.stderr.isatty() and os.environ.get("TERM", "") not in ("", "dumb", "unknown")
+
+
+@contextmanager
+def live_view(job, layout, sink, refresh_s: float = 0.25, what: str | None = None) -> Iterator[None]:
+    """Show the live view of a run on stderr until it ends (``what``: the command, when the
+    job's kind does not say it — a crawl)."""
+    from rich.console import Console
+    from rich.live import Live
+
+    finished = threading.Event()
+    started = time.perf_counter()
+    open_model = job.rate is not None
+    console = Console(stderr=True)
+
+    def frame():
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        return view(job, layout, sink.read(lambda stats: capture(stats, elapsed, open_model)), what)
+
+    def show() -> None:
+        with Live(frame(), console=console, auto_refresh=False, transient=True) as live:
+            while not finished.wait(refresh_s):
+                live.update(frame(), refresh=True)
+
+    thread = threading.Thread(target=show, name="loadtool-live", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        thread.join()

@@ -137,5 +137,8 @@ def _prose(size: int) -> bytes:
     return "".join(words).encode()[:size]
 
 
-#: Filler for the fixture's pages, cut to each page's size (256 KiB, repeated beyond).
-PROSE = _prose(256 * 1024)
+@cache
+def prose() -> bytes:
+    """Filler for the fixture's pages, cut to each page's size (256 KiB, repeated beyond):
+    made when the server first needs it, not by every client that imports the profiles."""
+    return _prose(256 * 1024)

@@ -24,7 +24,6 @@ from . import engines, strategies
 from .control import RunControl
 from .job import Job
 from .result import Result
-from .server.run import FixtureServer
 from .sink import Sink
 from .sizing import ideal_s
 from .system import MemoryWatch, raise_open_files_limit
@@ -38,6 +37,8 @@ def ready(job: Job) -> Iterator[Job]:
     """The job with what it needs: the fixture server running, or its temporary file tree
     made; both are stopped or removed afterwards."""
     if job.needs_fixture:
+        from .server.run import FixtureServer  # the server's modules (aiohttp.web) only when it runs
+
         with FixtureServer(seed=job.seed, profile=job.targets.profile) as server:
             yield job.bind(server.base_url)
     elif job.needs_tree:

@@ -3,7 +3,8 @@
 
 - ``loadtool --help`` against ``python -c "import click"`` (what --help cannot do without);
 - ``loadtool fetch URL -n 1`` against ``python -c "import requests; requests.get(URL)"`` (one
-  request with the simplest Python client);
+  request with the simplest Python client), and against one GET with aiohttp in a plain
+  script (the default engine's own start-up: importing aiohttp builds two TLS contexts);
 - ``loadtool serve`` until it answers, against a bare aiohttp app until it answers.
 
 URL is a fixture server started here (or --url). Each command runs --rounds times, A and
@@ -28,6 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write  # noqa: E402
 
 from loadtool.server.run import FixtureServer  # noqa: E402
+
+#: One GET with aiohttp, as a plain script does it: what the default engine's library costs to start.
+BARE_AIOHTTP_GET = """
+import asyncio, sys, aiohttp
+async def main():
+    async with aiohttp.ClientSession() as session, session.get(sys.argv[1]) as response:
+        await response.read()
+asyncio.run(main())
+"""
 
 BARE_SERVER = """
 import sys
@@ -98,6 +108,9 @@ def main() -> None:
             "fetch_one": pair("loadtool fetch URL -n 1 / requests.get", lambda: timed([*loadtool, "fetch", url, "-n",
                                                                                      "1", "-q"]),
                               lambda: timed([python, "-c", f"import requests; requests.get({url!r})"]), args.rounds),
+            "fetch_one_vs_aiohttp": pair("loadtool fetch URL -n 1 / aiohttp get",
+                                         lambda: timed([*loadtool, "fetch", url, "-n", "1", "-q"]),
+                                         lambda: timed([python, "-c", BARE_AIOHTTP_GET, url]), args.rounds),
             "serve": pair("loadtool serve / bare aiohttp app", lambda: until_serving([*loadtool, "serve", "--port",
                                                                                    "{port}"]),
                           lambda: until_serving([python, "-c", BARE_SERVER, "{port}"]), args.rounds),

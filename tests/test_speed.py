@@ -16,3 +16,70 @@ def test_threads_overlap_waits_too(server):
     sequential = loadtool.run(strategy="sequential", **options)
     threaded = loadtool.run(strategy="threads", **options)
     assert sequential.wall_s / threaded.wall_s >= 3
+
+
+# --- regression guards: each engine against its own library as a bare loop ------------------
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from raw_server import RawServer  # noqa: E402
+
+BARE = Path(__file__).resolve().parent.parent / "scripts" / "bare_loops.py"
+#: Each engine's req/s as a share of its bare loop's, against a server faster than both
+#: (tests/raw_server.py): measured here 0.46 (fast), 0.61 (aiohttp), 0.45 (curl). The floors
+#: sit a quarter below, so a change that costs a third of an engine's speed fails.
+FLOORS = {"fast": 0.35, "aiohttp": 0.45, "curl": 0.33}
+
+
+def _bare(engine: str, url: str) -> float:
+    out = subprocess.run([sys.executable, str(BARE), engine, url, "-d", "2"], capture_output=True, text=True,
+                         timeout=60, check=True)
+    return json.loads(out.stdout)["rps"]
+
+
+def _loadtool(engine: str, url: str, tmp_path) -> float:
+    path = tmp_path / f"{engine}.json"
+    subprocess.run([sys.executable, "-m", "loadtool", "fetch", url, "-e", engine, "-d", "2s", "-q", "-o", str(path)],
+                   timeout=60, check=True)
+    result = json.loads(path.read_text())
+    assert result["ok"] == result["ops"] > 0
+    return result["throughput_ops_s"]
+
+
+@pytest.mark.alone
+@pytest.mark.parametrize("engine", sorted(FLOORS))
+def test_each_engine_keeps_its_share_of_its_bare_loop(engine, tmp_path):
+    with RawServer() as server:
+        # Two rounds, taken in turn; the better ratio counts (a shared machine has bad seconds).
+        ratios = [_loadtool(engine, server.url, tmp_path) / _bare(engine, server.url) for _ in range(2)]
+    assert max(ratios) >= FLOORS[engine], ratios
+
+
+@pytest.mark.alone
+def test_start_up_is_within_3x_of_one_requests_get(server):
+    """``loadtool fetch URL -n 1`` as a whole process against ``import requests; requests.get``
+    (best of 3 each): start-up is not the job (measured 2.36x here with compiled modules)."""
+    import time
+
+    import os
+
+    url = server.url("/health")
+    # As installed: compiled modules (the first run writes them where a machine forbids nothing).
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+    def best(command: list[str]) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, timeout=60, env=env)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    ours = best([sys.executable, "-m", "loadtool", "fetch", url, "-n", "1", "-q"])
+    theirs = best([sys.executable, "-c", f"import requests; requests.get({url!r})"])
+    assert ours / theirs <= 3.0, (ours, theirs)

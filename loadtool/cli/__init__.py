@@ -114,8 +114,8 @@ def main() -> None:
     thread still blocked in a request would otherwise hold the exit until its --timeout (and
     a broken pool's leftovers would print their own failures at exit)."""
     code = cli.main(prog_name="loadtool", standalone_mode=False)
-    from .deliver import LEFT_BEHIND, exit_now
-
-    if code in (EXIT_SIGINT, EXIT_SIGTERM, EXIT_WORKER_LOST) or LEFT_BEHIND.is_set():
-        exit_now(code)
+    # Only a command that ran something has loaded deliver (--help has not: it stays quick).
+    deliver = sys.modules.get(f"{__name__}.deliver")
+    if deliver is not None and (code in (EXIT_SIGINT, EXIT_SIGTERM, EXIT_WORKER_LOST) or deliver.LEFT_BEHIND.is_set()):
+        deliver.exit_now(code)
     sys.exit(code or 0)

@@ -200,22 +200,27 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
     If --output cannot be written after all, the report goes to stdout, so it is not lost."""
     from .. import report
 
-    if knee is not None:
-        text, renderable = report.sweep_text(results, knee, delivery.fmt), report.sweep_table(results, knee)
-    else:
-        text = report.render_text(results, delivery.fmt, as_list=len(results) > 1, histogram=delivery.histogram)
-        renderable = report.table(results, delivery.histogram)
+    def text() -> str:
+        if knee is not None:
+            return report.sweep_text(results, knee, delivery.fmt)
+        return report.render_text(results, delivery.fmt, as_list=len(results) > 1, histogram=delivery.histogram)
+
+    def renderable():
+        return report.sweep_table(results, knee) if knee is not None else report.table(results, delivery.histogram)
+
+    # Each made only when it is shown or written: -q with no -o renders nothing (nor imports rich).
     if delivery.output:
+        content = text()
         try:
-            write(delivery.output, text)
+            write(delivery.output, content)
         except WriteFailed:
-            click.echo(text, nl=False)
+            click.echo(content, nl=False)
             raise
     if not delivery.quiet:
         if delivery.fmt == "table" or delivery.output:
-            print_renderable(renderable)
+            print_renderable(renderable())
         else:
-            click.echo(text, nl=False)
+            click.echo(text(), nl=False)
     if results and delivery.files:
         _write_files(results, delivery, knee)
 

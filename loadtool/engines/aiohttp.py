@@ -79,11 +79,20 @@ class AiohttpEngine:
             return "--engine aiohttp goes through http(s) proxies only: for socks5 use --engine curl"
         return None
 
+    def _ssl(self):
+        """The job's TLS context; with no TLS option given, True: aiohttp's own verifying
+        context, made when aiohttp was imported (a second one costs 20 ms of loading the
+        system's CAs, for a run that may never speak https)."""
+        tls = self.fetch.tls
+        if not (tls.insecure or tls.cacert or tls.cert or tls.min_version):
+            return True
+        return tls_context(tls)
+
     @asynccontextmanager
     async def session(self, limit: int) -> AsyncIterator[aiohttp.ClientSession]:
         """One session for the loop, at most ``limit`` connections open."""
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=300,
-                                         ssl=tls_context(self.fetch.tls), force_close=not self.fetch.keepalive)
+                                         ssl=self._ssl(), force_close=not self.fetch.keepalive)
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=self.fetch.connect_timeout_s)
         async with aiohttp.ClientSession(
                 connector=connector, timeout=timeout, auto_decompress=False,

@@ -13,6 +13,7 @@ every engine's: the loop driver (``strategies.loop``) sweeps its operations ever
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import socket
 import time
@@ -434,13 +435,18 @@ class FastEngine:
         self.requests = Requests(job.fetch)
         #: What a redirect that turns the request into a GET sends.
         self.gets = Requests(replace(job.fetch, method="GET", body=None))
-        self.ssl_context = tls_context(job.fetch.tls)
+        self.tls = job.fetch.tls
         self.phases = job.fetch.phases
         #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.
         self.keep = wanted(job.fetch)
         self.max_decoded = job.fetch.max_decoded
         self.keepalive = job.fetch.keepalive
         self.wire = Wire
+
+    @functools.cached_property
+    def ssl_context(self):
+        """Made at the first https connection: a plain-http run never loads the system's CAs."""
+        return tls_context(self.tls)
 
     def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:
         return Channel(self, loop, worker)

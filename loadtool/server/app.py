@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..profiles import PROFILES, PROSE, page
+from ..profiles import PROFILES, page, prose
 from .limits import add_limits
 from .args import BEHAVIOUR, FILES, PROFILE, SEED, Behaviour, float_arg, int_arg
 from .faults import add_fault_routes
@@ -31,7 +31,7 @@ MAX_DRIP_S = 60.0
 CHUNK = 64 * 1024
 #: One block of deterministic bytes that every body is cut from.
 PATTERN = hashlib.shake_256(b"loadtool fixture").digest(CHUNK)
-_FILLER = PROSE
+_FILLER = prose()
 
 async def _write_body(response: web.StreamResponse, size: int) -> None:
     while size > 0:

@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from ..profiles import PROFILES, PROSE, page
+from ..profiles import PROFILES, page, prose
 from .args import PROFILE, SEED
 
 HOSTS, PAGES = 16, 1000
@@ -59,7 +59,7 @@ class HostSeen:
 
 
 SEEN = web.AppKey("web_seen", dict)
-_FILLER = b"<p>" + PROSE + b"</p>\n"
+_FILLER = b"<p>" + prose() + b"</p>\n"
 
 
 class Link(NamedTuple):

@@ -30,6 +30,10 @@ DURATION = "duration"
 WORKER_LOST = "worker lost"
 
 
+#: How long ending a stop's forwarding waits for the forwarding thread.
+FORWARD_JOIN_S = 2.0
+
+
 class RunControl:
     """The stop signal of one run, its grace period, and how to wait for its work.
 
@@ -156,7 +160,10 @@ class RunControl:
         def end() -> None:
             finished.set()
             wake.set()
-            thread.join()
+            # Bounded: a multiprocessing Event's set() waits for every process that was waiting
+            # on it to wake — forever, for a worker killed while it waited (the living ones are
+            # woken first). The thread is a daemon: left behind, it holds nothing of the run.
+            thread.join(FORWARD_JOIN_S)
             unregister()
 
         return end

@@ -460,7 +460,10 @@ def test_per_host_limits_are_kept_as_the_server_sees_them(loadtool_cli, server, 
     assert sum(host["pages"] for host in seen.values()) == out.json()["ops"] == 60
     assert max(host["most_in_flight"] for host in seen.values()) == 1, seen
     gaps = [host["shortest_gap_ms"] for host in seen.values() if host["shortest_gap_ms"] is not None]
-    assert len(gaps) >= 3 and min(gaps) >= 40, seen  # 50 ms apart, less the server's own jitter
+    # Started 50 ms apart; they arrive 50 ms apart less the difference of two sends' delays (a
+    # host's first page also waits for its connection): 34 ms has been seen on a quiet machine.
+    # Ignoring --host-rate brings them within a few ms.
+    assert len(gaps) >= 3 and min(gaps) >= 25, seen
 
 
 @pytest.mark.alone
@@ -473,7 +476,7 @@ def test_robots_crawl_delay_spaces_a_hosts_pages_as_the_server_sees_them(loadtoo
                        "-n", "12", "-s", strategy, "--same-host", "--format", "json")
     assert out.exit_code == 0, out.stderr
     host = politeness(server, run)["3"]
-    assert host["pages"] >= 8 and host["shortest_gap_ms"] >= 40, host
+    assert host["pages"] >= 8 and host["shortest_gap_ms"] >= 25, host  # (see the per-host test above)
 
 
 def test_the_frontier_forgets_idle_hosts_past_its_limit_but_never_a_busy_or_waiting_one():

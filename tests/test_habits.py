@@ -5,6 +5,7 @@ else (the fixture site instead of piped URLs, a table in a file called ``json``)
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -83,6 +84,7 @@ def test_http_2_alone_picks_the_engine_that_speaks_it(loadtool_cli, server):
 
 def test_one_of_a_thing_is_not_several(loadtool_cli, server, tmp_path):
     read = loadtool_cli("read", "-n", "1")
-    assert "1 file " in read.stdout and "1 files" not in read.stdout
+    assert "· 1 file ·" in read.stdout and "1 file listed" in read.stdout
+    assert not re.search(r"\b1 (files|pages|URLs|requests)\b", read.stdout)
     crawl = loadtool_cli("crawl", "--server", server.base_url, "-n", "1")
-    assert "· 1 page ·" in crawl.stdout
+    assert "· 1 page ·" in crawl.stdout and not re.search(r"\b1 pages\b", crawl.stdout)

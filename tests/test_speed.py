@@ -61,9 +61,11 @@ def test_each_engine_keeps_its_share_of_its_bare_loop(engine, tmp_path):
 
 
 @pytest.mark.alone
-def test_start_up_is_within_3x_of_one_requests_get(server):
+def test_start_up_is_within_3_5x_of_one_requests_get(server):
     """``loadtool fetch URL -n 1`` as a whole process against ``import requests; requests.get``
-    (best of 3 each): start-up is not the job (measured 2.36x here with compiled modules)."""
+    (best of 3 each): start-up is not the job. Measured 2.36x by scripts/bench_startup.py, up
+    to 3.0x here inside the suite; importing one more heavy library (rich eagerly, say) on
+    this path would pass 3.5x."""
     import time
 
     import os
@@ -82,4 +84,4 @@ def test_start_up_is_within_3x_of_one_requests_get(server):
 
     ours = best([sys.executable, "-m", "loadtool", "fetch", url, "-n", "1", "-q"])
     theirs = best([sys.executable, "-c", f"import requests; requests.get({url!r})"])
-    assert ours / theirs <= 3.0, (ours, theirs)
+    assert ours / theirs <= 3.5, (ours, theirs)

@@ -69,6 +69,15 @@ class Measured:
     #: many hosts the pilot's targets spread.
     capacity: dict[str, Any] | None = None
     pilot_hosts: int = 1
+    #: Over https: what a new connection's TLS handshake costs — ``cpu_s`` of the client's CPU
+    #: and ``time_s`` (p50) — as a leg of the pilot with a new connection a request measured it.
+    tls: dict[str, float] | None = None
+
+    def connections_per_page(self, goal) -> float:
+        """New connections a page of the job opens: one per host, each kept open (a crawl of
+        many small hosts pays a handshake every few pages; a fetch of one host, once)."""
+        hosts = goal.hosts or self.pilot_hosts
+        return min(1.0, hosts / goal.pages) if goal.pages else 0.0
 
     @property
     def site_per_s(self) -> float:
@@ -164,6 +173,7 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
                 continue
             ways.append(Way(strategy, engine, run.cpu_s / run.ops, run.memory_per_worker_bytes,
                             strategies.get(strategy).scale))
+        tls = _handshake(bound, progress, each_s, ways) if _has_https(bound) else None
     return Measured(
         latency_mean_s=mean_of(histogram) / 1e6,
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
@@ -171,7 +181,21 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
         latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
         samples=samples, error_rate=failed / samples if samples else 0.0,
         spread=_spread_of(samples, mean_of(histogram) / 1e6, sd_s), ways=tuple(ways), skipped=tuple(skipped),
-        cores=cpu_count(), capacity=asdict(capacity), pilot_hosts=_hosts(bound))
+        cores=cpu_count(), capacity=asdict(capacity), pilot_hosts=_hosts(bound), tls=tls)
+
+
+def _handshake(bound: Job, progress, leg_s: float, ways: list) -> dict[str, float] | None:
+    """What a TLS handshake costs: async (aiohttp) once more, with a new connection for every
+    request; its CPU a request over the kept-alive leg's is the handshake's, and its connect
+    phase (aiohttp's holds the handshake) its time."""
+    kept = next((way for way in ways if (way.strategy, way.engine) == ("async", "aiohttp")), None)
+    run = _phase(bound, progress, strategy="async", engine="aiohttp", count=None, duration_s=leg_s,
+                 concurrency=PILOT_CONCURRENCY, fetch=replace(bound.fetch, keepalive=False))
+    if kept is None or not run.ok:
+        return None
+    connect = run.stats.phases_ms().get("connect")
+    return {"cpu_s": max(run.cpu_s / run.ops - kept.cpu_per_op_s, 0.0),
+            "time_s": connect["p50"] / 1000 if connect else 0.0, "connections": run.stats.connections["new"]}
 
 
 def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> Measured:
@@ -247,7 +271,11 @@ def _has_https(job: Job) -> bool:
 def options(measured: Measured, goal: Goal) -> list[Option]:
     site = measured.site_per_s_for(goal.hosts)
     goal = replace(goal, politeness_used=(measured.crawl or {}).get("politeness_used", 1.0))
-    return [plan_option(way, goal, measured.latency_mean_s, measured.spread, site) for way in measured.ways]
+    ways = measured.ways
+    if measured.tls:  # each page's share of a new connection's handshake, on top of what it costs
+        handshake = measured.tls["cpu_s"] * measured.connections_per_page(goal)
+        ways = tuple(replace(way, cpu_per_op_s=way.cpu_per_op_s + handshake) for way in ways)
+    return [plan_option(way, goal, measured.latency_mean_s, measured.spread, site) for way in ways]
 
 
 def assumptions(measured: Measured, goal: Goal) -> list[str]:
@@ -274,6 +302,12 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
                       ", ".join(f"{level['concurrency']}: {level['per_s']:,.0f}/s at {level['latency_s'] * 1000:,.0f} ms"
                                 for level in capacity["levels"]) + f"): {capacity['reason']}.")
                      + (" Every way is capped there." if capacity["per_s"] is not None else ""))
+    if measured.tls:
+        tls, share = measured.tls, measured.connections_per_page(goal)
+        lines.append(f"TLS: a new connection's handshake cost {tls['cpu_s'] * 1000:.2f} ms of the client's CPU "
+                     f"here and took {tls['time_s'] * 1000:.1f} ms (p50); the plan counts one connection per host, "
+                     f"each kept open ({goal.hosts or measured.pilot_hosts:,} over {goal.pages:,} pages: "
+                     f"{share:.3g} a page, {tls['cpu_s'] * share * 1e6:,.1f} µs of CPU a page).")
     polite = goal.politeness_cap(measured.latency_mean_s)
     if math.isfinite(polite):
         lines.append(f"Politeness over {goal.hosts:,} hosts caps the whole job at {polite:,.0f} pages/s.")
@@ -318,6 +352,7 @@ def measured_from(plan: dict[str, Any]) -> Measured:
     data["skipped"] = tuple(data["skipped"])
     data.setdefault("crawl", None)
     data.setdefault("capacity", None)
+    data.setdefault("tls", None)
     return Measured(**data)
 
 

@@ -113,3 +113,26 @@ def test_a_polite_crawl_lands_within_15_percent_of_its_plan(loadtool_cli, tmp_pa
     assert plan["measured"]["crawl"]["politeness_used"] < 1
     checked = check(measured_from(plan), run.json())
     assert abs(checked.error) <= 0.15, (checked.predicted_s, checked.measured_s)
+
+
+def test_over_https_the_plan_counts_a_handshake_per_host(loadtool_cli):
+    """The pilot measures a TLS handshake (a leg with a new connection a request) and the plan
+    adds each page's share of one: a crawl of 1,000 hosts over 2,000 pages pays half a
+    handshake a page, a job on one host next to nothing."""
+    from loadtool.plan import options
+    from loadtool.sizing import Goal
+
+    with FixtureServer(tls=True) as server:
+        out = loadtool_cli("plan", server.url("/page/{i}"), "--cacert", server.cacert, "--pages", "2000",
+                           "--hosts", "1000", "--pilot", "3s", "--no-progress", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    plan = out.json()
+    tls = plan["measured"]["tls"]
+    assert tls["cpu_s"] > 0 and tls["time_s"] > 0 and tls["connections"] > 0
+    assert any(line.startswith("TLS:") and "1,000 over 2,000 pages: 0.5 a page" in line for line in plan["assumptions"])
+    measured = measured_from(plan)
+    one_host = options(measured, Goal(pages=2000, hosts=1, cores=2))
+    many_hosts = options(measured, Goal(pages=2000, hosts=1000, cores=2))
+    for few, many in zip(one_host, many_hosts):
+        added = many.way.cpu_per_op_s - few.way.cpu_per_op_s
+        assert added == pytest.approx(tls["cpu_s"] * (0.5 - 1 / 2000))

@@ -20,6 +20,8 @@ from .options import grouped_command
 @click.option("--per-host", metavar="N", help="Politeness: at most N requests in flight per host.")
 @click.option("--per-host-rate", "--host-rate", "host_rate", metavar="R",
               help="Politeness: at most R requests started per host, e.g. 5/s.")
+@click.option("--insecure", "-k", is_flag=True, help="Do not verify the pilot's servers' TLS certificates.")
+@click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for the pilot's https.")
 @click.option("--no-compression", is_flag=True,
               help="Ask for answers as they are, as the real job will (see loadtool fetch --help).")
 @click.option("--pilot", metavar="TIME", default="20s", show_default=True,
@@ -43,7 +45,8 @@ from .options import grouped_command
                    "and plans with the CPU a page costs to fetch, find links in and --parse.")
 @click.option("--parse", metavar="MODULE:FUNCTION",
               help="With --crawl: your parser, run on every page of the pilot, so its CPU is in the plan.")
-def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, no_compression, pilot, cores, profile,
+def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecure, cacert, no_compression, pilot,
+            cores, profile,
             check_path, plan_path, fmt, output, quiet, no_progress, crawl, parse) -> int:
     """Size a real scraping job from a short pilot run.
 
@@ -71,8 +74,8 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, no_com
     if parse and not crawl:
         raise click.UsageError("--parse goes with --crawl: the pages of a fixed list are not parsed")
     host_count = whole_number("hosts", hosts, 1) if hosts else None
-    job = Job.build(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate,
-                    no_compression=no_compression, **_targets(urls, urls_file, host_count, crawl))
+    job = Job.build(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate, insecure=insecure,
+                    cacert=cacert, no_compression=no_compression, **_targets(urls, urls_file, host_count, crawl))
     goal = Goal(pages=whole_number("pages", pages, 1, MAX_COUNT), hosts=host_count,
                 deadline_s=seconds("deadline", deadline) if deadline else None,
                 per_host=job.fetch.per_host, host_rate=job.fetch.host_rate,

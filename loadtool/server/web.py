@@ -45,10 +45,13 @@ class HostSeen:
     pages: int = 0
     in_flight: int = 0
     most_in_flight: int = 0
+    first_arrival: float | None = None
     last_arrival: float | None = None
     shortest_gap_s: float | None = None
 
     def arrive(self, now: float) -> None:
+        if self.first_arrival is None:
+            self.first_arrival = now
         if self.last_arrival is not None:
             gap = now - self.last_arrival
             self.shortest_gap_s = gap if self.shortest_gap_s is None else min(self.shortest_gap_s, gap)
@@ -235,11 +238,14 @@ async def web_hits(request: web.Request) -> web.Response:
 
 async def web_politeness(request: web.Request) -> web.Response:
     """Per host of one run (``?run=...``): pages, the most answered at once, and the shortest
-    gap between two arrivals in ms (null with fewer than two)."""
+    and the mean gap between two arrivals in ms (null with fewer than two). The mean is the
+    pace a crawler kept; the shortest also has the jitter of its sends in it."""
     run = request.query.get("run", "")
     return web.json_response({host: {"pages": seen.pages, "most_in_flight": seen.most_in_flight,
                                      "shortest_gap_ms": None if seen.shortest_gap_s is None
-                                     else round(seen.shortest_gap_s * 1000, 3)}
+                                     else round(seen.shortest_gap_s * 1000, 3),
+                                     "mean_gap_ms": None if seen.shortest_gap_s is None
+                                     else round((seen.last_arrival - seen.first_arrival) / (seen.pages - 1) * 1000, 3)}
                               for (key, host), seen in request.app[SEEN].items() if key == run})
 
 

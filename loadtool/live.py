@@ -84,9 +84,11 @@ def _counts(counts: dict) -> str:
 def rows(job, layout, frame: Frame) -> list[tuple[str, str]]:
     """The view's (label, text) rows."""
     if job.count is not None:
-        share = frame.ops / job.count
-        eta = (job.count - frame.ops) / (frame.ops / frame.elapsed_s) if frame.ops else None
+        share = min(frame.ops / job.count, 1.0)
+        eta = max(job.count - frame.ops, 0) / (frame.ops / frame.elapsed_s) if frame.ops else None
         amount = f"{frame.ops:,} of {job.count:,} ({share:.0%})"
+    elif job.duration_s is None:  # a crawl until its frontier runs dry
+        share, eta, amount = 0.0, None, f"{frame.ops:,} so far"
     else:
         share = min(frame.elapsed_s / job.duration_s, 1.0)
         eta = max(job.duration_s - frame.elapsed_s, 0.0)
@@ -148,9 +150,12 @@ def live_view(job, layout, sink, refresh_s: float = 0.25, what: str | None = Non
         return view(job, layout, sink.read(lambda stats: capture(stats, elapsed, open_model)), what)
 
     def show() -> None:
-        with Live(frame(), console=console, auto_refresh=False, transient=True) as live:
-            while not finished.wait(refresh_s):
-                live.update(frame(), refresh=True)
+        try:
+            with Live(frame(), console=console, auto_refresh=False, transient=True) as live:
+                while not finished.wait(refresh_s):
+                    live.update(frame(), refresh=True)
+        except Exception as exc:  # noqa: BLE001 - a view that cannot draw must not take the run with it
+            console.print(f"loadtool: the live view stopped: {type(exc).__name__}: {exc}", style="dim")
 
     thread = threading.Thread(target=show, name="loadtool-live", daemon=True)
     thread.start()

@@ -77,3 +77,20 @@ def test_a_dumb_terminal_gets_the_progress_line_not_the_view(server):
                                           "-n", "30", "-c", "10"], term="dumb")
     assert code == 0 and not any("whole run" in screen for screen in screens)
     assert re.search(r"ok\s+30 of 30", final)
+
+
+def test_the_view_of_a_run_without_an_end_and_of_a_timed_one():
+    """A crawl with no page limit (no count, no duration) and a -d run: the rows say what is
+    known, with no division by what is not."""
+    from types import SimpleNamespace
+
+    from loadtool.live import Frame, rows
+
+    frame = Frame(ops=120, failed=2, elapsed_s=3.0, per_second=[40, 40, 40], recent_ms=None, whole_ms=None,
+                  status={200: 118, 404: 2}, errors={}, in_flight=9.6, behind_s=0.004)
+    layout = SimpleNamespace(in_flight=10)
+    endless = dict(rows(SimpleNamespace(count=None, duration_s=None, kind="fetch"), layout, frame))
+    assert "120 so far" in endless["progress"] and "ETA -" in endless["progress"]
+    timed = dict(rows(SimpleNamespace(count=None, duration_s=10.0, kind="fetch"), layout, frame))
+    assert "ETA 7s" in timed["progress"] and "behind schedule by up to 4ms" in timed["in flight"]
+    assert "200 ×118" in timed["status"]

@@ -460,11 +460,11 @@ def test_per_host_limits_are_kept_as_the_server_sees_them(loadtool_cli, server, 
     assert sum(host["pages"] for host in seen.values()) == out.json()["ops"] == 60
     assert max(host["most_in_flight"] for host in seen.values()) == 1, seen
     paced = [host for host in seen.values() if host["pages"] >= 4]
-    # Started 50 ms apart, they arrive 50 ms apart on average; any two can arrive closer by the
-    # difference of their sends' delays (a host's first page also waits for its connection:
-    # 24 ms has been seen under load). Ignoring --host-rate brings them within a few ms.
-    assert len(paced) >= 3 and all(host["mean_gap_ms"] >= 45 and host["shortest_gap_ms"] >= 10
-                                   for host in paced), seen
+    # Started 50 ms apart, they arrive 50 ms apart on average. Any two can arrive closer by the
+    # difference of their sends' delays — a page sent late by a stalled loop, answered at once,
+    # and the next one, due by then, sent on time arrive 0.5 ms apart (seen under CI load) — so
+    # the pace is held on the mean. Ignoring --host-rate brings it to a page's latency or less.
+    assert len(paced) >= 3 and all(host["mean_gap_ms"] >= 45 for host in paced), seen
 
 
 @pytest.mark.alone
@@ -477,8 +477,8 @@ def test_robots_crawl_delay_spaces_a_hosts_pages_as_the_server_sees_them(loadtoo
                        "-n", "12", "-s", strategy, "--same-host", "--format", "json")
     assert out.exit_code == 0, out.stderr
     host = politeness(server, run)["3"]
-    # (the mean and the shortest gap as in the per-host test above)
-    assert host["pages"] >= 8 and host["mean_gap_ms"] >= 45 and host["shortest_gap_ms"] >= 10, host
+    # (the pace held on the mean gap, as in the per-host test above)
+    assert host["pages"] >= 8 and host["mean_gap_ms"] >= 45, host
 
 
 def test_the_frontier_forgets_idle_hosts_past_its_limit_but_never_a_busy_or_waiting_one():

@@ -25,6 +25,8 @@ from .share import run_share
 
 #: After the grace period, how long the processes get to send what they have.
 WIND_DOWN_S = 2.0
+#: How long the end of a run waits for the thread that merges the processes' counts.
+COLLECT_JOIN_S = 5.0
 
 _shared: dict = {}
 
@@ -111,7 +113,10 @@ class Hybrid(Strategy):
         finally:
             end_forward()
             counts.put(None)
-            collector.join()
+            # Bounded: a process killed while writing to the queue leaves half a message in its
+            # pipe, and the collector waits for the rest for good. It is a daemon; what came
+            # whole before it stands.
+            collector.join(COLLECT_JOIN_S)
             if control.stopped:
                 signal_workers(pool, signal.SIGKILL)
             pool.shutdown(wait=True, cancel_futures=True)

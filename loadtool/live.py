@@ -57,8 +57,8 @@ def capture(stats, elapsed_s: float, open_model: bool) -> Frame:
     """A Frame of ``stats`` (read under the sink's lock)."""
     last = int(time.time() - stats.epoch)
     # The current second is under way: its rate would read low, so the sparkline ends before it.
-    counts, recent = stats.series.recent(last, SPARK_S + 1)
-    _, window = stats.series.recent(last, RECENT_S)
+    counts = stats.series.counts(last, SPARK_S + 1)
+    window = stats.series.recent(last, RECENT_S)
     return Frame(stats.ops, stats.failed, elapsed_s, counts[:-1], _percentiles(window), _percentiles(stats.latency),
                  dict(stats.status), dict(stats.errors), stats.series.concurrency(last - 1),
                  stats.behind_us / 1e6 if open_model else None)

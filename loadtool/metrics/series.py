@@ -115,17 +115,20 @@ class Series:
             return 0.0
         return row.ops * mean_of(row.histogram()) / 1e6
 
-    def recent(self, last: int, seconds: int) -> tuple[list[int], HdrHistogram]:
-        """The operations of each of the ``seconds`` seconds up to ``last`` (oldest first), and
-        one latency histogram of them (for a live view: cost bounded by ``seconds``)."""
+    def counts(self, last: int, seconds: int) -> list[int]:
+        """The operations of each of the ``seconds`` seconds up to ``last``, oldest first."""
+        rows = self._rows
+        return [rows[second].ops if second in rows else 0 for second in range(last - seconds + 1, last + 1)]
+
+    def recent(self, last: int, seconds: int) -> HdrHistogram:
+        """One latency histogram of the ``seconds`` seconds up to ``last`` (for a live view:
+        its cost bounded by ``seconds``)."""
         merged = new_histogram(SERIES_DIGITS)
-        counts = []
         for second in range(last - seconds + 1, last + 1):
             row = self._rows.get(second)
-            counts.append(row.ops if row is not None else 0)
             if row is not None and row.ops:
                 merged.add(row.histogram())
-        return counts, merged
+        return merged
 
     def histograms(self) -> Iterator[tuple[int, HdrHistogram]]:
         """Each second's latency histogram (µs), seconds in order; idle seconds skipped."""

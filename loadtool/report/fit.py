@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: What separates the items of a summary row.
 GAP = "   "
@@ -41,7 +41,6 @@ class Columns:
     caption: str | None = None
     #: Draw it as plain aligned columns, no box (for pipes and files).
     plain: bool = False
-    _dropped: tuple[str, ...] = field(default=(), init=False)
 
     def table(self, boxed: bool = True, keep: Sequence[int] | None = None):
         from rich import box
@@ -79,7 +78,6 @@ class Columns:
     def _plain(self, keep):
         table = self.table(False, keep)
         table.box = None
-        table.show_header = True
         return table
 
     def __rich_console__(self, console, options):

@@ -15,7 +15,6 @@ run's length.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,30 +136,14 @@ def can_redraw() -> bool:
 def live_view(job, layout, sink, refresh_s: float = 0.25, what: str | None = None) -> Iterator[None]:
     """Show the live view of a run on stderr until it ends (``what``: the command, when the
     job's kind does not say it — a crawl)."""
-    from rich.console import Console
-    from rich.live import Live
+    from .progress import redrawn
 
-    finished = threading.Event()
     started = time.perf_counter()
     open_model = job.rate is not None
-    console = Console(stderr=True)
 
     def frame():
         elapsed = max(time.perf_counter() - started, 1e-9)
         return view(job, layout, sink.read(lambda stats: capture(stats, elapsed, open_model)), what)
 
-    def show() -> None:
-        try:
-            with Live(frame(), console=console, auto_refresh=False, transient=True) as live:
-                while not finished.wait(refresh_s):
-                    live.update(frame(), refresh=True)
-        except Exception as exc:  # noqa: BLE001 - a view that cannot draw must not take the run with it
-            console.print(f"loadtool: the live view stopped: {type(exc).__name__}: {exc}", style="dim")
-
-    thread = threading.Thread(target=show, name="loadtool-live", daemon=True)
-    thread.start()
-    try:
+    with redrawn(frame, "live view", 0.0, refresh_s):
         yield
-    finally:
-        finished.set()
-        thread.join()

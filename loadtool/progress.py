@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from .units import format_duration
 
@@ -71,25 +72,35 @@ def describe(job, sink, started: float, rate: _Rate):
 @contextmanager
 def live_progress(job, layout, sink, delay_s: float = 1.0, refresh_s: float = 0.25) -> Iterator[None]:
     """Show a run's progress on stderr from ``delay_s`` after the start until the run ends."""
-    from rich.console import Console
+    started, rate = time.perf_counter(), _Rate()
+    with redrawn(lambda: describe(job, sink, started, rate), "progress line", delay_s, refresh_s):
+        yield
 
-    finished = threading.Event()
-    thread = threading.Thread(target=_show, args=(job, sink, finished, Console(stderr=True), delay_s, refresh_s),
-                              name="loadtool-progress", daemon=True)
+
+@contextmanager
+def redrawn(frame: Callable[[], Any], name: str, delay_s: float, refresh_s: float) -> Iterator[None]:
+    """``frame()`` drawn on stderr from ``delay_s`` after the start, redrawn every ``refresh_s``,
+    and gone when the block ends (transient), from a thread of its own: the progress line's
+    and the live view's. One that cannot draw says so in a line and lets the run go on."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console, finished = Console(stderr=True), threading.Event()
+
+    def show() -> None:
+        if finished.wait(delay_s):
+            return
+        try:
+            with Live(frame(), console=console, auto_refresh=False, transient=True) as live:
+                while not finished.wait(refresh_s):
+                    live.update(frame(), refresh=True)
+        except Exception as exc:  # noqa: BLE001 - a view that cannot draw must not take the run with it
+            console.print(f"loadtool: the {name} stopped: {type(exc).__name__}: {exc}", style="dim")
+
+    thread = threading.Thread(target=show, name=f"loadtool-{name.replace(' ', '-')}", daemon=True)
     thread.start()
     try:
         yield
     finally:
         finished.set()
         thread.join()
-
-
-def _show(job, sink, finished: threading.Event, console, delay_s: float, refresh_s: float) -> None:
-    from rich.live import Live
-
-    started, rate = time.perf_counter(), _Rate()
-    if finished.wait(delay_s):
-        return
-    with Live(describe(job, sink, started, rate), console=console, auto_refresh=False, transient=True) as live:
-        while not finished.wait(refresh_s):
-            live.update(describe(job, sink, started, rate), refresh=True)

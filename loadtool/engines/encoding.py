@@ -121,7 +121,7 @@ class _Brotli:
     def __init__(self) -> None:
         import brotli
 
-        self.inner, self.pending = brotli.Decompressor(), b""
+        self.inner = brotli.Decompressor()
 
     def decompress(self, data: bytes, max_length: int) -> bytes:
         try:

@@ -19,7 +19,7 @@ import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from itertools import count as count_from
+from itertools import count as count_from, cycle
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -143,8 +143,10 @@ class ItemList:
 
     def iter_from(self, start: int, stop: int | None) -> Iterator[tuple[int, str]]:
         items, n = self.items, len(self.items)
-        for index in (count_from(start) if stop is None else range(start, stop)):
-            yield index, expand(items[index % n], index)
+        indices = count_from(start) if stop is None else range(start, stop)
+        if self.distinct() is not None:  # no {i} to fill in: the items in turn, paired in C
+            return zip(indices, cycle(items[start % n:] + items[:start % n]))
+        return ((index, expand(items[index % n], index)) for index in indices)
 
     def latency_s(self, index: int) -> float | None:
         return None

@@ -10,7 +10,6 @@ is cut here too, so processes, hybrid and cluster get their parts the same way.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -100,7 +99,7 @@ class Work:
         self._base = base
         self._clock = clock
         self._stopping = control.stopping
-        self._lock = threading.Lock() if shared else contextlib.nullcontext()
+        self._lock = threading.Lock() if shared else None
         #: Operations handed out so far: those not counted at the end were abandoned.
         self.issued = 0
 
@@ -110,9 +109,13 @@ class Work:
     def __next__(self) -> Op:
         if self._stopping.is_set() or (self._timed and self._clock() >= self._deadline):
             raise StopIteration
-        with self._lock:
+        if self._lock is None:  # one thread: a lock, or even a null context, is a cost per operation
             index, target = next(self._ops)
             self.issued += 1
+        else:
+            with self._lock:
+                index, target = next(self._ops)
+                self.issued += 1
         if self._pacer is None:
             return _new(Op, (index, target, None))  # Op's own __new__ costs 2.5x: one per operation
         due = self._base + self._pacer.offset_s(index)

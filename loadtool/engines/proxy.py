@@ -34,11 +34,8 @@ class Proxies:
         self.env = urllib.request.getproxies_environment() if use_env else {}
         self._bypass = self.env.get("no", "")
         self._direct_loopback = "no" not in self.env
-
-    @property
-    def any(self) -> bool:
-        """Whether some URL could go through a proxy."""
-        return bool(self.proxy or self.env.get("http") or self.env.get("https") or self.env.get("all"))
+        #: Whether some URL could go through a proxy (asked once per request by every engine).
+        self.any = bool(self.proxy or self.env.get("http") or self.env.get("https") or self.env.get("all"))
 
     @lru_cache(maxsize=4096)
     def for_host(self, scheme: str, host: str) -> str | None:

@@ -32,7 +32,7 @@ async def run_async(job, layout: Layout, control, sink) -> None:
     if engine.style == "loop":
         await LoopDriver(job, in_flight, engine, policy, control, sink, asyncio.get_running_loop()).run()
         return
-    work = Work(job, control, sink.epoch)
+    work = Work(job, control, sink.epoch, shared=False)  # every worker runs on this loop
     limits = AsyncHostLimits.for_job(job)
     async with engine.session(in_flight) as session:
         workers = asyncio.gather(*(async_worker(work, engine, session, policy, sink.record, limits)

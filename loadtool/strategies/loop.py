@@ -39,13 +39,14 @@ class LoopWorker:
         driver = self.driver
         work = driver.work
         while (op := next(work, None)) is not None:
-            if isinstance(op.target, InvalidTarget):
+            if type(op.target) is InvalidTarget:
                 driver.count(driver.policy.invalid(op, op.target.detail, time.perf_counter()))
                 continue
-            if op.due is not None and op.due > time.perf_counter():
-                driver.loop.call_at(driver.loop_time(op.due), self.begin, op)
+            due = op.due
+            if due is not None and due > time.perf_counter():
+                driver.loop.call_at(driver.loop_time(due), self.begin, op)
             else:
-                self.send(driver.policy.begin(op, time.perf_counter()))
+                self.send(driver.begin(op, time.perf_counter()))
             return
         self.finish()
 
@@ -54,14 +55,15 @@ class LoopWorker:
             self.send(self.driver.policy.begin(op, time.perf_counter()))
 
     def send(self, attempt) -> None:
+        """Start ``attempt`` on the channel (its deadline is kept by the driver's sweep)."""
         if self.done:
             return
-        driver = self.driver
         self.attempt, self.in_flight = attempt, True
         try:
-            self.channel.start(attempt.op.target, driver.policy.deadline_s(attempt))
+            self.channel.start(attempt.op.target)
         except ValueError as exc:  # a target this engine cannot fetch
             self.in_flight = False
+            driver = self.driver
             driver.count(driver.policy.invalid(attempt.op, str(exc), time.perf_counter()))
             self.next()
 
@@ -124,6 +126,8 @@ class LoopDriver:
         self.batch = sink.new_batch()
         #: Count one Sample into this loop's own batch (one thread: no lock per request).
         self.count = self.batch.add
+        #: The first attempt of an operation (Policy.begin), looked up once: it runs per operation.
+        self.begin = policy.begin
         self.finished = loop.create_future()
         self._left = concurrency
         self.workers = [LoopWorker(self) for _ in range(concurrency)]

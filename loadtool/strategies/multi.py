@@ -38,6 +38,8 @@ class MultiDriver:
         self.held = None  # the next operation, while it is not yet due
         self.batch = sink.new_batch()
         self.count = self.batch.add
+        #: Policy.answered and Policy.begin, looked up once: they run per operation.
+        self.answered, self.begin = policy.answered, policy.begin
         self.exhausted = False
 
     def run(self) -> None:
@@ -81,10 +83,10 @@ class MultiDriver:
             if op.due is not None and op.due > now:
                 self.held = op
                 return
-            if isinstance(op.target, InvalidTarget):
+            if type(op.target) is InvalidTarget:
                 self.count(self.policy.invalid(op, op.target.detail, now))
                 continue
-            self._send(self.free.pop(), self.policy.begin(op, now), now, self.policy.first_limits)
+            self._send(self.free.pop(), self.begin(op, now), now, self.policy.first_limits)
 
     def _send(self, slot: int, attempt, now: float, limits=None) -> None:
         self.attempts[slot] = attempt
@@ -97,9 +99,9 @@ class MultiDriver:
 
     def _ended(self, slot: int, outcome) -> None:
         attempt, now = self.attempts.pop(slot), time.perf_counter()
-        if outcome.error is None:  # an answer: the short way to the same decision
-            verdict = self.policy.answered(attempt, outcome.status, outcome.nbytes, now, outcome.protocol,
-                                           outcome.connected, outcome.phases, outcome.answer, outcome.decoded)
+        status, nbytes, error, _, _, protocol, connected, phases, answer, decoded = outcome
+        if error is None:  # an answer: the short way to the same decision
+            verdict = self.answered(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded)
         else:
             verdict = self.policy.settle(attempt, outcome, now)
         if type(verdict) is Retry:

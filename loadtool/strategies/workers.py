@@ -30,13 +30,15 @@ def attempt_sync(engine, session, policy: Policy, op: Op) -> tuple[Sample, Outco
     if isinstance(op.target, InvalidTarget):
         return policy.invalid(op, op.target.detail, now), None
     attempt = policy.begin(op, now)
+    limits = policy.first_limits  # sent the moment it began: the same for every first attempt
     while True:
-        outcome = engine.attempt(session, op.target, policy.limits(attempt, time.perf_counter()))
+        outcome = engine.attempt(session, op.target, limits)
         verdict = policy.settle(attempt, outcome, time.perf_counter())
         if type(verdict) is not Retry:
             return verdict, outcome
         time.sleep(verdict.pause_s)
         attempt = verdict.attempt
+        limits = policy.limits(attempt, time.perf_counter())
 
 
 async def do_async(engine, session, policy: Policy, op: Op) -> Sample:
@@ -51,13 +53,15 @@ async def attempt_async(engine, session, policy: Policy, op: Op) -> tuple[Sample
     if isinstance(op.target, InvalidTarget):
         return policy.invalid(op, op.target.detail, now), None
     attempt = policy.begin(op, now)
+    limits = policy.first_limits  # sent the moment it began: the same for every first attempt
     while True:
-        outcome = await engine.attempt(session, op.target, policy.limits(attempt, time.perf_counter()))
+        outcome = await engine.attempt(session, op.target, limits)
         verdict = policy.settle(attempt, outcome, time.perf_counter())
         if type(verdict) is not Retry:
             return verdict, outcome
         await asyncio.sleep(verdict.pause_s)
         attempt = verdict.attempt
+        limits = policy.limits(attempt, time.perf_counter())
 
 
 def sync_worker(work: Work, engine, session, policy: Policy, record: Callable[[Sample], None],

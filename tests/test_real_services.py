@@ -67,6 +67,30 @@ def test_a_server_that_requires_a_client_certificate(strategy, engine):
     assert with_cert.ok == 2
 
 
+def test_the_command_line_loads_the_systems_cas_when_https_is_first_spoken(tls_server):
+    """The command line defers aiohttp's import-time loading of the system's CAs (39 ms of a
+    one-request run) to the first https connection: not loaded before it, and trusted then.
+    Here the system's bundle is the fixture's CA (SSL_CERT_FILE), so only a bundle that was
+    loaded lets the default engine verify the server."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SSL_CERT_FILE": tls_server.cacert}
+    deferred = subprocess.run(
+        [sys.executable, "-c", "from loadtool.engines.cas import defer_aiohttp_cas; defer_aiohttp_cas(); "
+                               "import aiohttp.connector as c; print(c._SSL_CONTEXT_VERIFIED.cert_store_stats())"],
+        capture_output=True, text=True, env=env, timeout=60, check=True)
+    assert "'x509_ca': 0" in deferred.stdout
+    run = subprocess.run([sys.executable, "-m", "loadtool", "fetch", tls_server.url("/health"), "-n", "2", "--no-progress",
+                          "--format", "json"], capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 0 and '"ok": 2' in run.stdout, run.stderr
+    untrusted = subprocess.run([sys.executable, "-m", "loadtool", "fetch", tls_server.url("/health"), "-n", "1",
+                                "--no-progress", "--format", "json"], capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "SSL_CERT_FILE": os.devnull})
+    assert '"tls": 1' in untrusted.stdout
+
+
 def test_a_bad_cacert_is_a_usage_error(tmp_path):
     bogus = tmp_path / "ca.pem"
     bogus.write_text("not a certificate")

@@ -18,6 +18,7 @@ import sys
 import click
 
 from .. import __version__
+from ..engines.cas import defer_aiohttp_cas
 from ..errors import UsageError
 from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, EXIT_WORKER_LOST
 from . import compare, crawl, fetch, files, plan, read, schema, serve, sweep
@@ -113,6 +114,7 @@ def main() -> None:
     flight, or one that lost a worker process, it exits at once: the report is out, and a
     thread still blocked in a request would otherwise hold the exit until its --timeout (and
     a broken pool's leftovers would print their own failures at exit)."""
+    defer_aiohttp_cas()  # the system's CAs when a run first speaks https, not at aiohttp's import
     code = cli.main(prog_name="loadtool", standalone_mode=False)
     # Only a command that ran something has loaded deliver (--help has not: it stays quick).
     deliver = sys.modules.get(f"{__name__}.deliver")

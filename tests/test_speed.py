@@ -31,9 +31,9 @@ from raw_server import RawServer  # noqa: E402
 
 BARE = Path(__file__).resolve().parent.parent / "scripts" / "bare_loops.py"
 #: Each engine's req/s as a share of its bare loop's, against a server faster than both
-#: (tests/raw_server.py): measured here 0.46 (fast), 0.61 (aiohttp), 0.45 (curl). The floors
-#: sit a quarter below, so a change that costs a third of an engine's speed fails.
-FLOORS = {"fast": 0.35, "aiohttp": 0.45, "curl": 0.33}
+#: (tests/raw_server.py): measured here 0.55-0.58 (fast), 0.78-0.87 (aiohttp), 0.52-0.53 (curl).
+#: The floors sit a quarter below, so a change that costs a third of an engine's speed fails.
+FLOORS = {"fast": 0.42, "aiohttp": 0.6, "curl": 0.39}
 
 
 def _bare(engine: str, url: str) -> float:
@@ -61,11 +61,11 @@ def test_each_engine_keeps_its_share_of_its_bare_loop(engine, tmp_path):
 
 
 @pytest.mark.alone
-def test_start_up_is_within_3_5x_of_one_requests_get(server):
+def test_start_up_is_within_3x_of_one_requests_get(server):
     """``loadtool fetch URL -n 1`` as a whole process against ``import requests; requests.get``
-    (best of 3 each): start-up is not the job. Measured 2.36x by scripts/bench_startup.py, up
-    to 3.0x here inside the suite; importing one more heavy library (rich eagerly, say) on
-    this path would pass 3.5x."""
+    (best of 3 each): start-up is not the job. Measured 1.98x by scripts/bench_startup.py
+    (2.36x before the system's CAs were loaded only for https), 1.93x here inside the
+    suite; importing one more heavy library (rich eagerly, say) on this path would pass 3x."""
     import time
 
     import os
@@ -84,4 +84,4 @@ def test_start_up_is_within_3_5x_of_one_requests_get(server):
 
     ours = best([sys.executable, "-m", "loadtool", "fetch", url, "-n", "1", "-q"])
     theirs = best([sys.executable, "-c", f"import requests; requests.get({url!r})"])
-    assert ours / theirs <= 3.5, (ours, theirs)
+    assert ours / theirs <= 3.0, (ours, theirs)

@@ -326,6 +326,26 @@ def test_the_hub_ends_a_partitioned_crawl_only_when_nothing_is_in_flight_anywher
     assert hub.finished.is_set()
 
 
+def test_links_for_a_lost_partition_are_dropped_not_a_traceback():
+    """A partition's process killed mid-crawl: links other partitions found for its hosts
+    can no longer reach it. uvloop raises on a write to a closed transport, and that error
+    ended the sender's connection with a traceback on stderr (seen once in the killed-worker
+    test); the hub drops them, and the loss ends the run as it should."""
+
+    class Closed(_Pipe):
+        def write(self, data: bytes) -> None:
+            raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
+
+        def is_closing(self) -> bool:
+            return True
+
+    hub, pipes = _hub(2, [])
+    hub.writers[1] = Closed()
+    hub._handle(0, ("links", 1, [("http://h/x", 1)]))  # no exception
+    hub._handle(0, ("links", 0, [("http://g/y", 1)]))
+    assert pipes[0].messages[-1] == ("links", [("http://g/y", 1)], False)  # the living partition still gets its own
+
+
 def test_page_numbers_are_leased_in_shrinking_ranges_never_past_max_pages():
     hub, pipes = _hub(2, [], count=100)
     leased = []

@@ -137,6 +137,11 @@ class Hub:
         self._check()
 
     def _to(self, index: int, message: tuple) -> None:
+        if self.writers[index].is_closing():
+            # That partition is gone (a killed process): its loss ends the run, and what it would
+            # have been sent goes with it. (uvloop raises on a write to a closed transport, and the
+            # partition whose links these were would have printed a traceback.)
+            return
         self.sent[index] += 1
         self.idle[index] = False
         _write(self.writers[index], message)

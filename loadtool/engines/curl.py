@@ -86,13 +86,17 @@ _NAMELOOKUP, _CONNECT, _APPCONNECT = pycurl.NAMELOOKUP_TIME, pycurl.CONNECT_TIME
 _PRETRANSFER, _STARTTRANSFER, _TOTAL = pycurl.PRETRANSFER_TIME, pycurl.STARTTRANSFER_TIME, pycurl.TOTAL_TIME
 
 
-def _phases(handle: pycurl.Curl) -> tuple:
+def _phases(handle: pycurl.Curl, connected: bool) -> tuple:
     """The phases of a finished transfer from libcurl's times (seconds from its start, each
-    the end of a step). On a reused connection the name, connect and TLS times read 0: no
-    such phase, not a phase of no length."""
-    info = handle.getinfo  # six calls written out: a generator over them cost a request 4%
-    dns, connect, tls = info(_NAMELOOKUP), info(_CONNECT), info(_APPCONNECT)
+    the end of a step). On a reused connection (``connected`` False: libcurl made none) the
+    name, connect and TLS times read 0 — no such phase, not a phase of no length — and are
+    not asked for: each fact is a call into libcurl, per request."""
+    info = handle.getinfo  # the calls written out: a generator over them cost a request 4%
     pretransfer, first_byte, total = info(_PRETRANSFER), info(_STARTTRANSFER), info(_TOTAL)
+    if not connected:
+        return (None, None, None, max(pretransfer, 0.0), max(first_byte - pretransfer, 0.0),
+                max(total - first_byte, 0.0))
+    dns, connect, tls = info(_NAMELOOKUP), info(_CONNECT), info(_APPCONNECT)
     connected = connect > 0
     ready = max(dns, connect, tls)
     return (dns if connected and handle.named else None, connect - dns if connected else None,
@@ -357,8 +361,9 @@ class CurlEngine:
         else:
             size, decoded = outcome_sizes(received, 0)
         # Built with tuple.__new__: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
-        return _new(Outcome, (info(_RESPONSE_CODE), size, None, None, False, protocol, info(_NUM_CONNECTS) > 0,
-                              _phases(handle) if self.phases else None,
+        connected = info(_NUM_CONNECTS) > 0
+        return _new(Outcome, (info(_RESPONSE_CODE), size, None, None, False, protocol, connected,
+                              _phases(handle, connected) if self.phases else None,
                               None if self.keep is None else (headers_of(handle.lines),
                                                               b"" if received is None else received.take()),
                               decoded))

@@ -340,7 +340,17 @@ class Channel:
         """Send one attempt at ``target`` (a URL, or a Request); the answer or failure reaches
         the worker (the driver keeps its deadline by its sweep). Raises ValueError (at once)
         for a target this engine cannot fetch."""
-        self.hops, self.requests = 0, self.engine.requests
+        self.hops = 0
+        requests = self.engine.requests
+        wire = self.wire
+        if target is self.target and self.requests is requests and wire is not None and not wire.broken:
+            # The target of the last attempt again (a run of one URL), on its open connection:
+            # its request is the one already built.
+            self.reused = True
+            wire.head_request = self.heading
+            self._write(wire.transport)
+            return
+        self.requests = requests
         self._send(target)
 
     def _send(self, target) -> None:

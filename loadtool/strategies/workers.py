@@ -105,7 +105,7 @@ async def _async_work(work: Work, engine, session, policy: Policy, record: Calla
             if delay > 0:
                 await asyncio.sleep(delay)
         if limits is None:
-            record(await do_async(engine, session, policy, op))
+            record((await attempt_async(engine, session, policy, op))[0])  # do_async's work, one coroutine fewer
             continue
         host = host_of(op.target)
         await limits.acquire(host)

@@ -40,8 +40,14 @@ class _Finder:
 
 
 class _Loader:
+    """aiohttp.connector's own loader, run with ssl's CA loading made a no-op for the length of
+    the module's execution (on the importing thread, before any run has started)."""
+
     def __init__(self, loader) -> None:
         self.loader = loader
+
+    def __getattr__(self, name: str):
+        return getattr(self.loader, name)  # get_source, is_package ...: the real loader's
 
     def create_module(self, spec):
         return self.loader.create_module(spec)

@@ -182,3 +182,25 @@ def test_cookies_are_off_unless_asked_for_and_then_kept_per_worker(strategy, eng
         _run(strategy, engine, urls=[cookies.url], count=10, concurrency=2, cookies=True)
     assert without == 0
     assert cookies.with_cookie == 10 - 2  # every request but each worker's first sends the cookie back
+
+
+def test_an_aiohttp_that_names_its_contexts_otherwise_still_verifies(tmp_path, monkeypatch):
+    """The CA deferral depends on aiohttp's private names: when they are not there, aiohttp's
+    verifying contexts get the system's CAs at once, never a context that trusts nothing.
+    (The system's bundle here: one throwaway CA, through SSL_CERT_FILE.)"""
+    import ssl
+    import types
+
+    import trustme
+
+    from loadtool.engines.cas import _patch
+
+    bundle = tmp_path / "system.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    empty = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifying, made while the CAs were skipped
+    loose = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    loose.check_hostname, loose.verify_mode = False, ssl.CERT_NONE
+    _patch(types.SimpleNamespace(_VERIFIED_CONTEXT=empty, _LOOSE=loose))  # a module without aiohttp's names
+    assert empty.cert_store_stats()["x509_ca"] == 1
+    assert loose.cert_store_stats()["x509_ca"] == 0

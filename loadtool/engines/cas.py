@@ -8,7 +8,7 @@ is imported later, its contexts are built without the bundle, and its connectors
 into the verifying one at the first https connection that uses it — so verification is
 unchanged. Code that imports loadtool as a library gets aiohttp as it is.
 
-Should aiohttp no longer have the two contexts, nothing is changed (``_patch`` checks).
+Should aiohttp name its contexts otherwise, they get their CAs at once, as without this.
 """
 
 from __future__ import annotations
@@ -71,14 +71,20 @@ class _Loader:
 
 
 def _patch(connector) -> None:
-    """Load the CAs into aiohttp's verifying context the first time a connection uses it."""
+    """Load the CAs into aiohttp's verifying context the first time a connection uses it.
+    An aiohttp that names things otherwise gets its verifying contexts' CAs at once, as it
+    would have without the deferral: never a context that trusts nothing."""
+    import ssl
+    import threading
+
     verified = getattr(connector, "_SSL_CONTEXT_VERIFIED", None)
     tcp = getattr(connector, "TCPConnector", None)
     get = getattr(tcp, "_get_ssl_context", None)
-    if verified is None or get is None:
+    if not isinstance(verified, ssl.SSLContext) or get is None:
+        for value in vars(connector).values():
+            if isinstance(value, ssl.SSLContext) and value.verify_mode == ssl.CERT_REQUIRED:
+                value.load_default_certs(ssl.Purpose.SERVER_AUTH)
         return
-    import ssl
-    import threading
 
     lock = threading.Lock()
     loaded = []

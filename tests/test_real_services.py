@@ -82,8 +82,8 @@ def test_the_command_line_loads_the_systems_cas_when_https_is_first_spoken(tls_s
                                "import aiohttp.connector as c; print(c._SSL_CONTEXT_VERIFIED.cert_store_stats())"],
         capture_output=True, text=True, env=env, timeout=60, check=True)
     assert "'x509_ca': 0" in deferred.stdout
-    run = subprocess.run([sys.executable, "-m", "loadtool", "fetch", tls_server.url("/health"), "-n", "2", "--no-progress",
-                          "--format", "json"], capture_output=True, text=True, env=env, timeout=60)
+    run = subprocess.run([sys.executable, "-m", "loadtool", "fetch", tls_server.url("/health"), "-n", "2",
+                          "--no-progress", "--format", "json"], capture_output=True, text=True, env=env, timeout=60)
     assert run.returncode == 0 and '"ok": 2' in run.stdout, run.stderr
     untrusted = subprocess.run([sys.executable, "-m", "loadtool", "fetch", tls_server.url("/health"), "-n", "1",
                                 "--no-progress", "--format", "json"], capture_output=True, text=True, timeout=60,

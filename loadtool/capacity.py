@@ -63,15 +63,14 @@ def site_capacity(levels: list[Level]) -> Capacity:
     """The site's capacity from a sweep's levels (in increasing concurrency)."""
     if not levels:
         return Capacity(None, None, "no level measured")
-    base = levels[0]
+    base, best = levels[0], 0.0
     for index, level in enumerate(levels):
+        best = max(best, level.per_s)  # the most the site served up to this level
         if level.limited:
-            best = max(each.per_s for each in levels[:index + 1])
             return Capacity(best, best * base.latency_s,
                             f"the site rate-limited (429) at {level.concurrency} in flight: it accepted about "
                             f"{best:,.0f} a second", tuple(levels))
         if level.client_busy >= CLIENT_BUSY:
-            best = max(each.per_s for each in levels[:index + 1])
             return Capacity(None, None, f"the client's CPU filled at {level.concurrency} in flight, the site still "
                                         f"keeping up: it serves at least {best:,.0f} a second", tuple(levels))
         if index == 0:
@@ -79,7 +78,6 @@ def site_capacity(levels: list[Level]) -> Capacity:
         gain = gain_per_doubling((levels[index - 1].concurrency, levels[index - 1].per_s),
                                  (level.concurrency, level.per_s))
         if gain < KNEE_GAIN and level.latency_s > LATENCY_GROWTH * base.latency_s:
-            best = max(each.per_s for each in levels[:index + 1])
             in_flight = best * base.latency_s
             return Capacity(best, in_flight,
                             f"the site: about {best:,.0f} pages/s, about {in_flight:,.0f} in flight; more "

@@ -153,7 +153,8 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
     CPU and memory per operation."""
     started = time.perf_counter()
     with ready(job) as bound:
-        fast_ok = not job.polite and not _has_https(bound)
+        https = _has_https(bound)
+        fast_ok = not job.polite and not https
         capacity, histogram, samples, failed = _sweep(bound, progress, "fast" if fast_ok else "aiohttp",
                                                       pilot_s * LATENCY_SHARE)
         sd_s = histogram.get_stddev() / 1e6
@@ -173,7 +174,7 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
                 continue
             ways.append(Way(strategy, engine, run.cpu_s / run.ops, run.memory_per_worker_bytes,
                             strategies.get(strategy).scale))
-        tls = _handshake(bound, progress, each_s, ways) if _has_https(bound) else None
+        tls = _handshake(bound, progress, each_s, ways) if https else None
     return Measured(
         latency_mean_s=mean_of(histogram) / 1e6,
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,

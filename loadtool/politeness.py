@@ -55,6 +55,12 @@ def retry_after_s(value: str | None, now_epoch: float) -> float | None:
         return None
 
 
+def asked_wait_s(headers) -> float | None:
+    """The wait an answer's Retry-After asks for, in seconds (headers: lower-cased (name,
+    value) pairs, as engines keep them), or None when it names none."""
+    return retry_after_s(dict(headers).get("retry-after"), time.time())
+
+
 def host_share(target, processes: int) -> int:
     """Which of ``processes`` processes owns the target's host (stable across processes)."""
     return zlib.crc32(host_of(target).encode()) % processes
@@ -167,12 +173,9 @@ class _Limits:
         long (with --retry-after; the answer's headers are kept for it)."""
         if not self.retry_after or outcome is None or outcome.status not in (429, 503) or not outcome.answer:
             return
-        for name, value in outcome.answer[0]:
-            if name == "retry-after":
-                wait_s = retry_after_s(value, time.time())
-                if wait_s:
-                    self.pause(host, min(wait_s, MAX_WAIT_S))
-                return
+        wait_s = asked_wait_s(outcome.answer[0])
+        if wait_s:
+            self.pause(host, min(wait_s, MAX_WAIT_S))
 
     def pause(self, host: str, seconds: float) -> None:
         self.slots.pause(host, time.perf_counter() + seconds)

@@ -358,11 +358,12 @@ def stdin_piped(wait_s: float = 0.25) -> bool:
         fd = sys.stdin.fileno()
         if os.isatty(fd):
             return False
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
     except (AttributeError, ValueError, OSError):
         return False
+    mode = info.st_mode
     if stat.S_ISREG(mode):
-        return os.fstat(fd).st_size > 0
+        return info.st_size > 0
     if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
         return False
     ready, _, _ = select.select([fd], [], [], wait_s)
@@ -403,6 +404,12 @@ def walk_files(root: str, recursive: bool) -> Iterator[str]:
                 yield entry.path  # unreadable: its read counts the error
 
 
+def _a_file(name: str, what: str) -> UsageError:
+    """The error for a file given where a URL goes: the options that read one."""
+    return UsageError(f"{name} is {what}: to fetch the URLs listed in it use -f {name} "
+                      f"(or --targets {name} for requests written as 'GET http://…')")
+
+
 def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile: str):
     """The target source for ``fetch``: URLs, fixture paths, or a URL file (``-`` = stdin)."""
     if urls and urls_file:
@@ -414,8 +421,7 @@ def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile
     paths = tuple(url for url in urls if url.startswith("/"))
     for path in paths:
         if os.path.isfile(path):
-            raise UsageError(f"{path} is a file on this machine, not a fixture path: to fetch the URLs listed in "
-                             f"it use -f {path} (or --targets {path} for requests written as 'GET http://…')")
+            raise _a_file(path, "a file on this machine, not a fixture path")
     if paths:
         if len(paths) != len(urls):
             raise UsageError("mix of fixture paths (/…) and URLs: give one or the other")
@@ -423,8 +429,7 @@ def url_targets(urls: tuple[str, ...], urls_file: str | None, seed: int, profile
     for url in urls:
         problem = url_problem(url)
         if problem and os.path.isfile(url):
-            raise UsageError(f"{url} is a file, not a URL: to fetch the URLs listed in it use -f {url} "
-                             f"(or --targets {url} for requests written as 'GET http://…')")
+            raise _a_file(url, "a file, not a URL")
         if problem:
             raise UsageError(f"bad URL {url!r}: {problem}")
     return ItemList(tuple(urls))

@@ -46,8 +46,7 @@ from .options import grouped_command
 @click.option("--parse", metavar="MODULE:FUNCTION",
               help="With --crawl: your parser, run on every page of the pilot, so its CPU is in the plan.")
 def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecure, cacert, no_compression, pilot,
-            cores, profile,
-            check_path, plan_path, fmt, output, quiet, no_progress, crawl, parse) -> int:
+            cores, profile, check_path, plan_path, fmt, output, quiet, no_progress, crawl, parse) -> int:
     """Size a real scraping job from a short pilot run.
 
     The pilot measures the targets' latency and what each strategy and engine costs
@@ -62,7 +61,6 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecu
     from ..job import Job
     from ..options import MAX_COUNT, seconds, whole_number
     from ..sizing import Goal
-
     from .deliver import check_paths, report_format
 
     if check_path:

@@ -19,7 +19,7 @@ from ..work import Op
 from . import robots
 from .frontier import Frontier
 from .parser import parse_in_process, parse_page
-from .ratelimit import DEFAULT_WAIT_S, MAX_TRIES, MAX_WAIT_S, Pacing, retry_after_s
+from .ratelimit import DEFAULT_WAIT_S, MAX_TRIES, MAX_WAIT_S, Pacing, asked_wait_s
 from .seen import Seen
 from .sitemaps import SITEMAPS_PER_HOST, sitemap_locations
 from .tally import Tally
@@ -93,10 +93,10 @@ class Crawler:
 
     def _limited(self, url: str, depth: int, host: str, outcome, started: float) -> bool:
         """A 429, or a 503 with a Retry-After: the host asked to be left alone. It waits as
-        long as it said (``ratelimit.retry_after_s``; a 429 without one: DEFAULT_WAIT_S), is then
+        long as it said (``ratelimit.asked_wait_s``; a 429 without one: DEFAULT_WAIT_S), is then
         paced (``ratelimit.Pacing``), and the page goes back to the head of its queue (at most
         ``MAX_TRIES`` times). Other hosts go on meanwhile."""
-        wait_s = retry_after_s(dict(outcome.answer[0]).get("retry-after"), time.time())
+        wait_s = asked_wait_s(outcome.answer[0])
         if wait_s is None and outcome.status == 503:
             return False  # an error, not a limit
         wait_s = DEFAULT_WAIT_S if wait_s is None else min(wait_s, MAX_WAIT_S)

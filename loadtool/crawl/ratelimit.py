@@ -14,15 +14,15 @@ paced, while every other host goes on. How it is paced (``Pacing``):
 
 from __future__ import annotations
 
-from ..politeness import MAX_WAIT_S, retry_after_s
+from ..politeness import MAX_WAIT_S, asked_wait_s
 
-__all__ = ["DEFAULT_WAIT_S", "MAX_TRIES", "MAX_WAIT_S", "Pacing", "retry_after_s"]
+__all__ = ["DEFAULT_WAIT_S", "MAX_TRIES", "MAX_WAIT_S", "Pacing", "asked_wait_s"]
 
 #: How long a 429 without a Retry-After makes its host wait.
 DEFAULT_WAIT_S = 5.0
 #: How often one page answered 429 is put back in its queue before it is given up on.
 MAX_TRIES = 3
-#: Adaptive pacing: the rate gained with each page answered, and the least it starts from.
+#: Adaptive pacing: the rate gained with each page answered.
 GROWTH = 1.02
 
 

@@ -90,8 +90,8 @@ class AiohttpEngine:
     @asynccontextmanager
     async def session(self, limit: int) -> AsyncIterator[aiohttp.ClientSession]:
         """One session for the loop, at most ``limit`` connections open."""
-        connector = _Connector(limit=limit, limit_per_host=0, ttl_dns_cache=300,
-                                         ssl=self._ssl(), force_close=not self.fetch.keepalive)
+        connector = _Connector(limit=limit, limit_per_host=0, ttl_dns_cache=300, ssl=self._ssl(),
+                               force_close=not self.fetch.keepalive)
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=self.fetch.connect_timeout_s)
         async with aiohttp.ClientSession(
                 connector=connector, timeout=timeout, auto_decompress=False,

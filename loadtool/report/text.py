@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ..metrics import recorded
@@ -96,7 +97,7 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
                 if crawl.get(key)]
     parse = crawl["parse_cpu_ms"]
     # On the fixture web every host shares one host:port: its /web/{h} part tells them apart.
-    hosts = ", ".join(f"{host.split('/', 1)[-1] if '/' in host else host} {pages:,}"
+    hosts = ", ".join(f"{host.split('/', 1)[-1]} {pages:,}"
                       for host, pages in list(crawl["top_hosts"].items())[:5])
     rows = [
         ("links", f"{crawl['links_found']:,} found ({per_s:,.0f}/s); dropped: {', '.join(dropped)}"),
@@ -127,11 +128,11 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
 def limits_note(crawl: dict) -> str:
     """The hosts that said "too many", and what the crawl did about it."""
     limited = sorted(crawl["hosts_limited"].items(), key=lambda item: -item[1]["times"])
-    named = ", ".join(f"{host.split('/', 1)[-1] if '/' in host else host} ×{seen['times']} from "
+    named = ", ".join(f"{host.split('/', 1)[-1]} ×{seen['times']} from "
                       f"{format_duration(seen['first_s'])}, waited {format_duration(seen['waited_s'])}, now a page "
                       f"every {format_duration(seen['gap_s'])}" for host, seen in limited[:3])
     more = f" and {len(limited) - 3} more" if len(limited) > 3 else ""
-    return (f"{len(limited):,} host{'s' if len(limited) > 1 else ''} answered 429 (or 503 with Retry-After) "
+    return (f"{plural(len(limited), 'host')} answered 429 (or 503 with Retry-After) "
             f"{crawl['rate_limited']:,} times, each page put back: {named}{more}")
 
 
@@ -400,8 +401,6 @@ def _unboxed(renderable):
     """``renderable`` with every table drawn without a box, its title above and caption below."""
     from rich.console import Group
     from rich.table import Table
-
-    from dataclasses import replace
 
     from .fit import Columns, Summary
 

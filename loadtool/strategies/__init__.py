@@ -35,7 +35,7 @@ def multiplexed(job) -> bool:
 
 def streams(job) -> int:
     """Requests in flight on one connection: --streams with HTTP/2 and HTTP/3, else one."""
-    return job.fetch.streams if job.fetch is not None and job.fetch.http != "1.1" else 1
+    return job.fetch.streams if multiplexed(job) else 1
 
 
 def split(total: int, parts: int, index: int) -> int:

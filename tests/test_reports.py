@@ -106,11 +106,13 @@ def test_an_open_model_report_gives_the_rate_it_sent(loadtool_cli, server):
 
 
 def test_a_sweep_that_finds_no_knee_marks_none(loadtool_cli, server):
-    out = loadtool_cli("sweep", "/delay/20", "--server", server.base_url, "-c", "1,2", "-n", "8",
-                       "--p99-max", "10s", "--min-gain", "1%")
-    assert "no knee: throughput still rising at 2" in out.stdout and "◀ knee" not in out.stdout
-    csv = loadtool_cli("sweep", "/delay/20", "--server", server.base_url, "-c", "1,2", "-n", "8",
-                       "--p99-max", "10s", "--min-gain", "1%", "--format", "csv").stdout
+    # 4x the concurrency on a 50 ms endpoint: 4x the throughput, so only a stall of 300 ms
+    # on a loaded machine could make it look flat (at 1 and 2 over 20 ms, 85 ms did, once).
+    sweep = ("sweep", "/delay/50", "--server", server.base_url, "-c", "1,4", "-n", "8", "--p99-max", "10s",
+             "--min-gain", "1%")
+    out = loadtool_cli(*sweep)
+    assert "no knee: throughput still rising at 4" in out.stdout and "◀ knee" not in out.stdout
+    csv = loadtool_cli(*sweep, "--format", "csv").stdout
     assert not [line for line in csv.splitlines()[1:] if line.endswith(",yes")]
 
 

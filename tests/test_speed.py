@@ -54,9 +54,12 @@ def _loadtool(engine: str, url: str, tmp_path) -> float:
 @pytest.mark.alone
 @pytest.mark.parametrize("engine", sorted(FLOORS))
 def test_each_engine_keeps_its_share_of_its_bare_loop(engine, tmp_path):
+    ratios = []
     with RawServer() as server:
-        # Two rounds, taken in turn; the better ratio counts (a shared machine has bad seconds).
-        ratios = [_loadtool(engine, server.url, tmp_path) / _bare(engine, server.url) for _ in range(2)]
+        # Up to two rounds, each side by side; the better ratio counts (a shared machine has
+        # bad seconds), and a first round above the floor is enough.
+        while len(ratios) < 2 and max(ratios, default=0) < FLOORS[engine]:
+            ratios.append(_loadtool(engine, server.url, tmp_path) / _bare(engine, server.url))
     assert max(ratios) >= FLOORS[engine], ratios
 
 

@@ -14,7 +14,7 @@ from .job import Job
 from .names import ALL_STRATEGIES, STRATEGIES
 from .result import Result
 from .runner import ProgressFactory, measure, ready
-from .sizing import Knee, find_knee
+from .sizing import Knee, find_knee, steady_percentile
 
 #: compare's default on the fixture server: 100 × /delay/50 takes sequential 5 s.
 COMPARE_COUNT = 100
@@ -69,5 +69,13 @@ def sweep(job: Job, levels: tuple[int, ...] = SWEEP_LEVELS, count_given: bool = 
             results.append(measure(leveled, progress, raw=None if raw is None else raw(f"c{level}")))
             if results[-1].interrupted:
                 break
-    curve = [(r.concurrency, r.throughput_ops_s, r.latency_ms["p99"]) for r in results]
-    return Sweep(results, find_knee(curve, min_gain, p99_max_ms))
+    return Sweep(results, knee_of(results, min_gain, p99_max_ms))
+
+
+def knee_of(results: list, min_gain: float = 0.10, p99_max_ms: float | None = None) -> Knee:
+    """The knee of a sweep's levels (sizing.find_knee). With ``p99_max_ms`` the latency rule
+    reads p99; without, it reads the highest percentile the smallest level has enough
+    operations for (sizing.steady_percentile)."""
+    percentile = "p99" if p99_max_ms is not None or not results else steady_percentile(min(r.ops for r in results))
+    curve = [(r.concurrency, r.throughput_ops_s, r.latency_ms[percentile]) for r in results]
+    return find_knee(curve, min_gain, p99_max_ms, percentile)

@@ -99,6 +99,33 @@ def test_the_knee_is_where_p99_passes_its_bound():
     assert find_knee(curve).concurrency == 2  # default bound: twice the lowest level's p99
 
 
+def test_the_default_latency_rule_reads_a_percentile_the_levels_can_estimate():
+    """Levels of 20 operations: one stall is a level's p99 (43.6 ms against twice 21 ms, as a
+    loaded CI machine once gave). The rule reads their median instead; levels of 1,000 read
+    p99, and there the same tail is a knee."""
+    from types import SimpleNamespace
+
+    from loadtool.experiments import knee_of
+    from loadtool.sizing import steady_percentile
+
+    assert [steady_percentile(ops) for ops in (20, 40, 100, 200, 999, 1000)] == ["p50", "p75", "p90", "p95", "p95",
+                                                                                 "p99"]
+
+    def level(concurrency, ops, p99):
+        latency = {"p50": 21.0, "p75": 21.2, "p90": 21.4, "p95": 21.5, "p99": p99}
+        return SimpleNamespace(concurrency=concurrency, ops=ops, throughput_ops_s=47.0 * concurrency,
+                               latency_ms=latency)
+
+    small = [level(1, 20, 21.0), level(2, 20, 43.6), level(4, 40, 22.0)]
+    knee = knee_of(small)
+    assert not knee.found and knee.concurrency == 4, knee.reason
+    large = [level(1, 1000, 21.0), level(2, 1000, 43.6), level(4, 1000, 22.0)]
+    knee = knee_of(large)
+    assert knee.found and knee.concurrency == 1 and "p99 rose to 43.6ms, past 42ms, twice its p99 at 1" in knee.reason
+    # An explicit --p99-max is a bound on p99, whatever the levels' size.
+    assert knee_of(small, p99_max_ms=40).concurrency == 1
+
+
 def test_no_knee_while_throughput_still_scales():
     knee = find_knee([(1, 100, 10), (2, 200, 10), (4, 400, 10)], p99_max_ms=100)
     assert knee.concurrency == 4 and not knee.found and "try higher" in knee.reason

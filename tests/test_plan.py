@@ -74,6 +74,8 @@ def test_the_plan_table_is_readable(loadtool_cli):
     for words in ("pages/s", "total time", "machines", "assumptions", "Politeness over 50 hosts caps the whole "
                   "job at 500 pages/s", "politeness"):
         assert words in out.stdout
+    # Nine capacity levels and six ways of at least 0.5 s each: more than a 3 s pilot, and said.
+    assert "· pilot 3s (took " in out.stdout
 
 
 @pytest.mark.parametrize("args, says", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -9,6 +10,10 @@ import click
 from ..names import EXIT_OK, EXIT_THRESHOLD, PROFILE_NAMES
 from ..system import cpu_count
 from .options import grouped_command
+
+#: The plan's title says how long the pilot took when that was over half as long again as
+#: --pilot (a short pilot: each capacity level and each way runs at least plan.SWEEP_STEP_S).
+PILOT_OVERRUN = 1.5
 
 
 @grouped_command("plan")
@@ -25,7 +30,9 @@ from .options import grouped_command
 @click.option("--no-compression", is_flag=True,
               help="Ask for answers as they are, as the real job will (see loadtool fetch --help).")
 @click.option("--pilot", metavar="TIME", default="20s", show_default=True,
-              help="How long the pilot measures, in all.")
+              help="How long the pilot measures, in all. Each level of its capacity sweep and each "
+                   "way it measures runs at least 0.5s, so a short pilot can take longer (the plan "
+                   "says how long it took).")
 @click.option("--cores", metavar="N", help=f"Cores per machine of the real job (default: this one's, {cpu_count()}).")
 @click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
               help="With no URL: the fixture site's latency and size profile.")
@@ -105,6 +112,7 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
     from .deliver import Delivery, could_not_start, print_renderable, write
 
     factory = Delivery(progress=progress).progress_factory()
+    started = time.perf_counter()
     try:
         if crawl:
             from ..crawl import Crawl, CrawlOptions
@@ -116,13 +124,16 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
             measured = pilot(job, pilot_s, factory)
     except RuntimeError as exc:
         return could_not_start(exc)
+    took_s = time.perf_counter() - started
     plan = to_dict(measured, goal, options(measured, goal))
     target = job.describe()["targets"]
     where = (f"the fixture site (profile {target['profile']})" if target["kind"] == "fixture"
              else target.get("first", target.get("path", "")))
     title = (f"loadtool plan · {goal.pages:,} pages" + (" (a crawl)" if crawl else "")
              + (f" · deadline {format_duration(goal.deadline_s)}" if goal.deadline_s else "")
-             + f" · pilot {format_duration(pilot_s)} against {where}")
+             + f" · pilot {format_duration(pilot_s)}"
+             + (f" (took {format_duration(took_s)})" if took_s > PILOT_OVERRUN * pilot_s else "")
+             + f" against {where}")
     if output:
         write(output, plan_report.plan_json(plan) if fmt == "json" else plain_text(plan_report.plan_table(plan, title)))
     if not quiet and fmt == "json" and not output:

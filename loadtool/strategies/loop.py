@@ -52,7 +52,7 @@ class LoopWorker:
 
     def begin(self, op) -> None:
         if not self.done:
-            self.send(self.driver.policy.begin(op, time.perf_counter()))
+            self.send(self.driver.begin(op, time.perf_counter()))
 
     def send(self, attempt) -> None:
         """Start ``attempt`` on the channel (its deadline is kept by the driver's sweep)."""

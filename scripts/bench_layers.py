@@ -11,8 +11,8 @@ a share of the bare loop's, that share taken round by round (a shared machine dr
 - ``policy``: + the Policy (``begin``, ``settle`` into a Sample), as every strategy does;
 - ``stats``: + ``Stats.add`` of each Sample, as the sink does;
 - ``sink``: + the Sink around it (``Sink.record``: its lock, for threads);
-- ``worker``: the async strategy's own worker loop (operations from ``Work``, into the Sink),
-  stopped by ``RunControl`` at the duration, as a run is;
+- ``worker``: the async strategy's own worker loop (operations from ``Work``, which hands out
+  none past the duration, into the Sink), as a run is;
 - ``loadtool``: ``loadtool fetch -e aiohttp`` as a user runs it (its own process, threads
   watching the clock and memory, the report).
 
@@ -48,16 +48,13 @@ from loadtool.system import event_loop_factory
 from loadtool.work import Op, Work
 
 url, layer, connections, duration_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-job = Job.build(urls=[url], engine="aiohttp", concurrency=connections)
+job = Job.build(urls=[url], engine="aiohttp", concurrency=connections, duration=f"{duration_s}s")
 engine, policy, stats, sink = engines.load("aiohttp", job), Policy.for_job(job), Stats(), Sink()
 limits = policy.first_limits
 
 async def main():
     if layer == "worker":
-        control = RunControl()
-        work = Work(job.__class__.build(urls=[url], engine="aiohttp", concurrency=connections,
-                                        duration=f"{duration_s}s"), control, sink.epoch, shared=False)
-        control.end_at(lambda: sink.epoch + duration_s)
+        work = Work(job, RunControl(), sink.epoch, shared=False)  # it hands out nothing past the duration
         async with engine.session(connections) as session:
             await asyncio.gather(*(async_worker(work, engine, session, policy, sink.record) for _ in range(connections)))
         return sink.recorded

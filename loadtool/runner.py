@@ -51,7 +51,7 @@ def ready(job: Job) -> Iterator[Job]:
 @contextmanager
 def temporary_tree(tree) -> Iterator[Any]:
     """A GeneratedTree made in a temporary directory; yields its manifest as targets."""
-    from .files import make_tree, parse_sizes
+    from .targets.tree import make_tree, parse_sizes
     from .targets import LinesFile
 
     with tempfile.TemporaryDirectory(prefix="loadtool-tree-") as root:
@@ -63,7 +63,7 @@ def before_run(job: Job) -> float | None:
     """Reads: evict the files from the page cache if asked; return the share still cached."""
     if job.kind != "read":
         return None
-    from .pagecache import cached_share, evict
+    from .targets.pagecache import cached_share, evict
 
     if job.read.evict_cache:
         evict(job)

@@ -19,7 +19,7 @@ from pathlib import Path
 from _common import write
 
 import loadtool
-from loadtool.files import make_tree, parse_sizes
+from loadtool.targets.tree import make_tree, parse_sizes
 
 STRATEGIES = ("sequential", "threads", "processes", "async")
 

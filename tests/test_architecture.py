@@ -122,13 +122,13 @@ LAYERS = (
     ("loadtool.runner",),
     ("loadtool.result", "loadtool.assertions", "loadtool.report", "loadtool.thresholds", "loadtool.progress", "loadtool.live",
      "loadtool.sizing", "loadtool.capacity"),
-    ("loadtool.job", "loadtool.options"),
+    ("loadtool.job", "loadtool.job.parse"),
     ("loadtool.strategies",),
-    ("loadtool.work", "loadtool.sink", "loadtool.control", "loadtool.politeness", "loadtool.pagecache"),
+    ("loadtool.work", "loadtool.sink", "loadtool.control", "loadtool.politeness", "loadtool.targets.pagecache"),
     ("loadtool.engines",),
-    ("loadtool.targets", "loadtool.targets_file", "loadtool.metrics", "loadtool.files", "loadtool.server",
-     "loadtool.profiles"),
-    ("loadtool.errors", "loadtool.hints", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
+    ("loadtool.targets", "loadtool.targets.request_file", "loadtool.metrics", "loadtool.targets.tree", "loadtool.server",
+     "loadtool.server.profiles"),
+    ("loadtool.errors", "loadtool.cli.hints", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
 )
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 import requests
 
-from loadtool.profiles import page
+from loadtool.server.profiles import page
 
 
 def _fetch(loadtool_cli, *args):

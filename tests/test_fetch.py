@@ -6,7 +6,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
-from loadtool.profiles import page
+from loadtool.server.profiles import page
 
 STRATEGIES = ["sequential", "threads", "processes", "async"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtool.files import relative_path
+from loadtool.targets.tree import relative_path
 from loadtool.targets import MANIFEST_NAME
 
 STRATEGIES = ["sequential", "threads", "processes", "async"]
@@ -18,7 +18,7 @@ def _tree_bytes(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
-    from loadtool.files import make_tree, parse_sizes
+    from loadtool.targets.tree import make_tree, parse_sizes
 
     root = tmp_path_factory.mktemp("tree")
     make_tree(root, 600, parse_sizes(None, "lognormal:median=2KiB,sigma=1"), seed=5)

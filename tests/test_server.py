@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from loadtool.profiles import page
+from loadtool.server.profiles import page
 from loadtool.server.app import MAX_BYTES, PATTERN, build_app
 
 

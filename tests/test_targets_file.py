@@ -11,7 +11,7 @@ import pytest
 import loadtool
 from loadtool.errors import UsageError
 from loadtool.targets import CHECKPOINT_EVERY, Request
-from loadtool.targets_file import BODY_CACHE, TargetsFile, _Bodies
+from loadtool.targets.request_file import BODY_CACHE, TargetsFile, _Bodies
 
 
 def _vegeta_file(tmp_path, base_url: str):

@@ -56,6 +56,6 @@ def test_durations_format_in_the_unit_that_reads_best():
 
 def test_the_profile_names_the_cli_offers_are_the_profiles_that_exist():
     from loadtool.names import PROFILE_NAMES
-    from loadtool.profiles import PROFILES
+    from loadtool.server.profiles import PROFILES
 
     assert tuple(PROFILES) == PROFILE_NAMES

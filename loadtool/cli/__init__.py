@@ -81,7 +81,7 @@ def internal_error(exc: BaseException) -> None:
 def _usage(where: str, args, message: str, see: str = "") -> None:
     """A usage error on stderr: one line, or — when a habit from hey, oha, wrk2, vegeta or
     k6 explains it — the hint first (what to type instead), then what went wrong."""
-    from ..hints import habit_hint
+    from .hints import habit_hint
 
     hint = habit_hint(sys.argv[1:] if args is None else args, message)
     if hint:

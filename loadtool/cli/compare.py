@@ -41,7 +41,7 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
     /delay/50, so sequential takes about 5 s and the others show what overlap buys.
     """
     from ..experiments import COMPARE_COUNT, compare
-    from ..options import strategy_list
+    from ..job.parse import strategy_list
     from .deliver import Delivery, run_then_deliver
     from .options import experiment_job
 
@@ -87,7 +87,7 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
     """compare --crawl: the same crawl with each strategy in turn, on one fixture server."""
     from ..crawl import Crawl, CrawlOptions
     from ..job import Job
-    from ..options import body_from
+    from ..job.parse import body_from
     from ..runner import measure, ready
     from ..system import cpu_count
     from .deliver import run_then_deliver

@@ -92,7 +92,7 @@ def command(seeds, max_depth, same_host, allow_domains, ignore_robots, follow_no
 
     from ..crawl import Crawl, CrawlOptions
     from ..job import Job
-    from ..options import MAX_COUNT, whole_number
+    from ..job.parse import MAX_COUNT, whole_number
     from .deliver import Delivery, run_and_report
 
     delivery = Delivery.from_options(options)

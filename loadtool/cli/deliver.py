@@ -84,7 +84,7 @@ class Delivery:
             raise click.UsageError("--linger keeps --prometheus metrics served: give --prometheus ADDR too")
         if address is None:
             return self
-        from ..options import seconds
+        from ..job.parse import seconds
         from ..report.prometheus import Exporter
 
         linger_s = seconds("linger", linger, positive=False) if linger is not None else 0.0

@@ -27,7 +27,7 @@ def command(urls, body, max_body, headers, **options) -> int:
     URL: /page/{i}, a seeded scraping-like site. {i} in a URL or path becomes the operation's index.
     """
     from ..job import Job
-    from ..options import body_from
+    from ..job.parse import body_from
     from .deliver import Delivery, run_and_report
 
     delivery = Delivery.from_options(options)

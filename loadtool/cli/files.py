@@ -29,8 +29,8 @@ def make(directory, count, size, sizes, seed) -> int:
     """
     import time
 
-    from ..files import make_tree, parse_sizes
-    from ..options import whole_number
+    from ..targets.tree import make_tree, parse_sizes
+    from ..job.parse import whole_number
     from ..units import format_bytes, format_duration
 
     spec = parse_sizes(size, sizes)

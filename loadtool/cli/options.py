@@ -362,7 +362,7 @@ def experiment_job(targets, read_files: bool, body, headers, verify, options: di
     them; the other kind's options are dropped."""
     from ..experiments import COMPARE_PATH
     from ..job import Job
-    from ..options import body_from
+    from ..job.parse import body_from
 
     if read_files:
         drop(options, FETCH_ONLY_OPTIONS)

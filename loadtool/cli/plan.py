@@ -66,7 +66,7 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecu
     run's wall time fell outside the plan's range.
     """
     from ..job import Job
-    from ..options import MAX_COUNT, seconds, whole_number
+    from ..job.parse import MAX_COUNT, seconds, whole_number
     from ..sizing import Goal
     from .deliver import check_paths, report_format
 

@@ -50,7 +50,7 @@ def command(host, port, seed, profile, files_root, workers, tls, client_cert, ht
     /fault/slow-headers, /fault/bad-chunked, /fault/garbage, /fault/flaky?p=0.2&i=N,
     /fault/stall?ms=300, and the hostile web /hostile/{h}/.
     """
-    from ..options import rate
+    from ..job.parse import rate
     from ..server.args import Behaviour
     from ..server.run import serve
     from ..system import is_loopback

@@ -40,7 +40,7 @@ def command(targets, read_files, levels, min_gain, p99_max, body, headers, verif
     operations). With no target: the fixture server's /delay/50.
     """
     from ..experiments import sweep
-    from ..options import seconds
+    from ..job.parse import seconds
     from ..units import parse_levels, parse_share
     from .deliver import Delivery, run_then_deliver
     from .options import experiment_job

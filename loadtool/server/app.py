@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..profiles import PROFILES, page, prose
+from .profiles import PROFILES, page, prose
 from .limits import add_limits
 from .args import BEHAVIOUR, FILES, PROFILE, SEED, Behaviour, float_arg, int_arg
 from .faults import add_fault_routes

@@ -13,7 +13,7 @@ import asyncio
 import os
 import re
 
-from ..profiles import PROFILES, page
+from .profiles import PROFILES, page
 from .app import CHUNK, MAX_BYTES, MAX_DELAY_MS, MAX_REDIRECTS, PATTERN, page_html
 
 _ROUTES = [

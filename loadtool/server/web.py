@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from ..profiles import PROFILES, page, prose
+from .profiles import PROFILES, page, prose
 from .args import PROFILE, SEED
 
 HOSTS, PAGES = 16, 1000

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from . import engines, strategies
-from .engines.checks import name_of
-from .errors import UsageError
-from .names import DEFAULT_CONCURRENCY
-from .options import DEFAULT_BLOCK, FIXTURE_COUNT, format_status_ranges, parse
-from .targets import FixturePaths, GeneratedTree
-from .units import Rate
-from .work import Share
+from .. import engines, strategies
+from ..engines.checks import name_of
+from ..errors import UsageError
+from ..names import DEFAULT_CONCURRENCY
+from .parse import DEFAULT_BLOCK, FIXTURE_COUNT, format_status_ranges, parse
+from ..targets import FixturePaths, GeneratedTree
+from ..units import Rate
+from ..work import Share
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Fetch:
 
     def proxies(self):
         """Which proxy each URL goes through (engines.proxy.Proxies)."""
-        from .engines.proxy import Proxies
+        from ..engines.proxy import Proxies
 
         return Proxies(self.proxy, self.proxy_env)
 

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
-from .profiles import Fixed, LogNormal, uniforms
-from .targets import MANIFEST_NAME as MANIFEST
-from .units import parse_size
+from ..errors import UsageError
+from ..server.profiles import Fixed, LogNormal, uniforms
+from . import MANIFEST_NAME as MANIFEST
+from ..units import parse_size
 
 HEADER = "# loadtool files manifest v1"
 BLOCK = 1 << 20

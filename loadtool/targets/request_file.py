@@ -35,8 +35,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageError
-from .targets import (CHECKPOINT_EVERY, InvalidTarget, Request, expand, has_control_characters, spool_stdin,
+from ..errors import UsageError
+from . import (CHECKPOINT_EVERY, InvalidTarget, Request, expand, has_control_characters, spool_stdin,
                       url_problem)
 
 FORMATS = ("http", "json")

@@ -12,12 +12,12 @@ import os
 import re
 from typing import Any
 
-from .errors import UsageError
-from .names import DEFAULT_CONCURRENCY
-from .profiles import PROFILES
-from .targets import (FixturePaths, GeneratedTree, NotAFile, file_targets, has_control_characters, open_regular,
+from ..errors import UsageError
+from ..names import DEFAULT_CONCURRENCY
+from ..server.profiles import PROFILES
+from ..targets import (FixturePaths, GeneratedTree, NotAFile, file_targets, has_control_characters, open_regular,
                       url_problem, url_targets)
-from .units import Rate, parse_count, parse_duration, parse_rate, parse_size
+from ..units import Rate, parse_count, parse_duration, parse_rate, parse_size
 
 #: The seed's number: "if you need to wait for 1010 file reads or network transactions".
 FIXTURE_COUNT = 1010
@@ -165,7 +165,7 @@ def size_option(name: str, value: Any, low: int, low_text: str, high: int = 1 <<
     except (TypeError, ValueError):
         raise UsageError(f"--{name} must be a size such as 64KiB, not {value!r}") from None
     if not low <= number <= high:
-        from .units import format_bytes
+        from ..units import format_bytes
 
         raise UsageError(f"--{name} must be between {low_text} and {format_bytes(high)}, not {value!r}")
     return number
@@ -196,7 +196,7 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
         if not paths and not from_list:
             count = whole_number("count", options.get("count", FIXTURE_COUNT), 1)
             size = options.get("file_size", "4KiB")
-            from .files import parse_sizes
+            from ..targets.tree import parse_sizes
 
             parse_sizes(size, None)  # a bad size is a usage error now, not after the run starts
             return GeneratedTree(count, size, seed)
@@ -205,7 +205,7 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
     if options.get("targets_file") is not None:
         if urls or options.get("urls_file"):
             raise UsageError("give URLs, --urls-file or --targets, one of them")
-        from .targets_file import TargetsFile
+        from ..targets.request_file import TargetsFile
 
         max_body = size_option("max-body", options.get("max_body", MAX_BODY), 0, "0")
         return TargetsFile.open(options["targets_file"], str(options.get("targets_format", "http")), max_body)
@@ -274,7 +274,7 @@ def _checks(value: Any) -> tuple:
     """The checks as given (texts, or the library's callables), each parsed once now so a bad
     one is a usage error; the policy parses them again wherever the job runs (a parsed
     check holds closures, which do not travel to other processes)."""
-    from .engines.checks import parse_check
+    from ..engines.checks import parse_check
 
     checks = (value,) if isinstance(value, str) or callable(value) else tuple(value or ())
     for check in checks:
@@ -285,7 +285,7 @@ def _checks(value: Any) -> tuple:
 def _proxy(url: str | None) -> str | None:
     if url is None:
         return None
-    from .engines.proxy import SCHEMES
+    from ..engines.proxy import SCHEMES
 
     problem = url_problem(url.replace("socks5h://", "http://").replace("socks5://", "http://"))
     scheme = url.partition("://")[0].lower()
@@ -309,7 +309,7 @@ def _tls(options: dict[str, Any]) -> dict[str, Any]:
     if tls["cacert"] or tls["cert"]:
         from types import SimpleNamespace
 
-        from .engines.tls import context
+        from ..engines.tls import context
 
         try:
             context(SimpleNamespace(**tls))

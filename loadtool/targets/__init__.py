@@ -23,8 +23,8 @@ from itertools import count as count_from, cycle
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from .errors import UsageError
-from .units import plural
+from ..errors import UsageError
+from ..units import plural
 
 CHECKPOINT_EVERY = 1024
 _TEMPLATE = "{i}"
@@ -182,7 +182,7 @@ class FixturePaths:
 
     def latency_s(self, index: int) -> float | None:
         """The latency the fixture server is known to add to operation ``index``."""
-        from .profiles import known_latency_s
+        from ..server.profiles import known_latency_s
 
         path = expand(self.paths[index % len(self.paths)], index)
         return known_latency_s(path, self.seed, self.profile)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from .targets import file_path, open_regular
+from . import file_path, open_regular
 
 
 def _libc():

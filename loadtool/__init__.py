@@ -17,7 +17,7 @@ _EXPORTS = {
     "run": ("runner", "run"),
     "arun": ("runner", "arun"),
     "Job": ("job", "Job"),
-    "Result": ("result", "Result"),
+    "Result": ("runner.result", "Result"),
     "FixtureServer": ("server.run", "FixtureServer"),
     "fixture_server": ("server.run", "fixture_server"),
 }

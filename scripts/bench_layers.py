@@ -40,12 +40,12 @@ import asyncio, json, sys, time
 from loadtool import engines
 from loadtool.engines.policy import Policy
 from loadtool.job import Job
-from loadtool.control import RunControl
+from loadtool.strategies.control import RunControl
 from loadtool.metrics import Stats
-from loadtool.sink import Sink
+from loadtool.metrics.sink import Sink
 from loadtool.strategies.workers import async_worker
 from loadtool.system import event_loop_factory
-from loadtool.work import Op, Work
+from loadtool.strategies.work import Op, Work
 
 url, layer, connections, duration_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 job = Job.build(urls=[url], engine="aiohttp", concurrency=connections, duration=f"{duration_s}s")

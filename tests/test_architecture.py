@@ -118,17 +118,16 @@ def test_loadtool_has_no_import_cycles():
 #: never one above: data flows cli -> Job -> Strategy -> Work -> Engine -> Policy -> Stats.
 LAYERS = (
     ("loadtool.__main__", "loadtool.cli"),
-    ("loadtool.experiments", "loadtool.plan", "loadtool.pytest_plugin", "loadtool.crawl"),
+    ("loadtool.plan", "loadtool.pytest_plugin"),
     ("loadtool.runner",),
-    ("loadtool.result", "loadtool.assertions", "loadtool.report", "loadtool.thresholds", "loadtool.progress", "loadtool.live",
-     "loadtool.sizing", "loadtool.capacity"),
-    ("loadtool.job", "loadtool.job.parse"),
+    ("loadtool.report",),
+    ("loadtool.job", "loadtool.crawl"),
     ("loadtool.strategies",),
-    ("loadtool.work", "loadtool.sink", "loadtool.control", "loadtool.politeness", "loadtool.targets.pagecache"),
     ("loadtool.engines",),
-    ("loadtool.targets", "loadtool.targets.request_file", "loadtool.metrics", "loadtool.targets.tree", "loadtool.server",
-     "loadtool.server.profiles"),
-    ("loadtool.errors", "loadtool.cli.hints", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
+    ("loadtool.metrics",),
+    ("loadtool.targets",),
+    ("loadtool.server",),
+    ("loadtool.errors", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
 )
 
 

@@ -120,7 +120,7 @@ def test_over_https_the_plan_counts_a_handshake_per_host(loadtool_cli):
     adds each page's share of one: a crawl of 1,000 hosts over 2,000 pages pays half a
     handshake a page, a job on one host next to nothing."""
     from loadtool.plan import options
-    from loadtool.sizing import Goal
+    from loadtool.strategies.sizing import Goal
 
     with FixtureServer(tls=True) as server:
         out = loadtool_cli("plan", server.url("/page/{i}"), "--cacert", server.cacert, "--pages", "2000",

@@ -11,14 +11,14 @@ import threading
 
 import pytest
 
-from loadtool.control import RunControl
+from loadtool.strategies.control import RunControl
 from loadtool.engines.policy import RETRIABLE, Attempt, Outcome, Policy, Retry, backoff_s
 from loadtool.job import Job
 from loadtool.metrics import Sample
-from loadtool.politeness import Slots, host_of, host_share
+from loadtool.strategies.politeness import Slots, host_of, host_share
 from loadtool.targets import ItemList
 from loadtool.units import Rate
-from loadtool.work import Op, Pacer, Share, Work
+from loadtool.strategies.work import Op, Pacer, Share, Work
 
 
 class FakeClock:

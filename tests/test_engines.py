@@ -197,7 +197,7 @@ def test_server_workers_share_the_port():
 def test_a_saturated_client_is_told_what_to_try(loadtool_cli, server):
     from loadtool.metrics import Stats
     from loadtool.report import summary_lines
-    from loadtool.result import Result
+    from loadtool.runner.result import Result
     from loadtool.job import Job
 
     job = Job.build(urls=["/health"], server=server.base_url, count=1)

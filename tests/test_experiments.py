@@ -13,7 +13,7 @@ import time
 import pytest
 
 from loadtool.names import STRATEGIES
-from loadtool.sizing import find_knee, gain_per_doubling
+from loadtool.strategies.sizing import find_knee, gain_per_doubling
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -104,8 +104,8 @@ def test_the_default_latency_rule_reads_a_percentile_the_levels_can_estimate():
     p99, and there the same tail is a knee."""
     from types import SimpleNamespace
 
-    from loadtool.experiments import knee_of
-    from loadtool.sizing import steady_percentile
+    from loadtool.plan.experiments import knee_of
+    from loadtool.strategies.sizing import steady_percentile
 
     assert [steady_percentile(ops) for ops in (20, 40, 100, 200, 999, 1000)] == ["p50", "p75", "p90", "p95", "p95",
                                                                                  "p99"]

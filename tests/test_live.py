@@ -84,7 +84,7 @@ def test_the_view_of_a_run_without_an_end_and_of_a_timed_one():
     known, with no division by what is not."""
     from types import SimpleNamespace
 
-    from loadtool.live import Frame, rows
+    from loadtool.report.live import Frame, rows
 
     frame = Frame(ops=120, failed=2, elapsed_s=3.0, per_second=[40, 40, 40], recent_ms=None, whole_ms=None,
                   status={200: 118, 404: 2}, errors={}, in_flight=9.6, behind_s=0.004)

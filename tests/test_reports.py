@@ -14,7 +14,7 @@ import pytest
 
 import loadtool
 from loadtool.metrics import Sample, Stats
-from loadtool.sizing import find_knee
+from loadtool.strategies.sizing import find_knee
 
 BOX_DRAWING = re.compile("[\u2500-\u257f]")
 
@@ -240,7 +240,7 @@ def test_the_series_estimates_operations_in_flight_by_littles_law():
 def test_compare_sweep_and_a_run_fit_80_columns_and_cut_no_value(server):
     """rich would cut cells to fit (``thre…``); loadtool's tables choose a narrower layout,
     then leave out optional columns (naming them), and a run's summary wraps between items."""
-    from loadtool.experiments import compare, sweep
+    from loadtool.plan.experiments import compare, sweep
     from loadtool.job import Job
     from loadtool.report import sweep_table, table
     from loadtool.report.text import COLUMNS

@@ -1,7 +1,7 @@
 import pytest
 
 from loadtool.job import Job
-from loadtool.sizing import ideal_s, schedule_s
+from loadtool.strategies.sizing import ideal_s, schedule_s
 from loadtool.targets import FixturePaths
 
 
@@ -37,7 +37,7 @@ def test_no_ideal_without_a_known_latency_or_count():
 
 def test_a_constant_rate_spaces_operations_evenly():
     from loadtool.units import Rate
-    from loadtool.work import Pacer
+    from loadtool.strategies.work import Pacer
 
     pacer = Pacer(Rate(50.0))
     assert [pacer.offset_s(k) for k in (0, 1, 50)] == pytest.approx([0.0, 0.02, 1.0])
@@ -45,7 +45,7 @@ def test_a_constant_rate_spaces_operations_evenly():
 
 def test_a_ramp_rises_linearly_to_the_rate():
     from loadtool.units import Rate
-    from loadtool.work import Pacer
+    from loadtool.strategies.work import Pacer
 
     pacer = Pacer(Rate(10.0, ramp_s=2.0))  # 10 ops fall due during the 2 s ramp
     assert pacer.offset_s(0) == 0.0
@@ -54,7 +54,7 @@ def test_a_ramp_rises_linearly_to_the_rate():
     assert pacer.offset_s(20) == pytest.approx(3.0)  # then one every 1/R
 
 
-from loadtool.sizing import (Goal, Way, closed_throughput, concurrency_for, cpu_ceiling, machine_throughput,  # noqa: E402
+from loadtool.strategies.sizing import (Goal, Way, closed_throughput, concurrency_for, cpu_ceiling, machine_throughput,  # noqa: E402
                              plan_option, predict_wall_s)
 
 
@@ -145,7 +145,7 @@ def test_predicted_wall_time_is_the_slower_of_latency_and_cpu():
 
 
 def test_a_long_run_ideal_is_scaled_from_a_simulated_prefix(monkeypatch):
-    import loadtool.sizing as sizing
+    import loadtool.strategies.sizing as sizing
 
     job = Job.build(targets=FixturePaths(("/page/{i}",), "http://127.0.0.1:1"), count=20_000)
     exact = ideal_s(job, 50)

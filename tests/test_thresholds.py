@@ -2,8 +2,8 @@ import pytest
 
 from loadtool.errors import UsageError
 from loadtool.metrics import Sample, Stats
-from loadtool.result import Result
-from loadtool.thresholds import failures, parse_threshold
+from loadtool.runner.result import Result
+from loadtool.report.thresholds import failures, parse_threshold
 
 
 def _result(latencies_ms, failed=0, wall_s=1.0):

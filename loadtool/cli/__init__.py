@@ -22,7 +22,7 @@ from ..engines.cas import defer_aiohttp_cas
 from ..errors import UsageError
 from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, EXIT_WORKER_LOST
 from . import compare, crawl, fetch, files, plan, read, schema, serve, sweep
-from .options import CONTEXT, GroupedCommand
+from .flags import CONTEXT, GroupedCommand
 
 #: Set to 1 to print an internal error's traceback on stderr instead of into a file.
 DEBUG_VARIABLE = "LOADTOOL_DEBUG"

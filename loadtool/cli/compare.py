@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..names import ALL_STRATEGIES, CRAWL_COMPARED, CRAWL_STRATEGIES, STRATEGIES
-from .options import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, concurrency_option, fixture_options,
+from .flags import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, concurrency_option, fixture_options,
                       group, grouped_command, http_options, limit_options, output_options, processes_option, raw_option,
                       read_options)
 
@@ -40,10 +40,10 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
     the ideal and client CPU. With no target: 100 fetches of the fixture server's
     /delay/50, so sequential takes about 5 s and the others show what overlap buys.
     """
-    from ..experiments import COMPARE_COUNT, compare
+    from ..plan.experiments import COMPARE_COUNT, compare
     from ..job.parse import strategy_list
     from .deliver import Delivery, run_then_deliver
-    from .options import experiment_job
+    from .flags import experiment_job
 
     if parse and not crawl:
         raise click.UsageError("--parse goes with --crawl: the pages of a fetch are not parsed")
@@ -91,7 +91,7 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
     from ..runner import measure, ready
     from ..system import cpu_count
     from .deliver import run_then_deliver
-    from .options import READ_ONLY_OPTIONS, drop
+    from .flags import READ_ONLY_OPTIONS, drop
 
     drop(options, READ_ONLY_OPTIONS | {"engine", "strategy"})
     # Built as a cluster job when cluster is one of them, so that --local-cluster/--scheduler are taken.

@@ -6,7 +6,7 @@ import click
 
 from ..names import CRAWL_STRATEGIES, DEFAULT_CONCURRENCY
 from ..system import cpu_count
-from .options import (cluster_options, fixture_options, group, grouped_command, histogram_option, limit_options,
+from .flags import (cluster_options, fixture_options, group, grouped_command, histogram_option, limit_options,
                       output_options, raw_option)
 
 

@@ -22,9 +22,9 @@ from typing import Any
 import click
 
 from ..job import Job
-from ..control import WORKER_LOST
+from ..strategies.control import WORKER_LOST
 from ..names import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD, EXIT_WORKER_LOST
-from ..result import Result
+from ..runner.result import Result
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Delivery:
         a path that cannot be written (or given twice) is a usage error now, not after the
         whole run. ``runs``: the command makes several runs (compare, sweep), told apart in --raw."""
         from ..report import FILES, report_module
-        from ..thresholds import load_baseline, parse_thresholds
+        from ..report.thresholds import load_baseline, parse_thresholds
 
         baseline_path = options.pop("baseline")
         files = {name: path for name in FILES if (path := options.pop(name, None)) is not None}
@@ -100,12 +100,12 @@ class Delivery:
         --prometheus exporter, as one context-manager factory of (job, layout, sink); or None."""
         watchers = []
         if self.live and not self.quiet:
-            from ..live import can_redraw, live_view
+            from ..report.live import can_redraw, live_view
 
             if can_redraw():
                 watchers.append(live_view if what is None else partial(live_view, what=what))
         if not watchers and self.progress and not self.quiet and sys.stderr.isatty():
-            from ..progress import live_progress
+            from ..report.progress import live_progress
 
             watchers.append(live_progress)
         if self.exporter is not None:
@@ -228,7 +228,7 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
 def _write_files(results: Sequence[Result], delivery: Delivery, knee) -> None:
     """The files asked for beside the report (report.FILES), each made by its report module."""
     from ..report import FILES, report_module
-    from ..thresholds import check
+    from ..report.thresholds import check
 
     verdicts = check(delivery.thresholds, results, delivery.baseline)
     for name, path in delivery.files.items():
@@ -239,7 +239,7 @@ def _write_files(results: Sequence[Result], delivery: Delivery, knee) -> None:
 
 def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list | None = None) -> int:
     """The exit code a set of results earns, with a line on stderr for each reason."""
-    from ..thresholds import baseline_notes, failures
+    from ..report.thresholds import baseline_notes, failures
 
     for line in baseline_notes(results, baseline):
         click.echo(f"loadtool: {line}", err=True)

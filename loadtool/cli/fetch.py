@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import (amount_options, cluster_options, concurrency_option, fixture_options, group, grouped_command,
+from .flags import (amount_options, cluster_options, concurrency_option, fixture_options, group, grouped_command,
                       histogram_option, http_options, limit_options, output_options, processes_option, raw_option,
                       stdin_targets, strategy_option)
 

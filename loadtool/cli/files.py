@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..names import EXIT_FAILED, EXIT_OK
-from .options import CONTEXT
+from .flags import CONTEXT
 
 
 @click.group("files", context_settings=CONTEXT)

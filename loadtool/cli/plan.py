@@ -9,7 +9,7 @@ import click
 
 from ..names import EXIT_OK, EXIT_THRESHOLD, PROFILE_NAMES
 from ..system import cpu_count
-from .options import grouped_command
+from .flags import grouped_command
 
 #: The plan's title says how long the pilot took when that was over half as long again as
 #: --pilot (a short pilot: each capacity level and each way runs at least plan.SWEEP_STEP_S).
@@ -67,7 +67,7 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecu
     """
     from ..job import Job
     from ..job.parse import MAX_COUNT, seconds, whole_number
-    from ..sizing import Goal
+    from ..strategies.sizing import Goal
     from .deliver import check_paths, report_format
 
     if check_path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import (amount_options, cluster_options, concurrency_option, group, grouped_command, histogram_option,
+from .flags import (amount_options, cluster_options, concurrency_option, group, grouped_command, histogram_option,
                       limit_options, output_options, processes_option, raw_option, read_options, strategy_option)
 
 

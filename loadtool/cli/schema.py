@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import grouped_command
+from .flags import grouped_command
 
 
 @grouped_command("schema")

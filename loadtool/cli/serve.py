@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..names import EXIT_FAILED, EXIT_OK, PROFILE_NAMES
-from .options import grouped_command
+from .flags import grouped_command
 
 
 @grouped_command("serve")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, fixture_options, group, grouped_command,
+from .flags import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, fixture_options, group, grouped_command,
                       http_options, limit_options, output_options, processes_option, raw_option, read_options,
                       strategy_option)
 
@@ -39,11 +39,11 @@ def command(targets, read_files, levels, min_gain, p99_max, body, headers, verif
     With no --count, each level does 10 rounds of its concurrency (at least 20
     operations). With no target: the fixture server's /delay/50.
     """
-    from ..experiments import sweep
+    from ..plan.experiments import sweep
     from ..job.parse import seconds
     from ..units import parse_levels, parse_share
     from .deliver import Delivery, run_then_deliver
-    from .options import experiment_job
+    from .flags import experiment_job
 
     delivery = Delivery.from_options(options, runs=True)
     count_given = options["count"] is not None

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from ..errors import UsageError
 from ..metrics import mean_of
 from ..names import CRAWL_STRATEGIES
-from ..politeness import host_of
+from ..strategies.politeness import host_of
 from ..strategies import Layout, Scale, Strategy
 from ..system import cpu_count
 from .crawler import Crawler, Fetcher

@@ -14,8 +14,8 @@ import time
 from typing import Callable, NamedTuple
 from urllib.parse import urlsplit
 
-from ..politeness import host_of
-from ..work import Op
+from ..strategies.politeness import host_of
+from ..strategies.work import Op
 from . import robots
 from .frontier import Frontier
 from .parser import parse_in_process, parse_page

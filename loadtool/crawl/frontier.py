@@ -22,7 +22,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..politeness import Slots, host_of
+from ..strategies.politeness import Slots, host_of
 
 #: Bytes of URLs held in memory by the frontier (about 10,000 short ones); more wait on disk.
 FRONTIER_IN_MEMORY = 2 * 1024 * 1024

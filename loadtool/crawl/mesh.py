@@ -47,7 +47,7 @@ from collections import defaultdict, deque
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ..politeness import host_of
+from ..strategies.politeness import host_of
 from ..strategies import Layout, wanted
 from ..system import become_worker, cpu_count, peak_rss_bytes
 
@@ -320,8 +320,8 @@ def run_partition(options, job, index: int, partitions: int, hub: tuple, epoch: 
                   thread_cpu: bool = False) -> dict[str, Any]:
     """In a worker process or on a dask worker: crawl partition ``index``'s hosts until the
     hub (host, port, token) says the crawl is over; return its Stats and Tally, encoded."""
-    from ..control import RunControl
-    from ..sink import Sink
+    from ..strategies.control import RunControl
+    from ..metrics.sink import Sink
     from ..system import event_loop_factory
     from . import Crawl
 

@@ -14,7 +14,7 @@ paced, while every other host goes on. How it is paced (``Pacing``):
 
 from __future__ import annotations
 
-from ..politeness import MAX_WAIT_S, asked_wait_s
+from ..strategies.politeness import MAX_WAIT_S, asked_wait_s
 
 __all__ = ["DEFAULT_WAIT_S", "MAX_TRIES", "MAX_WAIT_S", "Pacing", "asked_wait_s"]
 

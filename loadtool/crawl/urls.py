@@ -31,7 +31,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
-from ..politeness import host_of
+from ..strategies.politeness import host_of
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: A URL of these characters only, with no dot segment, is already canonical (nothing to

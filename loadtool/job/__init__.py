@@ -19,7 +19,7 @@ from ..names import DEFAULT_CONCURRENCY
 from .parse import DEFAULT_BLOCK, FIXTURE_COUNT, format_status_ranges, parse
 from ..targets import FixturePaths, GeneratedTree
 from ..units import Rate
-from ..work import Share
+from ..strategies.work import Share
 
 
 @dataclass(frozen=True)

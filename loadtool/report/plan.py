@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..sizing import way_label
+from ..strategies.sizing import way_label
 from ..units import format_bytes, format_duration
 
 

@@ -363,7 +363,7 @@ def table(results: Sequence, histogram: bool | None = None):
 # --- sweep -----------------------------------------------------------------------
 
 def sweep_table(results: Sequence, knee):
-    from ..sizing import gain_per_doubling, reference_level
+    from ..strategies.sizing import gain_per_doubling, reference_level
     from .fit import Column, Columns
 
     levels = [(result.concurrency, result.throughput_ops_s) for result in results]

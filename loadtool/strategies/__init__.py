@@ -99,7 +99,7 @@ class Layout:
         from ``index``, ``of`` being the processes unless there are more slices than
         processes; with per-host limits, the hosts it owns), at its share of the
         operations in flight."""
-        from ..work import Share
+        from .work import Share
 
         return replace(job, concurrency=split(self.in_flight, self.processes, index % self.processes),
                        share=Share(index, of or self.processes, by_host=job.polite))

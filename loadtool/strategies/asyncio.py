@@ -13,9 +13,9 @@ import asyncio
 
 from .. import engines
 from ..engines.policy import Policy
-from ..politeness import AsyncHostLimits
+from .politeness import AsyncHostLimits
 from ..system import cpu_count, event_loop_factory
-from ..work import Work
+from .work import Work
 from . import Layout, Scale, Strategy, multiplexed, streams, wanted
 from .loop import LoopDriver
 from .multi import MultiDriver

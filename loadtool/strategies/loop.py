@@ -16,7 +16,7 @@ import time
 
 from ..engines.policy import Outcome, Retry
 from ..targets import InvalidTarget
-from ..work import Work
+from .work import Work
 
 #: How often in-flight operations are checked against their deadlines.
 TICK_S = 0.05

@@ -18,7 +18,7 @@ import time
 
 from ..engines.policy import Retry
 from ..targets import InvalidTarget
-from ..work import Work
+from .work import Work
 
 #: How often counts go to the sink, and the longest the driver waits on the engine.
 TICK_S = 0.05

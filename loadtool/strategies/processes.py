@@ -21,12 +21,12 @@ from contextlib import ExitStack
 from dataclasses import replace
 
 from .. import engines
-from ..control import WORKER_LOST, RunControl
+from .control import WORKER_LOST, RunControl
 from ..engines.policy import Policy
-from ..sink import Batch
-from ..politeness import HostLimits
+from ..metrics.sink import Batch
+from .politeness import HostLimits
 from ..system import become_worker, cpu_count, peak_rss_bytes
-from ..work import Share, Work
+from .work import Share, Work
 from . import Layout, Scale, Strategy, wanted
 from .workers import sync_worker
 

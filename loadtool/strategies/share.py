@@ -11,8 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..control import RunControl
-from ..sink import Sink
+from .control import RunControl
+from ..metrics.sink import Sink
 from ..system import peak_rss_bytes
 from .asyncio import STRATEGY as ASYNC
 

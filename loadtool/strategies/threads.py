@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .. import engines
 from ..engines.policy import Policy
-from ..politeness import HostLimits
+from .politeness import HostLimits
 from ..system import cpu_count
-from ..work import Work
+from .work import Work
 from . import Layout, Scale, Strategy, wanted
 from .workers import sync_worker
 

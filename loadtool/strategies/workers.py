@@ -14,9 +14,9 @@ from collections.abc import Callable
 
 from ..engines.policy import Outcome, Policy, Retry
 from ..metrics import Sample
-from ..politeness import host_of
+from .politeness import host_of
 from ..targets import InvalidTarget
-from ..work import Op, Work
+from .work import Op, Work
 
 
 def do_sync(engine, session, policy: Policy, op: Op) -> Sample:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .units import format_duration
+from ..units import format_duration
 
 #: Seconds of throughput the sparkline shows, and of latency "now" summarises.
 SPARK_S, RECENT_S = 60, 5
@@ -118,7 +118,7 @@ def view(job, layout, frame: Frame, what: str | None = None):
     from rich.console import Group
     from rich.text import Text
 
-    from .report.fit import Summary
+    from .fit import Summary
 
     head = Text(f"loadtool {what or job.kind} · {job.strategy} ({job.engine}) · {layout} · "
                 f"{format_duration(frame.elapsed_s)}", style="bold")

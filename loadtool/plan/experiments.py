@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from . import strategies
-from .job import Job
-from .names import ALL_STRATEGIES, STRATEGIES
-from .result import Result
-from .runner import ProgressFactory, measure, ready
-from .sizing import Knee, find_knee, steady_percentile
+from .. import strategies
+from ..job import Job
+from ..names import ALL_STRATEGIES, STRATEGIES
+from ..runner.result import Result
+from ..runner import ProgressFactory, measure, ready
+from ..strategies.sizing import Knee, find_knee, steady_percentile
 
 #: compare's default on the fixture server: 100 × /delay/50 takes sequential 5 s.
 COMPARE_COUNT = 100

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, NamedTuple
 
-from .targets import InvalidTarget
-from .units import Rate
+from ..targets import InvalidTarget
+from ..units import Rate
 
 
 class Pacer:

@@ -21,8 +21,8 @@ def assert_ok(result: Any, *, p50: str | float | None = None, p90: str | float |
     the least throughput; ``fail_if`` any further --fail-if expressions. Returns the
     Result, so checks can be chained in a test.
     """
-    from .report import render_text
-    from .thresholds import failures, parse_threshold
+    from ..report import render_text
+    from ..report.thresholds import failures, parse_threshold
 
     limits = [f"{name}>{value}" for name, value in
               (("p50", p50), ("p90", p90), ("p99", p99), ("p99.9", p999), ("max", max)) if value is not None]

@@ -13,7 +13,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from .strategies import Scale
+from . import Scale
 
 #: Beyond this many operations the schedule is simulated for a prefix and scaled: the span
 #: of greedy scheduling grows linearly with the count (0.1% off at 10^6 pages), and the

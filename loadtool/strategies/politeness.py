@@ -21,7 +21,7 @@ from collections import deque
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from .targets import InvalidTarget, url_of
+from ..targets import InvalidTarget, url_of
 
 #: On the fixture site, /site/{h}/... stands for host h (and /web/{h}/, /hostile/{h}/ on the
 #: fixture's webs), so limits and robots.txt can be exercised on loopback.

@@ -15,16 +15,16 @@ import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from . import strategies
-from .errors import UsageError
-from .job import Job
+from .. import strategies
+from ..errors import UsageError
+from ..job import Job
 from .capacity import Capacity, Level, site_capacity
-from .metrics import mean_of, new_histogram
-from .names import DEFAULT_CONCURRENCY
-from .runner import measure, ready
-from .sizing import Goal, Option, Way, plan_option, predict_wall_s
-from .strategies import Scale
-from .system import cpu_count
+from ..metrics import mean_of, new_histogram
+from ..names import DEFAULT_CONCURRENCY
+from ..runner import measure, ready
+from ..strategies.sizing import Goal, Option, Way, plan_option, predict_wall_s
+from ..strategies import Scale
+from ..system import cpu_count
 
 SCHEMA = "loadtool.plan/1"
 #: The ways the pilot measures: (strategy, engine).
@@ -204,7 +204,7 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
     found, parse CPU — everything on one core), a processes one (the frontier partitioned
     over a process per core) and a hybrid one (parsing in a process per core), each from
     the same seeds; the CPU a page costs each way is what bounds it."""
-    from .crawl import Crawl
+    from ..crawl import Crawl
 
     with ready(job) as bound:
         runs, scales = {}, {}
@@ -258,7 +258,7 @@ def _steady_rate(run) -> float:
 
 def _hosts(job: Job) -> int:
     """Over how many hosts the pilot's targets spread (the first 1000 of them)."""
-    from .politeness import host_of
+    from ..strategies.politeness import host_of
 
     return max(1, len({host_of(target) for _, target in job.targets.iter_from(0, min(job.targets.distinct() or 1,
                                                                                        1000))}))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sizing import gain_per_doubling
+from ..strategies.sizing import gain_per_doubling
 
 #: A doubling of concurrency that buys less throughput than this is past the knee.
 KNEE_GAIN = 0.15

@@ -360,7 +360,7 @@ def stdin_targets(urls: tuple[str, ...], options: dict) -> tuple[str, ...]:
 def experiment_job(targets, read_files: bool, body, headers, verify, options: dict):
     """The Job of compare and sweep: fetch TARGETS (default /delay/50), or with --read, read
     them; the other kind's options are dropped."""
-    from ..experiments import COMPARE_PATH
+    from ..plan.experiments import COMPARE_PATH
     from ..job import Job
     from ..job.parse import body_from
 

@@ -20,13 +20,13 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from . import engines, strategies
-from .control import RunControl
-from .job import Job
+from .. import engines, strategies
+from ..strategies.control import RunControl
+from ..job import Job
 from .result import Result
-from .sink import Sink
-from .sizing import ideal_s
-from .system import MemoryWatch, raise_open_files_limit
+from ..metrics.sink import Sink
+from ..strategies.sizing import ideal_s
+from ..system import MemoryWatch, raise_open_files_limit
 
 #: Makes a context manager that shows progress of a run, from its job, layout and sink.
 ProgressFactory = Callable[[Job, Sink], Any]
@@ -37,7 +37,7 @@ def ready(job: Job) -> Iterator[Job]:
     """The job with what it needs: the fixture server running, or its temporary file tree
     made; both are stopped or removed afterwards."""
     if job.needs_fixture:
-        from .server.run import FixtureServer  # the server's modules (aiohttp.web) only when it runs
+        from ..server.run import FixtureServer  # the server's modules (aiohttp.web) only when it runs
 
         with FixtureServer(seed=job.seed, profile=job.targets.profile) as server:
             yield job.bind(server.base_url)
@@ -51,8 +51,8 @@ def ready(job: Job) -> Iterator[Job]:
 @contextmanager
 def temporary_tree(tree) -> Iterator[Any]:
     """A GeneratedTree made in a temporary directory; yields its manifest as targets."""
-    from .targets.tree import make_tree, parse_sizes
-    from .targets import LinesFile
+    from ..targets.tree import make_tree, parse_sizes
+    from ..targets import LinesFile
 
     with tempfile.TemporaryDirectory(prefix="loadtool-tree-") as root:
         made = make_tree(root, tree.count, parse_sizes(tree.size, None), tree.seed)
@@ -63,7 +63,7 @@ def before_run(job: Job) -> float | None:
     """Reads: evict the files from the page cache if asked; return the share still cached."""
     if job.kind != "read":
         return None
-    from .targets.pagecache import cached_share, evict
+    from ..targets.pagecache import cached_share, evict
 
     if job.read.evict_cache:
         evict(job)
@@ -185,7 +185,7 @@ async def ameasure(job: Job) -> Result:
     """``measure`` on the running event loop; the async strategy runs in it directly."""
     if job.strategy != "async":
         return await asyncio.to_thread(measure, job, None, False)
-    from .strategies.asyncio import run_async
+    from ..strategies.asyncio import run_async
 
     strategy, page_cache = await asyncio.to_thread(_prepare, job)
     control, sink, layout = RunControl(job.grace_s), Sink(job.rate is not None), strategy.layout(job)

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from .assertions import assert_ok
-from .metrics import Stats
+from ..metrics import Stats
 
 #: Client CPU above this share of what it could use means the client, not the target,
 #: bounded the figures.
@@ -154,7 +154,7 @@ class Result:
     def checks(self) -> dict[str, dict[str, int]]:
         """Each check's answers that passed and failed, by its expression (a callable's name).
         An operation that got no answer ran no check."""
-        from .engines.checks import name_of
+        from ..engines.checks import name_of
 
         fetch = getattr(self.job, "fetch", None)
         checks = fetch.checks if fetch is not None else ()
@@ -170,7 +170,7 @@ class Result:
     @property
     def checks_passed(self) -> float | None:
         """The share of all check evaluations that passed (k6's ``checks`` rate); None without checks."""
-        from .engines.checks import checks_share
+        from ..engines.checks import checks_share
 
         return checks_share(self.checks)
 
@@ -192,13 +192,13 @@ class Result:
 
     def __str__(self) -> str:
         """The text report, as ``loadtool fetch`` prints it."""
-        from .report import render_text
+        from ..report import render_text
 
         return render_text([self], "table").rstrip("\n")
 
     def _repr_html_(self) -> str:
         """A small table for Jupyter: the report's summary rows."""
-        from .report.notebook import html_table
+        from ..report.notebook import html_table
 
         return html_table(self)
 
@@ -210,6 +210,6 @@ class Result:
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
         """The ``loadtool.result/1`` object (``series``: with the per-second rows)."""
-        from .report.data import result_dict
+        from ..report.data import result_dict
 
         return result_dict(self, series)

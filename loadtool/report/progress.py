@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .units import format_duration
+from ..units import format_duration
 
 #: A run that has done this many operations without one success is probably hitting a dead target.
 DOWN_AFTER = 5

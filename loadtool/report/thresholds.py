@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .engines.checks import checks_share
-from .errors import UsageError
-from .units import parse_duration
+from ..engines.checks import checks_share
+from ..errors import UsageError
+from ..units import parse_duration
 
 _OPERATORS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 _SHAPE = re.compile(r"\s*([a-z0-9_.]+)\s*(>=|<=|>|<)\s*(\S+)\s*")

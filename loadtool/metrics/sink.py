@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .metrics import Records, Sample, Stats
+from . import Records, Sample, Stats
 
 
 class Snapshot(NamedTuple):

@@ -62,7 +62,7 @@ def test_run_takes_every_option_a_job_knows_by_the_same_name():
     cannot reach one and not the other (Job.build also takes ready-made ``targets``)."""
     import inspect
 
-    from loadtool.job.parse import KNOWN
+    from loadtool.options import JOB_KEYWORDS
     from loadtool.runner import run
 
-    assert set(inspect.signature(run).parameters) - {"job"} == KNOWN - {"targets"}
+    assert set(inspect.signature(run).parameters) - {"job"} == JOB_KEYWORDS - {"targets"}

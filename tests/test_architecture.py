@@ -127,6 +127,7 @@ LAYERS = (
     ("loadtool.metrics",),
     ("loadtool.targets",),
     ("loadtool.server",),
+    ("loadtool.options",),
     ("loadtool.errors", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
 )
 

@@ -196,7 +196,7 @@ def test_server_workers_share_the_port():
 
 def test_a_saturated_client_is_told_what_to_try(loadtool_cli, server):
     from loadtool.metrics import Stats
-    from loadtool.report import summary_lines
+    from loadtool.report.text import summary_lines
     from loadtool.runner.result import Result
     from loadtool.job import Job
 

@@ -242,7 +242,7 @@ def test_compare_sweep_and_a_run_fit_80_columns_and_cut_no_value(server):
     then leave out optional columns (naming them), and a run's summary wraps between items."""
     from loadtool.plan.experiments import compare, sweep
     from loadtool.job import Job
-    from loadtool.report import sweep_table, table
+    from loadtool.report.text import sweep_table, table
     from loadtool.report.text import COLUMNS
     from test_plan import rendered_at
 

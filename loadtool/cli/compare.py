@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 
 from ..names import ALL_STRATEGIES, CRAWL_COMPARED, CRAWL_STRATEGIES, STRATEGIES
-from .flags import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, concurrency_option, fixture_options,
-                      group, grouped_command, http_options, limit_options, output_options, processes_option, raw_option,
-                      read_options)
+from .flags import group, grouped_command, options_for
 
 
 @grouped_command("compare")
@@ -24,15 +22,8 @@ from .flags import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, conc
                  help="With --crawl: call FUNCTION(url, status, headers, body) on every page and measure its CPU, "
                       "to see which strategy wins when parsing is what costs."),
     click.option("--strategies", metavar="LIST", default=",".join(STRATEGIES), show_default=True,
-                 help="Strategies to run, comma-separated, in this order of preference."),
-    concurrency_option("both"), processes_option)
-@amount_options("both")
-@http_options(FETCH_ONLY)
-@fixture_options(FETCH_ONLY)
-@read_options(READ_ONLY)
-@limit_options
-@cluster_options
-@output_options(raw_option)
+                 help="Strategies to run, comma-separated, in this order of preference."))
+@options_for("compare")
 def command(targets, read_files, crawl, parse, strategies, body, headers, verify, **options) -> int:
     """Run one job with every strategy in turn and print them side by side.
 
@@ -85,6 +76,8 @@ def compare_strategy(chosen: tuple[str, ...], engine: str | None) -> tuple[str, 
 def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: str | None, delivery,
                    body: str | None, headers: tuple[str, ...], options: dict) -> int:
     """compare --crawl: the same crawl with each strategy in turn, on one fixture server."""
+    from dataclasses import replace
+
     from ..crawl import Crawl, CrawlOptions
     from ..job import Job
     from ..job.parse import body_from
@@ -95,7 +88,7 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
 
     drop(options, READ_ONLY_OPTIONS | {"engine", "strategy"})
     # Built as a cluster job when cluster is one of them, so that --local-cluster/--scheduler are taken.
-    job = Job.build(kind="fetch", urls=seeds or ("/web/0/page/0",), engine="aiohttp",
+    job = Job.build(kind="fetch", urls=seeds or ("/web/0/page/0",),
                     strategy="cluster" if "cluster" in strategies else "async",
                     headers=headers, body=body_from(body, options["max_body"]), **options)
     raw = None if delivery.raw is None else delivery.raw.for_run
@@ -107,7 +100,8 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
             for strategy in strategies:
                 crawl = Crawl(CrawlOptions(max_pages=bound.count or 0, parse=parse).by(strategy,
                                                                                     bound.processes or cpu_count()))
-                results.append(measure(bound.with_strategy(strategy), delivery.progress_factory("crawl"),
+                results.append(measure(replace(bound, strategy=strategy, engine=crawl.engines["fetch"][0]),
+                                       delivery.progress_factory("crawl"),
                                        strategy=crawl, raw=None if raw is None else raw(strategy)))
                 if results[-1].interrupted:
                     break

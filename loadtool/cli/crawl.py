@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import click
 
-from ..names import CRAWL_STRATEGIES, DEFAULT_CONCURRENCY
+from ..names import CRAWL_STRATEGIES
+from ..options import FIXTURE_COUNT, default
 from ..system import cpu_count
-from .flags import (cluster_options, fixture_options, group, grouped_command, histogram_option, limit_options,
-                      output_options, raw_option)
+from .flags import group, grouped_command, options_for
 
 
 @grouped_command("crawl")
 @click.argument("seeds", nargs=-1, metavar="[URL|/PATH]...")
 @group(
     "Crawl",
-    click.option("--max-pages", "-n", "count", metavar="N", default="1010", show_default=True,
+    click.option("--max-pages", "-n", "count", metavar="N", default=str(FIXTURE_COUNT), show_default=True,
                  help="Pages to fetch at most (10k, 1M work); the crawl ends sooner when it runs out of links."),
     click.option("--max-depth", metavar="D", help="Follow links at most D clicks from a seed (seeds are depth 0)."),
     click.option("--same-host", is_flag=True, help="Stay on the seeds' hosts."),
@@ -34,50 +34,22 @@ from .flags import (cluster_options, fixture_options, group, grouped_command, hi
     click.option("--parse", metavar="MODULE:FUNCTION",
                  help="Call FUNCTION(url, status, headers, body) on every HTML page (sync or async; MODULE may be "
                       "a .py file) and measure the CPU it takes: what sizes real scraping jobs."),
+    click.option("--adaptive-rate", is_flag=True,
+                 help="A host that answers 429 (or 503 with Retry-After) always waits as long as it says; then, "
+                      "by default, it gets one page per Retry-After (never too fast again). With this, its rate "
+                      "is halved at each 429 and grows 2% a page answered, settling near its limit."),
 )
 @group(
     "Strategy",
-    click.option("--strategy", "-s", type=click.Choice(CRAWL_STRATEGIES), metavar="NAME", default="async",
+    click.option("--strategy", "-s", type=click.Choice(CRAWL_STRATEGIES), metavar="NAME", default=default("strategy"),
                  show_default=True,
                  help="threads: fetch with requests in C threads (the frontier and parsing on one loop). async: "
                       "fetch and parse on one asyncio event loop. hybrid: fetch on the loop, parse (links and "
                       "--parse) in P worker processes. processes: P processes, each crawling the hosts it owns "
                       "(a hash of the host) on its own loop, links to other hosts sent to their owner. cluster: "
                       "the same partitions as tasks on a dask cluster's workers."),
-    click.option("--concurrency", "-c", metavar="C", default=str(DEFAULT_CONCURRENCY), show_default=True,
-                 help="Pages in flight at once, over all processes (connections; threads for threads)."),
-    click.option("--processes", "-p", metavar="P",
-                 help=f"With --strategy hybrid: processes that parse; processes: processes that crawl. Default: one "
-                      f"per CPU, {cpu_count()} here."),
-    click.option("--duration", "-d", metavar="TIME",
-                 help="Stop after this long (30s, 2m), pages or not: pages in flight get --grace, then are "
-                      "dropped and counted as abandoned."),
 )
-@group(
-    "Politeness",
-    click.option("--per-host", metavar="N", help="At most N pages in flight per host (on the fixture web, "
-                                                 "/web/{h}/ counts as host h)."),
-    click.option("--host-rate", metavar="R", help="At most R pages started per host, e.g. 5/s; robots.txt's "
-                                                  "Crawl-delay, when longer, wins."),
-    click.option("--adaptive-rate", is_flag=True,
-                 help="A host that answers 429 (or 503 with Retry-After) always waits as long as it says; then, "
-                      "by default, it gets one page per Retry-After (never too fast again). With this, its rate "
-                      "is halved at each 429 and grows 2%% a page answered, settling near its limit."),
-)
-@group(
-    "Requests",
-    click.option("--header", "-H", "headers", multiple=True, metavar="'NAME: VALUE'",
-                 help="Add a request header; repeat for more."),
-    click.option("--ok-status", metavar="RANGES", default="200-399", show_default=True,
-                 help="HTTP statuses that count as success (redirects count: they are links)."),
-    click.option("--insecure", "-k", is_flag=True, help="Do not verify servers' TLS certificates."),
-    click.option("--cacert", metavar="FILE", help="Trust the CA certificates in FILE (PEM) for https."),
-    click.option("--proxy", "-x", metavar="URL", help="Send requests through this http(s) proxy."),
-)
-@cluster_options
-@fixture_options()
-@limit_options
-@output_options(raw_option, histogram_option)
+@options_for("crawl")
 def command(seeds, max_depth, same_host, allow_domains, ignore_robots, follow_nofollow, sort_query, sitemaps, parse,
             processes, adaptive_rate, **options) -> int:
     """Crawl from SEEDS, following links: a frontier with a queue per host, robots.txt
@@ -103,8 +75,6 @@ def command(seeds, max_depth, same_host, allow_domains, ignore_robots, follow_no
                                f"({options['strategy']} runs in one process)")
     whole_number("max-pages", options["count"], 1, MAX_COUNT)  # named as the crawl names it
     job = Job.build(kind="fetch", urls=seeds or ("/web/0/page/0",), **options)
-    # A crawl fetches with aiohttp on event loops, or with requests in threads, whatever the strategy.
-    job = replace(job, engine="requests" if options["strategy"] == "threads" else "aiohttp")
     processes = whole_number("processes", processes, 1, 256) if processes else cpu_count()
     crawl = Crawl(CrawlOptions(max_pages=job.count or 0, robots=not ignore_robots, sitemaps=sitemaps, parse=parse,
                                same_host=same_host, follow_nofollow=follow_nofollow, sort_query=sort_query,
@@ -112,4 +82,4 @@ def command(seeds, max_depth, same_host, allow_domains, ignore_robots, follow_no
                                allow_domains=tuple(domain.lower().strip(".") for domain in allow_domains),
                                max_depth=None if max_depth is None else whole_number("max-depth", max_depth, 0))
                   .by(options["strategy"], processes))
-    return run_and_report(job, delivery, strategy=crawl)
+    return run_and_report(replace(job, engine=crawl.engines["fetch"][0]), delivery, strategy=crawl)

@@ -23,7 +23,7 @@ import click
 
 from ..job import Job
 from ..strategies.control import WORKER_LOST
-from ..names import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD, EXIT_WORKER_LOST
+from ..names import FORMATS, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD, EXIT_WORKER_LOST
 from ..runner.result import Result
 
 
@@ -56,7 +56,8 @@ class Delivery:
         """Take the output options out of ``options``, checking them before any run starts:
         a path that cannot be written (or given twice) is a usage error now, not after the
         whole run. ``runs``: the command makes several runs (compare, sweep), told apart in --raw."""
-        from ..report import FILES, report_module
+        from ..options import FILES
+        from ..report import report_module
         from ..report.thresholds import load_baseline, parse_thresholds
 
         baseline_path = options.pop("baseline")
@@ -69,9 +70,9 @@ class Delivery:
                        histogram=options.pop("histogram", None))
         raw = options.pop("raw", None)
         check_paths({"output": delivery.output, "raw": raw, **files})
-        for name, (_, _, requirement) in FILES.items():
+        for name, (module, _, requirement) in FILES.items():
             if name in files and requirement:
-                getattr(report_module(name), requirement)()
+                getattr(report_module(module), requirement)()
         if raw is not None:
             from ..report.raw import RawWriter
 
@@ -124,7 +125,7 @@ class Delivery:
 _FORMAT_WORDS = frozenset({"table", "json", "csv", "text", "txt", "html", "jsonl", "yaml"})
 
 
-def report_format(fmt: str | None, output: str | None, allowed: tuple[str, ...] = ("table", "json", "csv")) -> str:
+def report_format(fmt: str | None, output: str | None, allowed: tuple[str, ...] = tuple(FORMATS)) -> str:
     """The report's format: --format as given, else the extension of -o FILE (``r.json`` is
     JSON), else the table. A format word given to -o is a usage error naming --format: it
     would otherwise write the table into a file called ``json``."""
@@ -138,7 +139,7 @@ def report_format(fmt: str | None, output: str | None, allowed: tuple[str, ...] 
     if fmt is not None:
         return fmt
     extension = os.path.splitext(output or "")[1].lower().lstrip(".")
-    return extension if extension in allowed else "table"
+    return extension if extension in allowed else allowed[0]
 
 
 def check_paths(paths: dict[str, str | None]) -> None:
@@ -190,7 +191,7 @@ def print_renderable(renderable) -> None:
 
         Console().print(renderable)
         return
-    from ..report import plain_text
+    from ..report.text import plain_text
 
     click.echo(plain_text(renderable), nl=False)
 
@@ -201,12 +202,13 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
     from .. import report
 
     def text() -> str:
-        if knee is not None:
-            return report.sweep_text(results, knee, delivery.fmt)
-        return report.render_text(results, delivery.fmt, as_list=len(results) > 1, histogram=delivery.histogram)
+        return report.render_text(results, delivery.fmt, as_list=len(results) > 1, histogram=delivery.histogram,
+                                  knee=knee)
 
     def renderable():
-        return report.sweep_table(results, knee) if knee is not None else report.table(results, delivery.histogram)
+        from ..report.text import renderable
+
+        return renderable(results, knee, delivery.histogram)
 
     # Each made only when it is shown or written: -q with no -o renders nothing (nor imports rich).
     if delivery.output:
@@ -227,12 +229,14 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
 
 def _write_files(results: Sequence[Result], delivery: Delivery, knee) -> None:
     """The files asked for beside the report (report.FILES), each made by its report module."""
-    from ..report import FILES, report_module
+    from ..options import FILES
+    from ..report import report_module
     from ..report.thresholds import check
 
     verdicts = check(delivery.thresholds, results, delivery.baseline)
     for name, path in delivery.files.items():
-        made = getattr(report_module(name), FILES[name][1])(results, path, knee, verdicts)
+        module, function, _ = FILES[name]
+        made = getattr(report_module(module), function)(results, path, knee, verdicts)
         for each, content in made.items():
             write(each, content)
 

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .flags import (amount_options, cluster_options, concurrency_option, fixture_options, group, grouped_command,
-                      histogram_option, http_options, limit_options, output_options, processes_option, raw_option,
-                      stdin_targets, strategy_option)
+from .flags import grouped_command, options_for, stdin_targets
 
 
 @grouped_command("fetch")
 @click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
-@group("Strategy", strategy_option, concurrency_option("fetch"), processes_option)
-@amount_options("fetch")
-@http_options()
-@fixture_options()
-@limit_options
-@cluster_options
-@output_options(raw_option, histogram_option)
+@options_for("fetch")
 def command(urls, body, max_body, headers, **options) -> int:
     """Fetch URLs with one strategy; report latency, throughput, statuses and errors.
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import click
 
-from ..names import EXIT_OK, EXIT_THRESHOLD, PROFILE_NAMES
+from ..names import EXIT_OK, EXIT_THRESHOLD, PLAN_FORMATS, PROFILE_NAMES
 from ..system import cpu_count
+from ..options import default
 from .flags import grouped_command
 
 #: The plan's title says how long the pilot took when that was over half as long again as
@@ -34,12 +35,12 @@ PILOT_OVERRUN = 1.5
                    "way it measures runs at least 0.5s, so a short pilot can take longer (the plan "
                    "says how long it took).")
 @click.option("--cores", metavar="N", help=f"Cores per machine of the real job (default: this one's, {cpu_count()}).")
-@click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
+@click.option("--profile", type=click.Choice(PROFILE_NAMES), default=default("profile"), show_default=True,
               help="With no URL: the fixture site's latency and size profile.")
 @click.option("--check", "check_path", metavar="RESULT.json",
               help="Instead of planning: compare a finished run (loadtool fetch --format json) with --plan.")
 @click.option("--plan", "plan_path", metavar="PLAN.json", help="A plan made with --format json, for --check.")
-@click.option("--format", "fmt", type=click.Choice(("table", "json")),
+@click.option("--format", "fmt", type=click.Choice(tuple(PLAN_FORMATS)),
               help="The plan's format on stdout (or in --output). Default: from -o FILE's extension (.json), "
                    "else table.")
 @click.option("--output", "-o", metavar="FILE",
@@ -72,7 +73,7 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecu
 
     if check_path:
         return check_plan(check_path, plan_path, quiet)
-    fmt = report_format(fmt, output, ("table", "json"))
+    fmt = report_format(fmt, output, tuple(PLAN_FORMATS))
     check_paths({"output": output})
     if pages is None:
         raise click.UsageError("--pages is needed: how many pages will the real job fetch?")
@@ -106,8 +107,8 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
               quiet: bool, progress: bool) -> int:
     """Pilot ``job``, plan ``goal`` from what it measured, and print or write the plan."""
     from ..plan import options, pilot, pilot_crawl, to_dict
-    from ..report import plain_text
     from ..report import plan as plan_report
+    from ..report import report_module
     from ..units import format_duration
     from .deliver import Delivery, could_not_start, print_renderable, write
 
@@ -134,10 +135,11 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
              + f" · pilot {format_duration(pilot_s)}"
              + (f" (took {format_duration(took_s)})" if took_s > PILOT_OVERRUN * pilot_s else "")
              + f" against {where}")
+    module, function = PLAN_FORMATS[fmt]
     if output:
-        write(output, plan_report.plan_json(plan) if fmt == "json" else plain_text(plan_report.plan_table(plan, title)))
-    if not quiet and fmt == "json" and not output:
-        click.echo(plan_report.plan_json(plan), nl=False)
+        write(output, getattr(report_module(module), function)(plan, title))
+    if not quiet and fmt != "table" and not output:
+        click.echo(getattr(report_module(module), function)(plan, title), nl=False)
     elif not quiet:
         print_renderable(plan_report.plan_table(plan, title))
     return EXIT_OK

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .flags import (amount_options, cluster_options, concurrency_option, group, grouped_command, histogram_option,
-                      limit_options, output_options, processes_option, raw_option, read_options, strategy_option)
+from .flags import grouped_command, options_for
 
 
 @grouped_command("read")
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@group("Strategy", strategy_option, concurrency_option("read"), processes_option)
-@amount_options("read")
-@read_options()
-@limit_options
-@cluster_options
-@output_options(raw_option, histogram_option)
+@options_for("read")
 def command(paths, verify, **options) -> int:
     """Read files with one strategy; report latency, files/s, MB/s and errors.
 

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..names import EXIT_FAILED, EXIT_OK, PROFILE_NAMES
+from ..options import default
 from .flags import grouped_command
 
 
@@ -16,7 +17,7 @@ from .flags import grouped_command
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port, announced on stdout).")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Seed of /page/{i}.")
-@click.option("--profile", type=click.Choice(PROFILE_NAMES), default="web", show_default=True,
+@click.option("--profile", type=click.Choice(PROFILE_NAMES), default=default("profile"), show_default=True,
               help="Latency and size profile of /page/{i}.")
 @click.option("--files", "files_root", metavar="DIR", type=click.Path(exists=True, file_okay=False),
               help="Serve the files under DIR at /files/PATH (nothing outside DIR is reachable).")

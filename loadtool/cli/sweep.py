@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import click
 
-from .flags import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, fixture_options, group, grouped_command,
-                      http_options, limit_options, output_options, processes_option, raw_option, read_options,
-                      strategy_option)
+from .flags import group, grouped_command, options_for
 
 
 @grouped_command("sweep")
 @click.argument("targets", nargs=-1, metavar="[URL|/PATH|FILE]...")
 @group(
-    "Strategy and levels",
+    "Levels",
     click.option("--read", "read_files", is_flag=True,
                  help="Read files instead of fetching: the arguments are paths (none: a temporary tree)."),
-    strategy_option,
     click.option("--concurrency", "-c", "levels", metavar="LIST", default="1,2,4,...,1024", show_default=True,
                  help="Concurrency levels: a list, where '...' continues the pattern of the two before it "
                       "(1,2,4,...,64 doubles; 10,20,...,100 adds 10)."),
@@ -24,15 +21,8 @@ from .flags import (FETCH_ONLY, READ_ONLY, amount_options, cluster_options, fixt
     click.option("--p99-max", metavar="TIME",
                  help="…or where p99 passes this. Default: where latency passes twice the lowest level's, "
                       "read at the highest percentile every level has enough operations for (p99 from "
-                      "1,000 a level, p90 from 100, the median below 40)."),
-    processes_option)
-@amount_options("both")
-@http_options(FETCH_ONLY)
-@fixture_options(FETCH_ONLY)
-@read_options(READ_ONLY)
-@limit_options
-@cluster_options
-@output_options(raw_option)
+                      "1,000 a level, p90 from 100, the median below 40)."))
+@options_for("sweep")
 def command(targets, read_files, levels, min_gain, p99_max, body, headers, verify, **options) -> int:
     """Measure throughput and latency at each concurrency level; name the knee.
 

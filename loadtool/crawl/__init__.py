@@ -105,7 +105,17 @@ class Budget:
 class Crawl(Strategy):
     """Crawl from the job's targets (the seeds) with one of ``STRATEGIES``."""
 
-    engines = {"fetch": ("aiohttp",), "read": ()}
+    @property
+    def waits(self) -> str:
+        """A crawl's threads block in requests; its other ways crawl on event loops (its
+        processes too: each partition is a loop of its own)."""
+        return "blocking" if self.name == "threads" else "loop"
+
+    @property
+    def engines(self) -> dict[str, tuple[str, ...]]:
+        """A crawl fetches with its way's default engine (requests in threads, aiohttp on a
+        loop): the one whose answers it can read whole and whose redirects it follows itself."""
+        return {"fetch": super().engines["fetch"][:1], "read": ()}
 
     def __init__(self, options: CrawlOptions) -> None:
         if options.strategy not in STRATEGIES:
@@ -202,17 +212,15 @@ class Crawl(Strategy):
         from ..strategies.workers import attempt_async, attempt_sync
 
         limits = Limits(policy.connect_timeout_s, policy.timeout_s)  # robots.txt: one attempt
-        if self.options.strategy != "threads":
-            engine = engines.load("aiohttp", job)
-            engine.keep, engine.follow = MAX_PAGE, False
+        engine = engines.load(self.engines["fetch"][0], job)
+        engine.keep, engine.follow = MAX_PAGE, False
+        if self.waits == "loop":
             async with engine.session(job.concurrency) as session:
                 yield Fetcher(lambda op: attempt_async(engine, session, policy, op),
                                lambda url: engine.attempt(session, url, limits))
             return
         from concurrent.futures import ThreadPoolExecutor
 
-        engine = engines.load("requests", job)
-        engine.keep, engine.follow = MAX_PAGE, False
         local, opened = threading.local(), []
 
         def session():

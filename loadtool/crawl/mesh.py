@@ -290,7 +290,7 @@ class _Cluster:
         self.partitions = len(self.client.scheduler_info()["workers"])
         if not self.partitions:
             raise RuntimeError("the dask cluster has no workers")
-        self.client.run(warm, "aiohttp")
+        self.client.run(warm, job.engine)
         self.host = "127.0.0.1" if job.cluster.local else _address_towards(self.client.scheduler.address)
         self._futures = []
 

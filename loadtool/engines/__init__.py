@@ -3,8 +3,8 @@
 An engine opens and closes a session (a requests Session, an aiohttp ClientSession, a
 read buffer, a thread pool) and makes one attempt at a target within ``Limits``,
 returning an ``Outcome``. Deadlines, retries, error kinds and Samples are the
-policy's (``engines.policy``), for every engine alike. Engines come in three styles,
-by how their I/O waits:
+policy's (``engines.policy``), for every engine alike. Engines come in four styles,
+by how their I/O waits (the registry, ``names.ENGINE_CLASSES``, says each one's):
 
 - ``sync``: ``attempt(session, target, limits) -> Outcome`` blocks (requests, file reads);
   run by threads and processes.
@@ -16,8 +16,8 @@ by how their I/O waits:
   ends in ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``; the
   driver sweeps deadlines (``Policy.expired``) and calls ``channel.abort()``.
 
-Engines are named by what users type (``--engine fast``), registered in
-``names.ENGINE_CLASSES``, and imported only when used.
+Engines are named by what users type (``--engine fast``), registered with their style
+and the HTTP versions they speak in ``names.ENGINE_CLASSES``, and imported only when used.
 """
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..names import ENGINE_CLASSES
+from ..names import ENGINE_CLASSES, speaking, strategies_running
 
 
 
 def engine_class(name: str) -> type:
     """The class of engine ``name`` (importing its module: do it before a run's clock starts)."""
-    module, attribute = ENGINE_CLASSES[name][:2]
+    entry = ENGINE_CLASSES[name]
+    module, attribute = entry.module, entry.cls
     return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
 
 
@@ -43,9 +44,16 @@ def load(name: str, job) -> Any:
 def refusal(job) -> str | None:
     """Why the job's engine cannot run the job (a usage error), or None."""
     engine = engine_class(job.engine)
-    if job.fetch is not None and job.fetch.http not in getattr(engine, "versions", ("1.1",)):
-        return f"--http {job.fetch.http} needs --engine curl (with --strategy async, hybrid or cluster)"
+    if job.fetch is not None and job.fetch.http not in ENGINE_CLASSES[job.engine].speaks:
+        speakers = speaking(job.fetch.http)
+        return (f"--http {job.fetch.http} needs --engine {' or '.join(speakers)} (with --strategy "
+                f"{', '.join(strategies_running(speakers))})")
     if job.fetch is not None and job.fetch.streams > 1 and job.fetch.http == "1.1":
         return "--streams goes with --http 2 or 3 (HTTP/1.1 has one request in flight per connection)"
     refuses = getattr(engine, "refuses", None)
     return None if refuses is None else refuses(job)
+
+
+def style(name: str) -> str:
+    """How a strategy drives engine ``name``: sync, async, multi or loop (names.WAITS)."""
+    return ENGINE_CLASSES[name].style

@@ -59,7 +59,6 @@ _new = tuple.__new__
 
 
 class AiohttpEngine:
-    style = "async"
 
     def __init__(self, job) -> None:
         self.fetch = job.fetch

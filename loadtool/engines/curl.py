@@ -244,8 +244,6 @@ class CurlPool:
 
 
 class CurlEngine:
-    style = "multi"
-    versions = ("1.1", "2", "3")
 
     def __init__(self, job) -> None:
         fetch = job.fetch

@@ -18,11 +18,14 @@ from __future__ import annotations
 import zlib
 from functools import cache
 
+from ..options import default
+from ..units import parse_size
+
 #: Decoded bytes produced per step, at most: memory for a bomb stays at this.
 STEP = 256 * 1024
-#: The decoded size an answer may have unless --max-decoded says (Scrapy's DOWNLOAD_MAXSIZE
-#: is 1 GiB; a page of more than this is a bomb or a mistake).
-MAX_DECODED = 256 * 1024 * 1024
+#: The decoded size an answer may have unless --max-decoded says (options.py: Scrapy's
+#: DOWNLOAD_MAXSIZE is 1 GiB; a page of more than this is a bomb or a mistake).
+MAX_DECODED = parse_size(default("max_decoded"))
 
 
 class TooLarge(Exception):

@@ -448,7 +448,6 @@ class Channel:
 
 
 class FastEngine:
-    style = "loop"
 
     def __init__(self, job) -> None:
         self.requests = Requests(job.fetch)

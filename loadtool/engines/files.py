@@ -46,7 +46,6 @@ class _Reading:
 class FileEngine:
     """Blocking reads into a buffer each worker reuses (sequential, threads, processes)."""
 
-    style = "sync"
 
     def __init__(self, job) -> None:
         self.read = job.read
@@ -76,7 +75,6 @@ class FileEngine:
 class AiofilesEngine:
     """The async twin of FileEngine, with aiofiles on a pool of C threads."""
 
-    style = "async"
 
     def __init__(self, job) -> None:
         self.read = job.read

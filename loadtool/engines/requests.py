@@ -162,7 +162,6 @@ def _joined(headers: tuple[tuple[str, str], ...]) -> dict[str, str] | None:
 
 
 class RequestsEngine:
-    style = "sync"
 
     def __init__(self, job) -> None:
         self.fetch = job.fetch

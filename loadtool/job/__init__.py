@@ -15,10 +15,11 @@ from typing import Any
 from .. import engines, strategies
 from ..engines.checks import name_of
 from ..errors import UsageError
-from ..names import DEFAULT_CONCURRENCY
-from .parse import DEFAULT_BLOCK, FIXTURE_COUNT, format_status_ranges, parse
+from ..names import STRATEGY_MODULES, engines_for, speaking
+from ..options import FIXTURE_COUNT, default
 from ..targets import FixturePaths, GeneratedTree
-from ..units import Rate
+from ..units import Rate, parse_duration, parse_size
+from .parse import format_status_ranges, parse, parse_status_ranges
 from ..strategies.work import Share
 
 
@@ -41,12 +42,12 @@ class Tls:
 class Fetch:
     """What each HTTP request is, what counts as success, and per-host politeness."""
 
-    method: str = "GET"
+    method: str = default("method")
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes | None = None
     #: Statuses that count as success, as (low, high) ranges.
-    ok_status: tuple[tuple[int, int], ...] = ((200, 399),)
-    connect_timeout_s: float = 10.0
+    ok_status: tuple[tuple[int, int], ...] = parse_status_ranges(default("ok_status"))
+    connect_timeout_s: float = parse_duration(default("connect_timeout"))
     #: Politeness: at most this many operations in flight per host (None: no limit).
     per_host: int | None = None
     #: Politeness: at most this many operations started per second per host (None: no limit).
@@ -54,9 +55,9 @@ class Fetch:
     #: Honour 429 and 503 answers' Retry-After: their host waits as long as it asks.
     retry_after: bool = False
     #: The HTTP version to speak: "1.1", "2" or "3" (2 and 3 need --engine curl).
-    http: str = "1.1"
+    http: str = default("http")
     #: HTTP/2 and HTTP/3: requests in flight on one connection at once.
-    streams: int = 1
+    streams: int = int(default("streams"))
     tls: Tls = field(default_factory=Tls)
     #: --proxy: every request through this proxy (None: only where the environment says).
     proxy: str | None = None
@@ -69,14 +70,14 @@ class Fetch:
     #: What every answer must pass (engines.checks): expressions, or the library's callables.
     checks: tuple = ()
     #: How many bytes of each body the checks read, at most.
-    check_body: int = 64 * 1024
+    check_body: int = parse_size(default("check_body"))
     #: Ask for compressed answers (gzip, deflate; br, zstd where installed) and decode them.
     compression: bool = True
     #: Keep connections open between requests; False (--no-keepalive): a new connection, and
     #: over https a new TLS handshake, for every request, in every engine.
     keepalive: bool = True
     #: The most bytes an answer may decode to (more: the error too_large, a compression bomb).
-    max_decoded: int = 256 * 1024 * 1024
+    max_decoded: int = parse_size(default("max_decoded"))
 
     def proxies(self):
         """Which proxy each URL goes through (engines.proxy.Proxies)."""
@@ -94,7 +95,7 @@ class Read:
     """How each file is read."""
 
     #: Bytes per read call (0 reads each file in one call).
-    block_size: int = DEFAULT_BLOCK
+    block_size: int = parse_size(default("block_size"))
     #: Check each file's SHA-256 against its manifest.
     verify: bool = False
     #: Drop the files from the page cache before the run.
@@ -119,19 +120,19 @@ class Job:
     """
 
     targets: Any
-    strategy: str = "async"
-    #: The engine that does each operation (requests, aiohttp, fast; file, aiofiles).
-    engine: str = "aiohttp"
+    strategy: str = default("strategy")
+    #: The engine that does each operation (names.ENGINES; file, aiofiles): the strategy's default.
+    engine: str = engines_for("fetch", STRATEGY_MODULES[default("strategy")].waits)[0]
     count: int | None = FIXTURE_COUNT
     duration_s: float | None = None
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int = int(default("concurrency"))
     #: Worker processes of processes and hybrid (None: the strategy decides).
     processes: int | None = None
     rate: Rate | None = None
-    timeout_s: float = 30.0
-    retries: int = 0
-    grace_s: float = 5.0
-    seed: int = 0
+    timeout_s: float = parse_duration(default("timeout"))
+    retries: int = int(default("retries"))
+    grace_s: float = parse_duration(default("grace"))
+    seed: int = int(default("seed"))
     fetch: Fetch | None = field(default_factory=Fetch)
     read: Read | None = None
     cluster: Cluster | None = None
@@ -152,9 +153,10 @@ class Job:
         job = cls(**values, fetch=None if parts["fetch"] is None else Fetch(**parts["fetch"]),
                   read=None if parts["read"] is None else Read(**parts["read"]),
                   cluster=None if parts["cluster"] is None else Cluster(**parts["cluster"]))
-        if engine is None and job.fetch is not None and job.fetch.http != "1.1" \
-                and "curl" in strategies.get(job.strategy).engines["fetch"]:
-            engine = "curl"  # --http 2 or 3 alone: the engine that speaks it, not a refusal
+        if engine is None and job.fetch is not None:
+            # --http 2 or 3 alone: the strategy's engine that speaks it, not a refusal.
+            runs = strategies.get(job.strategy).engines["fetch"]
+            engine = next((name for name in runs if name in speaking(job.fetch.http)), None)
         return job.with_strategy(job.strategy, engine)
 
     @property

@@ -13,46 +13,21 @@ import re
 from typing import Any
 
 from ..errors import UsageError
-from ..names import DEFAULT_CONCURRENCY
+from ..names import HTTP_VERSIONS
+from ..options import DEFAULTS, FIXTURE_COUNT, JOB_KEYWORDS, default
 from ..server.profiles import PROFILES
 from ..targets import (FixturePaths, GeneratedTree, NotAFile, file_targets, has_control_characters, open_regular,
                       url_problem, url_targets)
 from ..units import Rate, parse_count, parse_duration, parse_rate, parse_size
 
-#: The seed's number: "if you need to wait for 1010 file reads or network transactions".
-FIXTURE_COUNT = 1010
 #: A single URL gets hey's default number of requests.
 SINGLE_URL_COUNT = 200
-#: 64 KiB per read: large enough for sequential speed, small enough that C workers'
-#: buffers stay modest (1000 threads × 64 KiB = 64 MiB).
-DEFAULT_BLOCK = 64 * 1024
 MAX_COUNT = 10**15
 MAX_RATE_PER_S = 10_000_000
 #: Most servers refuse more than 8 KiB of headers in all.
 MAX_HEADER_BYTES = 8 * 1024
-#: --body @FILE reads at most this much (--max-body changes it): the body is held in memory
-#: and sent with every request.
-MAX_BODY = "16MiB"
 MAX_CONCURRENCY = 100_000
-#: How much of each body checks read unless --check-body says: a check cannot make memory
-#: grow with the size of an answer.
-CHECK_BODY = "64KiB"
-#: The most an answer may decode to unless --max-decoded says (engines.encoding.MAX_DECODED).
-MAX_DECODED = "256MiB"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-#: Every option ``parse`` knows.
-KNOWN = frozenset({
-    "targets", "urls", "urls_file", "profile", "kind", "strategy", "engine", "count", "duration",
-    "concurrency", "processes", "rate", "timeout", "connect_timeout", "retries", "grace", "method",
-    "headers", "body", "ok_status", "seed", "server", "extra",
-    "paths", "from_list", "recursive", "file_size", "block_size", "verify", "evict_cache",
-    "per_host", "host_rate", "scheduler", "local_cluster", "http", "streams",
-    "insecure", "cacert", "cert", "key", "tls_min", "proxy", "no_proxy_env", "cookies", "no_phases",
-    "checks", "check_body", "targets_file", "targets_format", "max_body", "no_compression", "max_decoded",
-    "retry_after", "no_keepalive",
-})
-HTTP_VERSIONS = ("1.1", "2", "3")
 
 
 def choice(name: str, value: str, allowed) -> str:
@@ -130,7 +105,7 @@ def rate(value: Any, name: str = "rate") -> Rate | None:
     return parsed
 
 
-def body_from(text: str | None, max_body: str = MAX_BODY) -> bytes | None:
+def body_from(text: str | None, max_body: str = default("max_body")) -> bytes | None:
     """A request body from the command line: TEXT, or @FILE read whole — a regular file only
     (a FIFO would block), and at most ``max_body`` bytes (never an unbounded read)."""
     if text is None or not text.startswith("@"):
@@ -195,7 +170,7 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
         paths = (paths,) if isinstance(paths, str) else tuple(paths)
         if not paths and not from_list:
             count = whole_number("count", options.get("count", FIXTURE_COUNT), 1)
-            size = options.get("file_size", "4KiB")
+            size = options["file_size"]
             from ..targets.tree import parse_sizes
 
             parse_sizes(size, None)  # a bad size is a usage error now, not after the run starts
@@ -207,8 +182,8 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
             raise UsageError("give URLs, --urls-file or --targets, one of them")
         from ..targets.request_file import TargetsFile
 
-        max_body = size_option("max-body", options.get("max_body", MAX_BODY), 0, "0")
-        return TargetsFile.open(options["targets_file"], str(options.get("targets_format", "http")), max_body)
+        max_body = size_option("max-body", options["max_body"], 0, "0")
+        return TargetsFile.open(options["targets_file"], str(options["targets_format"]), max_body)
     targets = url_targets((urls,) if isinstance(urls, str) else tuple(urls), options.get("urls_file"), seed, profile)
     if "server" in options:
         if not isinstance(targets, FixturePaths):
@@ -238,11 +213,11 @@ def _cluster(strategy: str, options: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _fetch(options: dict[str, Any]) -> dict[str, Any]:
-    method = str(options.get("method", "GET")).upper()
+    method = str(options["method"]).upper()
     if not _TOKEN.fullmatch(method):
         raise UsageError(f"--method must be an HTTP method such as GET or POST, not {method!r}")
     body = options.get("body")
-    ok_status = options.get("ok_status", "200-399")
+    ok_status = options["ok_status"]
     headers = _headers(options.get("headers"))
     if options.get("no_keepalive") and not any(name.lower() == "connection" for name, _ in headers):
         headers += (("Connection", "close"),)  # the server is told, too (RFC 9112 §9.6)
@@ -251,22 +226,22 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "headers": headers,
         "body": body.encode() if isinstance(body, str) else body,
         "ok_status": parse_status_ranges(ok_status) if isinstance(ok_status, str) else tuple(ok_status),
-        "connect_timeout_s": seconds("connect-timeout", options.get("connect_timeout", 10.0)),
+        "connect_timeout_s": seconds("connect-timeout", options["connect_timeout"]),
         "per_host": whole_number("per-host", options["per_host"], 1, MAX_CONCURRENCY) if "per_host" in options else None,
         "host_rate": rate(options["host_rate"], "host-rate").per_s if "host_rate" in options else None,
         "retry_after": bool(options.get("retry_after")),
-        "http": choice("http", str(options.get("http", "1.1")), HTTP_VERSIONS),
+        "http": choice("http", str(options["http"]), HTTP_VERSIONS),
         "tls": _tls(options),
         "proxy": _proxy(options.get("proxy")),
         "proxy_env": not options.get("no_proxy_env"),
         "cookies": bool(options.get("cookies")),
         "phases": not options.get("no_phases"),
-        "streams": whole_number("streams", options.get("streams", 1), 1, 1000),
+        "streams": whole_number("streams", options["streams"], 1, 1000),
         "checks": _checks(options.get("checks")),
-        "check_body": size_option("check-body", options.get("check_body", CHECK_BODY), 1, "1 byte"),
+        "check_body": size_option("check-body", options["check_body"], 1, "1 byte"),
         "compression": not options.get("no_compression"),
         "keepalive": not options.get("no_keepalive"),
-        "max_decoded": size_option("max-decoded", options.get("max_decoded", MAX_DECODED), 1024, "1KiB", high=1 << 40),
+        "max_decoded": size_option("max-decoded", options["max_decoded"], 1024, "1KiB", high=1 << 40),
     }
 
 
@@ -323,22 +298,23 @@ def _read(options: dict[str, Any], targets: Any) -> dict[str, Any]:
     verify = bool(options.get("verify"))
     if verify and not isinstance(targets, GeneratedTree) and getattr(targets, "kind", "") != "manifest":
         raise UsageError("--verify needs a tree made by `loadtool files make` (its manifest holds the checksums)")
-    return {"block_size": size_option("block-size", options.get("block_size", DEFAULT_BLOCK), 0, "0 (whole file)"),
+    return {"block_size": size_option("block-size", options["block_size"], 0, "0 (whole file)"),
             "verify": verify, "evict_cache": bool(options.get("evict_cache"))}
 
 
 def parse(options: dict[str, Any]) -> dict[str, Any]:
     """The validated values of a Job from user options: the Job's own fields, with its parts
     under ``fetch``, ``read`` and ``cluster`` (None where the part does not apply)."""
-    options = {key: value for key, value in options.items() if value is not None}
-    unknown = set(options) - KNOWN
+    unknown = set(options) - JOB_KEYWORDS
     if unknown:
         raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
+    # Each default as the table has it, typed as a user would type it: parsed as the rest.
+    options = {**DEFAULTS, **{key: value for key, value in options.items() if value is not None}}
     kind = choice("kind", options.get("kind", "fetch"), ("fetch", "read"))
-    seed = whole_number("seed", options.get("seed", 0), 0, 2**63 - 1)
-    profile = choice("profile", options.get("profile", "web"), tuple(PROFILES))
+    seed = whole_number("seed", options["seed"], 0, 2**63 - 1)
+    profile = choice("profile", options["profile"], tuple(PROFILES))
     targets = _targets(options, seed, profile)
-    strategy = options.get("strategy", "async")
+    strategy = options["strategy"]
     duration_s = seconds("duration", options["duration"]) if "duration" in options else None
     return {
         "targets": targets,
@@ -346,12 +322,12 @@ def parse(options: dict[str, Any]) -> dict[str, Any]:
         "engine": options.get("engine"),
         "count": _count(options, targets, duration_s),
         "duration_s": duration_s,
-        "concurrency": whole_number("concurrency", options.get("concurrency", DEFAULT_CONCURRENCY), 1, MAX_CONCURRENCY),
+        "concurrency": whole_number("concurrency", options["concurrency"], 1, MAX_CONCURRENCY),
         "processes": whole_number("processes", options["processes"], 1, 1024) if "processes" in options else None,
         "rate": rate(options.get("rate")),
-        "timeout_s": seconds("timeout", options.get("timeout", 30.0)),
-        "retries": whole_number("retries", options.get("retries", 0), 0, 100),
-        "grace_s": seconds("grace", options.get("grace", 5.0), positive=False),
+        "timeout_s": seconds("timeout", options["timeout"]),
+        "retries": whole_number("retries", options["retries"], 0, 100),
+        "grace_s": seconds("grace", options["grace"], positive=False),
         "seed": seed,
         "fetch": _fetch(options) if kind == "fetch" else None,
         "read": _read(options, targets) if kind == "read" else None,

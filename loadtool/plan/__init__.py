@@ -20,16 +20,19 @@ from ..errors import UsageError
 from ..job import Job
 from .capacity import Capacity, Level, site_capacity
 from ..metrics import mean_of, new_histogram
-from ..names import DEFAULT_CONCURRENCY
+from ..names import DEFAULT_CONCURRENCY, STRATEGIES, STRATEGY_MODULES, engines_for, lean_engine
 from ..runner import measure, ready
 from ..strategies.sizing import Goal, Option, Way, plan_option, predict_wall_s
 from ..strategies import Scale
 from ..system import cpu_count
 
 SCHEMA = "loadtool.plan/1"
-#: The ways the pilot measures: (strategy, engine).
-WAYS = (("sequential", "requests"), ("threads", "requests"), ("processes", "requests"), ("async", "aiohttp"),
-        ("async", "fast"), ("hybrid", "fast"))
+#: The engines of the ways on an event loop: the default, and the one of least CPU a request.
+LOOP, LEAN = engines_for("fetch", "loop")[0], lean_engine("loop")
+#: The ways the pilot measures, (strategy, engine): each blocking strategy with its engine;
+#: async with the default and the lean engine; hybrid (a loop in a process per core), lean.
+WAYS = tuple((name, engines_for("fetch", "blocking")[0]) for name in STRATEGIES
+             if STRATEGY_MODULES[name].waits == "blocking") + (("async", LOOP), ("async", LEAN), ("hybrid", LEAN))
 #: Share of the pilot spent finding the site's latency and capacity; the rest is split over the ways.
 LATENCY_SHARE = 0.4
 #: The capacity sweep's concurrency: from SWEEP_FIRST, doubling, at most SWEEP_LAST, each level
@@ -154,19 +157,19 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
     started = time.perf_counter()
     with ready(job) as bound:
         https = _has_https(bound)
-        fast_ok = not job.polite and not https
-        capacity, histogram, samples, failed = _sweep(bound, progress, "fast" if fast_ok else "aiohttp",
+        lean_ok = not job.polite and not https
+        capacity, histogram, samples, failed = _sweep(bound, progress, LEAN if lean_ok else LOOP,
                                                       pilot_s * LATENCY_SHARE)
         sd_s = histogram.get_stddev() / 1e6
         ways, skipped = [], []
         each_s = max(SWEEP_STEP_S, (pilot_s - (time.perf_counter() - started)) / len(WAYS))
-        if not fast_ok:
-            skipped.append(f"the fast engine: {'per-host limits' if job.polite else 'https'} need aiohttp")
+        if not lean_ok:
+            skipped.append(f"the {LEAN} engine: {'per-host limits' if job.polite else 'https'} need {LOOP}")
         for strategy, engine in WAYS:
-            if engine == "fast" and not fast_ok:
-                if strategy == "async":
+            if engine == LEAN and not lean_ok:
+                if (strategy, LOOP) in WAYS:
                     continue
-                engine = "aiohttp"
+                engine = LOOP
             run = _phase(bound, progress, strategy=strategy, engine=engine, count=None, duration_s=each_s,
                          concurrency=PILOT_CONCURRENCY, processes=cpu_count() if strategy != "threads" else None)
             if not run.ops:
@@ -189,8 +192,8 @@ def _handshake(bound: Job, progress, leg_s: float, ways: list) -> dict[str, floa
     """What a TLS handshake costs: async (aiohttp) once more, with a new connection for every
     request; its CPU a request over the kept-alive leg's is the handshake's, and its connect
     phase (aiohttp's holds the handshake) its time."""
-    kept = next((way for way in ways if (way.strategy, way.engine) == ("async", "aiohttp")), None)
-    run = _phase(bound, progress, strategy="async", engine="aiohttp", count=None, duration_s=leg_s,
+    kept = next((way for way in ways if (way.strategy, way.engine) == ("async", LOOP)), None)
+    run = _phase(bound, progress, strategy="async", engine=LOOP, count=None, duration_s=leg_s,
                  concurrency=PILOT_CONCURRENCY, fetch=replace(bound.fetch, keepalive=False))
     if kept is None or not run.ok:
         return None
@@ -210,8 +213,8 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
         runs, scales = {}, {}
         for strategy in ("async", "processes", "hybrid"):
             crawl = Crawl(crawl_options.by(strategy, cpu_count()))
-            leg = replace(bound.with_strategy(strategy), engine="aiohttp", count=None, duration_s=pilot_s / 3,
-                          concurrency=PILOT_CONCURRENCY)
+            leg = replace(bound.with_strategy(strategy), engine=crawl.engines["fetch"][0], count=None,
+                          duration_s=pilot_s / 3, concurrency=PILOT_CONCURRENCY)
             runs[strategy], scales[strategy] = measure(leg, progress, handle_signals=False, strategy=crawl), crawl.scale
     first = runs["async"]
     if not first.ok:
@@ -220,7 +223,7 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
     # the event loop delays every answer behind it, and that wait is the client's, not the site's.
     steady = min((run for run in runs.values() if run.ok), key=lambda run: mean_of(run.stats.latency))
     histogram = steady.stats.latency
-    ways = tuple(Way(strategy, "aiohttp", run.cpu_s / run.ops, None, scales[strategy])
+    ways = tuple(Way(strategy, run.job.engine, run.cpu_s / run.ops, None, scales[strategy])
                  for strategy, run in runs.items() if run.ops)
     found = first.details["crawl"]
     crawl = {"links_per_page": found["links_found"] / first.ops,
@@ -389,7 +392,7 @@ def check(measured: Measured, result: dict[str, Any]) -> Check:
     if not isinstance(result, dict) or result.get("schema") != "loadtool.result/1":
         raise UsageError("--check: not a loadtool result (schema loadtool.result/1); make one with "
                          "loadtool fetch --format json")
-    strategy, engine = result["strategy"], result["job"].get("engine", "aiohttp")
+    strategy, engine = result["strategy"], result["job"].get("engine", LOOP)
     way = next((w for w in measured.ways if (w.strategy, w.engine) == (strategy, engine)), None)
     if way is None:
         raise UsageError(f"the plan measured no {strategy} ({engine}) to compare with")

@@ -48,6 +48,16 @@ def result_dict(result, series: bool = True) -> dict[str, Any]:
     }
 
 
+def json_report(results: Sequence, knee=None, histogram: bool | None = None, as_list: bool = False) -> str:
+    """--format json: one result, a list of them, or a sweep's levels and knee."""
+    return sweep_json(results, knee) if knee is not None else to_json(results, as_list) + "\n"
+
+
+def csv_report(results: Sequence, knee=None, histogram: bool | None = None, as_list: bool = False) -> str:
+    """--format csv: a row a result (a sweep's levels, with the knee marked)."""
+    return sweep_csv(results, knee) if knee is not None else to_csv(results)
+
+
 def to_json(results: Sequence, as_list: bool = False) -> str:
     data = [result_dict(result) for result in results]
     return json.dumps(data if as_list or len(data) != 1 else data[0], indent=2)

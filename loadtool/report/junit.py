@@ -40,9 +40,9 @@ def to_junit(results: Sequence, verdicts: Sequence, report_text: str) -> str:
 
 def junit_file(results: Sequence, path: str, knee=None, verdicts: Sequence = ()) -> dict[str, str]:
     """``--junit FILE.xml``: the thresholds' verdicts, with the report as the suite's output."""
-    from . import render_text, sweep_text
+    from . import render_text
 
-    plain = sweep_text(results, knee, "table") if knee is not None else render_text(results, "table")
+    plain = render_text(results, "table", knee=knee)
     return {path: to_junit(results, verdicts, plain)}
 
 

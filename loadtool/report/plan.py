@@ -49,5 +49,12 @@ def check_text(checked) -> str:
             f"measured {format_duration(checked.measured_s)}: {checked.error:+.1%}, {verdict}\n")
 
 
-def plan_json(plan: dict[str, Any]) -> str:
+def plan_text(plan: dict[str, Any], title: str) -> str:
+    """plan --format table, as plain text."""
+    from .text import plain_text
+
+    return plain_text(plan_table(plan, title))
+
+
+def plan_json(plan: dict[str, Any], title: str = "") -> str:
     return json.dumps(plan, indent=2) + "\n"

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..metrics import recorded
+from ..names import ENGINE_CLASSES, lean_engine
 from ..units import format_bytes, format_duration, plural
 
 
@@ -236,10 +237,17 @@ def schedule_note(result) -> str:
 
 #: From this share of its cores busy, the client is near its limit, and the report says what is faster.
 ADVISE_FROM = 0.7
-#: Requests a core does with the fast engine over aiohttp and over requests, as measured here
-#: (nginx, 1 KiB answers, -c 50: CPU per request 18-20 µs fast, 116 µs aiohttp, 422 µs requests
-#: sequentially and 650 µs in 50 threads): the ratio the advice quotes, rounded down.
-FAST_OVER = {"aiohttp": 6, "requests": 20}
+
+
+def lean_over(engine: str) -> tuple[str, int] | None:
+    """The engine of least CPU per request, and how many times the requests a core of
+    ``engine``'s it does (names.ENGINE_CLASSES' measurements, rounded down); None when
+    ``engine`` is it, or either was not measured."""
+    lean = lean_engine()
+    mine, theirs = ENGINE_CLASSES[engine].cpu_us, ENGINE_CLASSES[lean].cpu_us
+    if engine == lean or not mine or not theirs:
+        return None
+    return lean, int(mine / theirs)
 
 
 def saturation_advice(result) -> str:
@@ -247,9 +255,11 @@ def saturation_advice(result) -> str:
     by how much, and the other ways out."""
     job = result.job
     tips = []
-    if job.kind == "fetch" and job.engine in FAST_OVER:
-        to = "--engine fast" if job.strategy in ("async", "hybrid") else "--strategy async --engine fast"
-        tips.append(f"{to} (about {FAST_OVER[job.engine]}x the requests a core of {job.engine}'s)")
+    faster = lean_over(job.engine) if job.kind == "fetch" else None
+    if faster is not None:
+        lean, times = faster
+        to = f"--engine {lean}" if job.strategy in ("async", "hybrid") else f"--strategy async --engine {lean}"
+        tips.append(f"{to} (about {times}x the requests a core of {job.engine}'s)")
     if job.strategy != "hybrid" and job.kind == "fetch":
         tips.append("--strategy hybrid (a process per core)")
     tips.append("fewer connections")
@@ -414,3 +424,13 @@ def _unboxed(renderable):
         renderable.box, renderable.pad_edge, renderable.show_edge = None, False, False
         return Group(*(part for part in (title, renderable, caption) if part is not None))
     return renderable
+
+
+def text_report(results: Sequence, knee=None, histogram: bool | None = None, as_list: bool = False) -> str:
+    """--format table: the report as plain text (a sweep's with ``knee``)."""
+    return plain_text(sweep_table(results, knee) if knee is not None else table(results, histogram))
+
+
+def renderable(results: Sequence, knee=None, histogram: bool | None = None):
+    """The report as rich draws it on a terminal (a sweep's with ``knee``)."""
+    return sweep_table(results, knee) if knee is not None else table(results, histogram)

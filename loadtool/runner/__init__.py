@@ -14,7 +14,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -23,6 +23,7 @@ from typing import Any
 from .. import engines, strategies
 from ..strategies.control import RunControl
 from ..job import Job
+from ..options import TABLE, TARGET_KEYWORDS
 from .result import Result
 from ..metrics.sink import Sink
 from ..strategies.sizing import ideal_s
@@ -208,31 +209,7 @@ def _job(job: Job | None, options: dict[str, Any]) -> Job:
     return job if job is not None else Job.build(**options)
 
 
-Many = str | Sequence[str] | None
-Number = int | str | None
-Time = float | str | None
-
-
-def run(job: Job | None = None, *,
-        urls: Many = None, paths: Many = None, kind: str | None = None, strategy: str | None = None,
-        engine: str | None = None, count: Number = None, duration: Time = None, concurrency: Number = None,
-        processes: Number = None, rate: float | str | None = None, timeout: Time = None,
-        connect_timeout: Time = None, retries: Number = None, grace: Time = None,
-        method: str | None = None, headers: dict[str, str] | Sequence[str] | None = None,
-        body: bytes | str | None = None, ok_status: str | None = None, checks: Sequence[Any] | None = None,
-        check_body: Number = None, no_compression: bool | None = None, max_decoded: Number = None,
-        urls_file: str | None = None, targets_file: str | None = None,
-        targets_format: str | None = None, server: str | None = None, profile: str | None = None,
-        seed: int | None = None, http: str | None = None, streams: Number = None,
-        insecure: bool | None = None, cacert: str | None = None, cert: str | None = None,
-        key: str | None = None, tls_min: str | None = None, proxy: str | None = None,
-        no_proxy_env: bool | None = None, cookies: bool | None = None, no_phases: bool | None = None,
-        per_host: Number = None, host_rate: float | str | None = None, retry_after: bool | None = None,
-        no_keepalive: bool | None = None, max_body: Number = None,
-        from_list: str | None = None, recursive: bool | None = None, file_size: Number = None,
-        block_size: Number = None, verify: bool | None = None, evict_cache: bool | None = None,
-        scheduler: str | None = None, local_cluster: Number = None, extra: dict[str, Any] | None = None,
-        ) -> Result:
+def run(job: Job | None = None, **options: Any) -> Result:
     """Run a job and return its Result. Every option is the command line's, by the same
     name (``connect_timeout`` for ``--connect-timeout``); None leaves its default.
 
@@ -259,7 +236,7 @@ def run(job: Job | None = None, *,
     Starts the fixture server when the job targets it. Cannot be called while an
     event loop is running in this thread: use ``await loadtool.arun(...)`` there.
     """
-    options = {name: value for name, value in locals().items() if name != "job"}
+    _keywords(options)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -274,6 +251,7 @@ def run(job: Job | None = None, *,
 async def arun(job: Job | None = None, **options: Any) -> Result:
     """The async twin of ``run``, for Jupyter and async code: ``await loadtool.arun(...)``.
     It takes the same options as ``run``."""
+    _keywords(options)
     preparing = ready(_job(job, options))
     # Starting a server or writing a tree blocks: done in a thread, off the caller's loop.
     bound = await asyncio.to_thread(preparing.__enter__)
@@ -283,5 +261,36 @@ async def arun(job: Job | None = None, **options: Any) -> Result:
         await asyncio.to_thread(preparing.__exit__, None, None, None)
 
 
+#: How each kind of option is given from Python, by its unit (options.TABLE's metavar).
+_TYPES = {"TIME": "float | str", "N": "int | str", "C": "int | str", "P": "int | str", "SIZE": "int | str",
+          "R": "float | str", "S": "int"}
+_TYPES_OF = {"urls": "str | Sequence[str]", "paths": "str | Sequence[str]", "headers": "dict[str, str] | Sequence[str]",
+             "checks": "Sequence[Any]", "body": "bytes | str", "extra": "dict[str, Any]", "verify": "bool"}
+
+
+def _signature(returns: str) -> inspect.Signature:
+    """run's keywords: every job option of the table (options.TABLE), by its name, and the
+    targets (urls, paths) and kind; None leaves an option at its default."""
+    def annotation(option) -> str:
+        kind = _TYPES_OF.get(option.name) or ("bool" if option.switch else _TYPES.get(option.metavar, "str"))
+        return f"{kind} | None"
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    first = [inspect.Parameter("job", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation="Job | None")]
+    named = [inspect.Parameter(name, keyword, default=None, annotation=f"{_TYPES_OF.get(name, 'str')} | None")
+             for name in TARGET_KEYWORDS if name != "targets"]
+    named += [inspect.Parameter(option.name, keyword, default=None, annotation=annotation(option))
+              for option in TABLE if option.job]
+    return inspect.Signature(first + named, return_annotation=returns)
+
+
+def _keywords(options: dict[str, Any]) -> None:
+    """TypeError for a keyword run does not take, as Python says it for a written signature."""
+    unknown = set(options) - set(run.__signature__.parameters)
+    if unknown:
+        raise TypeError(f"run() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+
+
+run.__signature__ = _signature("Result")
 # arun takes run's options: the same signature for help() and completion.
-arun.__signature__ = inspect.signature(run).replace(return_annotation="Result")
+arun.__signature__ = _signature("Result")

@@ -114,13 +114,16 @@ class Strategy:
     """The base of every strategy; each module's ``STRATEGY`` is one instance."""
 
     name: ClassVar[str]
-    #: How its workers wait: "blocking" (threads and processes run requests and file reads)
-    #: or on an event "loop" (aiohttp, fast, curl, aiofiles).
-    waits: ClassVar[str] = "loop"
     #: Whether the job travels to other processes (pickled), where it runs.
     crosses_processes: ClassVar[bool] = False
     #: How it scales on one machine (loadtool plan).
     scale: ClassVar[Scale]
+
+    @property
+    def waits(self) -> str:
+        """How its workers wait: "blocking" (they run requests and file reads) or on an event
+        "loop" (aiohttp, fast, curl, aiofiles), as the registry says (names.STRATEGY_MODULES)."""
+        return STRATEGY_MODULES[self.name].waits
 
     @property
     def engines(self) -> dict[str, tuple[str, ...]]:
@@ -172,7 +175,7 @@ def get(name: str) -> Strategy:
     """The strategy called ``name``."""
     if name not in STRATEGY_MODULES:
         raise UsageError(f"--strategy must be one of {', '.join(STRATEGY_MODULES)}, not {name!r}")
-    return importlib.import_module(f"{__name__}.{STRATEGY_MODULES[name]}").STRATEGY
+    return importlib.import_module(f"{__name__}.{STRATEGY_MODULES[name].module}").STRATEGY
 
 
 def pairs() -> str:

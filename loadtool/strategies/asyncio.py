@@ -26,10 +26,11 @@ async def run_async(job, layout: Layout, control, sink) -> None:
     """Run the job on the running event loop (for ``loadtool.arun`` and Jupyter)."""
     engine, policy = engines.load(job.engine, job), Policy.for_job(job)
     in_flight = layout.in_flight
-    if engine.style == "multi":  # its own loop, in a thread: it drives its sockets fastest itself
+    style = engines.style(job.engine)
+    if style == "multi":  # its own loop, in a thread: it drives its sockets fastest itself
         await asyncio.to_thread(MultiDriver(job, in_flight, engine, policy, control, sink).run)
         return
-    if engine.style == "loop":
+    if style == "loop":
         await LoopDriver(job, in_flight, engine, policy, control, sink, asyncio.get_running_loop()).run()
         return
     work = Work(job, control, sink.epoch, shared=False)  # every worker runs on this loop

@@ -226,7 +226,6 @@ def process_count(job) -> tuple[int, str]:
 class Processes(Strategy):
     name = "processes"
     crosses_processes = True
-    waits = "blocking"
     scale = Scale(max_workers=64, all_cores=True)
 
     def layout(self, job) -> Layout:

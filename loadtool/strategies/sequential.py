@@ -12,7 +12,6 @@ from .threads import run_in_threads
 
 class Sequential(Strategy):
     name = "sequential"
-    waits = "blocking"
     scale = Scale(max_workers=1)
 
     def layout(self, job) -> Layout:

@@ -13,6 +13,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from ..names import STRATEGY_MODULES, engines_for
 from . import Scale
 
 #: Beyond this many operations the schedule is simulated for a prefix and scaled: the span
@@ -172,9 +173,10 @@ class Way:
 
 
 def way_label(strategy: str, engine: str) -> str:
-    """``threads``, or ``async (fast)``: the engine is named unless it is the sync strategies'
-    own (requests); a crawl's processes fetch with aiohttp."""
-    return strategy if engine == "requests" else f"{strategy} ({engine})"
+    """``threads``, or ``async (fast)``: the engine is named unless it is the only one the
+    strategy runs (a crawl's processes fetch on event loops: named)."""
+    only = engines_for("fetch", STRATEGY_MODULES[strategy].waits) == (engine,)
+    return strategy if only else f"{strategy} ({engine})"
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,6 @@ def run_in_threads(job, control, sink, workers: int) -> None:
 
 class Threads(Strategy):
     name = "threads"
-    waits = "blocking"
     scale = Scale(max_workers=512)
 
     def layout(self, job) -> Layout:

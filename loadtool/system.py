@@ -1,11 +1,42 @@
-"""Small facts about and adjustments to the machine loadtool runs on."""
+"""Small facts about and adjustments to the machine loadtool runs on, and how its process ends."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
+
+#: Set when a run abandoned operations (after an interruption, or at the end of --duration):
+#: threads still blocked in them would hold a normal exit until their --timeout, so the
+#: command line exits at once (``exit_now``) once the report is out.
+LEFT_BEHIND = threading.Event()
+_AT_EXIT: list[Callable[[], None]] = []
+
+
+def at_exit(callback: Callable[[], None]) -> None:
+    """Call ``callback`` when this process ends, normally (atexit) or at once (``exit_now``,
+    which skips atexit): stop helper processes, remove temporary files. Registered once."""
+    atexit.unregister(callback)
+    atexit.register(callback)
+    if callback not in _AT_EXIT:
+        _AT_EXIT.append(callback)
+
+
+def exit_now(code: int) -> None:
+    """End the process at once with ``code``, after what ``at_exit`` registered: its report is
+    out, and threads blocked past the grace period (or a broken pool's leftovers, which would
+    print their own failures) must not hold the exit."""
+    for callback in _AT_EXIT:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - a clean-up that fails must not keep the process alive
+            pass
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def event_loop_factory() -> Callable:

@@ -65,4 +65,5 @@ def test_run_takes_every_option_a_job_knows_by_the_same_name():
     from loadtool.options import JOB_KEYWORDS
     from loadtool.runner import run
 
-    assert set(inspect.signature(run).parameters) - {"job"} == JOB_KEYWORDS - {"targets"}
+    # raw and progress say how the run is watched, as the command line's --raw and progress line.
+    assert set(inspect.signature(run).parameters) - {"job", "raw", "progress"} == JOB_KEYWORDS - {"targets"}

@@ -143,6 +143,26 @@ def test_latency_runs_from_the_due_time_in_the_open_model():
     assert sample.latency_us == 1_500_000 and sample.service_us == 500_000
 
 
+@pytest.mark.parametrize("due", [None, 9.5])
+@pytest.mark.parametrize("answered", [True, False])
+def test_every_field_of_an_outcome_reaches_its_own_field_of_the_sample(due, answered):
+    """The policy builds Samples by position (a NamedTuple's keywords cost 3x, per operation):
+    each field of what the engine saw must land in the Sample's field of that name, in the
+    closed and the open model, for an answer and for a failure."""
+    policy = _policy()
+    op = Op(7, "t", due=due)
+    phases = (0.001, 0.002, 0.003, 0.004, 0.005, 0.006)
+    outcome = Outcome(status=201 if answered else None, nbytes=1234, error=None if answered else "protocol",
+                      detail=None if answered else "bad framing", protocol="HTTP/1.1", connected=True,
+                      phases=phases, decoded=5678)
+    sample = policy.settle(policy.begin(op, 10.0), outcome, 10.25)
+    expected = {"status": outcome.status, "error": outcome.error, "bytes": 1234, "detail": outcome.detail,
+                "op": op, "first_s": 10.0, "protocol": "HTTP/1.1", "connected": True, "phases": phases,
+                "decoded": 5678, "attempts": 1, "ok": answered, "checks": None,
+                "latency_us": 750_000 if due else 250_000, "service_us": 250_000 if due else None}
+    assert sample._asdict() == expected
+
+
 def test_the_deadline_counts_from_the_first_send_not_the_due_time():
     policy = _policy(timeout_s=2.0)
     attempt = policy.begin(Op(0, "t", due=5.0), 10.0)

@@ -299,7 +299,7 @@ class _Pipe:
 
 
 def _hub(partitions: int, seeds: list[str], count: int | None = None):
-    from loadtool.crawl.mesh import Hub
+    from loadtool.crawl.hub import Hub
 
     hub, pipes = Hub(partitions, seeds, count, sink=None), [_Pipe() for _ in range(partitions)]
     hub.writers = pipes
@@ -308,7 +308,7 @@ def _hub(partitions: int, seeds: list[str], count: int | None = None):
 
 
 def test_the_hub_ends_a_partitioned_crawl_only_when_nothing_is_in_flight_anywhere():
-    from loadtool.crawl.mesh import owner
+    from loadtool.crawl.wire import owner
 
     seed = "http://127.0.0.1/web/0/page/0"
     first = owner(seed, 2)
@@ -436,7 +436,8 @@ def test_processes_crawl_faster_than_one_loop_when_parsing_is_cpu_bound(loadtool
 
 
 def test_the_hub_unpickles_nothing_from_a_connection_without_the_runs_token():
-    from loadtool.crawl.mesh import _HELLO, Hub, _write
+    from loadtool.crawl.hub import Hub
+    from loadtool.crawl.wire import HELLO, send
 
     class Boom:
         def __reduce__(self):
@@ -446,8 +447,8 @@ def test_the_hub_unpickles_nothing_from_a_connection_without_the_runs_token():
         hub = Hub(1, [], None, sink=None, token=b"t" * 16)
         server = await asyncio.start_server(hub.connection, "127.0.0.1", 0)
         reader, writer = await asyncio.open_connection(*server.sockets[0].getsockname()[:2])
-        writer.write(_HELLO.pack(token, 0, os.getpid()))
-        _write(writer, (Boom(),))
+        writer.write(HELLO.pack(token, 0, os.getpid()))
+        send(writer, (Boom(),))
         await writer.drain()
         closed = await reader.read() == b""  # the hub hung up, having read nothing but the hello
         writer.close()

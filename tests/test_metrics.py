@@ -96,3 +96,35 @@ def test_clear_empties_a_histogram_as_a_new_one_is():
     used.record_value(42)
     fresh.record_value(42)
     assert used.encode() == fresh.encode()
+
+
+#: Values around every power of two a bucket's width changes at, and the bounds of a histogram.
+EDGES = sorted({max(1, (1 << bits) + delta) for bits in range(0, 33) for delta in (-1, 0, 1)} | {3_600_000_000})
+
+
+def test_the_written_out_bucketing_of_latency_and_phases_is_the_histograms_bucket():
+    """Stats.add and Phases.add bucket inline (a call costs the fast engine 4% of a request):
+    each copy must keep exactly the top 11 bits, as histograms.bucket does and a 3-digit
+    HdrHistogram resolves."""
+    from loadtool.metrics.histograms import bucket, new_histogram
+    from loadtool.metrics.parts import PHASES
+
+    stats = Stats(epoch=0.0)
+    for value in EDGES:
+        stats.add(Sample(value, True, 200, phases=tuple(value / 1e6 for _ in PHASES)), now=1.0)
+    expected = {}
+    for value in EDGES:
+        key = bucket(min(value, 3_600_000_000))
+        expected[key] = expected.get(key, 0) + 1
+    assert stats.timing.latency.pending == expected
+    unclamped = {}  # phases are clamped when recorded, not when counted
+    for value in EDGES:
+        unclamped[bucket(value)] = unclamped.get(bucket(value), 0) + 1
+    assert all(held.pending == unclamped for held in stats.phase_times.values)
+    histogram = new_histogram()
+    for value in EDGES:  # and the bucket is the histogram's own: recording either gives the same
+        histogram.record_value(bucket(value))
+    reference = new_histogram()
+    for value in EDGES:
+        reference.record_value(value)
+    assert histogram.encode() == reference.encode()

@@ -1,7 +1,7 @@
 """The command line: one module per command, each its click declaration and its body.
 
-``options`` holds the option groups commands share, ``deliver`` how results reach the
-user (formats, files, the exit code). This module is the group: it registers the
+``flags`` declares the options commands share (from the table in ``loadtool.options``),
+``deliver`` how results reach the user (formats, files, the exit code). This module is the group: it registers the
 commands and turns what escapes them into exit codes — a usage error (raised where
 input is parsed) is one line and exit 2; anything else is a bug, reported as an internal
 error (exit 3) with its traceback kept in a file, never as "usage".
@@ -21,6 +21,7 @@ from .. import __version__
 from ..engines.cas import defer_aiohttp_cas
 from ..errors import UsageError
 from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, EXIT_WORKER_LOST
+from ..system import LEFT_BEHIND, exit_now
 from . import compare, crawl, fetch, files, plan, read, schema, serve, sweep
 from .flags import CONTEXT, GroupedCommand
 
@@ -116,8 +117,6 @@ def main() -> None:
     a broken pool's leftovers would print their own failures at exit)."""
     defer_aiohttp_cas()  # the system's CAs when a run first speaks https, not at aiohttp's import
     code = cli.main(prog_name="loadtool", standalone_mode=False)
-    # Only a command that ran something has loaded deliver (--help has not: it stays quick).
-    deliver = sys.modules.get(f"{__name__}.deliver")
-    if deliver is not None and (code in (EXIT_SIGINT, EXIT_SIGTERM, EXIT_WORKER_LOST) or deliver.LEFT_BEHIND.is_set()):
-        deliver.exit_now(code)
+    if code in (EXIT_SIGINT, EXIT_SIGTERM, EXIT_WORKER_LOST) or LEFT_BEHIND.is_set():
+        exit_now(code)
     sys.exit(code or 0)

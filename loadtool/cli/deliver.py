@@ -2,10 +2,11 @@
 
 Every command that runs something hands its Results here (``run_then_deliver``): the
 report is printed and written in the format asked for, with --series, --plot, --html,
---hdr-log and --junit beside it, and the exit code is chosen. Exit codes (names.py): 0 ok;
-1 a --fail-if threshold failed; 2 usage error; 3 the run could not do its work (fixture
-server did not start, every operation failed); 130 Ctrl-C and 143 SIGTERM, after printing
-the partial report.
+--hdr-log and --junit beside it, and the exit code its results earn (``runner.stops``) is
+said. Exit codes (names.py): 0 ok; 1 a --fail-if threshold failed; 2 usage error; 3 the
+run could not do its work (fixture server did not start, every operation failed); 4 a
+worker process died under the run (the report holds what the others measured); 130
+Ctrl-C and 143 SIGTERM, after printing the partial report.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from typing import Any
 import click
 
 from ..job import Job
-from ..strategies.control import WORKER_LOST
-from ..names import FORMATS, EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD, EXIT_WORKER_LOST
+from ..names import FORMATS, EXIT_FAILED
 from ..runner.result import Result
 
 
@@ -242,39 +242,13 @@ def _write_files(results: Sequence[Result], delivery: Delivery, knee) -> None:
 
 
 def exit_code(results: Sequence[Result], thresholds: tuple = (), baseline: list | None = None) -> int:
-    """The exit code a set of results earns, with a line on stderr for each reason."""
-    from ..report.thresholds import baseline_notes, failures
+    """The exit code a set of results earns (runner.stops), with a line on stderr for each reason."""
+    from ..runner.stops import verdict
 
-    for line in baseline_notes(results, baseline):
+    code, lines = verdict(results, thresholds, baseline)
+    for line in lines:
         click.echo(f"loadtool: {line}", err=True)
-    for result in results:
-        if result.interrupted == WORKER_LOST:
-            for lost in result.details.get("lost_workers", ()):
-                share = f"; {lost['share']}" if lost["share"] else ""
-                click.echo(f"loadtool: worker process pid {lost['pid']} was lost ({lost['ended_by']}{share}); "
-                           f"the run ended with what the others had measured", err=True)
-            return EXIT_WORKER_LOST
-        if result.interrupted:
-            return EXIT_SIGTERM if result.interrupted == "SIGTERM" else EXIT_SIGINT
-    failed_thresholds = failures(thresholds, results, baseline)
-    for line in failed_thresholds:
-        click.echo(f"loadtool: threshold failed: {line}", err=True)
-    for result in results:
-        if result.ops and not result.ok:
-            click.echo(f"loadtool: every operation failed ({result.strategy}); {_why_failed(result)}", err=True)
-            return EXIT_FAILED
-        if not result.ops and result.stats.counts.abandoned:
-            click.echo(f"loadtool: no operation finished ({result.strategy}): "
-                       f"{result.stats.counts.abandoned:,} {'was' if result.stats.counts.abandoned == 1 else 'were'} still in flight when the run ended", err=True)
-            return EXIT_FAILED
-    return EXIT_THRESHOLD if failed_thresholds else EXIT_OK
-
-
-def _why_failed(result: Result) -> str:
-    if result.stats.first_error:
-        return f"first error: {result.stats.first_error}"
-    statuses = ", ".join(f"{code} ×{count}" for code, count in result.stats.status.most_common(3))
-    return f"statuses: {statuses} (--ok-status decides which count as success)"
+    return code
 
 
 def deliver(results: Sequence[Result], delivery: Delivery, knee=None) -> int:
@@ -288,7 +262,6 @@ def deliver(results: Sequence[Result], delivery: Delivery, knee=None) -> int:
 def _linger(delivery: Delivery) -> None:
     """Keep the final metrics scrapeable for --linger (Ctrl-C or SIGTERM ends it early)."""
     import signal
-    import threading
 
     done = threading.Event()
     if delivery.linger_s > 0:
@@ -310,52 +283,24 @@ def could_not_start(exc: RuntimeError) -> int:
     return EXIT_FAILED
 
 
-def _until_interrupted(job: Job, call: Callable[[], Any]) -> tuple[Any, Result | None]:
-    """``call()``'s value; or, when a signal comes while runs are still being prepared, the
-    not-run Result of ``job`` (so the report, empty, and the exit code, 130 or 143, still come)."""
-    from ..runner import Interrupted, interruptible, not_run
-
-    try:
-        with interruptible():
-            return call(), None
-    except Interrupted as stop:
-        return None, not_run(job, stop.reason)
-
-
 def run_then_deliver(job: Job, delivery: Delivery, call: Callable[[], Any]) -> int:
     """Run ``call`` — it returns a Result, a list of them, or a sweep — then report and give
     the exit code. A signal while runs are still prepared reports an empty run; a run that
     could not start is exit 3; --raw is closed whatever happens."""
+    from ..runner import not_run
+    from ..runner.stops import left_behind, until_interrupted
+
     try:
-        outcome, stopped = _until_interrupted(job, call)
+        outcome = until_interrupted(call, lambda reason: [not_run(job, reason)])
     except RuntimeError as exc:
         return could_not_start(exc)
     finally:
         if delivery.raw is not None:
             delivery.raw.close()
     results, knee = ([outcome], None) if isinstance(outcome, Result) else (
-        (outcome.results, outcome.knee) if hasattr(outcome, "knee") else (outcome or [stopped], None))
-    if any(result.stats.counts.abandoned for result in results):
-        LEFT_BEHIND.set()  # threads blocked in what was abandoned would hold a normal exit until --timeout
+        (outcome.results, outcome.knee) if hasattr(outcome, "knee") else (outcome, None))
+    left_behind(results)
     return deliver(results, delivery, knee)
-
-
-#: Set when a run abandoned operations: the command line then exits at once (``exit_now``).
-LEFT_BEHIND = threading.Event()
-
-
-def exit_now(code: int) -> None:
-    """Exit at once after a run that abandoned operations (an interrupted one, or one whose
-    --duration ended with operations in flight): its report is out, and threads still
-    blocked in a request (past the grace period) would otherwise hold the exit until --timeout."""
-    from ..targets import remove_spools
-
-    remove_spools()
-    if "loadtool.strategies.processes" in sys.modules:
-        sys.modules["loadtool.strategies.processes"].stop_helpers()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 def run_and_report(job: Job, delivery: Delivery, strategy=None) -> int:

@@ -50,7 +50,7 @@ __all__ = ["STRATEGIES", "Crawl", "CrawlOptions", "Frontier", "Links", "Seen", "
 
 #: The crawl's strategies: names.CRAWL_STRATEGIES, which --help shows.
 STRATEGIES = CRAWL_STRATEGIES
-#: Strategies whose frontier is partitioned by host over processes or machines (crawl.mesh).
+#: Strategies whose frontier is partitioned by host over processes or machines (crawl.hub).
 PARTITIONED = ("processes", "cluster")
 #: How each scales on one machine (loadtool plan --crawl): one loop, threads, or a process per core.
 SCALES = {"threads": Scale(max_workers=512), "async": Scale(max_workers=10_000),
@@ -129,7 +129,7 @@ class Crawl(Strategy):
     def layout(self, job) -> Layout:
         strategy, processes = self.options.strategy, self.options.processes
         if strategy in PARTITIONED:
-            from .mesh import partitioned_layout
+            from .hub import partitioned_layout
 
             return partitioned_layout(self.options, job)
         if strategy == "threads":
@@ -146,14 +146,14 @@ class Crawl(Strategy):
 
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             if self.options.strategy in PARTITIONED:
-                from .mesh import coordinate
+                from .hub import coordinate
 
                 return runner.run(coordinate(self, job, layout, control, sink))
-            tally = runner.run(self._crawl(job, control, sink))
+            tally = runner.run(self.on_loop(job, control, sink))
             sink.details["crawl"] = tally.details()
             return None
 
-    async def _crawl(self, job, control, sink, mesh=None) -> Tally:
+    async def on_loop(self, job, control, sink, mesh=None) -> Tally:
         """Crawl on this event loop: the whole crawl, or with ``mesh`` one partition of it
         (its hosts' URLs, pages numbered by leases from the parent, links to other hosts
         sent to their owners)."""
@@ -170,7 +170,7 @@ class Crawl(Strategy):
         if self.options.strategy == "hybrid":
             from concurrent.futures import ProcessPoolExecutor
 
-            from ..strategies.processes import context
+            from ..strategies.pool import context
 
             pool = ProcessPoolExecutor(self.options.processes, mp_context=context(), initializer=start_parser,
                                        initargs=(self.options.parse,))

@@ -214,7 +214,7 @@ class Phases:
             seconds = phases[index]
             if seconds is not None:
                 value = int(seconds * 1e6 + 0.5)
-                if value > 2047:
+                if value > 2047:  # histograms.bucket, written out: a call here costs 4% of a request
                     shift = value.bit_length() - 11
                     value = value >> shift << shift
                 held = values[index]

@@ -83,6 +83,8 @@ class Stats:
         (latency_us, ok, status, error, nbytes, service_us, attempts, detail, op, first_s, protocol, connected,
          phases, checks, decoded) = sample
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
+        # histograms.bucket, written out: calling it (and Phases' copy) cost the fast engine 4%
+        # of its instructions a request (callgrind, 30,000 requests against nginx).
         shift = latency.bit_length() - 11
         if shift > 0:
             latency = latency >> shift << shift

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -28,9 +26,10 @@ from .result import Result
 from ..metrics.sink import Sink
 from ..strategies.sizing import ideal_s
 from ..system import MemoryWatch, raise_open_files_limit
+from .stops import stop_on_signals
 
 #: Makes a context manager that shows progress of a run, from its job, layout and sink.
-ProgressFactory = Callable[[Job, Sink], Any]
+ProgressFactory = Callable[[Job, strategies.Layout, Sink], Any]
 
 
 @contextmanager
@@ -71,46 +70,6 @@ def before_run(job: Job) -> float | None:
     return cached_share(job)
 
 
-@contextmanager
-def _handling_signals(handle: Callable[[int, object], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM go to ``handle`` (in the main thread only: elsewhere, nothing changes)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def stop_on_signals(control: RunControl):
-    """During a run: SIGINT and SIGTERM stop it gracefully; a second Ctrl-C stops it at once."""
-    def handle(signum: int, frame: object) -> None:
-        if signum == signal.SIGINT and control.stopped:
-            raise KeyboardInterrupt
-        control.stop(signal.Signals(signum).name)
-    return _handling_signals(handle)
-
-
-class Interrupted(BaseException):
-    """A signal came while a run was being prepared: it never started (``reason``: the signal)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def interruptible():
-    """While runs are prepared (a fixture server starting, a file tree written, the page cache
-    sampled), SIGINT and SIGTERM raise Interrupted, which unwinds what was started;
-    a run in progress handles them itself (``stop_on_signals``)."""
-    def handle(signum: int, frame: object) -> None:
-        raise Interrupted(signal.Signals(signum).name)
-    return _handling_signals(handle)
-
-
 class _Clock:
     """Wall time, CPU time and memory of a run, from its start."""
 
@@ -144,28 +103,45 @@ def _prepare(job: Job, strategy: strategies.Strategy | None = None) -> tuple[str
     return strategy, before_run(job)
 
 
+class _Run:
+    """One run under way, as ``measure`` and ``ameasure`` both start, watch and end it."""
+
+    def __init__(self, job: Job, strategy: strategies.Strategy, raw: Callable[[list[tuple]], None] | None) -> None:
+        self.job = job = replace(job, records=raw is not None)
+        self.strategy, self.page_cache = _prepare(job, strategy)
+        self.control, self.sink = RunControl(job.grace_s), Sink(job.rate is not None, write=raw)
+        self.clock = _Clock()
+        self.layout = self.strategy.layout(job)
+
+    @contextmanager
+    def watched(self, progress: ProgressFactory | None, handle_signals: bool) -> Iterator[None]:
+        """While the strategy runs: signals become a stop, progress is shown, --duration is
+        a deadline; a second Ctrl-C ends the run with what was measured."""
+        with ExitStack() as stack:
+            if handle_signals:
+                stack.enter_context(stop_on_signals(self.control))
+            if progress is not None:
+                stack.enter_context(progress(self.job, self.layout, self.sink))
+            if self.job.duration_s:
+                stack.callback(_deadline(self.job, self.control, self.sink))
+            try:
+                yield
+            except KeyboardInterrupt:
+                self.control.stop("SIGINT")
+
+    def result(self) -> Result:
+        return self.clock.result(self.job, self.layout, self.control, self.sink, self.page_cache)
+
+
 def measure(job: Job, progress: ProgressFactory | None = None, handle_signals: bool = True,
             raw: Callable[[list[tuple]], None] | None = None, strategy: strategies.Strategy | None = None) -> Result:
     """Run a ready job (fixture server bound) with its strategy (or ``strategy``, such as a
     crawl) and return its Result. With ``raw``, every operation's record is handed to it
     as the run goes."""
-    job = replace(job, records=raw is not None)
-    strategy, page_cache = _prepare(job, strategy)
-    control, sink = RunControl(job.grace_s), Sink(job.rate is not None, write=raw)
-    clock = _Clock()
-    layout = strategy.layout(job)
-    with ExitStack() as stack:
-        if handle_signals:
-            stack.enter_context(stop_on_signals(control))
-        if progress is not None:
-            stack.enter_context(progress(job, layout, sink))
-        if job.duration_s:
-            stack.callback(_deadline(job, control, sink))
-        try:
-            layout = strategy.run(job, layout, control, sink) or layout
-        except KeyboardInterrupt:  # a second Ctrl-C: keep what was measured
-            control.stop("SIGINT")
-    return clock.result(job, layout, control, sink, page_cache)
+    run = _Run(job, strategy, raw)
+    with run.watched(progress, handle_signals):
+        run.layout = run.strategy.run(run.job, run.layout, run.control, run.sink) or run.layout
+    return run.result()
 
 
 def _deadline(job: Job, control: RunControl, sink: Sink) -> Callable[[], None]:
@@ -182,21 +158,18 @@ def not_run(job: Job, reason: str) -> Result:
     return _Clock().result(job, strategies.get(job.strategy).layout(job), control, sink)
 
 
-async def ameasure(job: Job) -> Result:
-    """``measure`` on the running event loop; the async strategy runs in it directly."""
+async def ameasure(job: Job, progress: ProgressFactory | None = None,
+                   raw: Callable[[list[tuple]], None] | None = None) -> Result:
+    """``measure`` on the running event loop: the async strategy runs in it directly (the
+    others in a thread); signals stay the caller's."""
     if job.strategy != "async":
-        return await asyncio.to_thread(measure, job, None, False)
+        return await asyncio.to_thread(measure, job, progress, False, raw)
     from ..strategies.asyncio import run_async
 
-    strategy, page_cache = await asyncio.to_thread(_prepare, job)
-    control, sink, layout = RunControl(job.grace_s), Sink(job.rate is not None), strategy.layout(job)
-    clock = _Clock()
-    end_deadline = _deadline(job, control, sink) if job.duration_s else (lambda: None)
-    try:
-        await run_async(job, layout, control, sink)
-    finally:
-        end_deadline()
-    return clock.result(job, layout, control, sink, page_cache)
+    run = await asyncio.to_thread(_Run, job, None, raw)  # imports and the page cache: off the loop
+    with run.watched(progress, handle_signals=False):
+        await run_async(run.job, run.layout, run.control, run.sink)
+    return run.result()
 
 
 def _job(job: Job | None, options: dict[str, Any]) -> Job:
@@ -232,6 +205,9 @@ def run(job: Job | None = None, **options: Any) -> Result:
         http ("1.1", "2", "3"), streams, insecure, cacert, cert, key, tls_min, proxy,
         no_proxy_env, cookies, no_phases, per_host, host_rate, retry_after, no_keepalive:
         as on the command line.
+    While it runs:
+        raw: a FILE.csv or FILE.jsonl path: one record per operation, as --raw writes them.
+        progress: True shows the progress line on stderr (on a terminal), as the command line does.
 
     Starts the fixture server when the job targets it. Cannot be called while an
     event loop is running in this thread: use ``await loadtool.arun(...)`` there.
@@ -244,21 +220,53 @@ def run(job: Job | None = None, **options: Any) -> Result:
     else:
         raise RuntimeError("loadtool.run() cannot run inside a running event loop "
                            "(Jupyter, async code); use `await loadtool.arun(...)` instead")
-    with ready(_job(job, options)) as bound:
-        return measure(bound)
+    progress, raw = _watching(options)
+    with ready(_job(job, options)) as bound, raw:
+        return measure(bound, progress, raw=raw.write)
 
 
 async def arun(job: Job | None = None, **options: Any) -> Result:
     """The async twin of ``run``, for Jupyter and async code: ``await loadtool.arun(...)``.
     It takes the same options as ``run``."""
     _keywords(options)
+    progress, raw = _watching(options)
     preparing = ready(_job(job, options))
     # Starting a server or writing a tree blocks: done in a thread, off the caller's loop.
     bound = await asyncio.to_thread(preparing.__enter__)
     try:
-        return await ameasure(bound)
+        with raw:
+            return await ameasure(bound, progress, raw.write)
     finally:
         await asyncio.to_thread(preparing.__exit__, None, None, None)
+
+
+class _Records:
+    """The library's ``raw=PATH``: a RawWriter for the run, closed after it (or nothing)."""
+
+    def __init__(self, path: str | None) -> None:
+        from ..report.raw import RawWriter
+
+        self.writer = None if path is None else RawWriter(path, False)
+        self.write = None if self.writer is None else self.writer.put
+
+    def __enter__(self) -> _Records:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _watching(options: dict[str, Any]) -> tuple[ProgressFactory | None, _Records]:
+    """Take the library's ``progress`` and ``raw`` out of ``options``."""
+    progress = None
+    if options.pop("progress", None):
+        import sys
+
+        from ..report.progress import live_progress
+
+        progress = live_progress if sys.stderr.isatty() else None
+    return progress, _Records(options.pop("raw", None))
 
 
 #: How each kind of option is given from Python, by its unit (options.TABLE's metavar).
@@ -281,6 +289,8 @@ def _signature(returns: str) -> inspect.Signature:
              for name in TARGET_KEYWORDS if name != "targets"]
     named += [inspect.Parameter(option.name, keyword, default=None, annotation=annotation(option))
               for option in TABLE if option.job]
+    named += [inspect.Parameter("raw", keyword, default=None, annotation="str | None"),
+              inspect.Parameter("progress", keyword, default=False, annotation="bool")]
     return inspect.Signature(first + named, return_annotation=returns)
 
 

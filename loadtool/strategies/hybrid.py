@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from .. import engines
 from ..system import become_worker, cpu_count
 from . import Layout, Scale, Strategy, multiplexed, streams, wanted
-from .processes import context, process_count, signal_workers, start_workers
+from .pool import context, process_count, signal_workers, start_workers
 from .share import run_share
 
 #: After the grace period, how long the processes get to send what they have.

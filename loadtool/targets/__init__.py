@@ -10,7 +10,6 @@ costs a few hundred kilobytes.
 
 from __future__ import annotations
 
-import atexit
 import errno
 import os
 import re
@@ -24,6 +23,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
+from ..system import at_exit
 from ..units import plural
 
 CHECKPOINT_EVERY = 1024
@@ -316,7 +316,7 @@ def _spool(fill, prefix: str) -> str:
 
     handle = tempfile.NamedTemporaryFile(prefix=prefix, suffix=".txt", delete=False)
     if not _SPOOLS:
-        atexit.register(remove_spools)
+        at_exit(remove_spools)
     _SPOOLS.append(handle.name)
     with handle:
         fill(handle)

@@ -33,6 +33,7 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
     """
     from ..plan.experiments import COMPARE_COUNT, compare
     from ..job.parse import strategy_list
+    from ..runner import prepared
     from .deliver import Delivery, run_then_deliver
     from .flags import experiment_job
 
@@ -54,7 +55,8 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
         options["count"] = str(COMPARE_COUNT)
     job = experiment_job(targets, read_files, body, headers, verify, options)
     raw = None if delivery.raw is None else delivery.raw.for_run
-    return run_then_deliver(job, delivery, lambda: compare(job, chosen, delivery.progress_factory(), raw))
+    return run_then_deliver(delivery, lambda: prepared(job, lambda: compare(job, chosen, delivery.progress_factory(),
+                                                                            raw)))
 
 
 def compare_strategy(chosen: tuple[str, ...], engine: str | None) -> tuple[str, str | None]:
@@ -81,7 +83,7 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
     from ..crawl import Crawl, CrawlOptions
     from ..job import Job
     from ..job.parse import body_from
-    from ..runner import measure, ready
+    from ..runner import measure, prepared, ready
     from ..system import cpu_count
     from .deliver import run_then_deliver
     from .flags import READ_ONLY_OPTIONS, drop
@@ -107,4 +109,4 @@ def compare_crawls(seeds: tuple[str, ...], strategies: tuple[str, ...], parse: s
                     break
         return results
 
-    return run_then_deliver(job, delivery, run)
+    return run_then_deliver(delivery, lambda: prepared(job, run))

@@ -283,15 +283,14 @@ def could_not_start(exc: RuntimeError) -> int:
     return EXIT_FAILED
 
 
-def run_then_deliver(job: Job, delivery: Delivery, call: Callable[[], Any]) -> int:
+def run_then_deliver(delivery: Delivery, call: Callable[[], Any]) -> int:
     """Run ``call`` — it returns a Result, a list of them, or a sweep — then report and give
     the exit code. A signal while runs are still prepared reports an empty run; a run that
     could not start is exit 3; --raw is closed whatever happens."""
-    from ..runner import not_run
-    from ..runner.stops import left_behind, until_interrupted
+    from ..runner.stops import left_behind
 
     try:
-        outcome = until_interrupted(call, lambda reason: [not_run(job, reason)])
+        outcome = call()
     except RuntimeError as exc:
         return could_not_start(exc)
     finally:
@@ -305,11 +304,8 @@ def run_then_deliver(job: Job, delivery: Delivery, call: Callable[[], Any]) -> i
 
 def run_and_report(job: Job, delivery: Delivery, strategy=None) -> int:
     """Run ``job`` (with its own strategy, or ``strategy``: a crawl) and deliver its Result."""
-    from ..runner import measure, ready
+    from ..runner import measure_job
 
-    def run() -> Result:
-        with ready(job) as bound:
-            return measure(bound, progress=delivery.progress_factory("crawl" if strategy else None), strategy=strategy,
-                           raw=None if delivery.raw is None else delivery.raw.put)
-
-    return run_then_deliver(job, delivery, run)
+    progress = delivery.progress_factory("crawl" if strategy else None)
+    raw = None if delivery.raw is None else delivery.raw.put
+    return run_then_deliver(delivery, lambda: measure_job(job, progress, strategy, raw))

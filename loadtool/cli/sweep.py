@@ -32,6 +32,7 @@ def command(targets, read_files, levels, min_gain, p99_max, body, headers, verif
     from ..plan.experiments import sweep
     from ..job.parse import seconds
     from ..units import parse_levels, parse_share
+    from ..runner import prepared
     from .deliver import Delivery, run_then_deliver
     from .flags import experiment_job
 
@@ -43,5 +44,5 @@ def command(targets, read_files, levels, min_gain, p99_max, body, headers, verif
     options["concurrency"] = str(max(level_list))
     job = experiment_job(targets, read_files, body, headers, verify, options)
     raw = None if delivery.raw is None else delivery.raw.for_run
-    return run_then_deliver(job, delivery, lambda: sweep(job, level_list, count_given, gain, p99_max_ms,
-                                                         progress=delivery.progress_factory(), raw=raw))
+    return run_then_deliver(delivery, lambda: prepared(job, lambda: sweep(
+        job, level_list, count_given, gain, p99_max_ms, progress=delivery.progress_factory(), raw=raw)))

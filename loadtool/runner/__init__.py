@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -26,7 +25,7 @@ from .result import Result
 from ..metrics.sink import Sink
 from ..strategies.sizing import ideal_s
 from ..system import MemoryWatch, raise_open_files_limit
-from .stops import stop_on_signals
+from .stops import Interrupted, interruptible, stop_on_signals
 
 #: Makes a context manager that shows progress of a run, from its job, layout and sink.
 ProgressFactory = Callable[[Job, strategies.Layout, Sink], Any]
@@ -42,21 +41,33 @@ def ready(job: Job) -> Iterator[Job]:
         with FixtureServer(seed=job.seed, profile=job.targets.profile) as server:
             yield job.bind(server.base_url)
     elif job.needs_tree:
+        from ..targets.tree import temporary_tree
+
         with temporary_tree(job.targets) as manifest:
             yield job.with_targets(manifest)
     else:
         yield job
 
 
-@contextmanager
-def temporary_tree(tree) -> Iterator[Any]:
-    """A GeneratedTree made in a temporary directory; yields its manifest as targets."""
-    from ..targets.tree import make_tree, parse_sizes
-    from ..targets import LinesFile
+def prepared(job: Job, call: Callable[[], Any]) -> Any:
+    """``call()`` — runs of ``job`` —; or, when a signal comes while they are still being
+    prepared (a server starting, a tree written), ``[the not-run Result of job]``: the
+    report, empty, and the exit code (130 or 143) still come."""
+    try:
+        with interruptible():
+            return call()
+    except Interrupted as stop:
+        return [not_run(job, stop.reason)]
 
-    with tempfile.TemporaryDirectory(prefix="loadtool-tree-") as root:
-        made = make_tree(root, tree.count, parse_sizes(tree.size, None), tree.seed)
-        yield LinesFile.index(str(made.manifest), "manifest", name="a temporary tree", root=root)
+
+def measure_job(job: Job, progress: ProgressFactory | None = None, strategy: strategies.Strategy | None = None,
+                raw: Callable[[list[tuple]], None] | None = None) -> Result | list[Result]:
+    """One job, as a command runs it: made ready, measured, and reported even when a signal
+    comes before it starts."""
+    def call() -> Result:
+        with ready(job) as bound:
+            return measure(bound, progress, strategy=strategy, raw=raw)
+    return prepared(job, call)
 
 
 def before_run(job: Job) -> float | None:

@@ -5,7 +5,7 @@ During a run, SIGINT and SIGTERM stop it gracefully (``stop_on_signals``): the s
 starts nothing more, operations in flight get the grace period, and the Result keeps
 everything measured; a second Ctrl-C stops it at once. While runs are prepared (a fixture
 server starting, a file tree written), a signal unwinds what was started and the report,
-empty, still comes (``until_interrupted``). Exit codes are in ``names``.
+empty, still comes (``runner.prepared``). Exit codes are in ``names``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from ..names import EXIT_FAILED, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, EXIT_THRESHOLD, EXIT_WORKER_LOST
 from ..strategies.control import WORKER_LOST, RunControl
@@ -59,16 +58,6 @@ def interruptible():
     def handle(signum: int, frame: object) -> None:
         raise Interrupted(signal.Signals(signum).name)
     return _handling_signals(handle)
-
-
-def until_interrupted(call: Callable[[], Any], not_run: Callable[[str], Any]) -> Any:
-    """``call()``'s value; or, when a signal comes while runs are still being prepared,
-    ``not_run(signal name)`` (so the report, empty, and the exit code, 130 or 143, still come)."""
-    try:
-        with interruptible():
-            return call()
-    except Interrupted as stop:
-        return not_run(stop.reason)
 
 
 def left_behind(results: Sequence) -> None:

@@ -11,10 +11,14 @@ the checksums for ``--verify``.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 from ..server.profiles import Fixed, LogNormal, uniforms
@@ -120,3 +124,13 @@ def make_tree(root: str | os.PathLike, count: int, sizes: SizeSpec, seed: int = 
                 progress(index + 1)
     os.replace(manifest.with_suffix(".partial"), manifest)
     return MadeTree(manifest, count, total)
+
+
+@contextmanager
+def temporary_tree(tree) -> Iterator[Any]:
+    """A GeneratedTree made in a temporary directory; yields its manifest as targets."""
+    from . import LinesFile
+
+    with tempfile.TemporaryDirectory(prefix="loadtool-tree-") as root:
+        made = make_tree(root, tree.count, parse_sizes(tree.size, None), tree.seed)
+        yield LinesFile.index(str(made.manifest), "manifest", name="a temporary tree", root=root)

@@ -68,7 +68,7 @@ _NAMES = {
     "dns": {"NameResolutionError", "ClientConnectorDNSError"},
     "connect_timeout": {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"},
     "read_timeout": {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"},
-    "truncated": {"ContentLengthError", "IncompleteRead"},
+    "truncated": {"ContentLengthError", "IncompleteRead", "CutHead"},
     "protocol": {"TransferEncodingError", "InvalidChunkLength", "BadStatusLine", "LineTooLong",
                  "BadHttpMessage", "HttpProcessingError", "InvalidHeader", "HeaderParsingError", "BadEncoding"},
     "reset": {"ServerDisconnectedError", "RemoteDisconnected"},
@@ -125,6 +125,10 @@ def _kinds(exc: BaseException) -> set[str]:
     and http.client's RemoteDisconnected (no answer at all) from BadStatusLine.
     """
     name = type(exc).__name__
+    # aiohttp says the server disconnected, and carries the head it had begun to parse (a
+    # RawResponseMessage) when the close came mid-head: an answer cut short, not no answer.
+    if name == "ServerDisconnectedError" and type(getattr(exc, "message", None)).__name__ == "RawResponseMessage":
+        return {"truncated"}
     for (class_name, words), kind in _MESSAGES.items():
         if name == class_name and words in _text(exc):
             return {kind}
@@ -161,6 +165,8 @@ def classify(exc: BaseException) -> str:
 def message(exc: BaseException, limit: int = 200) -> str:
     """A short message for an exception: the root OS error's words when the chain has one
     ("Connection refused" rather than urllib3's "Max retries exceeded with url: …")."""
+    if type(getattr(exc, "message", None)).__name__ == "RawResponseMessage":
+        return "the connection closed before the answer's head ended"
     root = next((item for item in reversed(list(_chain(exc)))
                  if isinstance(item, OSError) and item.strerror), None)
     text = root.strerror if root is not None else " ".join(str(exc).split())

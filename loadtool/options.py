@@ -145,6 +145,10 @@ TABLE: tuple[Option, ...] = (
       help="A new connection for every request (and over https a new TLS handshake), in every engine, with "
            "'Connection: close' sent: load-tests the handshakes, as hey's and oha's --disable-keepalive do. The "
            "report counts connections opened and handshakes."),
+    _("max_redirects", ("--max-redirects",), ANSWERS, default="10", metavar="N", commands=FETCHING,
+      help="Follow at most N redirects (0: none, the 3xx answer counts as it came); one more is the error "
+           "too_many_redirects. Credentials (Authorization, Cookie) never go to another origin, and the report "
+           "counts the operations redirected to one."),
     _("max_decoded", ("--max-decoded",), ANSWERS, default="256MiB", metavar="SIZE", commands=FETCHING,
       help="The most an answer may decode to; past it the answer is the error too_large (a compression bomb costs "
            "no memory: bodies are decoded as they stream)."),

@@ -167,6 +167,34 @@ async def bad_chunk_size(reader, writer, path):
     return False
 
 
+@behaviour("negative-chunk", ("error", "protocol"), "a chunked body whose chunk size is -5")
+async def negative_chunk(reader, writer, path):
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n")
+    return False
+
+
+@behaviour("huge-chunk", ("error", "protocol"), "a chunk size of twenty hexadecimal F's (over 2^64)")
+async def huge_chunk(reader, writer, path):
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"F" * 20 + b"\r\nhello\r\n0\r\n\r\n")
+    return False
+
+
+@behaviour("cut-head", ("error", "truncated"), "a head cut mid-header ('Content-Le'), then a close")
+async def cut_head(reader, writer, path):
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Le")
+    await writer.drain()
+    return False
+
+
+@behaviour("long-body", ("status", 200),
+           "Content-Length: 5 and more bytes after the body, kept open: the answer is its first 5 bytes, "
+           "and the connection is not used again")
+async def long_body(reader, writer, path):
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA BYTES THAT ARE NO ANSWER\r\n\r\n")
+    await writer.drain()
+    return True
+
+
 @behaviour("bare-lf", ("status", 200), "lines ended by a bare LF instead of CRLF")
 async def bare_lf(reader, writer, path):
     writer.write(b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok")
@@ -337,6 +365,30 @@ async def redirect_scheme(reader, writer, path):
     return True
 
 
+#: Where ``to-other`` sends its redirect: the same server on another loopback address (another
+#: origin), set when the server starts.
+OTHER = {"origin": ""}
+
+
+@behaviour("to-other", ("status", 200), "a redirect to another origin (127.0.0.2), which answers 200")
+async def to_other(reader, writer, path):
+    writer.write(b"HTTP/1.1 302 Found\r\nLocation: %s/b/landed\r\nContent-Length: 0\r\n\r\n"
+                 % OTHER["origin"].encode())
+    return True
+
+
+@behaviour("to-self", ("status", 200), "a redirect to the same origin, which answers 200")
+async def to_self(reader, writer, path):
+    writer.write(b"HTTP/1.1 302 Found\r\nLocation: /b/landed\r\nContent-Length: 0\r\n\r\n")
+    return True
+
+
+@behaviour("landed", ("status", 200), "where the redirects land: 200 (the server keeps each request's head)")
+async def landed(reader, writer, path):
+    writer.write(OK)
+    return True
+
+
 # Two behaviours live on ports of their own: nothing is read there, or nothing accepted.
 def _redirect_chain(hops: int) -> Handler:
     async def chain(reader, writer, path):
@@ -378,6 +430,8 @@ class ConformanceServer:
         self._backlog: list[socket.socket] = []
         #: How many connections asked for each behaviour (counted on the server's side).
         self.connections: collections.Counter[str] = collections.Counter()
+        #: The heads of the requests that landed (``landed``), as (the address that took it, head).
+        self.landed: list[tuple[str, bytes]] = []
 
     def url(self, name: str) -> str:
         if name == "never-accepts":
@@ -401,6 +455,8 @@ class ConformanceServer:
                 parts = path.split("/")
                 name = parts[2] if len(parts) > 2 else ""
                 handler = BEHAVIOURS.get(name)
+                if name == "landed":
+                    self.landed.append((writer.get_extra_info("sockname")[0], head))
                 if name not in asked:
                     asked.add(name)
                     self.connections[name] += 1
@@ -425,12 +481,15 @@ class ConformanceServer:
         asyncio.set_event_loop(self.loop)
         server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024))
         self.port = server.sockets[0].getsockname()[1]
+        other = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.2", 0))
+        OTHER["origin"] = f"http://127.0.0.2:{other.sockets[0].getsockname()[1]}"
         quiet = self.loop.run_until_complete(asyncio.start_server(self._never_reads, "127.0.0.1", 0))
         self.never_reads_port = quiet.sockets[0].getsockname()[1]
         self._fill_backlog()
         self.ready.set()
         self.loop.run_forever()
         server.close()
+        other.close()
         quiet.close()
         self.loop.run_until_complete(server.wait_closed())
         self.loop.close()

@@ -154,11 +154,11 @@ def test_every_field_of_an_outcome_reaches_its_own_field_of_the_sample(due, answ
     phases = (0.001, 0.002, 0.003, 0.004, 0.005, 0.006)
     outcome = Outcome(status=201 if answered else None, nbytes=1234, error=None if answered else "protocol",
                       detail=None if answered else "bad framing", protocol="HTTP/1.1", connected=True,
-                      phases=phases, decoded=5678)
+                      phases=phases, decoded=5678, elsewhere=True)
     sample = policy.settle(policy.begin(op, 10.0), outcome, 10.25)
     expected = {"status": outcome.status, "error": outcome.error, "bytes": 1234, "detail": outcome.detail,
                 "op": op, "first_s": 10.0, "protocol": "HTTP/1.1", "connected": True, "phases": phases,
-                "decoded": 5678, "attempts": 1, "ok": answered, "checks": None,
+                "decoded": 5678, "elsewhere": True, "attempts": 1, "ok": answered, "checks": None,
                 "latency_us": 750_000 if due else 250_000, "service_us": 250_000 if due else None}
     assert sample._asdict() == expected
 

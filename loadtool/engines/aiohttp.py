@@ -6,17 +6,80 @@ counted, not kept.
 
 from __future__ import annotations
 
+import functools
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+import aiohttp.http_exceptions
+from aiohttp.client_proto import ResponseHandler
 
 from .checks import answer, wanted
 from .encoding import accept_header, outcome_sizes, receiving
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, request_of
+from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, request_of
 from .policy import Limits, Outcome
 from .tls import context as tls_context
+
+
+#: A head's Content-Length, and whether its body is chunked (then the length says nothing).
+_LENGTH = re.compile(rb"\ncontent-length[ \t]*:[ \t]*(\d+)[ \t]*\r?\n", re.IGNORECASE)
+_CHUNKED = re.compile(rb"\ntransfer-encoding[ \t]*:[^\n]*chunked", re.IGNORECASE)
+
+
+def _answer_end(data: bytes) -> int | None:
+    """Where the first answer in ``data`` ends, when ``data`` holds a whole answer framed by
+    its Content-Length and more bytes after it; else None."""
+    head_end = data.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    head = data[:head_end + 2]
+    length = _LENGTH.search(head)
+    if length is None or _CHUNKED.search(head):
+        return None
+    end = head_end + 4 + int(length.group(1))
+    return end if end < len(data) else None
+
+
+class _Guarded:
+    """aiohttp's response parser, but for bytes a server sends after a whole answer: no
+    request is pipelined here, so they are no answer — the answer before them stands and
+    the connection is not used again (as requests, curl and the fast engine read it).
+    aiohttp's own parser fails the answer with the bytes after it."""
+
+    __slots__ = ("parser", "handler", "params")
+
+    def __init__(self, parser, handler, params: dict) -> None:
+        self.parser, self.handler, self.params = parser, handler, params
+
+    def feed_data(self, data: bytes):
+        try:
+            return self.parser.feed_data(data)
+        except aiohttp.http_exceptions.HttpProcessingError:
+            end = _answer_end(data)
+            if end is None:
+                raise
+            handler = self.handler
+            ResponseHandler.set_response_params(handler, **self.params)  # a new parser: the old one is spent
+            self.parser, handler._parser = handler._parser, self
+            messages, upgraded, _ = self.parser.feed_data(data[:end])
+            handler._should_close = True
+            return messages, upgraded, b""
+
+    def __getattr__(self, name: str):
+        return getattr(self.parser, name)
+
+
+class _Handler(ResponseHandler):
+    """aiohttp's connection protocol, with its parser guarded (``_Guarded``): a private
+    attribute of aiohttp's; should it change, the parser is left as it is."""
+
+    def set_response_params(self, **params) -> None:
+        super().set_response_params(**params)
+        parser = getattr(self, "_parser", None)
+        if parser is not None and not isinstance(parser, _Guarded) and hasattr(self, "_should_close"):
+            self._parser = _Guarded(parser, self, params)
 
 
 class _Connector(aiohttp.TCPConnector):
@@ -31,6 +94,8 @@ class _Connector(aiohttp.TCPConnector):
         super().__init__(*args, **kwargs)
         #: protocol -> (asked, ready), until the attempt it was made for takes it.
         self.made: dict = {}
+        if isinstance(getattr(self, "_factory", None), functools.partial):  # aiohttp's, to make protocols
+            self._factory = functools.partial(_Handler, *self._factory.args, **self._factory.keywords)
 
     async def _create_connection(self, req, traces, timeout):
         asked = time.perf_counter()
@@ -131,14 +196,14 @@ class AiohttpEngine:
         timeout = self._timeout(limits)
         start = time.perf_counter()
         try:
-            # aiohttp stops at max_redirects - 1 redirects; requests and the fast engine follow
-            # MAX_REDIRECTS.
+            # aiohttp stops at max_redirects - 1 redirects; the other engines follow --max-redirects.
             # No Content-Type unless one is given: aiohttp would invent application/octet-stream
             # for a body. (Only with one: naming a header to skip leaves aiohttp's fast path
             # for headers, 8-10 µs a request.)
-            async with session.request(method, url, data=body, headers=headers or None, allow_redirects=self.follow,
+            async with session.request(method, url, data=body, headers=headers or None,
+                                       allow_redirects=self.follow and fetch.max_redirects > 0,
                                        skip_auto_headers=None if body is None else _NO_TYPE,
-                                       max_redirects=MAX_REDIRECTS + 1, timeout=timeout,
+                                       max_redirects=fetch.max_redirects + 1, timeout=timeout,
                                        proxy=self.proxies.for_url(url)) as response:
                 headers_at = time.perf_counter() if fetch.phases else 0.0
                 # The protocol the answer came on (a private attribute: response.connection is
@@ -159,6 +224,6 @@ class AiohttpEngine:
                 return _new(Outcome, (response.status, size, None, None, False, protocol, made is not None,
                                       _phases(start, made, headers_at) if fetch.phases else None,
                                       None if self.keep is None else answer(response.headers.items(), received),
-                                      decoded))
+                                      decoded, bool(response.history) and elsewhere(url, str(response.url))))
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             return Outcome(error=exc)

@@ -12,7 +12,7 @@ perform/select loop in a thread of its own did 69k req/s at 14 µs of CPU a requ
 watch and release each socket on every request, and each change is a Python call and
 a system call. So the pool is driven by its own loop, and never from the event loop.
 
-libcurl keeps its own rules in line with the other engines': at most MAX_REDIRECTS,
+libcurl keeps its own rules in line with the other engines': at most --max-redirects,
 http and https only; interim 1xx answers skipped; a request on a kept-alive connection
 that died is sent again on a fresh one (libcurl does it itself); and the head limits
 of every engine (100 lines, 64 KiB a line) are checked from the header lines it hands
@@ -28,7 +28,7 @@ import pycurl
 
 from .checks import headers_of, wanted
 from .encoding import BadEncoding, TooLarge, accept_header, outcome_sizes, receiving
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address, request_of
+from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, is_address, request_of
 from .policy import Limits, Outcome
 
 _new = tuple.__new__
@@ -82,6 +82,9 @@ MESSAGES = {
 #: libcurl's facts read after every transfer, looked up once (each pycurl.NAME is a module lookup).
 _HTTP_VERSION, _HEADER_SIZE, _SIZE_DOWNLOAD = pycurl.INFO_HTTP_VERSION, pycurl.HEADER_SIZE, pycurl.SIZE_DOWNLOAD_T
 _RESPONSE_CODE, _NUM_CONNECTS = pycurl.RESPONSE_CODE, pycurl.NUM_CONNECTS
+_REDIRECT_COUNT, _EFFECTIVE_URL = pycurl.REDIRECT_COUNT, pycurl.EFFECTIVE_URL
+#: The line that ends a head.
+_BLANK = frozenset({b"\r\n", b"\n"})
 _NAMELOOKUP, _CONNECT, _APPCONNECT = pycurl.NAMELOOKUP_TIME, pycurl.CONNECT_TIME, pycurl.APPCONNECT_TIME
 _PRETRANSFER, _STARTTRANSFER, _TOTAL = pycurl.PRETRANSFER_TIME, pycurl.STARTTRANSFER_TIME, pycurl.TOTAL_TIME
 
@@ -271,8 +274,9 @@ class CurlEngine:
         handle.receiver = _Receiver(handle.lines, self.keep, fetch.max_decoded)
         handle.setopt(pycurl.WRITEFUNCTION, handle.receiver)
         handle.setopt(pycurl.HEADERFUNCTION, handle.lines.append)
-        handle.setopt(pycurl.FOLLOWLOCATION, 1)
-        handle.setopt(pycurl.MAXREDIRS, MAX_REDIRECTS)
+        # libcurl sends no Authorization or Cookie given as headers to another origin (since 7.83.1).
+        handle.setopt(pycurl.FOLLOWLOCATION, int(fetch.max_redirects > 0))
+        handle.setopt(pycurl.MAXREDIRS, fetch.max_redirects)
         handle.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.REDIR_PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
         handle.setopt(pycurl.USERAGENT, USER_AGENT)
@@ -348,7 +352,10 @@ class CurlEngine:
                 kind = "connect_timeout" if connecting else "read_timeout"
             return Outcome(error=kind, detail=f"curl {code}: {text}", protocol=protocol)
         info = handle.getinfo
-        if len(handle.lines) > MAX_HEADERS + 2 or info(_HEADER_SIZE) > MAX_LINE:
+        lines = handle.lines
+        if lines and lines[-1] not in _BLANK:  # libcurl takes a close mid-head for the head's end
+            return Outcome(error="truncated", detail="the connection closed before the answer's head ended")
+        if len(lines) > MAX_HEADERS + 2 or info(_HEADER_SIZE) > MAX_LINE:
             problem = _head_problem(handle.lines)
             if problem is not None:
                 return Outcome(error="protocol", detail=problem)
@@ -364,4 +371,4 @@ class CurlEngine:
                               _phases(handle, connected) if self.phases else None,
                               None if self.keep is None else (headers_of(handle.lines),
                                                               b"" if received is None else received.take()),
-                              decoded))
+                              decoded, info(_REDIRECT_COUNT) > 0 and elsewhere(handle.url, info(_EFFECTIVE_URL))))

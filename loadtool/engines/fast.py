@@ -24,7 +24,7 @@ import httptools
 
 from .checks import headers_of, wanted
 from .encoding import BadEncoding, Body, TooLarge, accept_header, outcome_sizes, receiving
-from .http import MAX_HEADERS, MAX_LINE, MAX_REDIRECTS, USER_AGENT, is_address, request_of
+from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, is_address, request_of, without_credentials
 from .tls import context as tls_context
 
 URL_CACHE = 4096
@@ -159,6 +159,11 @@ class Wire(asyncio.Protocol):
         self.first_s = 0.0
         #: The HTTP version the server answers in on this connection.
         self.version: str | None = None
+        #: How the answer just parsed ends — (the worker's answered, or the channel's redirect;
+        #: its arguments) — said once the parser has read all it was given: bytes after a
+        #: complete answer (no request is pipelined) then close the connection, not fail the
+        #: next attempt sent on it.
+        self.pending: tuple | None = None
 
     def _parser(self) -> httptools.HttpResponseParser:
         parser = httptools.HttpResponseParser(self)
@@ -188,7 +193,14 @@ class Wire(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._fail("protocol", "upgrade responses are not supported")
         except httptools.HttpParserError as exc:
-            self._fail("protocol", str(exc) or type(exc).__name__)
+            if self.pending is None:
+                self._fail("protocol", str(exc) or type(exc).__name__)
+            else:  # bytes after a whole answer: the answer stands, the connection is not used again
+                self.close()
+        pending = self.pending
+        if pending is not None:
+            self.pending = None
+            pending[0](*pending[1])
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.broken = True
@@ -199,6 +211,8 @@ class Wire(asyncio.Protocol):
                 self.worker.failed(exc, None, stale)
             elif self.headers_done:
                 self.worker.failed("truncated", "the connection closed before the body ended")
+            elif self.head:
+                self.worker.failed("truncated", "the connection closed before the answer's head ended")
             else:
                 self.worker.failed("reset", "the connection closed without an answer", stale)
 
@@ -260,12 +274,12 @@ class Wire(asyncio.Protocol):
             self.parser = self._parser()
         if not self.parser.should_keep_alive() or not self.keepalive:
             self.close()
-        if not 200 <= status < 300 and status in REDIRECTS:  # one comparison for the usual 2xx
+        channel = self.channel
+        if not 200 <= status < 300 and status in REDIRECTS and channel.follows:  # one comparison for the usual 2xx
             location = _LOCATION.search(head)
             if location is not None:
-                self.channel.redirect(status, location.group(1).decode("latin-1").strip())
+                self.pending = (channel.redirect, (status, location.group(1).decode("latin-1").strip()))
                 return
-        channel = self.channel
         if self.timed:
             now = time.perf_counter()
             phases = channel.phases(self.first_s, now)
@@ -274,7 +288,8 @@ class Wire(asyncio.Protocol):
         version = self.version
         if version is None:  # read once a connection: httptools formats it as text on every call
             version = self.version = _VERSIONS.get(self.parser.get_http_version())
-        self.worker.answered(status, size, version, not channel.reused, phases, now, seen, decoded)
+        self.pending = (self.worker.answered, (status, size, version, not channel.reused, phases, now, seen, decoded,
+                                               channel.away and elsewhere(channel.asked, channel.url)))
 
     def _fail(self, kind: str, detail: str) -> None:
         self.close()
@@ -297,7 +312,7 @@ class Channel:
     the same origin, else connects first, and follows redirects as the other engines do."""
 
     __slots__ = ("engine", "loop", "worker", "wire", "origin", "connecting", "payload", "reused", "url", "target",
-                 "hops", "requests", "timed", "setup", "sent_s", "heading")
+                 "hops", "requests", "timed", "setup", "sent_s", "heading", "follows", "asked", "away", "as_get")
 
     def __init__(self, engine: FastEngine, loop: asyncio.AbstractEventLoop, worker) -> None:
         self.engine, self.loop, self.worker = engine, loop, worker
@@ -311,6 +326,12 @@ class Channel:
         self.heading = False
         self.hops = 0
         self.requests = engine.requests
+        #: Whether redirects are followed (--max-redirects 0: the 3xx answer counts as it came).
+        self.follows = engine.max_redirects > 0
+        #: The URL the operation asked for, and whether a redirect took it to another origin:
+        #: from then on its credentials stay behind.
+        self.asked = ""
+        self.away = self.as_get = False
         #: Phases (--no-phases turns this off): a new connection's dns, connect and tls times,
         #: and when the request was written.
         self.timed = engine.phases
@@ -341,6 +362,7 @@ class Channel:
         the worker (the driver keeps its deadline by its sweep). Raises ValueError (at once)
         for a target this engine cannot fetch."""
         self.hops = 0
+        self.away = False
         requests = self.engine.requests
         wire = self.wire
         if target is self.target and self.requests is requests and wire is not None and not wire.broken:
@@ -369,20 +391,30 @@ class Channel:
         self.loop.create_task(self._connect(*origin))
 
     def redirect(self, status: int, location: str) -> None:
-        """Follow a redirect: at most MAX_REDIRECTS, to http only. 303 — and 301 or 302 after
-        a POST — fetch with GET and no body, as browsers, requests and aiohttp do."""
-        if self.hops == MAX_REDIRECTS:
-            self.worker.failed("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
+        """Follow a redirect: at most --max-redirects, to http only. 303 — and 301 or 302 after
+        a POST — fetch with GET and no body, as browsers, requests and aiohttp do. A redirect to
+        another origin leaves the credentials behind (Authorization, Cookie: RFC 9110 §15.4),
+        for the rest of the operation."""
+        engine = self.engine
+        if self.hops == engine.max_redirects:
+            self.worker.failed("too_many_redirects", f"more than {engine.max_redirects} redirects")
             return
+        if self.hops == 0:
+            self.asked, self.as_get = self.url, False
         self.hops += 1
         target = self.target
         method = self.requests.method if type(target) is str else target.method
         if status == 303 or (status in (301, 302) and method == "POST"):
-            self.requests = self.engine.gets
+            self.as_get = True
             if type(target) is not str:
                 target = target._replace(method="GET", body=None)
         try:
             url = urljoin(self.url, location)
+            if not self.away and elsewhere(self.asked, url):
+                self.away = True
+                if type(target) is not str:
+                    target = target._replace(headers=without_credentials(target.headers))
+            self.requests = engine.redirected[self.as_get, self.away]
             self._send(url if type(target) is str else target._replace(url=url))
         except ValueError as exc:
             self.worker.failed("invalid_url", f"redirect to {location!r}: {exc}")
@@ -450,9 +482,16 @@ class Channel:
 class FastEngine:
 
     def __init__(self, job) -> None:
-        self.requests = Requests(job.fetch)
-        #: What a redirect that turns the request into a GET sends.
-        self.gets = Requests(replace(job.fetch, method="GET", body=None))
+        fetch = job.fetch
+        self.requests = Requests(fetch)
+        #: What a redirect sends, by (whether it turned the request into a GET, whether it went
+        #: to another origin: no credentials then).
+        foreign = replace(fetch, headers=without_credentials(fetch.headers))
+        self.redirected = {(False, False): self.requests,
+                           (True, False): Requests(replace(fetch, method="GET", body=None)),
+                           (False, True): Requests(foreign),
+                           (True, True): Requests(replace(foreign, method="GET", body=None))}
+        self.max_redirects = fetch.max_redirects
         self.tls = job.fetch.tls
         self.phases = job.fetch.phases
         #: What checks need of each answer (engines.checks.wanted): None, or bytes of its body.

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from .. import __version__
 
 USER_AGENT = f"loadtool/{__version__}"
-#: Redirects followed, at most; one more is ``too_many_redirects``.
-MAX_REDIRECTS = 10
+#: Headers that carry a client's credentials: never sent to an origin other than the one
+#: they were given for (RFC 9110 §15.4; curl, requests and browsers do the same).
+CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
 #: The limits of an answer's head, as http.client holds them: at most 100 header lines,
 #: none over 64 KiB. A head beyond them is a ``protocol`` error.
 MAX_HEADERS = 100
@@ -26,6 +28,23 @@ def request_of(target, fetch) -> tuple[str, str, tuple[tuple[str, str], ...], by
     if type(target) is str:
         return fetch.method, target, (), fetch.body
     return target.method, target.url, target.headers, fetch.body if target.body is None else target.body
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL: where credentials given for it may go."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+def elsewhere(asked: str, answered: str) -> bool:
+    """Whether redirects took a request for ``asked`` to another origin, ``answered``."""
+    return asked != answered and origin(asked) != origin(answered)
+
+
+def without_credentials(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """``headers`` less those that carry credentials (for a redirect to another origin)."""
+    return tuple((name, value) for name, value in headers if name.lower() not in CREDENTIALS)
 
 
 @lru_cache(maxsize=1024)

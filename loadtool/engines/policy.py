@@ -54,6 +54,9 @@ class Outcome(NamedTuple):
     answer: tuple | None = None
     #: The body's size decoded, when it came encoded (gzip...); None: as it came (``nbytes``).
     decoded: int | None = None
+    #: Whether redirects took the request to another origin (scheme, host and port) than the
+    #: one asked, where it was answered (its credentials were not sent there).
+    elsewhere: bool = False
 
 
 class Attempt(NamedTuple):
@@ -165,9 +168,10 @@ class Policy:
         once more at once, on a new connection, if its method is idempotent — as browsers
         and curl do; that replay is not a retry.
         """
-        status, nbytes, error, detail, stale, protocol, connected, phases, answer, decoded = outcome
+        status, nbytes, error, detail, stale, protocol, connected, phases, answer, decoded, elsewhere = outcome
         if error is None:
-            return self.answered(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded)
+            return self.answered(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded,
+                                 elsewhere)
         if isinstance(error, str):
             kind = error
         else:
@@ -175,7 +179,8 @@ class Policy:
         if stale and kind == "reset" and not attempt.replayed and self._idempotent(attempt.op.target):
             return Retry(0.0, attempt._replace(start_s=now, replayed=True))
         retry = self._retry(attempt, now) if kind in RETRIABLE else None
-        return retry or self.sample(attempt, now, status, nbytes, kind, detail, protocol, connected, phases, decoded)
+        return retry or self.sample(attempt, now, status, nbytes, kind, detail, protocol, connected, phases, decoded,
+                                    elsewhere)
 
     def _idempotent(self, target) -> bool:
         """Whether the target's request may be sent twice: the job's method, or a Request's own."""
@@ -183,18 +188,19 @@ class Policy:
 
     def answered(self, attempt: Attempt, status: int | None, nbytes: int, now: float, protocol: str | None = None,
                  connected: bool | None = None, phases: tuple | None = None,
-                 answer: tuple | None = None, decoded: int | None = None) -> Sample | Retry:
+                 answer: tuple | None = None, decoded: int | None = None, elsewhere: bool = False) -> Sample | Retry:
         """``settle`` for an attempt that got an answer (the common case, kept short)."""
         if status is not None and status >= 500 and attempt.number <= self.retries:
             retry = self._retry(attempt, now)
             if retry is not None:
                 return retry
         if self.checks:
-            return self._checked(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded)
-        return self.sample(attempt, now, status, nbytes, None, None, protocol, connected, phases, decoded)
+            return self._checked(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded,
+                                 elsewhere)
+        return self.sample(attempt, now, status, nbytes, None, None, protocol, connected, phases, decoded, elsewhere)
 
     def _checked(self, attempt: Attempt, status: int, nbytes: int, now: float, protocol, connected, phases,
-                 answer: tuple | None, decoded: int | None) -> Sample:
+                 answer: tuple | None, decoded: int | None, elsewhere: bool) -> Sample:
         """The Sample of an answer that had to pass checks: check_failed when one did not."""
         headers, body = answer if answer is not None else ((), b"")
         seen = Answer(status, headers, body, nbytes if decoded is None else decoded, now - attempt.first_s)
@@ -202,7 +208,7 @@ class Policy:
         failed = next((check.text for check, ok in zip(self.checks, passed) if not ok), None)
         sample = self.sample(attempt, now, status, nbytes, None if failed is None else "check_failed",
                              None if failed is None else f"check {failed!r} failed", protocol, connected, phases,
-                             decoded)
+                             decoded, elsewhere)
         return sample._replace(checks=passed)
 
     def _retry(self, attempt: Attempt, now: float) -> Retry | None:
@@ -215,7 +221,8 @@ class Policy:
 
     def sample(self, attempt: Attempt, now: float, status: int | None = None, nbytes: int = 0,
                kind: str | None = None, detail: str | None = None, protocol: str | None = None,
-               connected: bool | None = None, phases: tuple | None = None, decoded: int | None = None) -> Sample:
+               connected: bool | None = None, phases: tuple | None = None, decoded: int | None = None,
+               elsewhere: bool = False) -> Sample:
         """The Sample of an operation that ended at ``now``. Latency runs from when it was due
         (open model) or first sent; service time from the first send."""
         due, first = attempt.op.due, attempt.first_s
@@ -224,10 +231,10 @@ class Policy:
         op = attempt.op
         if due is None:
             return _new(Sample, (int((now - first) * 1e6 + 0.5), ok, status, kind, nbytes, None, attempt.number,
-                                 detail, op, first, protocol, connected, phases, None, decoded))
+                                 detail, op, first, protocol, connected, phases, None, decoded, elsewhere))
         return _new(Sample, (int((now - (due if due < first else first)) * 1e6 + 0.5), ok, status, kind, nbytes,
                              int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first, protocol, connected,
-                             phases, None, decoded))
+                             phases, None, decoded, elsewhere))
 
     def invalid(self, op, detail: str, now: float) -> Sample:
         """The Sample of an operation whose target cannot be used at all."""

@@ -28,7 +28,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .checks import answer, wanted
 from .encoding import accept_header, outcome_sizes, receiving
-from .http import MAX_REDIRECTS, USER_AGENT, request_of
+from .http import USER_AGENT, elsewhere, request_of
 from ..errors import classify
 from .policy import Limits, Outcome
 from .tls import context as tls_context
@@ -49,6 +49,28 @@ class BadContentLength(http.client.HTTPException):
     """A Content-Length that is negative or not a whole number: not valid HTTP."""
 
 
+class CutHead(http.client.HTTPException):
+    """The connection closed before the answer's head ended (http.client takes the end of
+    the stream for the blank line that ends a head)."""
+
+
+class _Lines:
+    """The reader of an answer's head, noting whether the stream ended where a line was due."""
+
+    __slots__ = ("fp", "ended")
+
+    def __init__(self, fp) -> None:
+        self.fp, self.ended = fp, False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.fp.readline(limit)
+        self.ended = not line
+        return line
+
+    def __getattr__(self, name: str):
+        return getattr(self.fp, name)
+
+
 class _Response(http.client.HTTPResponse):
     """http.client's response, made as strict and as lenient as the other engines."""
 
@@ -62,7 +84,15 @@ class _Response(http.client.HTTPResponse):
             http.client.parse_headers(self.fp)
 
     def begin(self) -> None:
-        super().begin()
+        if self.headers is not None:  # begun already
+            return
+        body, self.fp = self.fp, _Lines(self.fp)
+        try:
+            super().begin()
+        finally:
+            lines, self.fp = self.fp, body
+        if lines.ended:
+            raise CutHead("the connection closed before the answer's head ended")
         for value in self.headers.get_all("Content-Length") or ():
             if not value.strip().isdigit():
                 raise BadContentLength(f"Content-Length {value!r} is not a length")
@@ -110,9 +140,11 @@ class _Watched:
     def getresponse(self):
         start = time.perf_counter()
         try:
-            return super().getresponse()
+            response = super().getresponse()
         finally:
             _note("wait", time.perf_counter() - start)
+        response.__class__ = _Body  # urllib3 makes its own: the chunk sizes every engine reads, on it
+        return response
 
 
 def _note(phase: str, seconds: float) -> None:
@@ -127,6 +159,20 @@ class _HTTPConnection(_Watched, HTTPConnection):
 
 class _HTTPSConnection(_Watched, HTTPSConnection):
     pass
+
+
+class _Body(urllib3.response.HTTPResponse):
+    """urllib3's response, reading chunk sizes as the other engines do: a size below 2^64, never
+    negative (urllib3 takes ``-5`` for minus five and 20 F's for a chunk to wait for)."""
+
+    def _update_chunk_length(self) -> None:
+        if self.chunk_left is not None:
+            return
+        super()._update_chunk_length()
+        if self.chunk_left is not None and not 0 <= self.chunk_left < 1 << 64:
+            size, self.chunk_left = self.chunk_left, None
+            self.close()
+            raise urllib3.exceptions.InvalidChunkLength(self, str(size).encode())
 
 
 class _HTTPPool(HTTPConnectionPool):
@@ -148,6 +194,19 @@ class _Adapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs) -> None:
         super().init_poolmanager(*args, ssl_context=self.ssl_context, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _Session(requests.Session):
+    """requests' Session, keeping a Cookie header given for a request on a redirect to the same
+    origin (requests drops it at every hop, to rebuild it from the jar), as the other engines
+    do; to another origin it stays behind, with Authorization."""
+
+    def rebuild_auth(self, prepared_request, response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        before = response.request
+        cookie = before.headers.get("Cookie")
+        if cookie and "Cookie" not in prepared_request.headers and not elsewhere(before.url, prepared_request.url):
+            prepared_request.headers["Cookie"] = cookie
 
 
 def _joined(headers: tuple[tuple[str, str], ...]) -> dict[str, str] | None:
@@ -177,7 +236,7 @@ class RequestsEngine:
     @contextmanager
     def session(self) -> Iterator[requests.Session]:
         """A Session for one worker: keep-alive, no urllib3 retries of its own."""
-        session = requests.Session()
+        session = _Session()
         tls = self.fetch.tls
         session.verify = False if tls.insecure else (tls.cacert or True)  # -k wins over --cacert, as elsewhere
         if tls.cert:
@@ -185,7 +244,8 @@ class RequestsEngine:
         adapter = _Adapter(self.ssl_context, pool_connections=4, pool_maxsize=4, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.max_redirects = MAX_REDIRECTS
+        # Not following (--max-redirects 0), requests still reads the next hop: it must be allowed one.
+        session.max_redirects = max(self.fetch.max_redirects, 1)
         session.headers["User-Agent"] = USER_AGENT
         accept = accept_header(self.fetch)
         if accept is not None:
@@ -205,7 +265,8 @@ class RequestsEngine:
         answered = False
         proxy = self.proxies.for_url(url)
         try:
-            with session.request(method, url, data=body, headers=_joined(headers), stream=True, allow_redirects=self.follow,
+            with session.request(method, url, data=body, headers=_joined(headers), stream=True,
+                                 allow_redirects=self.follow and self.fetch.max_redirects > 0,
                                  timeout=(limits.connect_s, limits.total_s),
                                  proxies={"http": proxy, "https": proxy} if proxy else None) as response:
                 answered = True
@@ -226,7 +287,7 @@ class RequestsEngine:
             outcome = Outcome(response.status_code, size, protocol=_VERSIONS.get(response.raw.version),
                               connected=not watch.reused, phases=phases,
                               answer=None if self.keep is None else answer(response.headers.items(), received),
-                              decoded=decoded)
+                              decoded=decoded, elsewhere=bool(response.history) and elsewhere(url, response.url))
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             # Failed before any answer on a connection kept from an earlier request: it was
             # stale (the server closed it meanwhile), and the policy may replay the request.

@@ -78,6 +78,8 @@ class Fetch:
     keepalive: bool = True
     #: The most bytes an answer may decode to (more: the error too_large, a compression bomb).
     max_decoded: int = parse_size(default("max_decoded"))
+    #: Redirects followed, at most (0: none; the 3xx answer counts as it came); one more is too_many_redirects.
+    max_redirects: int = int(default("max_redirects"))
 
     def proxies(self):
         """Which proxy each URL goes through (engines.proxy.Proxies)."""

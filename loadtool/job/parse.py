@@ -242,6 +242,7 @@ def _fetch(options: dict[str, Any]) -> dict[str, Any]:
         "compression": not options.get("no_compression"),
         "keepalive": not options.get("no_keepalive"),
         "max_decoded": size_option("max-decoded", options["max_decoded"], 1024, "1KiB", high=1 << 40),
+        "max_redirects": whole_number("max-redirects", options["max_redirects"], 0, 100),
     }
 
 

@@ -78,6 +78,9 @@ class Counts:
         #: Operations still in flight when the run ended (its --duration, or a stop) and the
         #: grace period was over: dropped, not in any other count.
         "abandoned": SUM,
+        #: Operations that redirects took to another origin (scheme, host, port) than the one
+        #: asked, where they were answered.
+        "elsewhere": SUM,
     }
     __slots__ = tuple(FIELDS)
 
@@ -117,7 +120,8 @@ class Counts:
                 "errors": ordered(self.errors), "failed_status": ordered(self.failed_status),
                 "status": ordered(self.status), "bytes": self.bytes, "bytes_decoded": self.decoded_bytes,
                 "compressed": self.compressed, "protocols": ordered(self.protocols),
-                "connections": dict(self.connections), "first_error": self.first_error, "abandoned": self.abandoned}
+                "connections": dict(self.connections), "first_error": self.first_error, "abandoned": self.abandoned,
+                "redirected_elsewhere": self.elsewhere}
 
     # -- the rarer outcomes, out of the hot path ---------------------------------------------
 

@@ -67,6 +67,8 @@ def summary_lines(result) -> list[tuple[str, str]]:
         *([("abandoned", abandoned_note(stats.counts.abandoned))] if stats.counts.abandoned else []),
         *([("lost", lost_note(result.details))] if result.details.get("lost_workers") else []),
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
+        *([("redirects", f"{stats.counts.elsewhere:,} redirected to another origin (their credentials left "
+                         f"behind)")] if stats.counts.elsewhere else []),
         *([("encoding", encoding_note(job.fetch, stats.counts))] if job.kind == "fetch" and stats.ops else []),
         *([("protocol", _counts(stats.protocols))] if set(stats.protocols) - {"HTTP/1.1"} else []),
         *([("connections", connections_note(stats.connections))] if sum(stats.connections.values()) else []),

@@ -69,14 +69,14 @@ class LoopWorker:
 
     def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
                  phases: tuple | None = None, now: float | None = None, answer: tuple | None = None,
-                 decoded: int | None = None) -> None:
+                 decoded: int | None = None, elsewhere: bool = False) -> None:
         """The attempt got an answer (at ``now``, when the engine read the clock already);
         ``answer`` is what checks read of it (Outcome.answer)."""
         if self.in_flight:
             self.in_flight = False
             driver = self.driver
             verdict = driver.policy.answered(self.attempt, status, nbytes, now or time.perf_counter(), protocol,
-                                             connected, phases, answer, decoded)
+                                             connected, phases, answer, decoded, elsewhere)
             if type(verdict) is Retry:
                 driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
                 return

@@ -99,9 +99,10 @@ class MultiDriver:
 
     def _ended(self, slot: int, outcome) -> None:
         attempt, now = self.attempts.pop(slot), time.perf_counter()
-        status, nbytes, error, _, _, protocol, connected, phases, answer, decoded = outcome
+        status, nbytes, error, _, _, protocol, connected, phases, answer, decoded, elsewhere = outcome
         if error is None:  # an answer: the short way to the same decision
-            verdict = self.answered(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded)
+            verdict = self.answered(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded,
+                                    elsewhere)
         else:
             verdict = self.policy.settle(attempt, outcome, now)
         if type(verdict) is Retry:

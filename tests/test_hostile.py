@@ -1,0 +1,89 @@
+"""Hostile input: servers that lure credentials away, files that never end, waits that are
+asked to last for ever, and outputs that point somewhere else. Each case ends in one clear
+answer — a counted error, a usage error (exit 2), a bounded wait — in every engine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import loadtool
+from conformance import OTHER, ConformanceServer
+
+ENGINES = [("sequential", None), ("async", "aiohttp"), ("async", "fast"), ("async", "curl")]
+IDS = ["requests", "aiohttp", "fast", "curl"]
+SECRETS = ("Authorization: Bearer S3CRET", "Cookie: sess=C00KIE")
+
+
+@pytest.fixture(scope="module")
+def conformance():
+    with ConformanceServer() as server:
+        yield server
+
+
+def _run(conformance, name: str, strategy: str, engine: str | None, **options) -> loadtool.Result:
+    options = {"urls": [conformance.url(name)], "count": 4, "concurrency": 2, "strategy": strategy, "timeout": 2,
+               **options}
+    if engine:
+        options["engine"] = engine
+    return loadtool.run(**options)
+
+
+def _landed(conformance, since: int) -> list[tuple[str, str]]:
+    """(address, lower-cased head) of each request that landed since ``since``."""
+    return [(address, head.decode("latin-1").lower()) for address, head in conformance.landed[since:]]
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_no_engine_sends_credentials_to_another_origin(conformance, strategy, engine):
+    before = len(conformance.landed)
+    result = _run(conformance, "to-other", strategy, engine, headers=list(SECRETS))
+    landed = _landed(conformance, before)
+    assert result.ok == 4 and [address for address, _ in landed] == ["127.0.0.2"] * 4
+    assert not [head for _, head in landed if "s3cret" in head or "c00kie" in head]
+    assert result.stats.counts.elsewhere == 4 and result.to_dict()["redirected_elsewhere"] == 4
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_credentials_follow_a_redirect_on_the_same_origin(conformance, strategy, engine):
+    before = len(conformance.landed)
+    result = _run(conformance, "to-self", strategy, engine, headers=list(SECRETS))
+    landed = _landed(conformance, before)
+    assert result.ok == 4 and [address for address, _ in landed] == ["127.0.0.1"] * 4
+    assert all("bearer s3cret" in head and "sess=c00kie" in head for _, head in landed)
+    assert result.stats.counts.elsewhere == 0
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_max_redirects_zero_follows_none_and_counts_the_3xx(conformance, strategy, engine):
+    before = len(conformance.landed)
+    result = _run(conformance, "to-other", strategy, engine, max_redirects=0)
+    assert _landed(conformance, before) == []
+    assert result.ok == 4 and dict(result.stats.status) == {302: 4}
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_max_redirects_bounds_a_chain(conformance, strategy, engine):
+    result = _run(conformance, "redirect-10", strategy, engine, max_redirects=3)
+    assert dict(result.stats.errors) == {"too_many_redirects": 4}
+
+
+def test_the_report_counts_the_operations_redirected_elsewhere(conformance, loadtool_cli):
+    out = loadtool_cli("fetch", conformance.url("to-other"), "-n", "3", "-c", "1", "-H", SECRETS[0])
+    assert out.exit_code == 0, out.stderr
+    assert "3 redirected to another origin" in out.stdout
+    out = loadtool_cli("fetch", conformance.url("to-other"), "-n", "3", "--format", "json")
+    assert json.loads(out.stdout)["redirected_elsewhere"] == 3
+    assert OTHER["origin"].startswith("http://127.0.0.2:")
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_bytes_after_a_whole_answer_leave_the_answer_and_end_the_connection(conformance, strategy, engine):
+    before = conformance.connections["long-body"]
+    result = _run(conformance, "long-body", strategy, engine, concurrency=1)
+    assert result.ok == 4 and result.stats.bytes == 4 * 5  # "hello", not what followed it
+    if engine is not None:  # a connection each: none reused
+        assert conformance.connections["long-body"] - before == 4
+    # http.client reads each answer through a buffer of its own, dropped with the answer: what
+    # followed it is never read as the next answer, on the connection it keeps (ok above).

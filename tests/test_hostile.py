@@ -87,3 +87,23 @@ def test_bytes_after_a_whole_answer_leave_the_answer_and_end_the_connection(conf
         assert conformance.connections["long-body"] - before == 4
     # http.client reads each answer through a buffer of its own, dropped with the answer: what
     # followed it is never read as the next answer, on the connection it keeps (ok above).
+
+
+# --- inputs that never end ------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, stdin", [
+    (["fetch", "--targets", "/dev/zero", "-n", "1"], None),
+    (["fetch", "-f", "/dev/zero", "-n", "1"], None),
+    (["read", "--from-list", "/dev/zero", "-n", "1"], None),
+    (["plan", "-f", "/dev/zero", "--pages", "1000"], None),
+    (["fetch", "-", "-n", "1"], "/dev/zero"),
+], ids=["targets", "urls-file", "from-list", "plan", "stdin"])
+def test_a_stream_with_no_line_end_is_one_line_and_exit_2_in_flat_memory(args, stdin):
+    import sys
+
+    from loadtool.system import run_measuring_peak
+
+    with open(stdin or "/dev/null", "rb") as source:
+        code, _, err, peak_kib = run_measuring_peak([sys.executable, "-m", "loadtool", *args], 60, stdin=source)
+    assert code == 2 and "over 64 KiB with no line end" in err and "Traceback" not in err, err
+    assert peak_kib < 100 * 1024, peak_kib

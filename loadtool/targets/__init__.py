@@ -221,7 +221,7 @@ class LinesFile:
         first_problem, valid_seen = None, kind != "urls"
         with open(path, "rb") as handle:
             offset = 0
-            for raw in handle:
+            for raw in bounded_lines(handle, name or path):
                 text = _content(raw)
                 if text is not None:
                     if lines % CHECKPOINT_EVERY == 0:
@@ -307,6 +307,40 @@ def _content(raw: bytes) -> str | None:
     return os.fsdecode(text) if os.name != "nt" else text.decode("utf-8", "replace")
 
 
+#: The longest line a list or request file may hold. No URL, path or header line comes near
+#: it; a stream with no line end (a device such as /dev/zero, a binary file) stops here at
+#: once, not when memory is gone.
+MAX_LINE_BYTES = 64 * 1024
+
+
+class LineTooLong(UsageError):
+    """A line of a list or request file over MAX_LINE_BYTES."""
+
+
+def bounded_lines(handle, name: str) -> Iterator[bytes]:
+    """The lines of ``handle`` (a binary file), none over MAX_LINE_BYTES: LineTooLong names
+    ``name`` and the line."""
+    readline, number = handle.readline, 0
+    while raw := readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise LineTooLong(f"{name + ': ' if name else ''}line {number:,} is over {MAX_LINE_BYTES // 1024} KiB "
+                              f"with no line end (a device or a binary file?)")
+        yield raw
+
+
+def _copy_lines(source, out, name: str) -> None:
+    """Copy ``source`` to ``out`` as it comes, with no line over MAX_LINE_BYTES."""
+    pending = 0  # bytes since the last line end
+    while chunk := source.read1(1 << 16):
+        out.write(chunk)
+        end = chunk.rfind(b"\n")
+        pending = len(chunk) - 1 - end if end >= 0 else pending + len(chunk)
+        if pending > MAX_LINE_BYTES:
+            raise LineTooLong(f"{name}: a line over {MAX_LINE_BYTES // 1024} KiB with no line end "
+                              f"(a device or a binary stream?)")
+
+
 _SPOOLS: list[str] = []
 
 
@@ -339,10 +373,8 @@ _STDIN: list[tuple[Any, str]] = []
 def spool_stdin() -> str:
     """Copy standard input to a temporary file so it can be indexed (once: a second call
     gives the same file while sys.stdin is the same stream)."""
-    import shutil
-
     if not _STDIN or _STDIN[0][0] is not sys.stdin:
-        path = _spool(lambda out: shutil.copyfileobj(sys.stdin.buffer, out), "loadtool-stdin-")
+        path = _spool(lambda out: _copy_lines(sys.stdin.buffer, out, "standard input"), "loadtool-stdin-")
         _STDIN[:] = [(sys.stdin, path)]
     return _STDIN[0][1]
 
@@ -377,7 +409,7 @@ def looks_like_requests(path: str) -> bool:
     """Whether a list's first line is a request line (``GET http://…``: vegeta's targets
     format) rather than a URL."""
     with open(path, "rb") as handle:
-        for raw in handle:
+        for raw in bounded_lines(handle, path):
             line = raw.decode("utf-8", "replace").strip()
             if line and not line.startswith("#"):
                 return _REQUEST_LINE.match(line) is not None

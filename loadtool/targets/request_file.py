@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
-from . import (CHECKPOINT_EVERY, InvalidTarget, Request, expand, has_control_characters, spool_stdin,
-                      url_problem)
+from . import (CHECKPOINT_EVERY, InvalidTarget, LineTooLong, Request, bounded_lines, expand, has_control_characters,
+               spool_stdin, url_problem)
 
 FORMATS = ("http", "json")
 _METHOD = re.compile(r"[A-Z][A-Z_-]*")
@@ -115,7 +115,7 @@ def _http(handle, offset: int, line: int, strict: bool = True) -> Iterator[tuple
     request from ``offset`` on; ``strict`` checks every line (not needed once indexed)."""
     header, request_line = (_header, _request_line) if strict else (_split_header, _split_request_line)
     reading: _Reading | None = None
-    for raw in handle:
+    for raw in bounded_lines(handle, "") if strict else handle:
         line += 1
         text = raw.decode("utf-8", "surrogateescape").strip()
         here, offset = offset, offset + len(raw)
@@ -143,7 +143,7 @@ def _http(handle, offset: int, line: int, strict: bool = True) -> Iterator[tuple
 
 def _json(handle, offset: int, line: int, strict: bool = True) -> Iterator[tuple[int, int, tuple, int]]:
     """(offset, line, (method, url, headers, body bytes), line) of each request from ``offset`` on."""
-    for raw in handle:
+    for raw in bounded_lines(handle, "") if strict else handle:
         line += 1
         here, offset = offset, offset + len(raw)
         if not raw.strip():
@@ -213,6 +213,8 @@ class TargetsFile:
             raise UsageError(f"--targets: cannot read {label}: {exc.strerror or exc}") from None
         except BadTarget as exc:
             raise UsageError(f"--targets {label}, {exc}") from None
+        except LineTooLong as exc:
+            raise UsageError(f"--targets {label}: {exc}") from None
         if count == 0:
             raise UsageError(f"--targets: no requests in {label}")
         return cls(path, fmt, count, offsets, lines, label, root, max_body)

@@ -82,6 +82,40 @@ def test_a_crawl_of_the_hostile_web_fetches_what_a_careful_crawler_would(loadtoo
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_robots_txt_that_begins_with_a_byte_order_mark_is_obeyed(loadtool_cli, server, strategy):
+    run = uuid.uuid4().hex
+    out = loadtool_cli("crawl", f"/hostile/12/page/0?count=1&run={run}", "--server", server.base_url, "-s", strategy,
+                       "-q")
+    assert out.exit_code == 0, out.stderr
+    assert set(hits(server, run)) == {"/hostile/12/robots.txt", "/hostile/12/page/0", "/hostile/12/page/1"}
+
+
+#: What a run may take past its --duration and --grace: the interpreter's start and the
+#: report, on a loaded machine.
+SLACK_S = 10.0
+
+
+@pytest.mark.parametrize("args, says", [
+    (["crawl", "/hostile/11/page/0"], "robots.txt of 1 host asked for a Crawl-delay over 1m00s, taken as 1m00s"),
+    (["crawl", "/hostile/13/page/0"], "answered 429 (or 503 with Retry-After) 1 times"),
+    (["fetch", "/hostile/13/page/0", "--retry-after", "-c", "1"], "the longest for 277777h46m, taken as 10m00s"),
+], ids=["crawl-delay", "crawl-retry-after", "fetch-retry-after"])
+def test_a_wait_asked_for_a_billion_seconds_ends_with_the_run_and_is_said(server, args, says):
+    """robots.txt's Crawl-delay and a 429's Retry-After of 10^9 s: capped, said in the report,
+    and never past the run's --duration and --grace."""
+    import subprocess
+    import time
+
+    duration_s, grace_s = 2, 1
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "loadtool", *args, "--server", server.base_url, "-n", "20",
+                          "-d", f"{duration_s}s", "--grace", f"{grace_s}s"], capture_output=True, text=True,
+                         timeout=duration_s + grace_s + 60)
+    assert time.monotonic() - started < duration_s + grace_s + SLACK_S
+    assert says in " ".join(run.stdout.split()), run.stdout
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_links_are_followed_where_a_browser_goes_and_each_resource_once(loadtool_cli, server, strategy):
     """Host 9's page: <base href="/hostile/9/b/"> makes x /hostile/9/b/x; HTTP://HOST/…/%7euser and
     /…/%7Euser are one URL, /hostile/9/c/~user, fetched once; the meta refresh is followed."""

@@ -140,7 +140,11 @@ class Crawler:
             if isinstance(rules, robots.HeldBack):
                 self.tally.hosts_held_back[rules.reason] += 1
                 return rules
-            self.frontier.slow_down(name, robots.crawl_delay_s(rules))
+            delay_s = robots.crawl_delay_s(rules)
+            if delay_s > robots.MAX_CRAWL_DELAY_S:
+                self.tally.delay_capped(self._named(name, self.tally.delays_capped), delay_s)
+                delay_s = robots.MAX_CRAWL_DELAY_S
+            self.frontier.slow_down(name, delay_s)
             if rules and self.options.sitemaps:
                 await self._sitemaps(list(rules.sitemaps))
             return rules

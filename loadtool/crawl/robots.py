@@ -7,7 +7,8 @@
 - 4xx (404, 403...): unavailable — the host may be crawled freely (2.3.1.3).
 - 5xx, or unreachable (refused, reset, timed out): the host is held back — nothing of it is
   fetched (2.3.1.4: "complete disallow") — and robots.txt is asked again a while later.
-- Crawl-delay (not in the RFC; honoured as Scrapy and Bing do) slows the host down.
+- Crawl-delay (not in the RFC; honoured as Scrapy and Bing do) slows the host down, to at most
+  a page a minute (``MAX_CRAWL_DELAY_S``): a longer delay is capped, and counted.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ MAX_BYTES = 500 * 1024
 REDIRECTS = 5
 #: How long a host whose robots.txt could not be had is held back before it is asked again.
 RETRY_S = 60.0
+#: The longest Crawl-delay honoured: a host asking for more (10^9 seconds, say) gets a page a
+#: minute, and the report says so.
+MAX_CRAWL_DELAY_S = 60.0
 
 
 class HeldBack(NamedTuple):
@@ -59,7 +63,8 @@ async def read_rules(fetch_one: Callable[[str], Awaitable], url: str, now: Calla
             return False
         from protego import Protego
 
-        return Protego.parse(body[:MAX_BYTES].decode("utf-8", "replace"))
+        # utf-8-sig: a byte order mark before the first line would hide that line's rule.
+        return Protego.parse(body[:MAX_BYTES].decode("utf-8-sig", "replace"))
     return False  # more than five redirects: unavailable, as a 4xx is
 
 
@@ -74,6 +79,6 @@ def allows(rules, url: str) -> bool:
 
 
 def crawl_delay_s(rules) -> float:
-    """The pause robots.txt asks for between pages of its host (0: none)."""
+    """The pause robots.txt asks for between pages of its host (0: none), as asked."""
     delay = rules.crawl_delay(AGENT) if rules and not isinstance(rules, HeldBack) else None
     return float(delay) if delay else 0.0

@@ -38,6 +38,8 @@ class Tally:
         #: Hosts that said "too many" (crawl.ratelimit): [times, first (s into the crawl), seconds
         #: waited in all, the gap kept between its pages since].
         self.hosts_limited: dict[str, list[float]] = {}
+        #: Hosts whose robots.txt asked for a Crawl-delay over robots.MAX_CRAWL_DELAY_S: what they asked.
+        self.delays_capped: dict[str, float] = {}
         self.frontier: list[int] = []
         self.frontier_peak = 0
         self.exact = True
@@ -51,6 +53,10 @@ class Tally:
         seen[0] += 1
         seen[2] += wait_s
         seen[3] = gap_s
+
+    def delay_capped(self, host: str, asked_s: float) -> None:
+        """The host's robots.txt asked for a Crawl-delay of ``asked_s``, more than is honoured."""
+        self.delays_capped[host] = max(self.delays_capped.get(host, 0.0), asked_s)
 
     def paced(self, host: str, gap_s: float) -> None:
         """The host's pace changed since its last 429 (adaptively): ``gap_s`` apart now."""
@@ -67,7 +73,7 @@ class Tally:
         wire = {name: getattr(self, name) for name in self.COUNTS}
         wire.update(parse_us=self.parse_us.encode(), pages_by_host=dict(self.pages_by_host), frontier=self.frontier,
                     frontier_peak=self.frontier_peak, exact=self.exact, hosts_held_back=dict(self.hosts_held_back),
-                    hosts_limited=self.hosts_limited)
+                    hosts_limited=self.hosts_limited, delays_capped=self.delays_capped)
         return wire
 
     def merge(self, wire: dict[str, Any]) -> None:
@@ -78,6 +84,8 @@ class Tally:
         self.parse_us.add(HdrHistogram.decode(wire["parse_us"]))
         self.pages_by_host.update(wire["pages_by_host"])
         self.hosts_held_back.update(wire["hosts_held_back"])
+        for host, asked_s in wire["delays_capped"].items():
+            self.delay_capped(host, asked_s)
         for host, (times, first_s, waited_s, gap_s) in wire["hosts_limited"].items():
             ours = self.hosts_limited.setdefault(host, [0, first_s, 0.0, 0.0])
             ours[:] = [ours[0] + times, min(ours[1], first_s), ours[2] + waited_s, max(ours[3], gap_s)]
@@ -100,6 +108,7 @@ class Tally:
             "hosts_limited": {host: {"times": times, "first_s": first_s, "waited_s": round(waited_s, 3),
                                      "gap_s": round(gap_s, 3)}
                               for host, (times, first_s, waited_s, gap_s) in self.hosts_limited.items()},
+            "crawl_delays_capped": dict(self.delays_capped),
             "parse_errors": self.parse_errors, "frontier_left": self.frontier_left, "frontier_peak": self.frontier_peak,
             "frontier_by_second": self.frontier, "hosts": self.hosts, "hosts_forgotten": self.hosts_forgotten,
             "top_hosts": dict(self.pages_by_host.most_common(10)),

@@ -67,6 +67,8 @@ def summary_lines(result) -> list[tuple[str, str]]:
         *([("abandoned", abandoned_note(stats.counts.abandoned))] if stats.counts.abandoned else []),
         *([("lost", lost_note(result.details))] if result.details.get("lost_workers") else []),
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
+        *([("rate limits", retry_after_note(result.details["retry_after"]))] if "retry_after" in result.details
+          else []),
         *([("redirects", f"{stats.counts.elsewhere:,} redirected to another origin (their credentials left "
                          f"behind)")] if stats.counts.elsewhere else []),
         *([("encoding", encoding_note(job.fetch, stats.counts))] if job.kind == "fetch" and stats.ops else []),
@@ -117,6 +119,8 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
                                   f"fetched: {reasons}"))
     if crawl.get("hosts_limited"):
         rows.append(("rate limits", limits_note(crawl)))
+    if crawl.get("crawl_delays_capped"):
+        rows.append(("crawl delay", delays_note(crawl["crawl_delays_capped"])))
     if crawl.get("sitemaps_fetched"):
         repeated = crawl.get("sitemaps_repeated")
         rows.append(("sitemaps", f"{crawl['sitemap_urls']:,} URLs listed in {crawl['sitemaps_fetched']:,} sitemaps"
@@ -126,6 +130,24 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
                                   + (f"   ({crawl['parse_errors']:,} pages the parser failed on)"
                                      if crawl["parse_errors"] else "")))
     return rows
+
+
+def retry_after_note(said: dict) -> str:
+    """What hosts asked with their Retry-After (--retry-after), and what was taken of it."""
+    taken = "" if said["longest_asked_s"] <= said["cap_s"] else f", taken as {format_duration(said['cap_s'])}"
+    return (f"{plural(said['hosts'], 'host')} asked to be left alone (429 or 503 with a Retry-After): the longest "
+            f"for {format_duration(said['longest_asked_s'])}{taken} (a wait is at most "
+            f"{format_duration(said['cap_s'])}, and ends with the run)")
+
+
+def delays_note(asked: dict[str, float]) -> str:
+    """The hosts whose robots.txt asked for more Crawl-delay than is honoured."""
+    from ..crawl.robots import MAX_CRAWL_DELAY_S
+
+    named = ", ".join(f"{host.split('/', 1)[-1]} asked {asked_s:g}s" for host, asked_s in list(asked.items())[:3])
+    more = f" and {len(asked) - 3} more" if len(asked) > 3 else ""
+    return (f"robots.txt of {plural(len(asked), 'host')} asked for a Crawl-delay over "
+            f"{format_duration(MAX_CRAWL_DELAY_S)}, taken as {format_duration(MAX_CRAWL_DELAY_S)}: {named}{more}")
 
 
 def limits_note(crawl: dict) -> str:
@@ -164,8 +186,8 @@ def failed_note(stats) -> str:
 
 
 def abandoned_note(abandoned: int) -> str:
-    return (f"{abandoned:,} still in flight when the run ended (its --duration, or a stop), dropped after "
-            f"--grace: in no other count")
+    return (f"{abandoned:,} still in flight (or waiting for their host's turn) when the run ended (its --duration, "
+            f"or a stop), dropped: in no other count")
 
 
 def lost_note(details: dict) -> str:

@@ -32,6 +32,12 @@ HOSTS = {
     10: "every way a page leads on: <area>, <link rel>, frames, rel=nofollow, robots nofollow by meta and "
         "header, one query in two orders",
 }
+#: Hosts no page links to: a crawl meets one only from its own seed.
+APART = {
+    11: "robots.txt asks a Crawl-delay of 10^9 seconds: capped, and said",
+    12: "robots.txt begins with a UTF-8 byte order mark, then disallows /hostile/12/secret: obey it",
+    13: "every page answers 429 with Retry-After: 1000000000: the wait is capped and ends with the run",
+}
 #: Pages each host has (leaves, but for the links written below).
 PAGES = 3
 #: The trap's step, in characters a level.
@@ -53,7 +59,7 @@ def _query(request: web.Request) -> str:
 
 def _host(request: web.Request) -> int:
     text = request.match_info["h"]
-    if not text.isdigit() or int(text) not in HOSTS:
+    if not text.isdigit() or (int(text) not in HOSTS and int(text) not in APART):
         raise web.HTTPNotFound(text="no such host\n")
     return int(text)
 
@@ -68,6 +74,12 @@ async def page(request: web.Request) -> web.Response:
         links = [f"/hostile/{other}/page/0" for other in HOSTS if other]
     elif h == 4 and i == 0:
         links = ["/hostile/4/private/0", "/hostile/4/page/1"]
+    elif h == 11 and i == 0:
+        links = ["/hostile/11/page/1", "/hostile/11/page/2"]
+    elif h == 12 and i == 0:
+        links = ["/hostile/12/secret/0", "/hostile/12/page/1"]
+    elif h == 13:
+        return web.Response(status=429, text="slow down\n", headers={"Retry-After": "1000000000"})
     elif h == 5 and i == 0:
         links = ["/hostile/5/page/1"]
     elif h == 8 and i == 0:
@@ -148,6 +160,10 @@ async def robots(request: web.Request) -> web.Response:
         raise web.HTTPMovedPermanently(f"/hostile/4/robots-real.txt{query}")
     if h == 5:
         raise web.HTTPNotFound(text="no robots.txt here\n")
+    if h == 11:
+        return web.Response(text="User-agent: *\nCrawl-delay: 1000000000\nAllow: /\n")
+    if h == 12:
+        return web.Response(body="\ufeffUser-agent: *\nDisallow: /hostile/12/secret\n".encode("utf-8"))
     sitemap = {6: "sitemap-index.xml", 7: "bomb.xml.gz"}.get(h)
     lines = "User-agent: *\nAllow: /\n" + (f"Sitemap: {request.scheme}://{request.host}/hostile/{h}/{sitemap}{query}\n"
                                            if sitemap else "")
@@ -200,6 +216,7 @@ async def bomb(request: web.Request) -> web.Response:
 def add_hostile_routes(app: web.Application) -> None:
     app.router.add_get("/hostile/{h}/page/{i}", page)
     app.router.add_get("/hostile/{h}/private/{i}", private)
+    app.router.add_get("/hostile/{h}/secret/{i}", private)
     app.router.add_get("/hostile/{h}/trap/{pad}", trap)
     app.router.add_get("/hostile/{h}/robots.txt", robots)
     app.router.add_get("/hostile/4/robots-real.txt", robots_real)

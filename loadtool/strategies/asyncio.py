@@ -49,6 +49,8 @@ async def run_async(job, layout: Layout, control, sink) -> None:
                     raise  # we are being cancelled ourselves, not just our workers
         finally:
             sink.settle(work.issued)
+            if limits is not None and limits.said():
+                sink.details["retry_after"] = limits.said()
 
 
 class Async(Strategy):

@@ -28,7 +28,10 @@ from ..targets import InvalidTarget, url_of
 _SITE = re.compile(r"/(site|web|hostile)/([^/]+)/")
 #: Past this many hosts, forgotten schedules are pruned, so memory stays bounded.
 PRUNE_AT = 10_000
-#: The longest wait a Retry-After is taken at (a host asking for a day waits ten minutes).
+#: How often a coroutine waiting for its host's turn looks whether the run has stopped.
+STOP_CHECK_S = 0.1
+#: The longest wait a Retry-After is taken at (a host asking for a day waits ten minutes), and
+#: never past the run's end: --duration, or a stop, ends the wait.
 MAX_WAIT_S = 600.0
 
 
@@ -161,6 +164,9 @@ class _Limits:
     def __init__(self, per_host: int | None, per_s: float | None, retry_after: bool = False) -> None:
         self.slots = Slots(per_host, per_s)
         self.retry_after = retry_after
+        #: Hosts that asked to be left alone (a 429 or 503 with a Retry-After): the longest wait
+        #: each asked for, in seconds.
+        self.asked: dict[str, float] = {}
 
     @classmethod
     def for_job(cls, job):
@@ -175,7 +181,17 @@ class _Limits:
             return
         wait_s = asked_wait_s(outcome.answer[0])
         if wait_s:
+            if len(self.asked) < PRUNE_AT or host in self.asked:
+                self.asked[host] = max(self.asked.get(host, 0.0), wait_s)
             self.pause(host, min(wait_s, MAX_WAIT_S))
+
+    def said(self) -> dict | None:
+        """What the hosts asked for, for the report (``details["retry_after"]``); None if none did."""
+        if not self.asked:
+            return None
+        longest = max(self.asked.values())
+        return {"hosts": len(self.asked), "longest_asked_s": longest, "longest_taken_s": min(longest, MAX_WAIT_S),
+                "cap_s": MAX_WAIT_S}
 
     def pause(self, host: str, seconds: float) -> None:
         self.slots.pause(host, time.perf_counter() + seconds)
@@ -218,16 +234,21 @@ class AsyncHostLimits(_Limits):
         super().__init__(per_host, per_s, retry_after)
         self._waiting: dict[str, deque[asyncio.Future]] = {}
 
-    async def acquire(self, host: str) -> None:
+    async def acquire(self, host: str, stopping) -> bool:
+        """Wait for the host's turn; False (its slot given back) if the run stopped meanwhile:
+        a long wait (a Retry-After) ends with the run, not after its grace period."""
         start = self.slots.take(host, time.perf_counter())
         if start is None:
             turn = asyncio.get_running_loop().create_future()
             self._waiting.setdefault(host, deque()).append(turn)
             await turn  # release() hands its slot over: the count stays as it is
             start = self.slots.start(host, time.perf_counter())
-        delay = start - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        while (delay := start - time.perf_counter()) > 0:
+            if stopping.is_set():
+                self.release(host)
+                return False
+            await asyncio.sleep(min(delay, STOP_CHECK_S))
+        return True
 
     def release(self, host: str) -> None:
         waiting = self._waiting.get(host)

@@ -47,6 +47,8 @@ def run_in_threads(job, control, sink, workers: int) -> None:
         control.wait_until(finished.wait)
     finally:
         sink.settle(work.issued)
+        if limits is not None and limits.said():
+            sink.details["retry_after"] = limits.said()
         pool.shutdown(wait=not control.stopped, cancel_futures=True)
 
 

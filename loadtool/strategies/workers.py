@@ -108,7 +108,8 @@ async def _async_work(work: Work, engine, session, policy: Policy, record: Calla
             record((await attempt_async(engine, session, policy, op))[0])  # do_async's work, one coroutine fewer
             continue
         host = host_of(op.target)
-        await limits.acquire(host)
+        if not await limits.acquire(host, work.stopping):
+            return
         try:
             sample, outcome = await attempt_async(engine, session, policy, op)
             record(sample)

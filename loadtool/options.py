@@ -119,6 +119,9 @@ TABLE: tuple[Option, ...] = (
     _("targets_format", ("--targets-format",), REQUESTS, default="http", choices=("http", "json"), commands=FETCHING,
       help="http: 'METHOD URL', header lines, optional '@BODYFILE' (relative to FILE), a blank line between "
            "requests. json: one {\"method\", \"url\", \"header\": {name: [values]}, \"body\": base64} a line."),
+    _("body_dir", ("--body-dir",), REQUESTS, metavar="DIR", commands=FETCHING,
+      help="Where a targets file's @FILE bodies may be read from. Default: the targets file's own directory, so "
+           "a targets file from elsewhere cannot send @/etc/passwd or @../../secret; '/' allows any."),
     _("method", ("--method", "-m"), REQUESTS, default="GET", commands=FETCHING, help="HTTP method of every request."),
     _("headers", ("--header", "-H"), REQUESTS, metavar="'NAME: VALUE'", repeat=True, commands=FETCHING | {"crawl"},
       help="Add a request header; repeat for more."),
@@ -189,7 +192,8 @@ TABLE: tuple[Option, ...] = (
         "crawl": "At most R pages started per host, e.g. 5/s; robots.txt's Crawl-delay, when longer, wins."}),
     _("retry_after", ("--retry-after",), POLITENESS, switch=True, commands=FETCHING,
       help="Honour rate limits: after a 429 (or a 503) with a Retry-After, its host is asked nothing more until then "
-           "(other hosts go on). The answer itself counts as it came. Without this, 429s are only counted."),
+           "(other hosts go on), for at most 10 minutes and never past the run's end; the report says what hosts "
+           "asked. The answer itself counts as it came. Without this, 429s are only counted."),
 
     _("profile", ("--profile",), FIXTURE, default="web", choices=PROFILE_NAMES, commands=FETCHING | {"crawl"},
       help="Latency and size profile of the fixture server's /page/{i}."),

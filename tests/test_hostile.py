@@ -107,3 +107,51 @@ def test_a_stream_with_no_line_end_is_one_line_and_exit_2_in_flat_memory(args, s
         code, _, err, peak_kib = run_measuring_peak([sys.executable, "-m", "loadtool", *args], 60, stdin=source)
     assert code == 2 and "over 64 KiB with no line end" in err and "Traceback" not in err, err
     assert peak_kib < 100 * 1024, peak_kib
+
+
+# --- a targets file from elsewhere ------------------------------------------------------------
+
+@pytest.mark.parametrize("body", ["@/etc/hostname", "@../outside.txt", "@link.txt"])
+def test_a_targets_files_bodies_stay_under_its_directory(loadtool_cli, conformance, tmp_path, body):
+    (tmp_path / "outside.txt").write_text("secret")
+    inside = tmp_path / "job"
+    inside.mkdir()
+    (inside / "link.txt").symlink_to(tmp_path / "outside.txt")  # a link out counts as out
+    targets = inside / "targets.http"
+    targets.write_text(f"POST {conformance.url('landed')}\n{body}\n")
+    out = loadtool_cli("fetch", "--targets", str(targets), "-n", "1")
+    assert out.exit_code == 2 and "is outside" in out.stderr and "--body-dir" in out.stderr, out.stderr
+    allowed = loadtool_cli("fetch", "--targets", str(targets), "-n", "1", "--body-dir", "/", "-q")
+    assert allowed.exit_code == 0, allowed.stderr
+
+
+def test_a_body_file_over_max_body_names_its_size_and_the_limit(loadtool_cli, conformance, tmp_path):
+    (tmp_path / "big.bin").write_bytes(b"x" * 2048)
+    targets = tmp_path / "targets.http"
+    targets.write_text(f"POST {conformance.url('landed')}\n@big.bin\n")
+    out = loadtool_cli("fetch", "--targets", str(targets), "-n", "1", "--max-body", "1KiB")
+    assert out.exit_code == 2 and "is 2,048 bytes, over --max-body (1,024 bytes)" in out.stderr, out.stderr
+
+
+# --- outputs that point elsewhere ---------------------------------------------------------------
+
+@pytest.mark.parametrize("option", ["-o", "--raw", "--html"])
+def test_an_output_that_is_a_symbolic_link_is_refused_before_the_run(loadtool_cli, tmp_path, option):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "out.json"
+    link.symlink_to(victim)
+    out = loadtool_cli("fetch", "/health", "-n", "2", option, str(link))
+    assert out.exit_code == 2 and "is a symbolic link" in out.stderr and out.stdout == ""
+    assert victim.read_text() == "keep me"
+
+
+def test_an_output_that_cannot_be_created_is_refused_before_the_run(loadtool_cli):
+    # /proc takes no new files, even from root: the path is tried, not guessed from permissions.
+    out = loadtool_cli("fetch", "/health", "-n", "2", "-o", "/proc/out.json")
+    assert out.exit_code == 2 and "--output /proc/out.json: cannot write it" in out.stderr and out.stdout == ""
+
+
+def test_a_crawl_whose_every_host_is_held_back_did_none_of_its_work(loadtool_cli, server):
+    out = loadtool_cli("crawl", "/hostile/1/page/0", "--server", server.base_url, "-n", "5", "-q")
+    assert out.exit_code == 3 and "every host was held back" in out.stderr

@@ -158,16 +158,26 @@ def check_paths(paths: dict[str, str | None]) -> None:
 
 
 def check_writable(option: str, path: str) -> None:
-    """UsageError unless ``path`` can be written (its directory exists and is writable)."""
+    """UsageError unless ``path`` can be written — tried, not guessed: opened for appending
+    (and removed again if that made it) — and is no symbolic link, which would have another
+    file overwritten."""
     from ..errors import UsageError
 
     directory = os.path.dirname(os.path.abspath(path))
+    if os.path.islink(path):
+        raise UsageError(f"{option} {path}: is a symbolic link (to {os.readlink(path)}): name the file itself")
     if os.path.isdir(path):
         raise UsageError(f"{option} {path}: is a directory")
     if not os.path.isdir(directory):
         raise UsageError(f"{option} {path}: no such directory {directory}")
-    if not os.access(directory, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise UsageError(f"{option} {path}: not writable")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write it: {exc.strerror or exc}") from None
+    if not existed:
+        os.unlink(path)
 
 
 class WriteFailed(click.ClickException):
@@ -175,10 +185,15 @@ class WriteFailed(click.ClickException):
 
     exit_code = EXIT_FAILED
 
+    def show(self, file=None) -> None:
+        click.echo(f"loadtool: error: {self.format_message()}", err=True)
+
 
 def write(path: str, content: str | bytes) -> None:
     try:
-        with open(path, "wb") if isinstance(content, bytes) else open(path, "w", encoding="utf-8") as handle:
+        # O_NOFOLLOW: a symbolic link put there since the check is refused, not followed.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        with open(fd, "wb") if isinstance(content, bytes) else open(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
     except OSError as exc:
         raise WriteFailed(f"cannot write {path}: {exc.strerror or exc}") from None

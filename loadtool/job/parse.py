@@ -183,7 +183,10 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
         from ..targets.request_file import TargetsFile
 
         max_body = size_option("max-body", options["max_body"], 0, "0")
-        return TargetsFile.open(options["targets_file"], str(options["targets_format"]), max_body)
+        body_dir = options.get("body_dir")
+        if body_dir is not None and not os.path.isdir(body_dir):
+            raise UsageError(f"--body-dir: no such directory: {body_dir}")
+        return TargetsFile.open(options["targets_file"], str(options["targets_format"]), max_body, body_dir)
     targets = url_targets((urls,) if isinstance(urls, str) else tuple(urls), options.get("urls_file"), seed, profile)
     if "server" in options:
         if not isinstance(targets, FixturePaths):

@@ -90,6 +90,12 @@ def verdict(results: Sequence, thresholds: tuple = (), baseline: list | None = N
         if not result.ops and abandoned:
             return EXIT_FAILED, lines + [f"no operation finished ({result.strategy}): {abandoned:,} "
                                          f"{'was' if abandoned == 1 else 'were'} still in flight when the run ended"]
+        crawl = result.details.get("crawl")
+        if not result.ops and crawl is not None:
+            held = sum(crawl.get("hosts_held_back", {}).values())
+            why = (f"every host was held back ({held:,}: robots.txt could not be had, RFC 9309)" if held
+                   else "no seed could be fetched")
+            return EXIT_FAILED, lines + [f"the crawl fetched no page ({result.strategy}): {why}"]
     return (EXIT_THRESHOLD if failed_thresholds else EXIT_OK), lines
 
 

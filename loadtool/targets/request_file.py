@@ -184,13 +184,15 @@ class TargetsFile:
     lines: array = field(repr=False)
     #: What users call the file: its path as given, or <stdin>.
     name: str = ""
-    #: Where @FILE bodies are found: the directory of the targets file.
+    #: Where @FILE bodies' paths start: the directory of the targets file.
     root: str = ""
     #: The largest @FILE body allowed (--max-body).
     max_body: int = 16 << 20
+    #: The only directory @FILE bodies may be read from: ``root`` unless --body-dir says.
+    allowed: str = ""
 
     @classmethod
-    def open(cls, name: str, fmt: str = "http", max_body: int = 16 << 20) -> TargetsFile:
+    def open(cls, name: str, fmt: str = "http", max_body: int = 16 << 20, body_dir: str | None = None) -> TargetsFile:
         """Check and index ``name`` (``-``: standard input); UsageError naming the line of
         the first malformed request, or a body file that cannot be sent."""
         if fmt not in FORMATS:
@@ -207,7 +209,7 @@ class TargetsFile:
                         lines.append(line - 1)
                     count += 1
                     if isinstance(body, str) and body not in bodies:
-                        _body_problem(os.path.join(root, body), max_body, body_line)
+                        _body_problem(root, body_dir or root, body, max_body, body_line)
                         bodies.add(body)
         except OSError as exc:
             raise UsageError(f"--targets: cannot read {label}: {exc.strerror or exc}") from None
@@ -217,19 +219,19 @@ class TargetsFile:
             raise UsageError(f"--targets {label}: {exc}") from None
         if count == 0:
             raise UsageError(f"--targets: no requests in {label}")
-        return cls(path, fmt, count, offsets, lines, label, root, max_body)
+        return cls(path, fmt, count, offsets, lines, label, root, max_body, body_dir or root)
 
     def distinct(self) -> int | None:
         return self.count
 
     def iter_from(self, start: int, stop: int | None) -> Iterator[tuple[int, Request]]:
-        index, bodies = start, _Bodies(self.root)
+        index, bodies = start, _Bodies(self.root, self.max_body, self.allowed)
         while stop is None or index < stop:
             for method, url, headers, body in self._from(index % self.count):
                 try:
                     yield index, Request(method, expand(url, index), headers, bodies.get(body))
-                except OSError as exc:  # the body file went away after the check
-                    yield index, InvalidTarget(url, f"body file {body}: {exc.strerror or exc}")
+                except (OSError, ValueError) as exc:  # the body file went away (or elsewhere) after the check
+                    yield index, InvalidTarget(url, f"body file {body}: {getattr(exc, 'strerror', None) or exc}")
                 index += 1
                 if index == stop:
                     return
@@ -255,22 +257,38 @@ class TargetsFile:
         return f"{self.count:,} request{'s' if self.count != 1 else ''} from {self.name} ({self.format} format)"
 
 
-def _body_problem(path: str, max_body: int, line: int) -> None:
+def body_path(base: str, allowed: str, body: str) -> str:
+    """Where an @FILE body is (relative to ``base``, the targets file's directory), when it
+    lies under ``allowed``: a targets file is often someone else's, and ``@/etc/shadow`` or
+    ``@../../x`` (or a link out) must not be sent."""
+    path, allowed = os.path.realpath(os.path.join(base, body)), os.path.realpath(allowed)
+    if os.path.commonpath([path, allowed]) != allowed:
+        raise ValueError(f"body file {body} is outside {allowed} (--body-dir DIR allows another directory)")
+    return path
+
+
+def _body_problem(base: str, allowed: str, body: str, max_body: int, line: int) -> None:
     try:
+        path = body_path(base, allowed, body)
         size = os.stat(path).st_size
+        readable = os.access(path, os.R_OK)
+    except ValueError as exc:
+        raise BadTarget(line, str(exc)) from None
     except OSError as exc:
-        raise BadTarget(line, f"body file {path}: {exc.strerror or exc}") from None
+        raise BadTarget(line, f"body file {body}: {exc.strerror or exc}") from None
     if not os.path.isfile(path):
-        raise BadTarget(line, f"body file {path} is not a regular file")
+        raise BadTarget(line, f"body file {body} is not a regular file")
+    if not readable:
+        raise BadTarget(line, f"body file {body}: permission denied")
     if size > max_body:
-        raise BadTarget(line, f"body file {path} is over the --max-body limit ({size:,} bytes)")
+        raise BadTarget(line, f"body file {body} is {size:,} bytes, over --max-body ({max_body:,} bytes)")
 
 
 class _Bodies:
     """@FILE bodies, read when first used; the most recent BODY_CACHE kept."""
 
-    def __init__(self, root: str) -> None:
-        self.root = root
+    def __init__(self, root: str, max_body: int = 16 << 20, allowed: str | None = None) -> None:
+        self.root, self.max_body, self.allowed = root, max_body, allowed or root
         self._kept: dict[str, bytes] = {}
 
     def get(self, body: str | bytes | None) -> bytes | None:
@@ -278,8 +296,10 @@ class _Bodies:
             return body
         data = self._kept.pop(body, None)
         if data is None:
-            with open(os.path.join(self.root, body), "rb") as handle:
-                data = handle.read()
+            with open(body_path(self.root, self.allowed, body), "rb") as handle:
+                data = handle.read(self.max_body + 1)
+            if len(data) > self.max_body:
+                raise OSError(f"grown past --max-body ({self.max_body:,} bytes)")
             if len(self._kept) >= BODY_CACHE:
                 del self._kept[next(iter(self._kept))]
         self._kept[body] = data

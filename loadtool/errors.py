@@ -23,6 +23,7 @@ KINDS = (
     "tls",                 # TLS handshake or certificate failure
     "too_many_redirects",  # a redirect chain longer than the limit
     "too_large",           # a body that decodes to more than --max-decoded (a compression bomb)
+    "open_files",          # the client ran out of file descriptors (ulimit -n): no socket or file to open
     "file_not_found",
     "permission_denied",
     "is_a_directory",
@@ -83,7 +84,8 @@ _MESSAGES = {
 
 #: When a chain suggests several kinds, the first here wins: the most specific cause
 #: (the connection was refused) outranks generic ones found beside it (a timeout).
-PRECEDENCE = ("invalid_url", "too_many_redirects", "too_large", "tls", "dns", "file_not_found", "permission_denied",
+PRECEDENCE = ("invalid_url", "too_many_redirects", "too_large", "open_files", "tls", "dns", "file_not_found",
+              "permission_denied",
               "is_a_directory", "not_a_file", "symlink_loop", "connect_refused", "protocol", "reset", "truncated", "connect_timeout",
               "read_timeout", "other")
 
@@ -147,6 +149,8 @@ def _kinds(exc: BaseException) -> set[str]:
     # there as ConnectionResetError, an orderly close leaves nothing.
     if name == "ClientPayloadError" and "ConnectionResetError" in _text(exc):
         kinds.add("reset")
+    if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+        kinds.add("open_files")
     if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
         kinds.add("connect_refused")
     if isinstance(exc, OSError) and exc.errno == errno.ELOOP:

@@ -71,6 +71,35 @@ def raise_open_files_limit(wanted: int) -> int:
     return target
 
 
+def open_files_needed(concurrency: int) -> int:
+    """File descriptors a run at ``concurrency`` may hold: a socket (or file) each, and some."""
+    return concurrency * 2 + 256
+
+
+def out_of_descriptors(margin: int = 8) -> bool:
+    """Whether this process holds (nearly) as many file descriptors as its limit allows: why a
+    socket could not be made, where a library (libcurl) does not keep the errno (EMFILE)."""
+    import errno
+
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return len(os.listdir("/proc/self/fd")) >= soft - margin
+    except OSError as exc:
+        return exc.errno in (errno.EMFILE, errno.ENFILE)  # not even one to look with
+    except ImportError:
+        return False
+
+
+def open_files_short(concurrency: int) -> tuple[int, int] | None:
+    """(the limit, what ``concurrency`` needs) when the open-files limit is below the need even
+    after raising the soft limit as far as the hard one allows; else None."""
+    needed = open_files_needed(concurrency)
+    limit = raise_open_files_limit(needed)
+    return (limit, needed) if limit < needed else None
+
+
 def cpu_count() -> int:
     """CPUs this process may run on (the affinity mask, not the machine's total)."""
     try:

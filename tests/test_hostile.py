@@ -155,3 +155,21 @@ def test_an_output_that_cannot_be_created_is_refused_before_the_run(loadtool_cli
 def test_a_crawl_whose_every_host_is_held_back_did_none_of_its_work(loadtool_cli, server):
     out = loadtool_cli("crawl", "/hostile/1/page/0", "--server", server.base_url, "-n", "5", "-q")
     assert out.exit_code == 3 and "every host was held back" in out.stderr
+
+
+@pytest.mark.parametrize("engine", ["requests", "aiohttp", "fast", "curl"])
+def test_running_out_of_file_descriptors_is_said_first_and_counted_as_one_kind(server, engine):
+    import resource
+    import subprocess
+    import sys
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    strategy = ["-s", "threads"] if engine == "requests" else ["-e", engine]
+    run = subprocess.run([sys.executable, "-m", "loadtool", "fetch", f"{server.base_url}/delay/100", *strategy,
+                          "-c", "150", "-n", "450", "--format", "json"], capture_output=True, text=True, timeout=120,
+                         preexec_fn=low_limit)
+    assert "the open-files limit is 64" in run.stderr, run.stderr
+    errors = json.loads(run.stdout)["errors"]
+    assert set(errors) == {"open_files"} and errors["open_files"] > 0, errors

@@ -317,10 +317,24 @@ def run_then_deliver(delivery: Delivery, call: Callable[[], Any]) -> int:
     return deliver(results, delivery, knee)
 
 
+def warn_open_files(job: Job) -> None:
+    """Say before the run when the open-files limit cannot hold its concurrency (the hard
+    limit is below what it needs): its operations would fail as open_files."""
+    from ..system import open_files_short
+
+    short = open_files_short(job.concurrency)
+    if short is not None:
+        limit, needed = short
+        click.echo(f"loadtool: warning: the open-files limit is {limit:,} (ulimit -n, hard), below the {needed:,} "
+                   f"that -c {job.concurrency:,} needs: operations past it fail as open_files; raise it, or "
+                   f"lower -c", err=True)
+
+
 def run_and_report(job: Job, delivery: Delivery, strategy=None) -> int:
     """Run ``job`` (with its own strategy, or ``strategy``: a crawl) and deliver its Result."""
     from ..runner import measure_job
 
+    warn_open_files(job)
     progress = delivery.progress_factory("crawl" if strategy else None)
     raw = None if delivery.raw is None else delivery.raw.put
     return run_then_deliver(delivery, lambda: measure_job(job, progress, strategy, raw))

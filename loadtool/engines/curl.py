@@ -28,6 +28,7 @@ import pycurl
 
 from .checks import headers_of, wanted
 from .encoding import BadEncoding, TooLarge, accept_header, outcome_sizes, receiving
+from ..system import out_of_descriptors
 from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, is_address, request_of
 from .policy import Limits, Outcome
 
@@ -69,6 +70,7 @@ KINDS = {
     100: "protocol",     # TOO_LARGE: a header beyond libcurl's own limits
 }
 TIMED_OUT = 28  # OPERATION_TIMEDOUT: connecting, or the whole transfer
+COULDNT_CONNECT = 7  # no connection: refused, or no socket to make one with
 WRITE_ERROR = 23  # WRITE_ERROR: our WRITEFUNCTION stopped the transfer (a bomb, a bad encoding)
 #: Codes that mean two things, told apart by libcurl's message: (code, words) -> kind.
 MESSAGES = {
@@ -345,6 +347,8 @@ class CurlEngine:
             for (known, words), named in MESSAGES.items():
                 if code == known and words in text:
                     kind = named
+            if code == COULDNT_CONNECT and out_of_descriptors():
+                kind = "open_files"  # no socket to connect with: the client's limit, not the server
             if code == TIMED_OUT:
                 # No connection yet: still connecting. (The times cannot tell: CONNECT_TIME reads 0 on
                 # a reused connection, PRETRANSFER_TIME the moment of the failure.)

@@ -24,7 +24,7 @@ from ..options import TABLE, TARGET_KEYWORDS
 from .result import Result
 from ..metrics.sink import Sink
 from ..strategies.sizing import ideal_s
-from ..system import MemoryWatch, raise_open_files_limit
+from ..system import MemoryWatch, open_files_needed, raise_open_files_limit
 from .stops import Interrupted, interruptible, stop_on_signals
 
 #: Makes a context manager that shows progress of a run, from its job, layout and sink.
@@ -108,7 +108,7 @@ class _Clock:
 
 def _prepare(job: Job, strategy: strategies.Strategy | None = None) -> tuple[strategies.Strategy, float | None]:
     """What comes before the clock starts: imports, open files, the page cache."""
-    raise_open_files_limit(job.concurrency * 2 + 256)
+    raise_open_files_limit(open_files_needed(job.concurrency))
     strategy = strategy or strategies.get(job.strategy)
     engines.engine_class(job.engine)  # imported now, so the import is not timed
     return strategy, before_run(job)

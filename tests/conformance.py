@@ -329,6 +329,13 @@ async def deflate_raw(reader, writer, path):
     return True
 
 
+@behaviour("encoding-unknown", ("status", 200),
+           "Content-Encoding: x-weird (counted as it came, and as an encoding not decoded)")
+async def encoding_unknown(reader, writer, path):
+    writer.write(_encoded(b"<p>weird</p>", b"x-weird"))
+    return True
+
+
 @behaviour("gzip-corrupt", ("error", "protocol"), "Content-Encoding: gzip, and a body that is not gzip")
 async def gzip_corrupt(reader, writer, path):
     writer.write(_encoded(b"this is not gzip at all", b"gzip"))

@@ -173,3 +173,11 @@ def test_running_out_of_file_descriptors_is_said_first_and_counted_as_one_kind(s
     assert "the open-files limit is 64" in run.stderr, run.stderr
     errors = json.loads(run.stdout)["errors"]
     assert set(errors) == {"open_files"} and errors["open_files"] > 0, errors
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_an_answer_in_an_encoding_not_decoded_here_is_counted_as_such(conformance, strategy, engine):
+    result = _run(conformance, "encoding-unknown", strategy, engine)
+    assert result.ok == 4 and result.stats.counts.undecoded == 4 and result.stats.counts.compressed == 0
+    assert result.stats.bytes == result.stats.counts.decoded_bytes == 4 * len(b"<p>weird</p>")
+    assert "4 came in an encoding not asked for or unknown" in str(result)

@@ -71,11 +71,19 @@ def receiving(encoding: str | None, keep: int | None, limit: int) -> Body | None
     return Body(encoding, keep, limit)
 
 
+#: An answer's decoded size when it came in an encoding not decoded here (one not asked for,
+#: or unknown): its bytes count as they came, and it is counted apart.
+UNDECODED = -1
+
+
 def outcome_sizes(body: Body | None, counted: int) -> tuple[int, int | None]:
-    """(bytes on the wire, bytes decoded or None when they are the same) of an answer."""
+    """(bytes on the wire, bytes decoded — None when they are the same, UNDECODED when the
+    answer came in an encoding not decoded here) of an answer."""
     if body is None:
         return counted, None
-    return body.wire, body.decoded if body.encoded else None
+    if body.encoded:
+        return body.wire, body.decoded
+    return body.wire, UNDECODED if body.named else None
 
 
 def _stage(name: str):
@@ -161,7 +169,7 @@ class Body:
     decoded bytes kept (None: none), and decoding stopped past ``limit`` decoded bytes.
     ``encoding`` is the answer's Content-Encoding (None or identity: nothing to decode)."""
 
-    __slots__ = ("wire", "decoded", "kept", "keep", "limit", "stages", "encoded")
+    __slots__ = ("wire", "decoded", "kept", "keep", "limit", "stages", "encoded", "named")
 
     def __init__(self, encoding: str | None, keep: int | None, limit: int = MAX_DECODED) -> None:
         self.wire = self.decoded = 0
@@ -172,6 +180,8 @@ class Body:
         stages = [_stage(name) for name in reversed(names)]  # the last applied comes off first
         #: Whether it is encoded in a way decoded here (else its bytes count as they came).
         self.encoded = bool(stages) and None not in stages
+        #: Whether it names an encoding at all (identity aside).
+        self.named = bool(names)
         self.stages = stages if self.encoded else []
 
     def feed(self, chunk: bytes) -> None:

@@ -203,7 +203,8 @@ class Policy:
                  answer: tuple | None, decoded: int | None, elsewhere: bool) -> Sample:
         """The Sample of an answer that had to pass checks: check_failed when one did not."""
         headers, body = answer if answer is not None else ((), b"")
-        seen = Answer(status, headers, body, nbytes if decoded is None else decoded, now - attempt.first_s)
+        seen = Answer(status, headers, body, nbytes if decoded is None or decoded < 0 else decoded,
+                      now - attempt.first_s)
         passed = tuple(check.passes(seen) for check in self.checks)
         failed = next((check.text for check, ok in zip(self.checks, passed) if not ok), None)
         sample = self.sample(attempt, now, status, nbytes, None if failed is None else "check_failed",

@@ -57,6 +57,8 @@ class Counts:
         #: ``bytes`` as they came on the wire; ``decoded_bytes`` as they decode (the same for an
         #: answer that was not encoded); ``compressed``: answers that came encoded.
         "ops": SUM, "ok": SUM, "attempts": SUM, "bytes": SUM, "decoded_bytes": SUM, "compressed": SUM,
+        #: Answers in an encoding not decoded here (not asked for, or unknown): counted as they came.
+        "undecoded": SUM,
         #: Operations that ended in an error, by kind (no answer, a broken one, a failed check).
         "errors": BY_KIND,
         #: Answers with a status --ok-status does not accept, by status; with ``errors``, every
@@ -119,7 +121,7 @@ class Counts:
         return {"ops": self.ops, "ok": self.ok, "failed": self.ops - self.ok, "attempts": self.attempts,
                 "errors": ordered(self.errors), "failed_status": ordered(self.failed_status),
                 "status": ordered(self.status), "bytes": self.bytes, "bytes_decoded": self.decoded_bytes,
-                "compressed": self.compressed, "protocols": ordered(self.protocols),
+                "compressed": self.compressed, "undecoded": self.undecoded, "protocols": ordered(self.protocols),
                 "connections": dict(self.connections), "first_error": self.first_error, "abandoned": self.abandoned,
                 "redirected_elsewhere": self.elsewhere}
 

@@ -52,7 +52,8 @@ class Sample(NamedTuple):
     phases: tuple | None = None
     #: Whether the answer passed each of the job's checks, in order (None: no checks ran).
     checks: tuple | None = None
-    #: The body's size decoded, when it came encoded (gzip...); None: as it came (``bytes``).
+    #: The body's size decoded, when it came encoded (gzip...); None: as it came (``bytes``);
+    #: negative (encoding.UNDECODED): in an encoding not decoded here.
     decoded: int | None = None
     #: Whether redirects took the operation to another origin than the one asked.
     elsewhere: bool = False
@@ -97,9 +98,12 @@ class Stats:
         counts.bytes += nbytes
         if decoded is None:
             counts.decoded_bytes += nbytes
-        else:
+        elif decoded >= 0:
             counts.decoded_bytes += decoded
             counts.compressed += 1
+        else:  # encoding.UNDECODED: an encoding not decoded here, counted as it came
+            counts.decoded_bytes += nbytes
+            counts.undecoded += 1
         if status is not None:
             by_status = counts.status
             by_status[status] = by_status.get(status, 0) + 1

@@ -206,11 +206,14 @@ def encoding_note(fetch, counts) -> str:
 
     asked = accept_header(fetch)
     note = "asked for " + (asked[1] if asked else "what -H says")
+    undecoded = (f"; {counts.undecoded:,} came in an encoding not asked for or unknown (not decoded: counted as "
+                 f"they came)") if counts.undecoded else ""
     if not counts.compressed:
-        return note + "; none came compressed"
+        return note + ("" if undecoded else "; none came compressed") + undecoded
     ratio = counts.decoded_bytes / counts.bytes if counts.bytes else 0.0
     return (note + f"; {counts.compressed:,} of {counts.ops:,} answers came compressed: "
-            f"{format_bytes(counts.bytes)} on the wire, {format_bytes(counts.decoded_bytes)} decoded ({ratio:.1f}x)")
+            f"{format_bytes(counts.bytes)} on the wire, {format_bytes(counts.decoded_bytes)} decoded ({ratio:.1f}x)"
+            + undecoded)
 
 
 def checks_note(result) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import threading
 from dataclasses import dataclass, replace
 
@@ -166,17 +167,20 @@ class Crawl(Strategy):
         scope = {host_of(url) for url in self.seeds(job)}
         budget = Budget(job.count) if mesh is None else mesh.lease
         sampler = asyncio.ensure_future(self._sample_frontier(frontier, tally))
-        pool = None
+        pool = parsers = None
         if self.options.strategy == "hybrid":
-            from concurrent.futures import ProcessPoolExecutor
+            from concurrent.futures import ProcessPoolExecutor, wait
 
-            from ..strategies.pool import context
+            from ..strategies.pool import Workers, context, ready
 
             pool = ProcessPoolExecutor(self.options.processes, mp_context=context(), initializer=start_parser,
-                                       initargs=(self.options.parse,))
+                                       initargs=(self.options.parse, os.getpid()))
+            # Started now, so each is known should one die (the report names it).
+            wait([pool.submit(ready) for _ in range(self.options.processes)])
+            parsers = Workers(pool)
         try:
             async with self._fetcher(job, policy) as fetcher:
-                crawl = Crawler(self, fetcher, frontier, seen, tally, scope, budget, sink, control, pool, mesh)
+                crawl = Crawler(self, fetcher, frontier, seen, tally, scope, budget, sink, control, pool, mesh, parsers)
                 jobs = [crawl.run() for _ in range(job.concurrency)]
                 if mesh is None:
                     for url in self.seeds(job):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, NamedTuple
 from urllib.parse import urlsplit
 
@@ -45,11 +46,13 @@ class Crawler:
     coroutines that each run ``run`` (one loop: no locks)."""
 
     def __init__(self, crawl, fetcher: Fetcher, frontier: Frontier, seen: Seen, tally: Tally,
-                 scope: set[str], budget, sink, control, pool=None, mesh=None) -> None:
+                 scope: set[str], budget, sink, control, pool=None, mesh=None, parsers=None) -> None:
         self.crawl, self.options = crawl, crawl.options
         self.fetcher = fetcher
         self.frontier, self.seen, self.tally, self.scope = frontier, seen, tally, scope
         self.budget, self.sink, self.control, self.pool = budget, sink, control, pool
+        #: The parsing processes (strategies.pool.Workers), to name one that dies.
+        self.parsers = parsers
         self.mesh = mesh
         #: Hosts that answered 429 (or 503 with a Retry-After): how each is paced now.
         self.pacing: dict[str, Pacing] = {}
@@ -174,6 +177,13 @@ class Crawler:
             for location in locations:
                 self.queue(normalize(location, ""), 1)
 
+    def _lost_parser(self) -> None:
+        if self.control.stopped or self.parsers is None:
+            return
+        processes = self.parsers.processes
+        self.parsers.lose(self.control, self.sink, {pid: f"1 of {len(processes)} parsing processes" for pid in processes},
+                          ["the pages being parsed"])
+
     async def _follow(self, url: str, depth: int, status: int, answer: tuple) -> None:
         headers, body = answer
         head = dict(headers)
@@ -184,8 +194,12 @@ class Crawler:
             return
         follow = self.options.follow_nofollow
         if self.pool is not None:
-            links, cpu_us, failed = await asyncio.get_running_loop().run_in_executor(
-                self.pool, parse_in_process, url, status, head, body, follow)
+            try:
+                links, cpu_us, failed = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, parse_in_process, url, status, head, body, follow)
+            except BrokenProcessPool:  # a parsing process died: what was crawled stands, the run ends
+                self._lost_parser()
+                return
         elif self.crawl.parser is not None and inspect.iscoroutinefunction(self.crawl.parser):
             started = time.thread_time()
             links, failed = links_of(body, url, head, follow), False

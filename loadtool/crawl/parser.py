@@ -62,8 +62,14 @@ async def _awaited(value) -> None:
 _PARSER: Callable | None = None
 
 
-def start_parser(spec: str | None) -> None:
+def start_parser(spec: str | None, owner: int | None = None) -> None:
+    """In a parsing process: load the user's parser; with ``owner``, become one of that
+    loadtool's workers (it decides what signals mean, and the process ends with it)."""
     global _PARSER
+    if owner is not None:
+        from ..system import become_worker
+
+        become_worker(owner)
     _PARSER = load_parser(spec) if spec else None
 
 

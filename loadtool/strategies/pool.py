@@ -30,8 +30,15 @@ def stop_helpers() -> None:
     """Stop and reap the fork server and resource tracker that multiprocessing started for
     this process. Left alone, they outlive it as zombies until init reaps them; the pools'
     workers are already joined (``shutdown(wait=True)``)."""
-    from multiprocessing import forkserver, resource_tracker
+    from multiprocessing import forkserver, resource_tracker, util
 
+    # An exit at once (a lost worker, an interrupted run) skips the finalizers that unlink the
+    # pools' semaphores: the resource tracker would then unlink them itself, with a warning of
+    # "leaked semaphore objects". Those of priority 0 and up only unlink and close (none joins).
+    try:
+        util._run_finalizers(0)
+    except Exception:  # noqa: BLE001 - private, and only tidiness rides on it
+        pass
     for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
         try:
             helper._stop()  # private, and the only way short of Python 3.14's public one

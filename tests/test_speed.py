@@ -31,9 +31,11 @@ from raw_server import RawServer  # noqa: E402
 
 BARE = Path(__file__).resolve().parent.parent / "scripts" / "bare_loops.py"
 #: Each engine's req/s as a share of its bare loop's, against a server faster than both
-#: (tests/raw_server.py): measured here 0.55-0.58 (fast), 0.78-0.87 (aiohttp), 0.52-0.53 (curl).
-#: The floors sit a quarter below, so a change that costs a third of an engine's speed fails.
-FLOORS = {"fast": 0.42, "aiohttp": 0.6, "curl": 0.39}
+#: (tests/raw_server.py): measured here 0.55-0.58 (fast), 0.78-0.87 (aiohttp), 0.52-0.53 (curl)
+#: on a quiet machine; on a busier one the same code gave fast 0.33-0.51 in one hour. The
+#: floors sit about a third below the quiet figures, so a change that halves an engine's
+#: speed fails, and the best of three rounds counts.
+FLOORS = {"fast": 0.36, "aiohttp": 0.55, "curl": 0.35}
 
 
 def _bare(engine: str, url: str) -> float:
@@ -56,9 +58,9 @@ def _loadtool(engine: str, url: str, tmp_path) -> float:
 def test_each_engine_keeps_its_share_of_its_bare_loop(engine, tmp_path):
     ratios = []
     with RawServer() as server:
-        # Up to two rounds, each side by side; the better ratio counts (a shared machine has
+        # Up to three rounds, each side by side; the best ratio counts (a shared machine has
         # bad seconds), and a first round above the floor is enough.
-        while len(ratios) < 2 and max(ratios, default=0) < FLOORS[engine]:
+        while len(ratios) < 3 and max(ratios, default=0) < FLOORS[engine]:
             ratios.append(_loadtool(engine, server.url, tmp_path) / _bare(engine, server.url))
     assert max(ratios) >= FLOORS[engine], ratios
 

@@ -11,7 +11,7 @@ The library mirrors the command line::
 
 __version__ = "0.1.0"
 
-__all__ = ["run", "arun", "Job", "Result", "FixtureServer", "fixture_server", "__version__"]
+__all__ = ["run", "arun", "step", "check", "Job", "Result", "FixtureServer", "fixture_server", "__version__"]
 
 _EXPORTS = {
     "run": ("runner", "run"),
@@ -20,6 +20,8 @@ _EXPORTS = {
     "Result": ("runner.result", "Result"),
     "FixtureServer": ("server.run", "FixtureServer"),
     "fixture_server": ("server.run", "fixture_server"),
+    "step": ("engines.operation", "step"),
+    "check": ("engines.operation", "check"),
 }
 
 

@@ -24,6 +24,7 @@ KINDS = (
     "too_many_redirects",  # a redirect chain longer than the limit
     "too_large",           # a body that decodes to more than --max-decoded (a compression bomb)
     "open_files",          # the client ran out of file descriptors (ulimit -n): no socket or file to open
+    "timeout",             # an operation of the user's own ran past --timeout
     "file_not_found",
     "permission_denied",
     "is_a_directory",
@@ -68,11 +69,11 @@ _NAMES = {
             "ServerFingerprintMismatch"},
     "dns": {"NameResolutionError", "ClientConnectorDNSError"},
     "connect_timeout": {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"},
-    "read_timeout": {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"},
+    "read_timeout": {"ReadTimeout", "ReadTimeoutError", "SocketTimeoutError", "WriteTimeout", "PoolTimeout"},
     "truncated": {"ContentLengthError", "IncompleteRead", "CutHead"},
     "protocol": {"TransferEncodingError", "InvalidChunkLength", "BadStatusLine", "LineTooLong",
                  "BadHttpMessage", "HttpProcessingError", "InvalidHeader", "HeaderParsingError", "BadEncoding"},
-    "reset": {"ServerDisconnectedError", "RemoteDisconnected"},
+    "reset": {"ServerDisconnectedError", "RemoteDisconnected", "RemoteProtocolError"},
 }
 
 #: Exceptions whose kind only their message tells, as (class name, words in the message):
@@ -164,6 +165,14 @@ def classify(exc: BaseException) -> str:
     """The error kind of an exception raised by one operation (one of ``KINDS``)."""
     found = set().union(*(_kinds(item) for item in _chain(exc)))
     return next((kind for kind in PRECEDENCE if kind in found), "other")
+
+
+def kind_or_type(exc: BaseException) -> str:
+    """The kind an exception from an operation of the user's own counts as: loadtool's where
+    the library that raised it means one (requests', aiohttp's and httpx's refused connections,
+    timeouts, resets...), else the exception's type (``ValueError``)."""
+    kind = classify(exc)
+    return kind if kind != "other" else type(exc).__name__
 
 
 def message(exc: BaseException, limit: int = 200) -> str:

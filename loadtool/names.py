@@ -81,7 +81,11 @@ ENGINE_CLASSES = {
                         speaks=HTTP_VERSIONS),
     "file": EngineEntry("files", "FileEngine", "read", "sync", "blocking reads"),
     "aiofiles": EngineEntry("files", "AiofilesEngine", "read", "async", "aiofiles on the event loop"),
+    "function": EngineEntry("operation", "FunctionEngine", "run", "sync", "your def, called in a worker's thread"),
+    "coroutine": EngineEntry("operation", "CoroutineEngine", "run", "async", "your async def, awaited on a loop"),
 }
+#: What a job does: fetch URLs, read files, or run the user's own operation.
+KINDS = ("fetch", "read", "run")
 #: The HTTP clients --engine chooses among, event-loop ones first.
 ENGINES = tuple(sorted((name for name, entry in ENGINE_CLASSES.items() if entry.does == "fetch"),
                        key=lambda name: ENGINE_CLASSES[name].waits == "blocking"))

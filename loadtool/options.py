@@ -19,7 +19,8 @@ from .system import cpu_count
 
 #: The commands that run a job, and the help variant each reads: fetch and read speak of
 #: requests and files, compare and sweep of both, crawl of pages.
-VARIANT = MappingProxyType({"fetch": "fetch", "read": "read", "compare": "both", "sweep": "both", "crawl": "crawl"})
+VARIANT = MappingProxyType({"fetch": "fetch", "read": "read", "compare": "both", "sweep": "both", "crawl": "crawl",
+                            "run": "run"})
 RUNS = frozenset(VARIANT)
 FETCHING = frozenset({"fetch", "compare", "sweep"})
 READING = frozenset({"read", "compare", "sweep"})
@@ -88,7 +89,10 @@ TABLE: tuple[Option, ...] = (
                   "for processes, C caps the P processes (-p), each reading one file at a time.",
           "both": "Operations in flight at once: threads for threads, connections for async and hybrid (shared among "
                   "the P processes); for processes, C caps the P processes (-p), each doing one at a time.",
-          "crawl": "Pages in flight at once, over all processes (connections; threads for threads)."}),
+          "crawl": "Pages in flight at once, over all processes (connections; threads for threads).",
+          "run": "Operations in flight at once: threads for threads, coroutines on one event loop for async (shared "
+                 "among the P processes of hybrid); for processes, C caps the P processes (-p), each doing one at a "
+                 "time."}),
     _("processes", ("--processes", "-p"), STRATEGY, metavar="P", help={
         "fetch": "Worker processes for --strategy processes and hybrid (hybrid splits C among them). Default: one "
                  f"per CPU, {cpu_count()} here, at most C.",
@@ -100,7 +104,8 @@ TABLE: tuple[Option, ...] = (
         "read": f"Files to read; 10k and 1M work. Default: every file given, once; with no PATH, {FIXTURE_COUNT} "
                 "files in a temporary tree. Files are read again in turn when N is larger.",
         "both": "Operations to do; 10k and 1M work. compare: 100 of the fixture server's /delay/50 by default; "
-                "sweep: 10 rounds of each level. One pass over a URL list or the files given."}),
+                "sweep: 10 rounds of each level. One pass over a URL list or the files given.",
+        "run": "Operations to do: calls of NAME(i), i from 0; 10k and 1M work. Default: 100."}),
     _("duration", ("--duration", "-d"), HOW_MUCH, metavar="TIME", help={
         "fetch": "Run for this long instead (500ms, 30s, 2m); with --count, whichever ends first. A deadline for "
                  "the whole run: operations still in flight then get --grace, then are dropped and counted as "
@@ -197,9 +202,13 @@ TABLE: tuple[Option, ...] = (
 
     _("profile", ("--profile",), FIXTURE, default="web", choices=PROFILE_NAMES, commands=FETCHING | {"crawl"},
       help="Latency and size profile of the fixture server's /page/{i}."),
-    _("server", ("--server",), FIXTURE, metavar="URL", commands=FETCHING | {"crawl"},
-      help="Send /paths to the fixture server already running at URL (see `loadtool serve`) instead of starting "
-           "one."),
+    _("server", ("--server",), FIXTURE, metavar="URL", commands=FETCHING | {"crawl", "run"},
+      help={"fetch": "Send /paths to the fixture server already running at URL (see `loadtool serve`) instead of "
+                     "starting one.",
+            "run": "Tell the operation of the server at URL: LOADTOOL_SERVER in its environment."}),
+    _("fixture", ("--fixture",), FIXTURE, switch=True, commands=frozenset({"run"}),
+      help="Start the bundled fixture server (its /api/ too) on a free loopback port for the run, and tell the "
+           "operation of it: LOADTOOL_SERVER in its environment."),
 
     _("from_list", ("--from-list",), READ, metavar="FILE", commands=READING,
       help="Read the files listed in FILE, one path a line ('-' reads stdin)."),
@@ -216,8 +225,10 @@ TABLE: tuple[Option, ...] = (
       help="With no PATH: the size of each file of the temporary tree."),
 
     _("timeout", ("--timeout", "-t"), LIMITS, default="30s", metavar="TIME",
-      help="Time limit of one operation, from its first send, retries included."),
-    _("connect_timeout", ("--connect-timeout",), LIMITS, default="10s", metavar="TIME",
+      help={"fetch": "Time limit of one operation, from its first send, retries included.",
+            "run": "Time limit of one operation: an async def is cancelled at it; a def cannot be interrupted, and "
+                   "counts as the error timeout when it returns late."}),
+    _("connect_timeout", ("--connect-timeout",), LIMITS, default="10s", metavar="TIME", commands=RUNS - {"run"},
       help="Time limit to open one TCP connection."),
     _("retries", ("--retries",), LIMITS, default="0", metavar="N",
       help="Retry an operation that failed to connect, timed out, was reset or got a 5xx answer, up to N times, with "
@@ -284,7 +295,7 @@ TABLE: tuple[Option, ...] = (
            "error, bytes, attempts; times in ms from the run's start), as CSV or JSON lines. compare and sweep write "
            "one file with a first column, run, naming the strategy or level (c16)."),
     _("histogram", ("--histogram/--no-histogram",), REPORT, switch=True, job=False,
-      commands=frozenset({"fetch", "read", "crawl"}),
+      commands=frozenset({"fetch", "read", "crawl", "run"}),
       help="Draw the latency distribution as bars under the report (default: for runs over 1,000 operations)."),
 )
 del _
@@ -294,7 +305,7 @@ OPTIONS = MappingProxyType({option.name: option for option in TABLE})
 DEFAULTS = MappingProxyType({option.name: option.default for option in TABLE if option.default is not None})
 #: What Job.build (and loadtool.run) take besides the table's job options: the targets as
 #: arguments (urls, paths) or ready-made, the kind of job, and data kept with the result.
-TARGET_KEYWORDS = ("urls", "paths", "kind", "targets", "extra")
+TARGET_KEYWORDS = ("urls", "paths", "operation", "kind", "targets", "extra")
 JOB_KEYWORDS = frozenset({option.name for option in TABLE if option.job} | set(TARGET_KEYWORDS))
 #: The output files a run can leave beside its report, by option: (report module, function, requirement).
 FILES = MappingProxyType({option.name: option.writes for option in TABLE if option.writes})

@@ -161,6 +161,7 @@ def test_each_strategy_runs_the_engines_that_wait_as_it_does():
     from loadtool.names import ALL_STRATEGIES, ENGINES
 
     runs = {name: strategies.get(name).engines for name in ALL_STRATEGIES}
-    assert runs["threads"] == runs["processes"] == {"fetch": ("requests",), "read": ("file",)}
-    assert runs["async"] == runs["hybrid"] == {"fetch": ("aiohttp", "fast", "curl"), "read": ("aiofiles",)}
+    assert runs["threads"] == runs["processes"] == {"fetch": ("requests",), "read": ("file",), "run": ("function",)}
+    assert runs["async"] == runs["hybrid"] == {"fetch": ("aiohttp", "fast", "curl"), "read": ("aiofiles",),
+                                               "run": ("coroutine",)}
     assert ENGINES == ("aiohttp", "fast", "curl", "requests")

@@ -22,7 +22,7 @@ from ..engines.cas import defer_aiohttp_cas
 from ..errors import UsageError
 from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, EXIT_WORKER_LOST
 from ..system import LEFT_BEHIND, exit_now
-from . import compare, crawl, fetch, files, plan, read, schema, serve, sweep
+from . import compare, crawl, fetch, files, plan, read, run, schema, serve, sweep
 from .flags import CONTEXT, GroupedCommand
 
 #: Set to 1 to print an internal error's traceback on stderr instead of into a file.
@@ -106,7 +106,7 @@ def cli() -> None:
     """
 
 
-for _module in (fetch, read, compare, sweep, crawl, files, plan, schema, serve):
+for _module in (fetch, read, run, compare, sweep, crawl, files, plan, schema, serve):
     cli.add_command(_module.command)
 
 

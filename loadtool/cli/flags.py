@@ -68,8 +68,9 @@ def grouped_command(name: str) -> Callable:
 ONLY = {"fetch": " (not with --read)", "read": " (with --read)"}
 
 
-def declare(option: Option, command: str) -> Callable:
-    """The click declaration of ``option`` as ``command`` takes it."""
+def declare(option: Option, command: str, **overrides) -> Callable:
+    """The click declaration of ``option`` as ``command`` takes it (``overrides``: click's
+    keywords that differ for this command)."""
     kwargs = {"help": option.help_for(command)}
     if option.choices is not None:
         kwargs["type"] = click.Choice(option.choices)
@@ -81,6 +82,7 @@ def declare(option: Option, command: str) -> Callable:
         kwargs["multiple"] = True
     if option.switch and "/" not in option.flags[0]:
         kwargs["is_flag"] = True
+    kwargs.update(overrides)
     return click.option(*option.flags, option.name, **kwargs)
 
 
@@ -93,9 +95,9 @@ def options_for(command: str) -> Callable:
     return _options(*(group(heading, *declared) for heading, declared in headings.items()))
 
 
-def option(name: str, command: str) -> Callable:
+def option(name: str, command: str, **overrides) -> Callable:
     """The table's option ``name`` as ``command`` takes it, for a command's own heading."""
-    return declare(OPTIONS[name], command)
+    return declare(OPTIONS[name], command, **overrides)
 
 
 #: The options only fetching has, and those only reading files has: compare and sweep take

@@ -116,7 +116,7 @@ class Crawl(Strategy):
     def engines(self) -> dict[str, tuple[str, ...]]:
         """A crawl fetches with its way's default engine (requests in threads, aiohttp on a
         loop): the one whose answers it can read whole and whose redirects it follows itself."""
-        return {"fetch": super().engines["fetch"][:1], "read": ()}
+        return {"fetch": super().engines["fetch"][:1], "read": (), "run": ()}
 
     def __init__(self, options: CrawlOptions) -> None:
         if options.strategy not in STRATEGIES:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..errors import classify, message
+from ..errors import classify, kind_or_type, message
 from ..metrics import Sample
 from .checks import Answer, parse_checks
 
@@ -105,13 +105,16 @@ class Policy:
     """The rules of one job's operations (built once per run; immutable)."""
 
     __slots__ = ("timeout_s", "connect_timeout_s", "retries", "seed", "idempotent", "first_limits", "checks", "_ok",
-                 "_reads")
+                 "_reads", "kind_of")
 
     def __init__(self, timeout_s: float, connect_timeout_s: float | None = None, retries: int = 0,
                  ok_status: tuple[tuple[int, int], ...] = ((200, 399),), reads: bool = False,
-                 seed: int = 0, method: str = "GET", checks: tuple = ()) -> None:
+                 seed: int = 0, method: str = "GET", checks: tuple = (), own: bool = False) -> None:
         #: The checks every answer must pass (engines.checks): failing one is check_failed.
         self.checks = checks
+        #: The kind an exception counts as: loadtool's; for an operation of the user's own
+        #: (``own``), the exception's type where no kind of loadtool's fits.
+        self.kind_of = kind_or_type if own else classify
         self.timeout_s = timeout_s
         self.idempotent = method in IDEMPOTENT
         self.connect_timeout_s = timeout_s if connect_timeout_s is None else connect_timeout_s
@@ -128,7 +131,8 @@ class Policy:
         fetch = job.fetch
         return cls(job.timeout_s, fetch.connect_timeout_s if fetch else None, job.retries,
                    fetch.ok_status if fetch else ((200, 399),), reads=fetch is None, seed=job.seed,
-                   method=fetch.method if fetch else "GET", checks=parse_checks(fetch.checks) if fetch else ())
+                   method=fetch.method if fetch else "GET", checks=parse_checks(fetch.checks) if fetch else (),
+                   own=job.kind == "run")
 
     def is_ok(self, status: int | None) -> bool:
         return status is not None and 0 <= status < 600 and bool(self._ok[status])
@@ -175,7 +179,7 @@ class Policy:
         if isinstance(error, str):
             kind = error
         else:
-            kind, detail = classify(error), detail or message(error)
+            kind, detail = self.kind_of(error), detail or message(error)
         if stale and kind == "reset" and not attempt.replayed and self._idempotent(attempt.op.target):
             return Retry(0.0, attempt._replace(start_s=now, replayed=True))
         retry = self._retry(attempt, now) if kind in RETRIABLE else None

@@ -163,7 +163,8 @@ class Job:
 
     @property
     def kind(self) -> str:
-        return "read" if self.read is not None else "fetch"
+        """fetch (HTTP), read (files), or run (the user's own operation)."""
+        return "read" if self.read is not None else "fetch" if self.fetch is not None else "run"
 
     def with_strategy(self, name: str, engine: str | None = None) -> Job:
         """This job run by strategy ``name`` with ``engine`` (None: the strategy's default);
@@ -191,7 +192,8 @@ class Job:
 
     @property
     def needs_fixture(self) -> bool:
-        return isinstance(self.targets, FixturePaths) and self.targets.base_url is None
+        return (isinstance(self.targets, FixturePaths) and self.targets.base_url is None) or \
+            bool(getattr(self.targets, "fixture", False))
 
     @property
     def needs_tree(self) -> bool:

@@ -13,7 +13,9 @@ import re
 from typing import Any
 
 from ..errors import UsageError
-from ..names import HTTP_VERSIONS
+from dataclasses import replace
+
+from ..names import HTTP_VERSIONS, KINDS
 from ..options import DEFAULTS, FIXTURE_COUNT, JOB_KEYWORDS, default
 from ..server.profiles import PROFILES
 from ..targets import (FixturePaths, GeneratedTree, NotAFile, file_targets, has_control_characters, open_regular,
@@ -22,6 +24,8 @@ from ..units import Rate, parse_count, parse_duration, parse_rate, parse_size
 
 #: A single URL gets hey's default number of requests.
 SINGLE_URL_COUNT = 200
+#: The user's own operation is called this many times unless --count or --duration says.
+OPERATION_COUNT = 100
 MAX_COUNT = 10**15
 MAX_RATE_PER_S = 10_000_000
 #: Most servers refuse more than 8 KiB of headers in all.
@@ -152,6 +156,8 @@ def _count(options: dict[str, Any], targets: Any, duration_s: float | None) -> i
         return whole_number("count", options["count"], 1, MAX_COUNT)
     if duration_s is not None:
         return None
+    if options.get("kind") == "run" or "operation" in options:
+        return OPERATION_COUNT
     if isinstance(targets, FixturePaths):
         return FIXTURE_COUNT
     if isinstance(targets, GeneratedTree):
@@ -196,6 +202,21 @@ def _targets(options: dict[str, Any], seed: int, profile: str) -> Any:
             raise UsageError(f"--server {options['server']!r}: {problem}")
         targets = targets.bind(options["server"])
     return targets
+
+
+def _operation(options: dict[str, Any]):
+    """The user's own operation (``FILE.py:NAME``, or the library's function or class), with
+    the server it is told of (--server, or --fixture's own)."""
+    from ..targets.operation import Operation
+
+    if options.get("operation") is None:
+        raise UsageError("a run needs an operation: FILE.py:NAME, or loadtool.run(operation=...)")
+    server = options.get("server")
+    if server is not None:
+        problem = url_problem(server)
+        if problem:
+            raise UsageError(f"--server {server!r}: {problem}")
+    return replace(Operation.of(options["operation"]), server=server, fixture=bool(options.get("fixture")))
 
 
 def _cluster(strategy: str, options: dict[str, Any]) -> dict[str, Any] | None:
@@ -312,18 +333,21 @@ def parse(options: dict[str, Any]) -> dict[str, Any]:
     unknown = set(options) - JOB_KEYWORDS
     if unknown:
         raise TypeError(f"unknown job option(s): {', '.join(sorted(unknown))}")
+    strategy_given = options.get("strategy") is not None
     # Each default as the table has it, typed as a user would type it: parsed as the rest.
     options = {**DEFAULTS, **{key: value for key, value in options.items() if value is not None}}
-    kind = choice("kind", options.get("kind", "fetch"), ("fetch", "read"))
+    kind = choice("kind", options.get("kind", "run" if "operation" in options else "fetch"), KINDS)
     seed = whole_number("seed", options["seed"], 0, 2**63 - 1)
     profile = choice("profile", options["profile"], tuple(PROFILES))
-    targets = _targets(options, seed, profile)
+    targets = _operation(options) if kind == "run" else _targets(options, seed, profile)
     strategy = options["strategy"]
+    if kind == "run" and not strategy_given:  # a def runs in threads, an async def on a loop
+        strategy = "async" if targets.is_async else "threads"
     duration_s = seconds("duration", options["duration"]) if "duration" in options else None
     return {
         "targets": targets,
         "strategy": strategy,
-        "engine": options.get("engine"),
+        "engine": (("coroutine" if targets.is_async else "function") if kind == "run" else options.get("engine")),
         "count": _count(options, targets, duration_s),
         "duration_s": duration_s,
         "concurrency": whole_number("concurrency", options["concurrency"], 1, MAX_CONCURRENCY),

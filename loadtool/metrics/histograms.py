@@ -18,6 +18,9 @@ HIGHEST_US = 3600 * 1_000_000
 DIGITS = 3
 #: The per-second rows need only p50/p99 to two digits; a 2-digit histogram is 7x smaller.
 SERIES_DIGITS = 2
+#: The percentiles every report names, by the key they have in the library, the JSON and
+#: --fail-if (where p99.9 is also spelt p99.9).
+PERCENTILES = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 
 def new_histogram(digits: int = DIGITS) -> HdrHistogram:

@@ -45,6 +45,10 @@ BY_STATUS = _Kind(dict, _add_per_key, keys=int)
 BY_NAME = _Kind(dict, _add_per_key)
 BY_KIND = _Kind(Counter, _add_per_key)
 CONNECTIONS = _Kind(lambda: {"new": 0, "reused": 0, "tls_handshakes": 0}, _add_per_key)
+#: The first value per key: the one seen first wins, wherever it was seen.
+FIRST_PER_KEY = _Kind(dict, lambda mine, theirs: {**theirs, **mine})
+#: Tracebacks kept, at most: one per kind (an exception's type, for operations of the user's own).
+MAX_TRACEBACKS = 20
 
 
 class Counts:
@@ -73,6 +77,8 @@ class Counts:
         "connections": CONNECTIONS,
         #: The first error, so a run where everything failed can name its cause.
         "first_error": FIRST,
+        #: The first traceback of each kind (operations of the user's own), shown once.
+        "tracebacks": FIRST_PER_KEY,
         #: CPU seconds spent by workers in other processes, reported with their counts.
         "cpu_s": SUM,
         #: The largest peak memory of a worker process that reported one.
@@ -122,13 +128,22 @@ class Counts:
                 "errors": ordered(self.errors), "failed_status": ordered(self.failed_status),
                 "status": ordered(self.status), "bytes": self.bytes, "bytes_decoded": self.decoded_bytes,
                 "compressed": self.compressed, "undecoded": self.undecoded, "protocols": ordered(self.protocols),
-                "connections": dict(self.connections), "first_error": self.first_error, "abandoned": self.abandoned,
+                "connections": dict(self.connections), "first_error": self.first_error,
+                "tracebacks": dict(self.tracebacks), "abandoned": self.abandoned,
                 "redirected_elsewhere": self.elsewhere}
 
     # -- the rarer outcomes, out of the hot path ---------------------------------------------
 
     def error(self, kind: str, detail: str | None) -> None:
         self.errors[kind] += 1
+        if detail and "\n" in detail:  # a traceback: kept once per kind, the first error its last line
+            if kind not in self.tracebacks and len(self.tracebacks) < MAX_TRACEBACKS:
+                self.tracebacks[kind] = detail
+            detail = detail.rsplit("\n", 1)[-1]
+            if detail.startswith(f"{kind}:"):  # "ValueError: bad 3" names its kind already
+                if self.first_error is None:
+                    self.first_error = detail
+                return
         if self.first_error is None:
             self.first_error = f"{kind}: {detail}" if detail else kind
 

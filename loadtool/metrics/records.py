@@ -12,9 +12,11 @@ import time
 from .parts import PHASES
 
 #: What a record of one operation holds (``--raw``), in order. Times are milliseconds from
-#: the start of the run; ``due_ms`` only in the open model, ``service_ms`` likewise.
+#: the start of the run; ``due_ms`` only in the open model, ``service_ms`` likewise. ``steps``:
+#: an operation of the user's own, its steps in the order they ended (``login=12.3;page=4.1``,
+#: ms; ``!KIND`` after one that failed).
 RECORD_FIELDS = ("index", "target", "start_ms", "due_ms", "latency_ms", "service_ms", "status", "error",
-                 "bytes", "attempts", "protocol", *(f"{phase}_ms" for phase in PHASES))
+                 "bytes", "attempts", "protocol", *(f"{phase}_ms" for phase in PHASES), "steps")
 #: A record's phases when the engine measured none (or --no-phases).
 _NO_PHASES = (None,) * len(PHASES)
 
@@ -27,6 +29,11 @@ def target_text(target) -> str:
     if hasattr(target, "method"):
         return f"{target.method} {target.url}"
     return getattr(target, "path", None) or getattr(target, "text", str(target))
+
+
+def _steps_text(records) -> str:
+    return ";".join(f"{name}={round(seconds * 1000, 3)}" + (f"!{kind}" if kind else "")
+                    for name, seconds, kind in records if seconds is not None)
 
 
 class Records:
@@ -51,8 +58,9 @@ class Records:
             None if op.due is None else round((op.due - base) * 1000, 3), sample.latency_us / 1000,
             None if sample.service_us is None else sample.service_us / 1000, sample.status, sample.error,
             sample.bytes, sample.attempts, sample.protocol,
-            *(_NO_PHASES if sample.phases is None else
-              (None if seconds is None else round(seconds * 1000, 3) for seconds in sample.phases))))
+            *(_NO_PHASES if sample.phases is None or type(sample.phases) is not tuple else
+              (None if seconds is None else round(seconds * 1000, 3) for seconds in sample.phases)),
+            None if sample.phases is None or type(sample.phases) is tuple else _steps_text(sample.phases)))
 
     def take(self) -> list[tuple]:
         """The records kept so far; keeping goes on in a new list."""

@@ -15,12 +15,10 @@ from typing import Any, NamedTuple
 
 from hdrh.histogram import HdrHistogram
 
-from .histograms import HIGHEST_US, LOWEST_US, mean_of
+from .histograms import HIGHEST_US, LOWEST_US, PERCENTILES, mean_of
 from .parts import Checks, Counts, Latency, PerSecond, Phases
+from .steps import Steps
 
-#: The percentiles every report names, by the key they have in the library, the JSON and
-#: --fail-if (where p99.9 is also spelt p99.9).
-PERCENTILES = {"p50": 50.0, "p75": 75.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p999": 99.9}
 
 
 class Sample(NamedTuple):
@@ -48,7 +46,8 @@ class Sample(NamedTuple):
     protocol: str | None = None
     #: Whether the operation opened a new connection (False: it reused one; None: unknown).
     connected: bool | None = None
-    #: Seconds in each of PHASES (None where the engine cannot see one), or None.
+    #: Seconds in each of PHASES (None where the engine cannot see one), or None; for an
+    #: operation of the user's own, its steps and checks (steps.StepTimes).
     phases: tuple | None = None
     #: Whether the answer passed each of the job's checks, in order (None: no checks ran).
     checks: tuple | None = None
@@ -66,7 +65,7 @@ class Stats:
     seconds from it, so Stats made in other processes line up when merged.
     """
 
-    PARTS = ("counts", "timing", "phase_times", "check_counts", "per_second")
+    PARTS = ("counts", "timing", "phase_times", "check_counts", "per_second", "step_times")
     __slots__ = ("epoch", *PARTS)
 
     def __init__(self, epoch: float | None = None, open_model: bool = False) -> None:
@@ -76,6 +75,7 @@ class Stats:
         self.phase_times = Phases()
         self.check_counts = Checks()
         self.per_second = PerSecond(open_model)
+        self.step_times = Steps()
 
     def add(self, sample: Sample, now: float | None = None) -> None:
         """Count one Sample; ``now`` (wall clock) defaults to the time of the call.
@@ -126,8 +126,8 @@ class Stats:
             counts.connections["reused"] += 1
         elif connected:
             counts.connected(op)
-        if phases is not None:
-            self.phase_times.add(phases)
+        if phases is not None:  # an engine's phases, or the steps of an operation of the user's own
+            (self.phase_times if type(phases) is tuple else self.step_times).add(phases)
         if checks is not None:
             self.check_counts.add(checks)
         if elsewhere:
@@ -157,6 +157,7 @@ class Stats:
         stats.phase_times = Phases.from_wire(wire["phase_times"])
         stats.check_counts = Checks.from_wire(wire["check_counts"])
         stats.per_second = PerSecond.from_wire(wire["per_second"])
+        stats.step_times = Steps.from_wire(wire["step_times"])
         return stats
 
     def copy(self) -> Stats:

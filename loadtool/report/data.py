@@ -42,6 +42,7 @@ def result_dict(result, series: bool = True) -> dict[str, Any]:
         "details": result.details,
         "layout": None if result.layout is None else result.layout.describe(),
         "phases_ms": stats.phases_ms(),
+        "steps": stats.step_times.describe(),
         "checks": result.checks,
         "series": stats.series.rows() if series else [],
         "histogram": stats.latency.encode().decode("ascii"),

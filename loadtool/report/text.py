@@ -46,9 +46,9 @@ def summary_lines(result) -> list[tuple[str, str]]:
         *([("cluster", f"{format_duration(result.details['startup_s'])} starting and warming its workers, "
                        f"{format_duration(result.details.get('stop_s', 0))} stopping: not in the wall time")]
           if "startup_s" in result.details else []),
-        ("throughput", f"{result.throughput_ops_s:,.0f} {'pages' if 'crawl' in result.details else unit(job)}/s   "
-                       f"{format_bytes(result.bytes_per_s)}/s"
-                       f"   ({format_bytes(result.bytes_per_s, si=True)}/s)"),
+        ("throughput", f"{result.throughput_ops_s:,.0f} {'pages' if 'crawl' in result.details else unit(job)}/s"
+                       + ("" if job.kind == "run" else f"   {format_bytes(result.bytes_per_s)}/s"
+                                                       f"   ({format_bytes(result.bytes_per_s, si=True)}/s)")),
         ("latency", "   ".join(f"{name} {_ms(latency[key])}" for name, key in
                                (("p50", "p50"), ("p75", "p75"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"),
                                 ("p99.9", "p999"),
@@ -298,7 +298,7 @@ def saturation_advice(result) -> str:
 
 def unit(job, count: int = 2) -> str:
     """What an operation of the job is called: requests or files (one request, one file)."""
-    name = "file" if job.kind == "read" else "request"
+    name = {"read": "file", "run": "operation"}.get(job.kind, "request")
     return name if count == 1 else name + "s"
 
 
@@ -385,16 +385,39 @@ def table(results: Sequence, histogram: bool | None = None):
 
     if len(results) == 1:
         # The title is a line of its own: as a table's title it would wrap at the table's width.
-        grid = Summary(summary_lines(results[0]))
-        shown = results[0].ops > HISTOGRAM_OVER if histogram is None else histogram
-        bars = histogram_lines(results[0]) if shown else []
-        if not bars:
-            return Group(Text(title(results[0])), grid)
-        return Group(Text(title(results[0])), grid, Text("latency histogram (operations in each span, up to the latency shown)"),
-                     Text("\n".join(bars)))
+        result = results[0]
+        parts = [Text(title(result)), Summary(summary_lines(result))]
+        if result.stats.step_times.steps:
+            parts.append(steps_table(result))
+        shown = result.ops > HISTOGRAM_OVER if histogram is None else histogram
+        bars = histogram_lines(result) if shown else []
+        if bars:
+            parts += [Text("latency histogram (operations in each span, up to the latency shown)"), Text("\n".join(bars))]
+        tracebacks = result.stats.counts.tracebacks
+        if tracebacks:
+            parts.append(Text("\n".join(f"the first {kind}, of {result.stats.errors.get(kind, 0):,}:\n{text}"
+                                        for kind, text in tracebacks.items())))
+        return Group(*parts)
     return Columns([Column(name, "left" if name == "strategy" else "right", name in OPTIONAL)
                     for name, _ in COLUMNS], [[cell(result) for _, cell in COLUMNS] for result in results],
                    title=title(results[0], compare=True))
+
+
+def steps_table(result):
+    """The steps of an operation of the user's own: count, failed, latency, one row each."""
+    from .fit import Column, Columns
+
+    rows = []
+    for name, step in result.stats.step_times.describe().items():
+        latency = step["latency_ms"]
+        failed = f"{step['failed']:,}" + (f" ({', '.join(f'{kind} ×{n}' for kind, n in step['errors'].items())})"
+                                          if step["errors"] else "")
+        rows.append([name, f"{step['count']:,}", failed, _ms(latency["p50"]), _ms(latency["p90"]),
+                     _ms(latency["p99"]), _ms(latency["max"]), _ms(latency["mean"])])
+    columns = [Column("step", "left"), Column("count"), Column("failed", "left"), Column("p50"),
+               Column("p90", optional=True), Column("p99"), Column("max", optional=True),
+               Column("mean", optional=True)]
+    return Columns(columns, rows, title="steps")
 
 
 # --- sweep -----------------------------------------------------------------------

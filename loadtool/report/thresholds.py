@@ -45,6 +45,7 @@ def figures(result: Any) -> dict[str, float | None]:
                 "checks": result.checks, "errors": dict(result.stats.errors)}
     ops = data["ops"]
     errored = sum((data.get("errors") or {}).values())
+    steps = data.get("steps") if isinstance(result, dict) else result.stats.step_times.describe()
     values: dict[str, float | None] = {name: data["latency_ms"][key] for name, key in LATENCY.items()}
     values.update({
         "failed_share": (ops - data["ok"]) / ops if ops else 0.0,
@@ -56,6 +57,11 @@ def figures(result: Any) -> dict[str, float | None]:
         "efficiency": data["efficiency"],
         "checks": checks_share(data.get("checks") or {}),
     })
+    for name, step in (steps or {}).items():  # an operation of the user's own: its steps
+        count = step["count"]
+        values.update({f"step.{name}.{metric}": step["latency_ms"][key] for metric, key in LATENCY.items()})
+        values.update({f"step.{name}.failed_share": step["failed"] / count if count else 0.0,
+                       f"step.{name}.failed_count": float(step["failed"])})
     return values
 
 
@@ -73,6 +79,8 @@ class Threshold:
     relative: float | None = None
 
     def _key(self) -> str:
+        if self.metric.startswith("step."):
+            return self.metric if self.unit == "ms" else f"{self.metric}_{'share' if self.unit == 'share' else 'count'}"
         if self.metric in LATENCY:
             return self.metric
         if self.metric in SHARES:
@@ -116,14 +124,30 @@ def _show(value: float | None, unit: str) -> str:
     return f"{value:g}"
 
 
+#: A step's metric (an operation of the user's own): ``step.login.p99``, ``step.login.failed``.
+_STEP = re.compile(r"\s*step\.([^.\s<>=]+)\.(\S+?)\s*(>=|<=|>|<)\s*(\S+)\s*")
+
+
 def parse_threshold(text: str) -> Threshold:
     """One expression such as ``p99>200ms`` or ``p99>+10%``; UsageError naming what is wrong."""
+    step = _STEP.fullmatch(text)
+    if step:
+        name, metric, op, limit = step.groups()
+        metric = metric.lower()
+        if metric not in LATENCY and metric != "failed":
+            raise UsageError(f"--fail-if {text!r}: a step's metrics are {', '.join(LATENCY)} and failed")
+        try:
+            value, unit = _limit(metric, limit)
+        except ValueError as exc:
+            raise UsageError(f"--fail-if {text!r}: {exc}") from None
+        return Threshold(text, f"step.{name}.{metric}", op, value, unit)
     match = _SHAPE.fullmatch(text.lower())
     if not match:
         raise UsageError(f"--fail-if {text!r} is not METRIC<OP>LIMIT, such as p99>200ms, failed>1%, rps<500")
     metric, op, limit = match.groups()
     if metric not in METRICS:
-        raise UsageError(f"--fail-if {text!r}: no metric {metric!r}; there are {', '.join(METRICS)}")
+        raise UsageError(f"--fail-if {text!r}: no metric {metric!r}; there are {', '.join(METRICS)}, and a "
+                         f"step's (step.NAME.p99, step.NAME.failed)")
     relative = _RELATIVE.fullmatch(limit)
     try:
         if relative:

@@ -38,7 +38,7 @@ def ready(job: Job) -> Iterator[Job]:
     if job.needs_fixture:
         from ..server.run import FixtureServer  # the server's modules (aiohttp.web) only when it runs
 
-        with FixtureServer(seed=job.seed, profile=job.targets.profile) as server:
+        with FixtureServer(seed=job.seed, profile=getattr(job.targets, "profile", "web")) as server:
             yield job.bind(server.base_url)
     elif job.needs_tree:
         from ..targets.tree import temporary_tree

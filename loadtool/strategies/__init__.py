@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ..errors import UsageError
-from ..names import STRATEGY_MODULES, engines_for
+from ..names import KINDS, STRATEGY_MODULES, engines_for
 from ..units import plural
 
 
@@ -77,10 +77,13 @@ class Layout:
     cores: int = 1
     #: Why the numbers are not simply --concurrency, when they are not.
     why: str = ""
+    #: What each of a loop's ``connections`` is: a connection, or (an operation of the user's
+    #: own) a coroutine.
+    unit: str = "connection"
 
     def __str__(self) -> str:
         if self.connections:
-            each = ("up to " if self.multiplexed else "") + plural(self.connections, "connection")
+            each = ("up to " if self.multiplexed else "") + plural(self.connections, self.unit)
             if self.streams > 1:
                 each += f" × {plural(self.streams, 'stream')}"
             if self.threads > 1:  # aiofiles: coroutines whose file calls run in a thread pool
@@ -129,7 +132,7 @@ class Strategy:
     def engines(self) -> dict[str, tuple[str, ...]]:
         """The engines it runs, for each kind of job (the first is the default): those that
         wait as it does (names.ENGINE_CLASSES)."""
-        return {kind: engines_for(kind, self.waits) for kind in ("fetch", "read")}
+        return {kind: engines_for(kind, self.waits) for kind in KINDS}
 
     def layout(self, job) -> Layout:
         raise NotImplementedError
@@ -148,6 +151,11 @@ class Strategy:
             return asked
         if kind == "read":
             raise UsageError("--engine chooses how async fetches; it does not apply to read")
+        if kind == "run":
+            runs = ", ".join(name for name, entry in STRATEGY_MODULES.items()
+                             if entry.waits == ("loop" if asked == "coroutine" else "blocking"))
+            what = "an async def" if asked == "coroutine" else "a plain def"
+            raise UsageError(f"the operation is {what}: it runs with --strategy {runs}, not {self.name}")
         raise UsageError(f"--strategy {self.name} does not run --engine {asked}; the pairs are {pairs()}")
 
     def run(self, job, layout: Layout, control, sink) -> Layout | None:

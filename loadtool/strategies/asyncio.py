@@ -65,7 +65,7 @@ class Async(Strategy):
                           cores=max(1, min(connections, cpu_count())))
         per = streams(job)
         return Layout(in_flight=connections, connections=-(-connections // per), streams=per,
-                      multiplexed=multiplexed(job))
+                      multiplexed=multiplexed(job), unit="coroutine" if job.kind == "run" else "connection")
 
     def run(self, job, layout, control, sink) -> None:
         """Run the job on a new event loop (uvloop when available)."""

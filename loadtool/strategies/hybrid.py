@@ -87,7 +87,8 @@ class Hybrid(Strategy):
         per = streams(job)
         return Layout(in_flight=in_flight, processes=processes, streams=per, multiplexed=multiplexed(job),
                       connections=math.ceil(math.ceil(in_flight / processes) / per),
-                      cores=max(1, min(processes, cpu_count())), why=why)
+                      cores=max(1, min(processes, cpu_count())), why=why,
+                      unit="coroutine" if job.kind == "run" else "connection")
 
     def run(self, job, layout, control, sink) -> None:
         processes = layout.processes

@@ -206,7 +206,7 @@ TABLE: tuple[Option, ...] = (
       help={"fetch": "Send /paths to the fixture server already running at URL (see `loadtool serve`) instead of "
                      "starting one.",
             "run": "Tell the operation of the server at URL: LOADTOOL_SERVER in its environment."}),
-    _("fixture", ("--fixture",), FIXTURE, switch=True, commands=frozenset({"run"}),
+    _("fixture", ("--fixture",), FIXTURE, switch=True, commands=frozenset({"run", "compare", "sweep"}),
       help="Start the bundled fixture server (its /api/ too) on a free loopback port for the run, and tell the "
            "operation of it: LOADTOOL_SERVER in its environment."),
 

@@ -50,3 +50,18 @@ def test_the_launcher_reads_the_childs_own_peak_not_its_parents():
     _, _, _, grown = run_measuring_peak([sys.executable, "-c", grow], timeout_s=60)
     assert small < 100 * 1024 and grown - small >= 90 * 1024, (small, grown)
     del ballast
+
+
+def test_an_operation_of_the_users_own_runs_a_hundred_times_more_in_flat_memory():
+    """2,000 and 200,000 no-op async operations: loadtool keeps nothing per operation (a timer
+    each for its deadline held 130 MB at 200,000 under uvloop)."""
+    from pathlib import Path
+
+    spec = f"{Path(__file__).resolve().parent / 'operations.py'}:noop"
+    peaks = []
+    for count in (2_000, 200_000):
+        code, _, err, peak = run_measuring_peak([sys.executable, "-m", "loadtool", "run", spec, "-n", str(count), "-q",
+                                                 "--no-progress"], timeout_s=240)
+        assert code == 0, err
+        peaks.append(peak)
+    assert peaks[1] <= 1.25 * peaks[0], peaks

@@ -34,6 +34,7 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
     from ..plan.experiments import COMPARE_COUNT, compare
     from ..job.parse import strategy_list
     from ..runner import prepared
+    from ..targets.operation import is_operation
     from .deliver import Delivery, run_then_deliver
     from .flags import experiment_job
 
@@ -47,6 +48,12 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
         delivery = Delivery.from_options(options, runs=True)
         return compare_crawls(targets, crawlers, parse, delivery, body, headers, options)
     chosen = strategy_list(strategies, ALL_STRATEGIES)
+    if targets and all(is_operation(target) for target in targets):  # FILE.py:NAME: the user's own
+        delivery = Delivery.from_options(options, runs=True)
+        jobs = operation_jobs(targets, chosen, options)
+        raw = None if delivery.raw is None else delivery.raw.for_run
+        return run_then_deliver(delivery, lambda: prepared(jobs[0], lambda: compare(
+            jobs[0], chosen, delivery.progress_factory(), raw, also=jobs[1:])))
     # Built for one of the chosen strategies that runs --engine (cluster first, so its
     # options are checked); each strategy then runs it with the engine it has.
     options["strategy"], options["engine"] = compare_strategy(chosen, options["engine"])
@@ -57,6 +64,30 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
     raw = None if delivery.raw is None else delivery.raw.for_run
     return run_then_deliver(delivery, lambda: prepared(job, lambda: compare(job, chosen, delivery.progress_factory(),
                                                                             raw)))
+
+
+def operation_jobs(targets: tuple[str, ...], chosen: tuple[str, ...], options: dict) -> list:
+    """compare FILE.py:NAME…: a job for each operation (a def and an async def of the same work,
+    say), each run by the chosen strategies that run it."""
+    from ..errors import UsageError
+    from ..job import Job
+    from .flags import FETCH_ONLY_OPTIONS, READ_ONLY_OPTIONS, drop
+
+    fixture, server = options.pop("fixture", False), options.pop("server", None)
+    drop(options, (FETCH_ONLY_OPTIONS | READ_ONLY_OPTIONS) - {"server", "fixture"})
+    options.pop("engine", None)
+    options.pop("strategy", None)
+    jobs = [Job.build(kind="run", operation=target, fixture=fixture, server=server, **options) for target in targets]
+    if not any(set(chosen) & _runners(job) for job in jobs):
+        raise UsageError(f"none of --strategies {','.join(chosen)} runs {', '.join(targets)}")
+    return jobs
+
+
+def _runners(job) -> set[str]:
+    from .. import strategies
+    from ..names import ALL_STRATEGIES
+
+    return {name for name in ALL_STRATEGIES if job.engine in strategies.get(name).engines["run"]}
 
 
 def compare_strategy(chosen: tuple[str, ...], engine: str | None) -> tuple[str, str | None]:

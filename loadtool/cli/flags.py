@@ -130,11 +130,17 @@ def stdin_targets(urls: tuple[str, ...], options: dict) -> tuple[str, ...]:
 
 def experiment_job(targets, read_files: bool, body, headers, verify, options: dict):
     """The Job of compare and sweep: fetch TARGETS (default /delay/50), or with --read, read
-    them; the other kind's options are dropped."""
+    them, or run an operation of the user's own (FILE.py:NAME); the other kinds' options are
+    dropped."""
     from ..plan.experiments import COMPARE_PATH
     from ..job import Job
     from ..job.parse import body_from
+    from ..targets.operation import is_operation
 
+    if targets and len(targets) == 1 and is_operation(targets[0]):  # sweep FILE.py:NAME
+        drop(options, (FETCH_ONLY_OPTIONS | READ_ONLY_OPTIONS) - {"server", "fixture"})
+        options.pop("engine", None)
+        return Job.build(kind="run", operation=targets[0], **options)
     if read_files:
         drop(options, FETCH_ONLY_OPTIONS)
         return Job.build(kind="read", paths=targets, verify=verify is not None, **options)

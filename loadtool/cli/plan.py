@@ -20,7 +20,13 @@ PILOT_OVERRUN = 1.5
 @grouped_command("plan")
 @click.argument("urls", nargs=-1, metavar="[URL|/PATH]...")
 @click.option("--urls-file", "-f", metavar="FILE", help="Pilot against the URLs in FILE ('-' reads stdin).")
-@click.option("--pages", metavar="N", help="Pages the real job will fetch (10M, 250k).")
+@click.option("--pages", "--count", "pages", metavar="N",
+              help="Pages the real job will fetch (10M, 250k); for an operation of your own (FILE.py:NAME), "
+                   "the operations it will do.")
+@click.option("--fixture", is_flag=True,
+              help="With FILE.py:NAME: start the bundled fixture server for the pilot and tell the operation of it "
+                   "(LOADTOOL_SERVER), as loadtool run --fixture does.")
+@click.option("--server", metavar="URL", help="With FILE.py:NAME: tell the operation of the server at URL.")
 @click.option("--deadline", metavar="TIME", help="When the job must be done (2h, 30m); sizes the machines.")
 @click.option("--hosts", metavar="N", help="Distinct hosts the pages spread over (for politeness).")
 @click.option("--per-host", metavar="N", help="Politeness: at most N requests in flight per host.")
@@ -53,8 +59,9 @@ PILOT_OVERRUN = 1.5
                    "and plans with the CPU a page costs to fetch, find links in and --parse.")
 @click.option("--parse", metavar="MODULE:FUNCTION",
               help="With --crawl: your parser, run on every page of the pilot, so its CPU is in the plan.")
-def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecure, cacert, no_compression, pilot,
-            cores, profile, check_path, plan_path, fmt, output, quiet, no_progress, crawl, parse) -> int:
+def command(urls, urls_file, pages, fixture, server, deadline, hosts, per_host, host_rate, insecure, cacert,
+            no_compression, pilot, cores, profile, check_path, plan_path, fmt, output, quiet, no_progress, crawl,
+            parse) -> int:
     """Size a real scraping job from a short pilot run.
 
     The pilot measures the targets' latency and what each strategy and engine costs
@@ -69,6 +76,7 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecu
     from ..job import Job
     from ..job.parse import MAX_COUNT, seconds, whole_number
     from ..strategies.sizing import Goal
+    from ..targets.operation import is_operation
     from .deliver import check_paths, report_format
 
     if check_path:
@@ -76,15 +84,19 @@ def command(urls, urls_file, pages, deadline, hosts, per_host, host_rate, insecu
     fmt = report_format(fmt, output, tuple(PLAN_FORMATS))
     check_paths({"output": output})
     if pages is None:
-        raise click.UsageError("--pages is needed: how many pages will the real job fetch?")
+        raise click.UsageError("--pages (--count) is needed: how many pages (operations) will the real job do?")
     if parse and not crawl:
         raise click.UsageError("--parse goes with --crawl: the pages of a fixed list are not parsed")
     host_count = whole_number("hosts", hosts, 1) if hosts else None
-    job = Job.build(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate, insecure=insecure,
-                    cacert=cacert, no_compression=no_compression, **_targets(urls, urls_file, host_count, crawl))
+    if len(urls) == 1 and is_operation(urls[0]):  # an operation of the user's own
+        job = Job.build(kind="run", operation=urls[0], fixture=fixture, server=server)
+    else:
+        job = Job.build(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate, insecure=insecure,
+                        cacert=cacert, no_compression=no_compression, **_targets(urls, urls_file, host_count, crawl))
+    polite = job.fetch if job.fetch is not None else None
     goal = Goal(pages=whole_number("pages", pages, 1, MAX_COUNT), hosts=host_count,
                 deadline_s=seconds("deadline", deadline) if deadline else None,
-                per_host=job.fetch.per_host, host_rate=job.fetch.host_rate,
+                per_host=polite and polite.per_host, host_rate=polite and polite.host_rate,
                 cores=whole_number("cores", cores, 1, 4096) if cores else cpu_count())
     pilot_s = seconds("pilot", pilot)
     if not 1 <= pilot_s <= 3600:
@@ -129,8 +141,9 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
     plan = to_dict(measured, goal, options(measured, goal))
     target = job.describe()["targets"]
     where = (f"the fixture site (profile {target['profile']})" if target["kind"] == "fixture"
-             else target.get("first", target.get("path", "")))
-    title = (f"loadtool plan · {goal.pages:,} pages" + (" (a crawl)" if crawl else "")
+             else job.targets.label() if job.kind == "run" else target.get("first", target.get("path", "")))
+    title = (f"loadtool plan · {goal.pages:,} {'operations' if job.kind == 'run' else 'pages'}"
+             + (" (a crawl)" if crawl else "")
              + (f" · deadline {format_duration(goal.deadline_s)}" if goal.deadline_s else "")
              + f" · pilot {format_duration(pilot_s)}"
              + (f" (took {format_duration(took_s)})" if took_s > PILOT_OVERRUN * pilot_s else "")

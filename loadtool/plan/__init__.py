@@ -75,6 +75,8 @@ class Measured:
     #: Over https: what a new connection's TLS handshake costs — ``cpu_s`` of the client's CPU
     #: and ``time_s`` (p50) — as a leg of the pilot with a new connection a request measured it.
     tls: dict[str, float] | None = None
+    #: An operation of the user's own (its label) rather than pages.
+    operation: str | None = None
 
     def connections_per_page(self, goal) -> float:
         """New connections a page of the job opens: one per host, each kept open (a crawl of
@@ -117,7 +119,8 @@ def _phase(job: Job, progress, strategy: str, engine: str, **changes) -> Any:
     return measure(replace(job, **changes).with_strategy(strategy, engine), progress, handle_signals=False)
 
 
-def _sweep(bound: Job, progress, engine: str, share_s: float) -> tuple[Capacity, Any, int, int]:
+def _sweep(bound: Job, progress, engine: str, share_s: float,
+           strategy: str = "async") -> tuple[Capacity, Any, int, int]:
     """Raise the concurrency in steps until the site stops keeping up (capacity.site_capacity):
     the capacity, the latency of the levels where the site was unloaded (within UNLOADED of
     the lowest latency seen: their histograms pooled), their operations and failures."""
@@ -125,7 +128,7 @@ def _sweep(bound: Job, progress, engine: str, share_s: float) -> tuple[Capacity,
     step_s = max(SWEEP_STEP_S, share_s / 6)
     concurrency = SWEEP_FIRST
     while concurrency <= SWEEP_LAST:
-        run = _phase(bound, progress, strategy="async", engine=engine, count=None, duration_s=step_s,
+        run = _phase(bound, progress, strategy=strategy, engine=engine, count=None, duration_s=step_s,
                      concurrency=concurrency)
         if not levels and not run.ok:
             raise RuntimeError(f"the pilot could not fetch the targets: {run.stats.first_error or 'no answer'}")
@@ -151,9 +154,19 @@ def _sweep(bound: Job, progress, engine: str, share_s: float) -> tuple[Capacity,
     return capacity, pooled, sum(run.ops for run in unloaded), sum(run.stats.failed for run in unloaded)
 
 
+def _ways(job: Job) -> tuple[tuple[str, str], ...]:
+    """The ways a pilot measures: for an operation of the user's own, each strategy of this
+    machine that runs it (a def: sequential, threads, processes; an async def: async, hybrid)."""
+    if job.kind != "run":
+        return WAYS
+    return tuple((name, job.engine) for name in STRATEGIES if job.engine in strategies.get(name).engines["run"])
+
+
 def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
     """Find the site's latency and capacity (a sweep of concurrency), then measure each way's
     CPU and memory per operation."""
+    if job.kind == "run":
+        return pilot_operation(job, pilot_s, progress)
     started = time.perf_counter()
     with ready(job) as bound:
         https = _has_https(bound)
@@ -186,6 +199,35 @@ def pilot(job: Job, pilot_s: float, progress=None) -> Measured:
         samples=samples, error_rate=failed / samples if samples else 0.0,
         spread=_spread_of(samples, mean_of(histogram) / 1e6, sd_s), ways=tuple(ways), skipped=tuple(skipped),
         cores=cpu_count(), capacity=asdict(capacity), pilot_hosts=_hosts(bound), tls=tls)
+
+
+def pilot_operation(job: Job, pilot_s: float, progress=None) -> Measured:
+    """An operation of the user's own: its latency and what it calls can take (a sweep of
+    concurrency with its default strategy), then the CPU and memory an operation costs each
+    way that runs it — the user's own parsing and all."""
+    started = time.perf_counter()
+    with ready(job) as bound:
+        capacity, histogram, samples, failed = _sweep(bound, progress, job.engine, pilot_s * LATENCY_SHARE,
+                                                      strategy=job.strategy)
+        ways, skipped = [], []
+        plan = _ways(job)
+        each_s = max(SWEEP_STEP_S, (pilot_s - (time.perf_counter() - started)) / len(plan))
+        for strategy, engine in plan:
+            run = _phase(bound, progress, strategy=strategy, engine=engine, count=None, duration_s=each_s,
+                         concurrency=PILOT_CONCURRENCY, processes=cpu_count() if strategy != "threads" else None)
+            if not run.ops:
+                skipped.append(f"{strategy}: no operation finished within {each_s:.1f}s")
+                continue
+            ways.append(Way(strategy, engine, run.cpu_s / run.ops, run.memory_per_worker_bytes,
+                            strategies.get(strategy).scale))
+    sd_s = histogram.get_stddev() / 1e6
+    return Measured(
+        latency_mean_s=mean_of(histogram) / 1e6, latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
+        latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
+        latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
+        samples=samples, error_rate=failed / samples if samples else 0.0,
+        spread=_spread_of(samples, mean_of(histogram) / 1e6, sd_s), ways=tuple(ways), skipped=tuple(skipped),
+        cores=cpu_count(), capacity=asdict(capacity), operation=job.targets.label())
 
 
 def _handshake(bound: Job, progress, leg_s: float, ways: list) -> dict[str, float] | None:
@@ -291,7 +333,9 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
         f"{measured.samples:,} operations) holding for the whole job.",
         f"Each machine is like this one: {goal.cores} core{'s' if goal.cores > 1 else ''}; one core for "
         f"sequential, threads and async (the GIL, one event loop), all cores for processes and hybrid.",
-        ("CPU and memory per operation as the pilot measured them here; fetching only — parsing and "
+        ("CPU and memory per operation as the pilot measured them here: the operation's own, all it does "
+         "(its parsing included)." if measured.operation else
+         "CPU and memory per operation as the pilot measured them here; fetching only — parsing and "
          "storing pages cost extra." if measured.crawl is None else
          "CPU per page as the pilot's crawl measured it here: fetching, finding links"
          + (f" and {measured.crawl['parser']}" if measured.crawl["parser"] else " (no --parse: your own parsing "
@@ -343,6 +387,7 @@ def to_dict(measured: Measured, goal: Goal, chosen: list[Option]) -> dict[str, A
                      "total_s": o.total_s, "total_range_s": list(o.total_range_s), "memory_bytes": o.memory_bytes,
                      "meets_deadline": o.meets_deadline} for o in chosen],
         "assumptions": assumptions(measured, goal),
+        "operation": measured.operation,
     }
 
 
@@ -357,6 +402,7 @@ def measured_from(plan: dict[str, Any]) -> Measured:
     data.setdefault("crawl", None)
     data.setdefault("capacity", None)
     data.setdefault("tls", None)
+    data.setdefault("operation", None)
     return Measured(**data)
 
 

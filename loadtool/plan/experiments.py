@@ -14,6 +14,7 @@ from ..job import Job
 from ..names import ALL_STRATEGIES, STRATEGIES
 from ..runner.result import Result
 from ..runner import ProgressFactory, measure, ready
+from ..strategies import get as strategy_named
 from ..strategies.sizing import Knee, find_knee, steady_percentile
 
 #: compare's default on the fixture server: 100 × /delay/50 takes sequential 5 s.
@@ -28,19 +29,29 @@ RawRuns = Callable[[str], Callable[[list[tuple]], None]]
 
 
 def compare(job: Job, strategies: tuple[str, ...] = STRATEGIES,
-            progress: ProgressFactory | None = None, raw: RawRuns | None = None) -> list[Result]:
+            progress: ProgressFactory | None = None, raw: RawRuns | None = None, also: tuple[Job, ...] = ()) -> list[Result]:
     """Run ``job`` with each strategy in turn; speed-ups are against sequential when it ran.
-    With ``raw``, ``raw(strategy)`` takes each run's records as it goes.
+    With ``raw``, ``raw(strategy)`` takes each run's records as it goes. ``also``: more jobs
+    of the same work, each run by the strategies that run it (an operation of the user's
+    own as a def and as an async def: the def in sequential, threads and processes, the
+    async def in async and hybrid), side by side in one table.
 
     A run stopped by Ctrl-C or SIGTERM ends the comparison: the runs so far are returned.
     """
     ordered = [name for name in ALL_STRATEGIES if name in strategies]
-    results = []
-    with ready(job) as bound:
-        for strategy in ordered:
-            results.append(measure(bound.adopted_by(strategy), progress, raw=None if raw is None else raw(strategy)))
-            if results[-1].interrupted:
-                break
+    results: list[Result] = []
+    for each in (job, *also):
+        runs = [name for name in ordered
+                if each.kind != "run" or each.engine in strategy_named(name).engines["run"]]
+        with ready(each) as bound:
+            for strategy in runs:
+                results.append(measure(bound.adopted_by(strategy), progress,
+                                       raw=None if raw is None else raw(strategy)))
+                if results[-1].interrupted:
+                    break
+        if results and results[-1].interrupted:
+            break
+    results.sort(key=lambda result: ALL_STRATEGIES.index(result.strategy))
     sequential = next((r.wall_s for r in results if r.strategy == "sequential" and not r.interrupted), None)
     return [result.with_sequential(sequential) for result in results]
 

@@ -25,7 +25,8 @@ def plan_table(plan: dict[str, Any], title: str):
     from .fit import Column, Columns
 
     deadline = plan["goal"].get("deadline_s") is not None
-    names = ["way", "concurrency", "machines", "pages/s", "bound by", "total time (p10–p90)"]
+    names = ["way", "concurrency", "machines", "ops/s" if plan.get("operation") else "pages/s", "bound by",
+             "total time (p10–p90)"]
     rows = []
     for option in plan["options"]:
         way = way_label(option["strategy"], option["engine"])

@@ -69,6 +69,7 @@ def summary_lines(result) -> list[tuple[str, str]]:
         *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
         *([("rate limits", retry_after_note(result.details["retry_after"]))] if "retry_after" in result.details
           else []),
+        *([("event loop", blocked_note(result))] if _blocked_share(result) >= BLOCKED_NOTED else []),
         *([("redirects", f"{stats.counts.elsewhere:,} redirected to another origin (their credentials left "
                          f"behind)")] if stats.counts.elsewhere else []),
         *([("encoding", encoding_note(job.fetch, stats.counts))] if job.kind == "fetch" and stats.ops else []),
@@ -130,6 +131,21 @@ def crawl_rows(crawl: dict, wall_s: float) -> list[tuple[str, str]]:
                                   + (f"   ({crawl['parse_errors']:,} pages the parser failed on)"
                                      if crawl["parse_errors"] else "")))
     return rows
+
+
+#: From this share of the run with its event loop blocked, the report names it.
+BLOCKED_NOTED = 0.1
+
+
+def _blocked_share(result) -> float:
+    blocked = result.details.get("loop_blocked_s")
+    return blocked / result.wall_s if blocked and result.wall_s > 0 else 0.0
+
+
+def blocked_note(result) -> str:
+    """An event loop blocked by the operation itself: the tutorial's lesson, named."""
+    return (f"blocked {min(_blocked_share(result), 1.0):.0%} of the run: a blocking call in an async operation? "
+            f"(time.sleep, requests, a file read: await an async twin, or asyncio.to_thread)")
 
 
 def retry_after_note(said: dict) -> str:
@@ -287,9 +303,11 @@ def saturation_advice(result) -> str:
         lean, times = faster
         to = f"--engine {lean}" if job.strategy in ("async", "hybrid") else f"--strategy async --engine {lean}"
         tips.append(f"{to} (about {times}x the requests a core of {job.engine}'s)")
-    if job.strategy != "hybrid" and job.kind == "fetch":
+    if job.strategy != "hybrid" and job.kind == "fetch" or job.strategy == "async" and job.kind == "run":
         tips.append("--strategy hybrid (a process per core)")
-    tips.append("fewer connections")
+    elif job.strategy in ("sequential", "threads") and job.kind == "run":
+        tips.append("--strategy processes (a process per core)")
+    tips.append("fewer operations in flight (-c)" if job.kind == "run" else "fewer connections")
     joined = f"{', '.join(tips[:-1]) + ' or ' if len(tips) > 1 else ''}{tips[-1]}"
     if not result.client_bound:
         return f"near the client's limit; for more, try {joined}"
@@ -315,8 +333,9 @@ def page_cache_note(result) -> str:
     return f"{share:.0%} of sampled pages were cached before the run{evicted}: reads went mostly to the device"
 
 
-def title(result, compare: bool = False) -> str:
-    """The report's first line; for a comparison, without the one strategy's name."""
+def title(result, compare: bool = False, targets: Sequence[str] = ()) -> str:
+    """The report's first line; for a comparison, without the one strategy's name (and with
+    each of ``targets``, where several jobs were compared)."""
     job = result.job
     if compare:
         crawled = "crawl" in result.details
@@ -324,7 +343,7 @@ def title(result, compare: bool = False) -> str:
         each = f"{(job.count if crawled else result.ops):,} {what}" if job.duration_s is None else \
             format_duration(job.duration_s)
         return (f"loadtool compare · {'crawl' if crawled else job.kind} · {each} each · concurrency "
-                f"{job.concurrency} · {_target_line(result)}")
+                f"{job.concurrency} · {' and '.join(targets) or _target_line(result)}")
     ops = f"{result.ops:,} {unit(job, result.ops)}"
     size = ops if job.duration_s is None else f"{format_duration(job.duration_s)}, {ops}"
     rate = f", rate {job.rate}" if job.rate else ""
@@ -400,7 +419,7 @@ def table(results: Sequence, histogram: bool | None = None):
         return Group(*parts)
     return Columns([Column(name, "left" if name == "strategy" else "right", name in OPTIONAL)
                     for name, _ in COLUMNS], [[cell(result) for _, cell in COLUMNS] for result in results],
-                   title=title(results[0], compare=True))
+                   title=title(results[0], compare=True, targets=tuple(dict.fromkeys(map(_target_line, results)))))
 
 
 def steps_table(result):

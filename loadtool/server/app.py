@@ -19,6 +19,7 @@ from aiohttp import web
 from .profiles import PROFILES, page, prose
 from .limits import add_limits
 from .args import BEHAVIOUR, FILES, PROFILE, SEED, Behaviour, float_arg, int_arg
+from .api import add_api_routes
 from .faults import add_fault_routes
 from .hostile import add_hostile_routes
 from .web import add_web_routes
@@ -203,5 +204,6 @@ def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None
     add_fault_routes(app)
     add_web_routes(app)
     add_hostile_routes(app)
+    add_api_routes(app)
     add_limits(app)
     return app

@@ -35,6 +35,8 @@ async def run_async(job, layout: Layout, control, sink) -> None:
         return
     work = Work(job, control, sink.epoch, shared=False)  # every worker runs on this loop
     limits = AsyncHostLimits.for_job(job)
+    # An operation of the user's own may block the loop (time.sleep, requests): watched.
+    lagging = asyncio.ensure_future(_watch_lag(sink.details)) if job.kind == "run" else None
     async with engine.session(in_flight) as session:
         workers = asyncio.gather(*(async_worker(work, engine, session, policy, sink.record, limits)
                                    for _ in range(in_flight)))
@@ -51,6 +53,26 @@ async def run_async(job, layout: Layout, control, sink) -> None:
             sink.settle(work.issued)
             if limits is not None and limits.said():
                 sink.details["retry_after"] = limits.said()
+            if lagging is not None:
+                lagging.cancel()
+
+
+#: How often the loop's lag is sampled, and how late a wake-up must be to count as the loop
+#: blocked (a loaded machine is late by a millisecond now and then).
+LAG_TICK_S, LAG_FLOOR_S = 0.02, 0.002
+
+
+async def _watch_lag(details: dict) -> None:
+    """Sum, in ``details["loop_blocked_s"]``, how long the loop was blocked: how late a timer
+    that should wake it every LAG_TICK_S was, where it was late past LAG_FLOOR_S."""
+    loop = asyncio.get_running_loop()
+    details["loop_blocked_s"] = 0.0
+    while True:
+        start = loop.time()
+        await asyncio.sleep(LAG_TICK_S)
+        late = loop.time() - start - LAG_TICK_S
+        if late > LAG_FLOOR_S:
+            details["loop_blocked_s"] += late
 
 
 class Async(Strategy):

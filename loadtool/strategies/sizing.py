@@ -174,8 +174,9 @@ class Way:
 
 def way_label(strategy: str, engine: str) -> str:
     """``threads``, or ``async (fast)``: the engine is named unless it is the only one the
-    strategy runs (a crawl's processes fetch on event loops: named)."""
-    only = engines_for("fetch", STRATEGY_MODULES[strategy].waits) == (engine,)
+    strategy runs for its kind of job (a crawl's processes fetch on event loops: named)."""
+    waits = STRATEGY_MODULES[strategy].waits
+    only = any(engines_for(kind, waits) == (engine,) for kind in ("fetch", "run"))
     return strategy if only else f"{strategy} ({engine})"
 
 

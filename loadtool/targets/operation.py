@@ -22,8 +22,9 @@ from ..errors import UsageError
 
 #: Where an operation finds the server it was told of (--server, --fixture).
 SERVER_VARIABLE = "LOADTOOL_SERVER"
-#: Modules loaded from files by path in this process, by path: a file is executed once.
-_LOADED: dict[str, Any] = {}
+#: Modules loaded from files by path in this process, by path and the server they were told
+#: of: a file is executed once for each.
+_LOADED: dict[tuple[str, str | None], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,21 @@ class Operation:
 
     def label(self) -> str:
         what = ("an async " if self.is_async else "a ") + ("class" if self.is_class else "function")
-        return f"{self.spec or self.name} ({what})"
+        return f"{_shown(self.spec) if self.spec else self.name} ({what})"
+
+
+def is_operation(text: str) -> bool:
+    """Whether a command-line target names an operation of the user's own: FILE.py:NAME."""
+    path, sep, name = text.rpartition(":")
+    return bool(sep) and path.endswith(".py") and name.isidentifier()
+
+
+def _shown(spec: str) -> str:
+    """``FILE.py:NAME`` as a user would type it here: the path relative to the working
+    directory when the file is under it."""
+    path, _, name = spec.rpartition(":")
+    relative = os.path.relpath(path)
+    return f"{path if relative.startswith('..') else relative}:{name}"
 
 
 def _name(obj: Any) -> str:
@@ -109,7 +124,9 @@ def load_spec(spec: str) -> Any:
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path} (an operation is named FILE.py:NAME)")
-    module = _LOADED.get(path)
+    # Loaded again once told of another server: a module may read LOADTOOL_SERVER as it loads.
+    key = (path, os.environ.get(SERVER_VARIABLE))
+    module = _LOADED.get(key)
     if module is None:
         module_name = "loadtool_operation_" + "".join(c if c.isalnum() else "_" for c in path)
         loader = importlib.util.spec_from_file_location(module_name, path)
@@ -127,7 +144,7 @@ def load_spec(spec: str) -> Any:
         finally:
             if sys.path and sys.path[0] == directory:
                 sys.path.pop(0)
-        _LOADED[path] = module
+        _LOADED[key] = module
     if not hasattr(module, name):
         raise UsageError(f"{path} has no {name}")
     return getattr(module, name)

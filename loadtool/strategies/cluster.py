@@ -82,7 +82,7 @@ def _layout(job, workers: int, why: str = "") -> Layout:
     per_slice = max(wanted(job) // workers, 1)
     return Layout(in_flight=per_slice * workers, processes=workers, connections=-(-per_slice // streams(job)),
                   streams=streams(job), multiplexed=multiplexed(job),
-                  cores=job.cluster.local or 1, why=why)
+                  cores=job.cluster.local or 1, why=why, unit="coroutine" if job.kind == "run" else "connection")
 
 
 class Cluster(Strategy):
@@ -111,6 +111,9 @@ class Cluster(Strategy):
             layout = _layout(job, workers, f"dask workers, {slices} slices")
             stop_name = f"loadtool-stop-{uuid.uuid4().hex}"
             end_forward = control.forward(Event(stop_name, client=client).set)
+            spec = getattr(job.targets, "spec", None)
+            if spec:  # an operation of the user's own: its file goes to the workers, not assumed on their disks
+                client.upload_file(spec.rpartition(":")[0], load=False)
             client.run(warm, job.engine)
             before = sink.epoch
             sink.restart_clock()  # the cluster is up and warm: the schedule starts now

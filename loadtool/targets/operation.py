@@ -103,6 +103,19 @@ def is_operation(text: str) -> bool:
     return bool(sep) and path.endswith(".py") and name.isidentifier()
 
 
+def _uploaded(path: str) -> str | None:
+    """On a dask worker, the copy of ``path`` the run uploaded to it (client.upload_file), if any."""
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        from distributed import get_worker
+
+        copy = os.path.join(get_worker().local_directory, os.path.basename(path))
+    except (ImportError, ValueError):  # not on a worker
+        return None
+    return copy if os.path.isfile(copy) else None
+
+
 def _shown(spec: str) -> str:
     """``FILE.py:NAME`` as a user would type it here: the path relative to the working
     directory when the file is under it."""
@@ -122,6 +135,8 @@ def load_spec(spec: str) -> Any:
     if not sep or not path or not name.isidentifier():
         raise UsageError(f"an operation is named FILE.py:NAME (a function or class in FILE.py), not {spec!r}")
     path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        path = _uploaded(path) or path
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path} (an operation is named FILE.py:NAME)")
     # Loaded again once told of another server: a module may read LOADTOOL_SERVER as it loads.

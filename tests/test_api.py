@@ -19,9 +19,11 @@ def test_run_accepts_a_job():
     assert result.strategy == "threads" and result.stats.bytes == 40
 
 
-def test_bad_options_raise_a_usage_error():
-    with pytest.raises(ValueError, match="--count must be between 1 and"):
+def test_bad_options_raise_a_usage_error_naming_the_keyword():
+    with pytest.raises(ValueError, match="^count must be between 1 and"):
         loadtool.run(count=0)
+    with pytest.raises(ValueError, match="^connect_timeout must be a duration above 0"):
+        loadtool.run(connect_timeout=0)
 
 
 async def test_run_inside_an_event_loop_names_arun():

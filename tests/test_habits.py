@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+import loadtool
+
 
 def _loadtool(*args: str, stdin: str) -> subprocess.CompletedProcess:
     """loadtool as a shell runs it, with ``stdin`` piped in (a real pipe, as ``echo … |`` makes)."""
@@ -88,3 +90,58 @@ def test_one_of_a_thing_is_not_several(loadtool_cli, server, tmp_path):
     assert not re.search(r"\b1 (files|pages|URLs|requests)\b", read.stdout)
     crawl = loadtool_cli("crawl", "--server", server.base_url, "-n", "1")
     assert "· 1 page ·" in crawl.stdout and not re.search(r"\b1 pages\b", crawl.stdout)
+
+
+@pytest.mark.parametrize("args, first_line", [
+    (["-t2", "-c10", "-d2s"], "for wrk's -t (threads) use --processes (-p) 2"),
+    (["-t", "2"], "-t is --timeout here, a time such as -t 2s"),
+    (["--grace", "3"], "--grace '3' has no unit: write 3s or 3ms"),
+    (["-d", "0s"], "--duration must be a duration above 0"),
+])
+def test_a_time_is_read_with_its_unit_and_wrks_threads_get_a_hint(loadtool_cli, server, args, first_line):
+    out = loadtool_cli("fetch", f"{server.base_url}/health", *args)
+    assert out.exit_code == 2 and first_line in out.stderr.splitlines()[0], out.stderr
+
+
+def test_a_k6_style_threshold_says_which_way_fail_if_reads(loadtool_cli, server):
+    out = loadtool_cli("fetch", f"{server.base_url}/health", "-n", "20", "-q", "--fail-if", "p95<20s",
+                       "--fail-if", "p95>1h")
+    lines = [line for line in out.stderr.splitlines() if "threshold failed" in line]
+    assert out.exit_code == 1 and len(lines) == 1, out.stderr
+    assert "k6's thresholds say when to pass: for k6's 'p95<20s' write --fail-if 'p95>=20s'" in lines[0]
+
+
+def test_the_fixture_servers_root_lists_its_endpoints(loadtool_cli, server):
+    out = loadtool_cli("fetch", f"{server.base_url}/", "-n", "2", "--format", "json")
+    assert out.exit_code == 0 and out.json()["status"] == {"200": 2}
+    import urllib.request
+
+    with urllib.request.urlopen(f"{server.base_url}/", timeout=10) as answer:
+        listed = json.loads(answer.read())["loadtool fixture server"]
+    assert "/delay/{ms}" in listed and "/page/{i}" in listed
+
+
+def test_a_run_too_short_to_judge_gives_no_advice_and_counts_read_with_separators(server):
+    from dataclasses import replace
+
+    from loadtool.report.text import summary_lines
+
+    result = loadtool.run(urls=[f"{server.base_url}/health"], count=1500, concurrency=50)
+    assert "200 ×1,500" in dict(summary_lines(result))["status"]
+
+    def advice(wall_s: float) -> str:
+        busy = replace(result, wall_s=wall_s, cpu_s=0.95 * wall_s)  # the client busy nearly all of it
+        return dict(summary_lines(busy))["client CPU"]
+    assert "try" not in advice(0.019) and "try" in advice(2.0)
+
+
+def test_small_bodies_come_as_they_are_as_from_real_servers(loadtool_cli, server):
+    small = loadtool_cli("fetch", f"{server.base_url}/status/418", "-n", "2", "--ok-status", "418", "--format",
+                         "json").json()
+    page = loadtool_cli("fetch", f"{server.base_url}/page/1", "-n", "2", "--format", "json").json()
+    assert small["compressed"] == 0 and page["compressed"] == 2
+
+
+def test_http_2_from_a_server_that_speaks_only_1_1_is_the_wrong_protocol(loadtool_cli, server):
+    out = loadtool_cli("fetch", f"{server.base_url}/health", "--http", "2", "-n", "2", "--format", "json")
+    assert out.json()["errors"] == {"wrong_protocol": 2}

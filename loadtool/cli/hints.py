@@ -40,8 +40,13 @@ def habit_hint(args: Sequence[str], message: str) -> str | None:
         if arg == "-q" and _NUMBER.fullmatch(following) and following in message:
             return (f"-q is --quiet here; for hey's and oha's -q (requests a second) use --rate, "
                     f"e.g. -r {following}/s")
-        if arg == "-d" and "duration" in message and following in message:
+        if arg == "-d" and "not a duration" in message and following in message:
             return f"-d is --duration here; for a request body (hey's and oha's -d) use --body {following!r}"
+        wrk_threads = re.fullmatch(r"-t(\d+)", arg) or (arg == "-t" and _NUMBER.fullmatch(following) and following)
+        if wrk_threads and "has no unit" in message:
+            threads = wrk_threads.group(1) if isinstance(wrk_threads, re.Match) else following
+            return (f"-t is --timeout here, a time such as -t {threads}s; for wrk's -t (threads) use "
+                    f"--processes (-p) {threads}, or -s threads -c N")
         name = arg.split("=", 1)[0]
         if name in _FOREIGN and name in message:
             tools, instead = _FOREIGN[name]

@@ -71,6 +71,7 @@ KINDS = {
 }
 TIMED_OUT = 28  # OPERATION_TIMEDOUT: connecting, or the whole transfer
 COULDNT_CONNECT = 7  # no connection: refused, or no socket to make one with
+HTTP2_FRAMING = 16  # HTTP2: the framing layer failed
 WRITE_ERROR = 23  # WRITE_ERROR: our WRITEFUNCTION stopped the transfer (a bomb, a bad encoding)
 #: Codes that mean two things, told apart by libcurl's message: (code, words) -> kind.
 MESSAGES = {
@@ -347,6 +348,10 @@ class CurlEngine:
             for (known, words), named in MESSAGES.items():
                 if code == known and words in text:
                     kind = named
+            if code == HTTP2_FRAMING and self.wanted == "HTTP/2" and handle.url.startswith("http:"):
+                # h2c by prior knowledge to a server that speaks HTTP/1.1: not spoken, as over TLS
+                return Outcome(error="wrong_protocol", detail=f"asked for HTTP/2 (prior knowledge over plain http); "
+                                                              f"curl {code}: {text}", protocol=protocol)
             if code == COULDNT_CONNECT and out_of_descriptors():
                 kind = "open_files"  # no socket to connect with: the client's limit, not the server
             if code == TIMED_OUT:

@@ -32,6 +32,7 @@ MAX_RATE_PER_S = 10_000_000
 MAX_HEADER_BYTES = 8 * 1024
 MAX_CONCURRENCY = 100_000
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BARE_NUMBER = re.compile(r"\d+(\.\d*)?|\.\d+")
 
 
 def choice(name: str, value: str, allowed) -> str:
@@ -54,6 +55,11 @@ def whole_number(name: str, value: Any, low: int, high: int | None = None) -> in
 
 
 def seconds(name: str, value: Any, positive: bool = True) -> float:
+    """A duration option: a time with its unit as typed (``30s``, ``500ms``), or a number of
+    seconds from Python. A typed number with no unit is refused: is ``-t 2`` two seconds, or
+    wrk's two threads?"""
+    if isinstance(value, str) and _BARE_NUMBER.fullmatch(value.strip()) and float(value) != 0:
+        raise UsageError(f"--{name} {value!r} has no unit: write {value.strip()}s or {value.strip()}ms")
     try:
         value_s = parse_duration(value) if isinstance(value, str) else float(value)
     except (TypeError, ValueError) as exc:

@@ -30,7 +30,7 @@ def _target_line(result) -> str:
 
 
 def _counts(counter: dict[Any, int]) -> str:
-    return "  ".join(f"{key} ×{count}" for key, count in sorted(counter.items(), key=lambda kv: -kv[1])) or "none"
+    return "  ".join(f"{key} ×{count:,}" for key, count in sorted(counter.items(), key=lambda kv: -kv[1])) or "none"
 
 
 def summary_lines(result) -> list[tuple[str, str]]:
@@ -78,7 +78,8 @@ def summary_lines(result) -> list[tuple[str, str]]:
         *([("phases", phases_note(stats.phases_ms(), stats.ops))] if stats.phases_ms() else []),
         *([("checks", checks_note(result))] if result.checks else []),
         ("client CPU", f"{result.cpu_busy:.0%} of {plural(result.cores, 'core')}"
-                       + (f"   — {saturation_advice(result)}" if result.cpu_busy >= ADVISE_FROM else "")),
+                       + (f"   — {saturation_advice(result)}" if result.cpu_busy >= ADVISE_FROM
+                          and result.steady else "")),
     ]
     if stats.first_error and stats.failed:
         rows.append(("first error", stats.first_error))

@@ -293,5 +293,31 @@ def check(thresholds, results, baseline: list[dict[str, Any]] | None = None) -> 
 
 
 def failures(thresholds, results, baseline: list[dict[str, Any]] | None = None) -> list[str]:
-    """One line per threshold a result failed, naming the strategy when there are several."""
-    return [verdict.line for verdict in check(thresholds, results, baseline) if verdict.failed]
+    """One line per threshold a result failed, naming the strategy when there are several,
+    and which way --fail-if reads when the run looks like it was written as k6's."""
+    lines = []
+    for verdict in check(thresholds, results, baseline):
+        if verdict.failed:
+            result = next(result for result in results if result.strategy == verdict.strategy)
+            lines.append(verdict.line + k6_hint(verdict.threshold, result))
+    return lines
+
+
+#: A k6-style threshold (``p95<200ms``: pass while below) looks meant so when the run is this
+#: far on its passing side: the value under this share of the limit.
+K6_FAR = 0.5
+
+
+def k6_hint(threshold: Threshold, result: Any) -> str:
+    """When a threshold held with the value far on the side k6 would call passing
+    (``p95<200ms`` with p95 at 17 ms), how --fail-if reads, and the expression meant."""
+    value, limit = threshold.actual(result), threshold.bound()
+    if value is None or limit is None or threshold.relative is not None:
+        return ""
+    # k6 writes latency and failure limits as what must stay below (p95<200ms, rate<0.01).
+    if threshold.op not in ("<", "<=") or value >= K6_FAR * limit or threshold.unit not in ("ms", "share", "count"):
+        return ""
+    reverse = {"<": ">=", "<=": ">"}[threshold.op]
+    left = threshold.text.split(threshold.op, 1)
+    return (f" (--fail-if fails the run when its expression holds; k6's thresholds say when to pass: for k6's "
+            f"'{threshold.text.strip()}' write --fail-if '{left[0].strip()}{reverse}{left[1].strip()}')")

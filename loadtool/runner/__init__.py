@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 
 from .. import engines, strategies
 from ..strategies.control import RunControl
+from ..errors import UsageError
 from ..job import Job
 from ..options import TABLE, TARGET_KEYWORDS
 from .result import Result
@@ -100,7 +102,9 @@ class _Clock:
         rss_start, rss_peak = self.memory.stop()
         return Result(
             job=job, strategy=job.strategy, concurrency=layout.in_flight, started_at=self.started_at,
-            wall_s=wall_s, stats=stats, ideal_s=ideal_s(job, layout.in_flight), cpu_s=cpu_s,
+            wall_s=wall_s, stats=stats, cpu_s=cpu_s,
+            # Cut short: the ideal of what was done, not of the whole count.
+            ideal_s=ideal_s(replace(job, count=stats.ops) if control.interruption else job, layout.in_flight),
             cores=layout.cores, interrupted=control.interruption, page_cache=page_cache,
             rss_start_bytes=rss_start, rss_peak_bytes=rss_peak, details=dict(sink.details), layout=layout,
         )
@@ -190,7 +194,18 @@ def _job(job: Job | None, options: dict[str, Any]) -> Job:
     options = {name: value for name, value in options.items() if value is not None}
     if job is not None and options:
         raise TypeError(f"give a Job or options, not both (options given: {', '.join(sorted(options))})")
-    return job if job is not None else Job.build(**options)
+    if job is not None:
+        return job
+    try:
+        return Job.build(**options)
+    except UsageError as exc:  # said in the command line's words: the library names its keywords
+        raise UsageError(_keywords_named(str(exc))) from None
+
+
+def _keywords_named(message: str) -> str:
+    """A usage error's message with each option's flag (``--count``) as its keyword (``count``)."""
+    flags = {flag: option.name for option in TABLE for flag in option.flags if flag.startswith("--")}
+    return re.sub(r"--[a-z][a-z0-9-]*", lambda found: flags.get(found.group(0), found.group(0)), message)
 
 
 def run(job: Job | None = None, **options: Any) -> Result:

@@ -117,10 +117,15 @@ class Result:
         return self.cpu_s / (self.wall_s * self.cores) if self.wall_s > 0 else 0.0
 
     @property
+    def steady(self) -> bool:
+        """Whether the run lasted long enough to be past its start-up (imports, connections,
+        the first pages): what its CPU share says of a steady run is worth saying."""
+        return self.wall_s >= STEADY_S
+
+    @property
     def client_bound(self) -> bool:
-        """Whether the client's own CPU bounded the figures: busy nearly all of a run long
-        enough to be past its start-up."""
-        return self.cpu_busy >= SATURATED and self.wall_s >= STEADY_S
+        """Whether the client's own CPU bounded the figures: busy nearly all of a steady run."""
+        return self.cpu_busy >= SATURATED and self.steady
 
     @property
     def behind_s(self) -> float | None:

@@ -41,6 +41,31 @@ async def _write_body(response: web.StreamResponse, size: int) -> None:
         size -= len(piece)
 
 
+#: What the root lists, as httpbin's does: each endpoint and what it answers.
+ENDPOINTS = {
+    "/health": "ok",
+    "/bytes/{n}": "n deterministic bytes",
+    "/delay/{ms}": "an answer after ms milliseconds",
+    "/status/{code}": "that status",
+    "/echo": "the request, as JSON",
+    "/stream/{n}": "n lines, streamed",
+    "/drip?duration=S&numbytes=N": "N bytes dripped over S seconds",
+    "/redirect/{n}": "n redirects, then 200",
+    "/page/{i}": "a page of the seeded site (its profile's latency and size)",
+    "/site/{h}/page/{i}": "page i of host h",
+    "/web/{h}/page/{i}": "the fixture web: pages linking across hosts, robots.txt, sitemaps",
+    "/hostile/{h}/page/{i}": "the hostile web: hosts that behave as the web's worst do",
+    "/fault/{reset,truncate,hang,slow-headers,bad-chunked,garbage,flaky,stall}": "misbehaviours",
+    "/api/login, /api/items, /api/items/{id}": "an API: log in, cursor pages, items (see /api/served)",
+    "/files/PATH": "files under serve --files DIR",
+}
+
+
+async def index(request: web.Request) -> web.Response:
+    """The root: the endpoints, as httpbin's root lists its own."""
+    return web.json_response({"loadtool fixture server": ENDPOINTS}, dumps=lambda data: json.dumps(data, indent=1))
+
+
 async def health(request: web.Request) -> web.Response:
     # X-Pid names the server process that answered (there are several with --workers).
     return web.Response(text="ok\n", headers={"X-Pid": str(os.getpid())})
@@ -158,6 +183,10 @@ def _codings(request: web.Request) -> tuple[str, ...]:
     return tuple(accepted)
 
 
+#: Bodies shorter than this go out as they are, compression or not.
+MIN_COMPRESSED = 256
+
+
 async def compress_answer(request: web.Request, response: web.StreamResponse) -> None:
     """Compress a whole answer (a Response with a body) when the client asks and its type is
     text, before its head goes out: gzip if accepted, else deflate (zlib-wrapped), at level 1
@@ -165,7 +194,8 @@ async def compress_answer(request: web.Request, response: web.StreamResponse) ->
     if not request.app[BEHAVIOUR].compress or not isinstance(response, web.Response):
         return
     body = response.body
-    if not isinstance(body, bytes) or not body or response.headers.get("Content-Encoding"):
+    # As real servers do (nginx's gzip_min_length): a body this small is not worth compressing.
+    if not isinstance(body, bytes) or len(body) < MIN_COMPRESSED or response.headers.get("Content-Encoding"):
         return
     if not response.content_type.lower().startswith(COMPRESSED_TYPES):
         return
@@ -190,6 +220,7 @@ def build_app(seed: int = 0, profile: str = "web", files_root: str | None = None
     app[SEED], app[PROFILE], app[BEHAVIOUR] = seed, profile, behaviour
     app.on_response_prepare.append(compress_answer)
     app[FILES] = None if files_root is None else Path(files_root).resolve()
+    app.router.add_get("/", index)
     app.router.add_get("/health", health)
     app.router.add_get("/bytes/{n}", bytes_)
     app.router.add_route("*", "/delay/{ms}", delay)

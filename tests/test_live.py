@@ -19,9 +19,11 @@ import pyte
 COUNT = 300
 
 
-def on_a_terminal(args: list[str], term: str = "xterm-256color") -> tuple[list[str], str, int]:
+def on_a_terminal(args: list[str], term: str = "xterm-256color", scrolled: list | None = None
+                  ) -> tuple[list[str], str, int]:
     """Run loadtool on an 80x24 pseudo-terminal; returns each screen drawn (as it was after
-    each read), the last screen, and the exit code."""
+    each read), the last screen, and the exit code (``scrolled``, given a list: the lines
+    that scrolled off the top go in it)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {**os.environ, "TERM": term, "COLUMNS": "80", "LINES": "24"}
@@ -29,7 +31,7 @@ def on_a_terminal(args: list[str], term: str = "xterm-256color") -> tuple[list[s
     process = subprocess.Popen([sys.executable, "-m", "loadtool", *args], stdin=slave, stdout=slave, stderr=slave,
                                env=env, close_fds=True)
     os.close(slave)
-    screen = pyte.Screen(80, 24)
+    screen = pyte.HistoryScreen(80, 24, history=10_000)
     stream = pyte.ByteStream(screen)
     screens = []
     deadline = time.monotonic() + 90
@@ -54,6 +56,8 @@ def on_a_terminal(args: list[str], term: str = "xterm-256color") -> tuple[list[s
             process.kill()
             process.wait()
         os.close(master)
+    if scrolled is not None:
+        scrolled += ["".join(line[column].data for column in range(80)).rstrip() for line in screen.history.top]
     return screens, screens[-1] if screens else "", code
 
 
@@ -73,10 +77,65 @@ def test_the_live_view_changes_as_the_run_goes_and_leaves_the_report(server):
 
 
 def test_a_dumb_terminal_gets_the_progress_line_not_the_view(server):
+    """TERM=dumb cannot redraw: the progress comes as a line every few seconds, kept."""
     screens, final, code = on_a_terminal(["fetch", "--live", "--server", server.base_url, "/delay/100",
-                                          "-n", "30", "-c", "10"], term="dumb")
+                                          "-n", "300", "-c", "10"], term="dumb")
     assert code == 0 and not any("whole run" in screen for screen in screens)
-    assert re.search(r"ok\s+30 of 30", final)
+    assert re.search(r"async .*\d+/300 .*ops/s .*ETA", final), final
+    assert re.search(r"ok\s+300 of 300", final)
+
+
+def test_live_with_q_shows_the_view_and_no_report(server):
+    """-q quiets standard output; the view, asked for by name, is on stderr."""
+    screens, final, code = on_a_terminal(["fetch", "--live", "-q", "--server", server.base_url, "/delay/100",
+                                          "-n", "200", "-c", "10"])
+    assert code == 0 and any("whole run" in screen for screen in screens)
+    assert not re.search(r"ok\s+200 of 200", final)
+
+
+def test_a_sweeps_view_names_its_level_and_each_level_leaves_a_line(server):
+    screens, final, code = on_a_terminal(["sweep", "--live", "--server", server.base_url, "/delay/50",
+                                          "-c", "1,2,4", "-n", "40"])
+    assert code == 0
+    live = [screen for screen in screens if "whole run" in screen]
+    assert any("loadtool sweep · concurrency 1 (1 of 3)" in screen for screen in live)
+    assert not any(screen.startswith("loadtool fetch") for screen in live)
+    for screen in live:  # a rate and operations in flight from the first frame with an operation done
+        done = re.search(r"([\d,]+) of 40 \(", screen)
+        if done and int(done.group(1)) > 0:
+            assert "now 0 " not in screen and "in flight   0 of" not in screen, screen
+    kept = "\n".join(screens[-1:] + [screen for screen in screens if "(3 of 3) ·" in screen][:1])
+    for level in (1, 2, 3):  # the levels done stay on the screen, a line each
+        assert re.search(rf"sweep · concurrency \d \({level} of 3\) · async \(aiohttp\).*: 40 in", kept), kept
+
+
+def test_plans_pilot_is_shown_and_its_table_fits_80_columns():
+    scrolled = []
+    screens, final, code = on_a_terminal(["plan", "--pages", "1M", "--pilot", "1s", "--profile", "uniform"],
+                                         scrolled=scrolled)
+    assert code == 0
+    assert any(re.search(r"plan · pilot .* measuring \w+ \(\w+\) · [\d,]+ in flight", screen) for screen in screens)
+    printed = "\n".join(scrolled + [final])
+    table = printed[printed.index("way "):]
+    assert "…" not in table and "total time" in table and max(map(len, table.splitlines())) <= 80
+    bullets = table[table.index("assumptions:"):].splitlines()[1:]
+    assert bullets[0].startswith("• ") and all(line.startswith(("• ", "  ")) for line in bullets if line)
+
+
+def test_a_run_with_checks_and_a_long_url_fits_80_columns_and_splits_no_item(server):
+    url = server.url("/page/{i}?" + "&".join(f"parameter{k}=value{k}" for k in range(8)))
+    screens, final, code = on_a_terminal(["fetch", url, "-n", "50", "-c", "5", "--check", "status == 200",
+                                          "--check", "time < 60ms", "--check", "header Content-Type ~ html"])
+    assert code in (0, 1) and "…" not in final
+    lines = final.splitlines()
+    target = lines[lines.index(next(line for line in lines if line.startswith("target"))):]
+    target = target[:next(index for index, line in enumerate(target[1:], 1) if not line.startswith(" "))]
+    assert "".join(line[13:] for line in target) == url  # the whole URL, broken after its '&'s
+    assert all(line.endswith("&") for line in target[:-1])
+    checks = lines[next(index for index, line in enumerate(lines) if line.startswith("checks")):][:3]
+    names = ("status == 200", "time < 60ms", "header Content-Type ~ html")
+    for line, name in zip(checks, names):  # each check on its line, its rate beside it
+        assert re.fullmatch(rf"(checks)?\s+\d+\.\d%\s+{re.escape(name)}(\s+\([\d,]+ failed\))?", line), line
 
 
 def test_the_view_of_a_run_without_an_end_and_of_a_timed_one():

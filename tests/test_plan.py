@@ -1,6 +1,7 @@
 """loadtool plan and per-host politeness, as a user runs them."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -133,16 +134,71 @@ def rendered_at(width: int, renderable) -> list[str]:
     return console.file.getvalue().splitlines()
 
 
-def test_the_plan_fits_80_columns_and_cuts_no_cell(uniform_plan):
+@pytest.mark.parametrize("deadline", [True, False])
+def test_the_plan_fits_80_columns_and_cuts_no_cell(uniform_plan, deadline):
     from loadtool.report.plan import plan_table
+    from loadtool.units import format_duration
 
-    lines = rendered_at(80, plan_table(uniform_plan, "loadtool plan · 1,000,000 pages"))
-    assert max(map(len, lines)) <= 80 and not any("…" in line for line in lines)
+    plan = {**uniform_plan, "goal": {**uniform_plan["goal"], **({} if deadline else {"deadline_s": None})}}
+    lines = rendered_at(80, plan_table(plan, "loadtool plan · 1,000,000 pages"))
+    assert max(map(len, lines)) <= 80 and not any("…" in line for line in lines), "\n".join(lines)
     table = "\n".join(lines)
-    for option in uniform_plan["options"]:  # each way's numbers whole, the range with them
+    for option in uniform_plan["options"]:  # each way's numbers whole; the range whole or left out by name
         low, high = option["total_range_s"]
-        from loadtool.units import format_duration
-        assert f"{format_duration(low)}–{format_duration(high)})" in table
+        assert f"{format_duration(option['total_s'])}" in table
+        assert f"{format_duration(low)}–{format_duration(high)}" in table or "p10–p90" in table.split("in --format json")[0].splitlines()[-1]
         assert f"{option['throughput_per_s']:,.0f}" in table
     wide = "\n".join(rendered_at(200, plan_table(uniform_plan, "plan")))
     assert "memory" in wide and "deadline" in wide and "in --format json" not in wide
+
+
+def test_threads_are_measured_again_at_the_concurrency_the_plan_gives_them(monkeypatch):
+    """Threads' CPU per operation depends on how many contend for the GIL: the pilot runs the
+    threads way at the concurrency planned from its first measure, and plans with what it
+    measured there (the sequential way, one worker, is left as it was)."""
+    from types import SimpleNamespace
+
+    import loadtool.plan as plan
+    from loadtool.strategies import get
+    from loadtool.strategies.sizing import Goal, Way
+
+    legs = []
+
+    def leg(bound, progress, strategy, engine, **changes):
+        legs.append((strategy, changes["concurrency"]))
+        return SimpleNamespace(ops=1000, ok=1000, cpu_s=1.0)  # 1 ms a request there
+
+    monkeypatch.setattr(plan, "_phase", leg)
+    ways = (Way("sequential", "requests", 0.002, None, get("sequential").scale),
+            Way("threads", "requests", 0.002, None, get("threads").scale))
+    measured = plan.Measured(latency_mean_s=0.02, latency_p10_s=0.01, latency_p50_s=0.02, latency_p90_s=0.03,
+                             samples=1000, error_rate=0.0, spread=(0.9, 1.1), ways=ways, skipped=(), cores=2)
+    goal = Goal(pages=100_000, cores=2)
+    first = plan.options(replace(measured, ways=ways[1:]), goal)[0]
+    refined = plan._refined(None, None, measured, goal)
+    assert legs[0] == ("threads", first.concurrency) and all(strategy == "threads" for strategy, _ in legs)
+    assert refined.ways[0] == ways[0] and refined.ways[1].cpu_per_op_s == pytest.approx(0.001)
+    then = plan.options(refined, goal)[1]
+    assert then.throughput_per_s == pytest.approx(2 * first.throughput_per_s, rel=0.05) and len(legs) <= 2
+    assert plan._refined(None, None, measured, None) is measured  # no goal, nothing to aim at
+
+
+def test_a_way_with_nothing_done_in_its_leg_is_run_longer_before_it_is_left_out(monkeypatch):
+    """A pool of processes still starting finished nothing in half a second ("Not planned:
+    processes: no operation finished within 0.5s", two plans in three): once more, longer."""
+    from types import SimpleNamespace
+
+    import loadtool.plan as plan
+
+    legs = []
+
+    def leg(bound, progress, strategy, engine, **changes):
+        legs.append(changes["duration_s"])
+        return SimpleNamespace(ops=len(legs) - 1, cpu_s=0.01, memory_per_worker_bytes=1)
+
+    monkeypatch.setattr(plan, "_phase", leg)
+    way = plan._way_measured(None, None, "processes", "requests", 0.5)
+    assert legs == [0.5, 0.5 * plan.LONGER_LEG] and way.cpu_per_op_s == pytest.approx(0.01)
+    legs.clear()
+    monkeypatch.setattr(plan, "_phase", lambda *args, **changes: legs.append(1) or SimpleNamespace(ops=0))
+    assert plan._way_measured(None, None, "processes", "requests", 0.5) == "no operation finished within 2.0s"

@@ -53,7 +53,7 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
         jobs = operation_jobs(targets, chosen, options)
         raw = None if delivery.raw is None else delivery.raw.for_run
         return run_then_deliver(delivery, lambda: prepared(jobs[0], lambda: compare(
-            jobs[0], chosen, delivery.progress_factory(), raw, also=jobs[1:])))
+            jobs[0], chosen, delivery.progress_factory(leave=True), raw, also=jobs[1:])))
     # Built for one of the chosen strategies that runs --engine (cluster first, so its
     # options are checked); each strategy then runs it with the engine it has.
     options["strategy"], options["engine"] = compare_strategy(chosen, options["engine"])
@@ -62,8 +62,8 @@ def command(targets, read_files, crawl, parse, strategies, body, headers, verify
         options["count"] = str(COMPARE_COUNT)
     job = experiment_job(targets, read_files, body, headers, verify, options)
     raw = None if delivery.raw is None else delivery.raw.for_run
-    return run_then_deliver(delivery, lambda: prepared(job, lambda: compare(job, chosen, delivery.progress_factory(),
-                                                                            raw)))
+    progress = delivery.progress_factory(leave=True)
+    return run_then_deliver(delivery, lambda: prepared(job, lambda: compare(job, chosen, progress, raw)))
 
 
 def operation_jobs(targets: tuple[str, ...], chosen: tuple[str, ...], options: dict) -> list:

@@ -96,16 +96,17 @@ class Delivery:
                        "machine can read them", err=True)
         return delivery
 
-    def progress_factory(self, what: str | None = None):
+    def progress_factory(self, what: str | None = None, leave: bool = False):
         """What watches each run: the live progress line (on a terminal) and the
-        --prometheus exporter, as one context-manager factory of (job, layout, sink); or None."""
+        --prometheus exporter, as one context-manager factory of (job, layout, sink); or None
+        (``what`` and ``leave``: as ``live_view`` takes them)."""
         watchers = []
-        if self.live and not self.quiet:
+        if self.live:  # asked for by name: shown on stderr whatever -q does to stdout
             from ..report.live import can_redraw, live_view
 
             if can_redraw():
-                watchers.append(live_view if what is None else partial(live_view, what=what))
-        if not watchers and self.progress and not self.quiet and sys.stderr.isatty():
+                watchers.append(partial(live_view, what=what, leave=leave))
+        if not watchers and self.progress and (not self.quiet or self.live) and sys.stderr.isatty():
             from ..report.progress import live_progress
 
             watchers.append(live_progress)

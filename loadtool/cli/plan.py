@@ -122,19 +122,25 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
     from ..report import plan as plan_report
     from ..report import report_module
     from ..units import format_duration
-    from .deliver import Delivery, could_not_start, print_renderable, write
+    from .deliver import could_not_start, print_renderable, write
 
-    factory = Delivery(progress=progress).progress_factory()
+    import sys
+    from contextlib import nullcontext
+
+    from ..report.progress import pilot_progress
+
+    shown = pilot_progress() if progress and not quiet and sys.stderr.isatty() else nullcontext()
     started = time.perf_counter()
     try:
-        if crawl:
-            from ..crawl import Crawl, CrawlOptions
+        with shown as factory:
+            if crawl:
+                from ..crawl import Crawl, CrawlOptions
 
-            crawl_options = CrawlOptions(max_pages=0, parse=parse)
-            Crawl(crawl_options)  # a bad --parse is a usage error now, before the pilot
-            measured = pilot_crawl(job, pilot_s, crawl_options, factory)
-        else:
-            measured = pilot(job, pilot_s, factory)
+                crawl_options = CrawlOptions(max_pages=0, parse=parse)
+                Crawl(crawl_options)  # a bad --parse is a usage error now, before the pilot
+                measured = pilot_crawl(job, pilot_s, crawl_options, factory)
+            else:
+                measured = pilot(job, pilot_s, factory, goal)
     except RuntimeError as exc:
         return could_not_start(exc)
     took_s = time.perf_counter() - started

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
 from .flags import group, grouped_command, options_for
@@ -44,5 +46,6 @@ def command(targets, read_files, levels, min_gain, p99_max, body, headers, verif
     options["concurrency"] = str(max(level_list))
     job = experiment_job(targets, read_files, body, headers, verify, options)
     raw = None if delivery.raw is None else delivery.raw.for_run
+    progress_for = partial(delivery.progress_factory, leave=True)
     return run_then_deliver(delivery, lambda: prepared(job, lambda: sweep(
-        job, level_list, count_given, gain, p99_max_ms, progress=delivery.progress_factory(), raw=raw)))
+        job, level_list, count_given, gain, p99_max_ms, raw=raw, progress_for=progress_for)))

@@ -64,20 +64,25 @@ class Sweep:
 
 def sweep(job: Job, levels: tuple[int, ...] = SWEEP_LEVELS, count_given: bool = True,
           min_gain: float = 0.10, p99_max_ms: float | None = None,
-          progress: ProgressFactory | None = None, raw: RawRuns | None = None) -> Sweep:
+          progress: ProgressFactory | None = None, raw: RawRuns | None = None,
+          progress_for: Callable[[str], ProgressFactory | None] | None = None) -> Sweep:
     """Run ``job`` at each concurrency level and find the knee (``raw``: as in ``compare``,
-    each level's records to ``raw("c<level>")``).
+    each level's records to ``raw("c<level>")``; ``progress_for``: given what a level is
+    — "sweep · concurrency 8 (4 of 4)" — its progress, so a view names the level).
 
     Without ``count_given`` (and without a duration), each level does
     ``SWEEP_ROUNDS`` × its concurrency operations, so every level runs about as long.
     """
     results = []
+    ordered = sorted(set(levels))
     with ready(job) as bound:
-        for level in sorted(set(levels)):
+        for number, level in enumerate(ordered, 1):
             leveled = strategies.get(bound.strategy).at_concurrency(bound, level)
             if not count_given and bound.duration_s is None:
                 leveled = replace(leveled, count=max(SWEEP_MIN_COUNT, SWEEP_ROUNDS * level))
-            results.append(measure(leveled, progress, raw=None if raw is None else raw(f"c{level}")))
+            shown = progress if progress_for is None else progress_for(
+                f"sweep · concurrency {level:,} ({number} of {len(ordered)})")
+            results.append(measure(leveled, shown, raw=None if raw is None else raw(f"c{level}")))
             if results[-1].interrupted:
                 break
     return Sweep(results, knee_of(results, min_gain, p99_max_ms))

@@ -85,7 +85,7 @@ class Columns:
 
         table, dropped = self.layout(options.max_width)
         if self.title:
-            yield Text(self.title)
+            yield Wrapped(self.title)
         yield table
         if self.caption:
             yield Text(self.caption)
@@ -113,7 +113,10 @@ class Summary:
         room = max(width - label_width - 2, 20)
         out = []
         for label, text in self.rows:
-            wrapped = [text] if self.plain else wrap_items(text, room)
+            # A text of several lines (a check a line) keeps them, each wrapped on its own and
+            # under the text, never under the label, piped or not.
+            wrapped = [piece for line in text.split("\n")
+                       for piece in ([line] if self.plain else wrap_items(line, room))]
             out += [(label if index == 0 else "", line) for index, line in enumerate(wrapped)]
         return [(label.ljust(label_width), line) for label, line in out]
 
@@ -139,8 +142,46 @@ def wrap_items(text: str, width: int) -> list[str]:
             continue
         if line:
             lines.append(line)
-        pieces = textwrap.wrap(item, width, break_long_words=False, break_on_hyphens=False) or [""]
+        pieces = wrap_words(item, width) or [""]
         lines += pieces[:-1]
         line = pieces[-1]
     lines.append(line)
     return lines
+
+
+#: Where a word too long for a line (a URL) is broken: after one of these, the last that fits.
+BREAKS = "&/?;,"
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken between words; a word longer than a line
+    (a URL) after the last of BREAKS that fits — between a URL's parameters or its path's
+    parts, not inside one — or, with none, at the width."""
+    lines = []
+    for line in textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False):
+        while len(line) > width:
+            cut = max(line.rfind(mark, 0, width) for mark in BREAKS) + 1 or width
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
+
+
+@dataclass
+class Wrapped:
+    """A line of text (a report's title) wrapped to the width it is printed in by
+    ``wrap_words``: never cut, a URL broken between its parts."""
+
+    text: str
+    style: str = ""
+    #: Spaces before every line but the first (a bullet's hanging indent).
+    hanging: int = 0
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        first, *rest = wrap_words(self.text, options.max_width) or [""]
+        if rest:
+            rest = wrap_words(self.text[len(first):].lstrip(), options.max_width - self.hanging)
+        for index, line in enumerate([first, *rest]):
+            yield Text(" " * self.hanging * (index > 0) + line, style=self.style, no_wrap=True)

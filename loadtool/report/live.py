@@ -20,10 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ..metrics import mean_of
 from ..units import format_duration
 
 #: Seconds of throughput the sparkline shows, and of latency "now" summarises.
 SPARK_S, RECENT_S = 60, 5
+#: Before this much of a run, its last whole second says little: rates are the run's so far.
+STEADY_S = 2.0
 BLOCKS = " ▁▂▃▄▅▆▇█"
 PERCENTILES = (("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9))
 
@@ -58,9 +61,12 @@ def capture(stats, elapsed_s: float, open_model: bool) -> Frame:
     # The current second is under way: its rate would read low, so the sparkline ends before it.
     counts = stats.series.counts(last, SPARK_S + 1)
     window = stats.series.recent(last, RECENT_S)
+    if elapsed_s >= STEADY_S:
+        in_flight = stats.series.concurrency(last - 1)
+    else:  # no whole second yet: Little's law over the run so far
+        in_flight = stats.ops / elapsed_s * mean_of(stats.latency) / 1e6 if stats.ops else 0.0
     return Frame(stats.ops, stats.failed, elapsed_s, counts[:-1], _percentiles(window), _percentiles(stats.latency),
-                 dict(stats.status), dict(stats.errors), stats.series.concurrency(last - 1),
-                 stats.behind_us / 1e6 if open_model else None)
+                 dict(stats.status), dict(stats.errors), in_flight, stats.behind_us / 1e6 if open_model else None)
 
 
 def sparkline(values: list[int], width: int) -> str:
@@ -93,8 +99,8 @@ def rows(job, layout, frame: Frame) -> list[tuple[str, str]]:
         eta = max(job.duration_s - frame.elapsed_s, 0.0)
         amount = f"{frame.ops:,} in {format_duration(frame.elapsed_s)} of {format_duration(job.duration_s)}"
     bar = "█" * round(share * 30) + "░" * (30 - round(share * 30))
-    now = frame.per_second[-1] if frame.per_second else 0
     mean = frame.ops / frame.elapsed_s if frame.elapsed_s > 0 else 0.0
+    now = frame.per_second[-1] if frame.per_second and frame.elapsed_s >= STEADY_S else round(mean)
     out = [
         ("progress", f"{bar}   {amount}   ETA {format_duration(eta) if eta is not None else '-'}"),
         ("ops/s", f"now {now:,}   mean {mean:,.0f}   failed {frame.failed:,}"),
@@ -133,9 +139,11 @@ def can_redraw() -> bool:
 
 
 @contextmanager
-def live_view(job, layout, sink, refresh_s: float = 0.25, what: str | None = None) -> Iterator[None]:
+def live_view(job, layout, sink, refresh_s: float = 0.25, what: str | None = None,
+              leave: bool = False) -> Iterator[None]:
     """Show the live view of a run on stderr until it ends (``what``: the command, when the
-    job's kind does not say it — a crawl)."""
+    job's kind does not say it — a crawl — or which of several runs; ``leave``: one run of
+    several, which leaves a line of how it went when its view steps aside)."""
     from .progress import redrawn
 
     started = time.perf_counter()
@@ -145,5 +153,15 @@ def live_view(job, layout, sink, refresh_s: float = 0.25, what: str | None = Non
         elapsed = max(time.perf_counter() - started, 1e-9)
         return view(job, layout, sink.read(lambda stats: capture(stats, elapsed, open_model)), what)
 
-    with redrawn(frame, "live view", 0.0, refresh_s):
+    def ended():
+        from rich.text import Text
+
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        done = sink.read(lambda stats: capture(stats, elapsed, open_model))
+        p99 = done.whole_ms.get("p99") if done.whole_ms else None
+        return Text(f"{what or job.kind} · {job.strategy} ({job.engine}) · {layout}: {done.ops:,} in "
+                    f"{format_duration(elapsed)}, {done.ops / elapsed:,.0f} ops/s, "
+                    f"p99 {'-' if p99 is None else format_duration(p99 / 1000)}, failed {done.failed:,}", style="dim")
+
+    with redrawn(frame, "live view", 0.0, refresh_s, after=ended if leave else None):
         yield

@@ -9,11 +9,6 @@ from ..strategies.sizing import way_label
 from ..units import format_bytes, format_duration
 
 
-def _total(option: dict[str, Any]) -> str:
-    low, high = option["total_range_s"]
-    return f"{format_duration(option['total_s'])} ({format_duration(low)}–{format_duration(high)})"
-
-
 def _deadline(option: dict[str, Any]) -> str:
     return {True: "yes", False: "no", None: "-"}[option["meets_deadline"]]
 
@@ -22,24 +17,28 @@ def plan_table(plan: dict[str, Any], title: str):
     from rich.console import Group
     from rich.text import Text
 
-    from .fit import Column, Columns
+    from .fit import Column, Columns, Wrapped
 
     deadline = plan["goal"].get("deadline_s") is not None
     names = ["way", "concurrency", "machines", "ops/s" if plan.get("operation") else "pages/s", "bound by",
-             "total time (p10–p90)"]
+             "total time", "p10–p90"]
     rows = []
     for option in plan["options"]:
         way = way_label(option["strategy"], option["engine"])
         memory = "-" if option["memory_bytes"] is None else format_bytes(option["memory_bytes"])
+        low, high = option["total_range_s"]
         rows.append([way, f"{option['concurrency']:,}", f"{option['machines']:,}",
-                     f"{option['throughput_per_s']:,.0f}", option["bound"], _total(option)]
+                     f"{option['throughput_per_s']:,.0f}", option["bound"], format_duration(option["total_s"]),
+                     f"{format_duration(low)}–{format_duration(high)}"]
                     + ([_deadline(option)] if deadline else [])
                     + [memory + ("/machine" if option["machines"] > 1 and memory != "-" else "")])
-    # A narrow terminal leaves out memory, then whether the deadline is met (machines are sized to meet it).
-    columns = [Column(name, "left" if name in ("way", "bound by") else "right", name in ("deadline", "memory"))
+    # A narrow terminal leaves out memory, then whether the deadline is met (machines are sized to
+    # meet it), then the time's range: never a cell cut.
+    optional = ("deadline", "memory", "p10–p90")
+    columns = [Column(name, "left" if name in ("way", "bound by") else "right", name in optional)
                for name in names + (["deadline"] if deadline else []) + ["memory"]]
-    notes = Text("\n".join(f"• {line}" for line in plan["assumptions"]), style="dim")
-    return Group(Columns(columns, rows, title=title), Text("assumptions:"), notes)
+    notes = [Wrapped(f"• {line}", style="dim", hanging=2) for line in plan["assumptions"]]
+    return Group(Columns(columns, rows, title=title), Text("assumptions:"), *notes)
 
 
 def check_text(checked) -> str:

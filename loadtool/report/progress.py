@@ -18,6 +18,8 @@ from ..units import format_duration
 
 #: A run that has done this many operations without one success is probably hitting a dead target.
 DOWN_AFTER = 5
+#: On a terminal that cannot redraw (TERM=dumb), the progress is a new line this often.
+DUMB_EVERY_S = 2.0
 
 
 class _Rate:
@@ -78,10 +80,41 @@ def live_progress(job, layout, sink, delay_s: float = 1.0, refresh_s: float = 0.
 
 
 @contextmanager
-def redrawn(frame: Callable[[], Any], name: str, delay_s: float, refresh_s: float) -> Iterator[None]:
+def pilot_progress(delay_s: float = 0.5, refresh_s: float = 0.25) -> Iterator[Callable]:
+    """One line over the whole pilot of ``loadtool plan`` (its runs are too short for a
+    progress line each): how long so far, and what it measures now. Yields the progress factory to
+    give each of the pilot's runs; it only notes what the run is."""
+    from contextlib import nullcontext
+
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table
+
+    started, now = time.perf_counter(), {"what": "starting"}
+
+    def factory(job, layout, sink):
+        now["what"] = f"{job.strategy} ({job.engine}) · {layout.in_flight:,} in flight"
+        return nullcontext()
+
+    def frame():
+        elapsed = time.perf_counter() - started
+        line = Table.grid(padding=(0, 1))
+        # The pilot runs until what it measures is known (often past --pilot): a pulse, not a bar.
+        line.add_row("[bold]plan · pilot[/]", ProgressBar(total=None, width=10), format_duration(elapsed),
+                     f"measuring {now['what']}")
+        return line
+
+    with redrawn(frame, "pilot's progress line", delay_s, refresh_s):
+        yield factory
+
+
+@contextmanager
+def redrawn(frame: Callable[[], Any], name: str, delay_s: float, refresh_s: float,
+            after: Callable[[], Any] | None = None) -> Iterator[None]:
     """``frame()`` drawn on stderr from ``delay_s`` after the start, redrawn every ``refresh_s``,
     and gone when the block ends (transient), from a thread of its own: the progress line's
-    and the live view's. One that cannot draw says so in a line and lets the run go on."""
+    and the live view's; ``after()``, if given, is printed in its place and stays (one run of
+    several leaves a line, so the screen is never blank between them). One that cannot draw
+    says so in a line and lets the run go on."""
     from rich.console import Console
     from rich.live import Live
 
@@ -91,6 +124,11 @@ def redrawn(frame: Callable[[], Any], name: str, delay_s: float, refresh_s: floa
         if finished.wait(delay_s):
             return
         try:
+            if console.is_dumb_terminal:  # it cannot redraw: a line every DUMB_EVERY_S instead
+                console.print(frame())
+                while not finished.wait(DUMB_EVERY_S):
+                    console.print(frame())
+                return
             with Live(frame(), console=console, auto_refresh=False, transient=True) as live:
                 while not finished.wait(refresh_s):
                     live.update(frame(), refresh=True)
@@ -104,3 +142,5 @@ def redrawn(frame: Callable[[], Any], name: str, delay_s: float, refresh_s: floa
     finally:
         finished.set()
         thread.join()
+        if after is not None:
+            console.print(after())

@@ -14,6 +14,7 @@ from typing import Any
 from ..metrics import recorded
 from ..names import ENGINE_CLASSES, lean_engine
 from ..units import format_bytes, format_duration, plural
+from .fit import GAP
 
 
 
@@ -41,7 +42,8 @@ def summary_lines(result) -> list[tuple[str, str]]:
     if result.ideal_s:  # an ideal of 0 (no latency of its own, /health) says nothing
         ideal = f"   ideal {format_duration(result.ideal_s)}, efficiency {_pct(result.efficiency)}"
     rows = [
-        ("target", _target_line(result)),
+        # What follows the target in parentheses is an item of its own: never split inside.
+        ("target", _target_line(result).replace(" (", GAP + "(", 1)),
         ("wall time", f"{format_duration(result.wall_s)}{ideal}"),
         *([("cluster", f"{format_duration(result.details['startup_s'])} starting and warming its workers, "
                        f"{format_duration(result.details.get('stop_s', 0))} stopping: not in the wall time")]
@@ -243,7 +245,7 @@ def checks_note(result) -> str:
         evaluated = counts["passed"] + counts["failed"]
         rate = f"{counts['passed'] / evaluated:.1%}" if evaluated else "not run"
         failed = f"  ({counts['failed']:,} failed)" if counts["failed"] else ""
-        lines.append(f"{rate:>7}  {name}{failed}")
+        lines.append(f"{rate:<6}  {name}{failed}")  # left-aligned: a line's leading spaces would be lost
     prefix = wanted(result.job.fetch)
     if prefix:
         lines.append(f"(bodies read to their first {format_bytes(prefix)}: --check-body)")
@@ -401,12 +403,12 @@ def table(results: Sequence, histogram: bool | None = None):
     from rich.console import Group
     from rich.text import Text
 
-    from .fit import Column, Columns, Summary
+    from .fit import Column, Columns, Summary, Wrapped
 
     if len(results) == 1:
         # The title is a line of its own: as a table's title it would wrap at the table's width.
         result = results[0]
-        parts = [Text(title(result)), Summary(summary_lines(result))]
+        parts = [Wrapped(title(result)), Summary(summary_lines(result))]
         if result.stats.step_times.steps:
             parts.append(steps_table(result))
         shown = result.ops > HISTOGRAM_OVER if histogram is None else histogram

@@ -106,16 +106,18 @@ def format_duration(seconds: float | None) -> str:
     """A short human reading of a duration: ``850µs``, ``12.3ms``, ``4.21s``, ``3m05s``."""
     if seconds is None:
         return "-"
-    if seconds < 1e-3:
+    # Each reading is rounded first, and one that rounds up to the next unit takes that unit
+    # (999.7µs is 1ms, not "1000µs"; 0.99999s is 1s, not "1e+03ms"; 59.99s is 1m00s).
+    if round(seconds * 1e6) < 1000:
         return f"{seconds * 1e6:.0f}µs"
-    if seconds < 1:
+    if float(f"{seconds * 1e3:.3g}") < 1000:
         return f"{seconds * 1e3:.3g}ms"
-    if seconds < 60:
+    if float(f"{seconds:.3g}") < 60:
         return f"{seconds:.3g}s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
+    if round(seconds) < 3600:
+        minutes, secs = divmod(round(seconds), 60)
         return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
+    hours, minutes = divmod(round(seconds / 60), 60)  # to the nearest minute, not down to it
     return f"{hours}h{minutes:02d}m"
 
 
@@ -123,8 +125,10 @@ def format_bytes(count: float, si: bool = False) -> str:
     """A short human reading of a byte count in binary units (``si``: decimal, 1 kB = 1000 B)."""
     step, units = (1000, ("B", "kB", "MB", "GB")) if si else (1024, ("B", "KiB", "MiB", "GiB"))
     for unit in units:
-        if abs(count) < step or unit == units[-1]:
-            return f"{count:.0f}{unit}" if unit == "B" else f"{count:.1f}{unit}"
+        # As shown (rounded): 1,073,689,396 bytes are 1.0GiB, not "1024.0MiB".
+        shown = f"{count:.0f}{unit}" if unit == "B" else f"{count:.1f}{unit}"
+        if abs(float(shown.removesuffix(unit))) < step or unit == units[-1]:
+            return shown
         count /= step
     raise AssertionError("unreachable")
 

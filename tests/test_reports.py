@@ -263,3 +263,21 @@ def test_compare_sweep_and_a_run_fit_80_columns_and_cut_no_value(server):
     header = next(line for line in rendered_at(80, table(compared)) if line.startswith("strategy"))
     assert len(header.split()) < len(COLUMNS)  # some left out at 80 columns ...
     assert "speed-up" in header  # ... never the lesson of compare
+
+
+@pytest.mark.parametrize("count, flag, drawn", [(1000, None, False), (1001, None, True), (10, "--histogram", True),
+                                                (1001, "--no-histogram", False)])
+def test_the_latency_bars_are_drawn_for_runs_over_1000_operations_unless_told(loadtool_cli, server, count, flag,
+                                                                              drawn):
+    out = loadtool_cli("fetch", "/health", "--server", server.base_url, "-n", str(count), "-e", "fast",
+                       *([flag] if flag else []))
+    assert out.exit_code == 0 and ("latency histogram" in out.stdout) == drawn
+
+
+def test_statuses_read_in_the_order_of_their_codes():
+    """Ordered by count, a crawl's '404 ×99  301 ×94' and the next run's '301 ×96  404 ×90'
+    read as different reports."""
+    from loadtool.report.text import statuses
+
+    assert statuses({404: 99, 200: 1807, 301: 94}) == "200 ×1,807  301 ×94  404 ×99"
+    assert statuses({}) == "none"

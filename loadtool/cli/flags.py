@@ -82,6 +82,8 @@ def declare(option: Option, command: str, **overrides) -> Callable:
         kwargs["multiple"] = True
     if option.switch and "/" not in option.flags[0]:
         kwargs["is_flag"] = True
+    elif option.switch:  # --x/--no-x: click makes an unset pair False; None here means "not said"
+        kwargs["default"] = option.default
     kwargs.update(overrides)
     return click.option(*option.flags, option.name, **kwargs)
 

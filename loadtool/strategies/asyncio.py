@@ -10,6 +10,7 @@ state machines instead (``strategies.loop``). uvloop is used when installed.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from .. import engines
 from ..engines.policy import Policy
@@ -64,15 +65,32 @@ LAG_TICK_S, LAG_FLOOR_S = 0.02, 0.002
 
 async def _watch_lag(details: dict) -> None:
     """Sum, in ``details["loop_blocked_s"]``, how long the loop was blocked: how late a timer
-    that should wake it every LAG_TICK_S was, where it was late past LAG_FLOOR_S."""
+    that should wake it every LAG_TICK_S was, where it was late past LAG_FLOOR_S — and off
+    the CPU, not waiting for one. A loop busy with many callbacks is late too, but on the CPU;
+    one on a busy machine waits for a CPU; one blocked by a call (time.sleep, a socket read)
+    waits for neither."""
     loop = asyncio.get_running_loop()
     details["loop_blocked_s"] = 0.0
     while True:
-        start = loop.time()
+        start, (ran, queued) = loop.time(), _scheduled()
         await asyncio.sleep(LAG_TICK_S)
-        late = loop.time() - start - LAG_TICK_S
+        took = loop.time() - start
+        late = took - LAG_TICK_S
         if late > LAG_FLOOR_S:
-            details["loop_blocked_s"] += late
+            now_ran, now_queued = _scheduled()
+            # Off the CPU, less the time it waited for a CPU another process had (a busy machine).
+            details["loop_blocked_s"] += min(late, max(took - (now_ran - ran) - (now_queued - queued), 0.0))
+
+
+def _scheduled() -> tuple[float, float]:
+    """This thread's seconds on a CPU, and waiting for one (runnable, another thread running):
+    Linux's schedstat; elsewhere its CPU time, and no wait known."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as stat:
+            ran_ns, queued_ns, _ = stat.read().split()
+        return int(ran_ns) / 1e9, int(queued_ns) / 1e9
+    except (OSError, ValueError):
+        return time.thread_time(), 0.0
 
 
 class Async(Strategy):

@@ -396,6 +396,17 @@ async def landed(reader, writer, path):
     return True
 
 
+async def slow_500(reader, writer, path):
+    """500, after 0.6 of the timeout: a retry is made, and the deadline falls inside it."""
+    await asyncio.sleep(TIMEOUT_S * 0.6)
+    writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+    return True
+
+
+# Not a row of the suite (with no retries it is a plain 500): the retry test's server.
+BEHAVIOURS["slow-500"] = slow_500
+
+
 # Two behaviours live on ports of their own: nothing is read there, or nothing accepted.
 def _redirect_chain(hops: int) -> Handler:
     async def chain(reader, writer, path):

@@ -56,3 +56,26 @@ def test_throughput_thresholds_use_ops_per_second():
     result = _result([5] * 100, wall_s=0.5)
     assert parse_threshold("rps<300").failed(result)
     assert not parse_threshold("rps<100").failed(result)
+
+
+@pytest.mark.parametrize("op, at, below, above", [
+    # --fail-if says when to fail: at the limit itself, only the operators with '=' fail.
+    (">", False, False, True), (">=", True, False, True), ("<", False, True, False), ("<=", True, True, False)])
+@pytest.mark.parametrize("limit, unit", [("3", "count"), ("3%", "share")])
+def test_every_operator_at_its_boundary(op, at, below, above, limit, unit):
+    """100 operations with 2, 3 and 4 errors: the count (or share) just under, at and just
+    over the limit of 3 (3%)."""
+    threshold = parse_threshold(f"errors{op}{limit}")
+    assert threshold.unit == unit
+    for failed, expected in ((2, below), (3, at), (4, above)):
+        assert threshold.failed(_result([5] * (100 - failed), failed=failed)) is expected, (op, failed)
+
+
+def test_a_throughput_at_its_limit_and_a_latency_at_its_value():
+    """rps reads operations over the wall time (150 in 0.5 s: 300 a second); a latency limit
+    reads the histogram's value, so 'p50>V' with V the p50 itself does not fail."""
+    result = _result([5] * 150, wall_s=0.5)
+    assert not parse_threshold("rps<300").failed(result) and parse_threshold("rps<=300").failed(result)
+    assert parse_threshold("rps<301").failed(result) and not parse_threshold("rps>300").failed(result)
+    p50 = result.latency_ms["p50"]
+    assert not parse_threshold(f"p50>{p50}ms").failed(result) and parse_threshold(f"p50>={p50}ms").failed(result)

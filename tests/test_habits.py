@@ -69,14 +69,6 @@ def test_the_format_follows_the_output_files_extension(loadtool_cli, server, tmp
     assert (tmp_path / "run.csv").read_text().startswith("strategy,")
 
 
-def test_plan_o_writes_the_file_and_shows_the_table(loadtool_cli, tmp_path):
-    out = loadtool_cli("plan", "--pages", "1000", "--pilot", "2s", "--profile", "api", "--no-progress",
-                       "-o", str(tmp_path / "plan.json"))
-    assert out.exit_code == 0, out.stderr
-    assert json.loads((tmp_path / "plan.json").read_text())["schema"] == "loadtool.plan/1"
-    assert out.stdout.startswith("loadtool plan") and "{" not in out.stdout.splitlines()[0]
-
-
 def test_http_2_alone_picks_the_engine_that_speaks_it(loadtool_cli, server):
     # The fixture speaks HTTP/1.1 only, so the answers fail as protocol errors — from curl,
     # where before the run was refused with "--http 2 needs --engine curl".

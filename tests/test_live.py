@@ -3,62 +3,12 @@ terminal emulator (pyte), the screen read as the run goes and after it ends."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
+import json
 import re
-import select
-import struct
-import subprocess
-import sys
-import termios
-import time
 
-import pyte
+from terminal import on_a_terminal
 
 COUNT = 300
-
-
-def on_a_terminal(args: list[str], term: str = "xterm-256color", scrolled: list | None = None
-                  ) -> tuple[list[str], str, int]:
-    """Run loadtool on an 80x24 pseudo-terminal; returns each screen drawn (as it was after
-    each read), the last screen, and the exit code (``scrolled``, given a list: the lines
-    that scrolled off the top go in it)."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    env = {**os.environ, "TERM": term, "COLUMNS": "80", "LINES": "24"}
-    env.pop("NO_COLOR", None)
-    process = subprocess.Popen([sys.executable, "-m", "loadtool", *args], stdin=slave, stdout=slave, stderr=slave,
-                               env=env, close_fds=True)
-    os.close(slave)
-    screen = pyte.HistoryScreen(80, 24, history=10_000)
-    stream = pyte.ByteStream(screen)
-    screens = []
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 1.0)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the process ended and closed the terminal
-                break
-            if not chunk:
-                break
-            stream.feed(chunk)
-            screens.append("\n".join(line.rstrip() for line in screen.display))
-        code = process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
-    if scrolled is not None:
-        scrolled += ["".join(line[column].data for column in range(80)).rstrip() for line in screen.history.top]
-    return screens, screens[-1] if screens else "", code
 
 
 def test_the_live_view_changes_as_the_run_goes_and_leaves_the_report(server):
@@ -109,13 +59,22 @@ def test_a_sweeps_view_names_its_level_and_each_level_leaves_a_line(server):
         assert re.search(rf"sweep · concurrency \d \({level} of 3\) · async \(aiohttp\).*: 40 in", kept), kept
 
 
-def test_plans_pilot_is_shown_and_its_table_fits_80_columns():
+def test_plans_pilot_is_shown_its_table_fits_80_columns_and_o_writes_the_file(tmp_path):
+    """One plan on a terminal: a line during its pilot; then, with -o, the file written and
+    the table still shown (a file named is not a format asked for), at 80 columns, with what
+    politeness allows and how long the pilot took."""
     scrolled = []
-    screens, final, code = on_a_terminal(["plan", "--pages", "1M", "--pilot", "1s", "--profile", "uniform"],
-                                         scrolled=scrolled)
+    screens, final, code = on_a_terminal(["plan", "--pages", "100k", "--pilot", "1s", "--profile", "api",
+                                          "--hosts", "50", "--per-host-rate", "10/s",
+                                          "-o", str(tmp_path / "plan.json")], scrolled=scrolled)
     assert code == 0
     assert any(re.search(r"plan · pilot .* measuring \w+ \(\w+\) · [\d,]+ in flight", screen) for screen in screens)
+    assert json.loads((tmp_path / "plan.json").read_text())["schema"] == "loadtool.plan/1"
     printed = "\n".join(scrolled + [final])
+    # Capacity levels and ways of at least 0.5 s each: more than a 1 s pilot, and said.
+    assert re.search(r"^loadtool plan · 100,000 pages · pilot 1s \(took [\d.]+s\)", printed, re.M)
+    assert "Politeness over 50 hosts caps the whole job at 500 pages/s" in " ".join(printed.split())
+    assert "politeness" in printed  # a way bound by it
     table = printed[printed.index("way "):]
     assert "…" not in table and "total time" in table and max(map(len, table.splitlines())) <= 80
     bullets = table[table.index("assumptions:"):].splitlines()[1:]

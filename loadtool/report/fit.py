@@ -15,6 +15,7 @@ nothing is dropped there.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,20 +152,27 @@ def wrap_items(text: str, width: int) -> list[str]:
 
 #: Where a word too long for a line (a URL) is broken: after one of these, the last that fits.
 BREAKS = "&/?;,"
+NO_BREAK = "\xa0"
+#: The longest text in parentheses kept on one line.
+WHOLE_ASIDE = 30
 
 
 def wrap_words(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width``, broken between words; a word longer than a line
     (a URL) after the last of BREAKS that fits — between a URL's parameters or its path's
-    parts, not inside one — or, with none, at the width."""
+    parts, not inside one — or, with none, at the width; a text in parentheses is kept whole
+    where it fits a line."""
+    # A short text in parentheses — "(profile web, seed 0)" — is one word: its spaces no-break
+    # ones. A long one (a sentence's aside) wraps as any text does.
+    kept = re.sub(r"\([^()]{0,%d}\)" % WHOLE_ASIDE, lambda group: group.group(0).replace(" ", NO_BREAK), text)
     lines = []
-    for line in textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False):
+    for line in textwrap.wrap(kept, width, break_long_words=False, break_on_hyphens=False):
         while len(line) > width:
             cut = max(line.rfind(mark, 0, width) for mark in BREAKS) + 1 or width
             lines.append(line[:cut])
             line = line[cut:]
         lines.append(line)
-    return lines
+    return [line.replace(NO_BREAK, " ") for line in lines]
 
 
 @dataclass

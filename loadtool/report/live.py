@@ -110,7 +110,8 @@ def rows(job, layout, frame: Frame) -> list[tuple[str, str]]:
         text = "   ".join(f"{name} {_ms(value)}" for name, value in shown.items()) if shown else "-"
         out.append((label, text))
     if job.kind == "fetch":
-        out.append(("status", _counts(frame.status)))
+        out.append(("status", "   ".join(f"{code} ×{count:,}" for code, count in sorted(frame.status.items())[:6])
+                               or "none yet"))
     if frame.errors:
         out.append(("errors", _counts(frame.errors)))
     in_flight = f"{frame.in_flight:,.0f} of {layout.in_flight:,}"

@@ -14,7 +14,6 @@ from typing import Any
 from ..metrics import recorded
 from ..names import ENGINE_CLASSES, lean_engine
 from ..units import format_bytes, format_duration, plural
-from .fit import GAP
 
 
 
@@ -34,6 +33,12 @@ def _counts(counter: dict[Any, int]) -> str:
     return "  ".join(f"{key} ×{count:,}" for key, count in sorted(counter.items(), key=lambda kv: -kv[1])) or "none"
 
 
+def statuses(counter: dict[int, int]) -> str:
+    """Answers by status, in the order of their codes (as hey and curl list them: a run's
+    statuses read the same from one run to the next)."""
+    return "  ".join(f"{code} ×{count:,}" for code, count in sorted(counter.items())) or "none"
+
+
 def summary_lines(result) -> list[tuple[str, str]]:
     """The summary of one run as (label, text) rows."""
     stats, job = result.stats, result.job
@@ -42,8 +47,7 @@ def summary_lines(result) -> list[tuple[str, str]]:
     if result.ideal_s:  # an ideal of 0 (no latency of its own, /health) says nothing
         ideal = f"   ideal {format_duration(result.ideal_s)}, efficiency {_pct(result.efficiency)}"
     rows = [
-        # What follows the target in parentheses is an item of its own: never split inside.
-        ("target", _target_line(result).replace(" (", GAP + "(", 1)),
+        ("target", _target_line(result)),
         ("wall time", f"{format_duration(result.wall_s)}{ideal}"),
         *([("cluster", f"{format_duration(result.details['startup_s'])} starting and warming its workers, "
                        f"{format_duration(result.details.get('stop_s', 0))} stopping: not in the wall time")]
@@ -68,7 +72,7 @@ def summary_lines(result) -> list[tuple[str, str]]:
         ("failed", failed_note(stats)),
         *([("abandoned", abandoned_note(stats.counts.abandoned))] if stats.counts.abandoned else []),
         *([("lost", lost_note(result.details))] if result.details.get("lost_workers") else []),
-        *([("status", _counts(dict(stats.status)))] if job.kind == "fetch" else []),
+        *([("status", statuses(dict(stats.status)))] if job.kind == "fetch" else []),
         *([("rate limits", retry_after_note(result.details["retry_after"]))] if "retry_after" in result.details
           else []),
         *([("event loop", blocked_note(result))] if _blocked_share(result) >= BLOCKED_NOTED else []),

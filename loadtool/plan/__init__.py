@@ -46,6 +46,8 @@ UNLOADED = 1.1
 PILOT_CONCURRENCY = DEFAULT_CONCURRENCY
 #: A way's leg in which no operation finished is run once more, this many times as long.
 LONGER_LEG = 4
+#: A way's leg lasts at least as long as this many operations take at the site's latency.
+LEG_OPS = 25
 #: Legs the pilot runs of a way whose workers share one interpreter (threads, under the GIL)
 #: at the concurrency the plan gives it, each at least REFINE_LEG_S long.
 REFINE_LEGS, REFINE_LEG_S = 2, 1.0
@@ -161,10 +163,14 @@ def _sweep(bound: Job, progress, engine: str, share_s: float,
     return capacity, pooled, sum(run.ops for run in unloaded), sum(run.stats.failed for run in unloaded)
 
 
-def _way_measured(bound: Job, progress, strategy: str, engine: str, leg_s: float) -> Way | str:
-    """A way's CPU and memory per operation, from a leg of ``leg_s`` at PILOT_CONCURRENCY; a leg
-    in which no operation finished (a pool of processes still starting, a slow operation) is
-    run again, LONGER_LEG times as long, before the way is left out (the reason, then)."""
+def _way_measured(bound: Job, progress, strategy: str, engine: str, leg_s: float, latency_s: float) -> Way | str:
+    """A way's CPU and memory per operation, from a leg of ``leg_s`` at PILOT_CONCURRENCY — long
+    enough for LEG_OPS operations at the site's latency (half a second of sequential is 9
+    pages of 50 ms, whose start-up costs then weigh as much as the pages) — and a leg in which
+    no operation finished (a pool of processes still starting, a slow operation) run again,
+    LONGER_LEG times as long, before the way is left out (the reason, then)."""
+    workers = 1 if strategies.get(strategy).scale.max_workers == 1 else PILOT_CONCURRENCY
+    leg_s = max(leg_s, LEG_OPS * latency_s / workers)
     for duration_s in (leg_s, leg_s * LONGER_LEG):
         run = _phase(bound, progress, strategy=strategy, engine=engine, count=None, duration_s=duration_s,
                      concurrency=PILOT_CONCURRENCY, processes=cpu_count() if strategy != "threads" else None)
@@ -232,7 +238,7 @@ def pilot(job: Job, pilot_s: float, progress=None, goal: Goal | None = None) -> 
                 if (strategy, LOOP) in WAYS:
                     continue
                 engine = LOOP
-            way = _way_measured(bound, progress, strategy, engine, each_s)
+            way = _way_measured(bound, progress, strategy, engine, each_s, mean_of(histogram) / 1e6)
             if isinstance(way, str):
                 skipped.append(f"{strategy} ({engine}): {way}")
                 continue
@@ -261,7 +267,7 @@ def pilot_operation(job: Job, pilot_s: float, progress=None, goal: Goal | None =
         plan = _ways(job)
         each_s = max(SWEEP_STEP_S, (pilot_s - (time.perf_counter() - started)) / len(plan))
         for strategy, engine in plan:
-            way = _way_measured(bound, progress, strategy, engine, each_s)
+            way = _way_measured(bound, progress, strategy, engine, each_s, mean_of(histogram) / 1e6)
             if isinstance(way, str):
                 skipped.append(f"{strategy}: {way}")
                 continue
@@ -373,7 +379,8 @@ def options(measured: Measured, goal: Goal) -> list[Option]:
 
 def assumptions(measured: Measured, goal: Goal) -> list[str]:
     lines = [
-        f"Little's law: concurrency = throughput × (latency + the client's CPU time per page), with the "
+        f"Little's law: concurrency = throughput × (latency + the client's CPU time per "
+        f"{'operation' if measured.operation else 'page'}), with the "
         f"pilot's mean latency "
         f"{measured.latency_mean_s * 1000:.1f} ms (p10 {measured.latency_p10_s * 1000:.1f}, "
         f"p50 {measured.latency_p50_s * 1000:.1f}, p90 {measured.latency_p90_s * 1000:.1f} ms, "

@@ -281,10 +281,11 @@ def _linger(delivery: Delivery) -> None:
 
     done = threading.Event()
     if delivery.linger_s > 0:
+        # The handler first: a SIGTERM sent on reading the line below ends the linger, not loadtool.
+        previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
         click.echo(f"loadtool: metrics stay at {delivery.exporter.url} for {delivery.linger_s:g}s (--linger)",
                    err=True)
         sys.stdout.flush()
-        previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
         try:
             done.wait(delivery.linger_s)
         except KeyboardInterrupt:

@@ -10,7 +10,8 @@ def test_run_returns_a_result_with_the_numbers(server):
     assert isinstance(result, loadtool.Result)
     assert result.ok == 30 and result.stats.status == {200: 30}
     assert result.latency_ms["p50"] >= 20
-    assert result.throughput_ops_s == pytest.approx(30 / result.wall_s)
+    # 30 waits of 20 ms, ten at a time: three rounds at least, and never more than 10/20ms.
+    assert result.wall_s >= 3 * 0.020 and 0 < result.throughput_ops_s <= 10 / 0.020
 
 
 def test_run_accepts_a_job():

@@ -170,7 +170,8 @@ def test_a_result_reads_well_in_a_repl_and_a_notebook():
     html = result._repr_html_()
     assert html.startswith("<table>") and "<th" in html and "p99" in html
     assert json.loads(result.to_json()) == json.loads(json.dumps(result.to_dict()))
-    assert result.percentile(99.9) == result.latency_ms["p999"]
+    # Every answer waited 5 ms: percentiles from there, rising, up to the slowest.
+    assert 5 <= result.percentile(50) <= result.percentile(99.9) <= result.latency_ms["max"]
 
 
 def test_run_has_a_signature_and_refuses_a_positional_url():

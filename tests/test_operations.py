@@ -114,19 +114,30 @@ def test_step_thresholds_fail_a_run(loadtool_cli):
 
 
 @pytest.mark.alone
-def test_a_plan_for_an_operation_predicts_a_run_at_its_concurrency(loadtool_cli, server, tmp_path):
-    plan = tmp_path / "plan.json"
+def test_a_plan_for_an_operation_predicts_a_run_at_its_concurrency(tmp_path):
+    """Planned and run as a user would: a fresh fixture server, each command a fresh
+    interpreter. Against the session's server, after the tests before it, the same run at
+    about 130 in flight measured 12-16% slower than the plan said, and 5% alone."""
+    import subprocess
+    import sys
+
+    from loadtool.server.run import FixtureServer
+
+    def loadtool_says(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "loadtool", *args], capture_output=True, text=True, timeout=120)
+
+    plan, run = tmp_path / "plan.json", tmp_path / "run.json"
     spec = f"{EXAMPLES}/download.py:AsyncDownload"
-    out = loadtool_cli("plan", spec, "--server", server.base_url, "--count", "3000", "--pilot", "2s", "-o", str(plan),
-                       "-q")
-    assert out.exit_code == 0, out.stderr
-    way = next(option for option in json.loads(plan.read_text())["options"] if option["strategy"] == "async")
-    run = tmp_path / "run.json"
-    out = loadtool_cli("run", spec, "--server", server.base_url, "-n", "3000", "-c", str(way["concurrency"]), "-q",
-                       "-o", str(run))
-    assert out.exit_code == 0, out.stderr
-    checked = loadtool_cli("plan", "--check", str(run), "--plan", str(plan))
-    assert checked.exit_code == 0 and "within the plan's range" in checked.stdout, checked.stdout
+    with FixtureServer() as server:
+        out = loadtool_says("plan", spec, "--server", server.base_url, "--count", "3000", "--pilot", "2s",
+                            "-o", str(plan), "-q")
+        assert out.returncode == 0, out.stderr
+        way = next(option for option in json.loads(plan.read_text())["options"] if option["strategy"] == "async")
+        out = loadtool_says("run", spec, "--server", server.base_url, "-n", "3000", "-c", str(way["concurrency"]),
+                            "-q", "-o", str(run))
+        assert out.returncode == 0, out.stderr
+    checked = loadtool_says("plan", "--check", str(run), "--plan", str(plan))
+    assert checked.returncode == 0 and "within the plan's range" in checked.stdout, checked.stdout
 
 
 def test_the_pytest_plugin_runs_an_operation_of_the_users_own(loadtool_run):

@@ -20,15 +20,23 @@ from click.testing import CliRunner
 
 from loadtool.cli import cli
 
-#: One gate for the whole run (its processes share xdist's run id), a file locked per test.
+#: One gate for the whole run (its processes share xdist's run id), a file locked per test,
+#: and a turnstile before it: a test that must run alone holds the turnstile while it waits,
+#: so the other process starts no new test meanwhile. Without it, that process took the gate
+#: again between its tests (flock has no queue) and a test marked alone waited 5-12 s.
 GATE = os.path.join(tempfile.gettempdir(), f"loadtool-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}")
+TURNSTILE = GATE + ".turnstile"
 
 
 @contextlib.contextmanager
 def gate(alone: bool = False):
     """Hold the gate: shared by every test, exclusively by one that must run alone."""
-    with open(GATE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+    with open(TURNSTILE, "a") as turnstile, open(GATE, "a") as handle:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)  # never held while a test runs
         try:
             yield
         finally:

@@ -151,3 +151,38 @@ def test_a_long_run_ideal_is_scaled_from_a_simulated_prefix(monkeypatch):
     exact = ideal_s(job, 50)
     monkeypatch.setattr(sizing, "SIMULATE_MAX", 2_000)
     assert ideal_s(job, 50) == pytest.approx(exact, rel=0.02)
+
+
+def _levels(*rows):
+    from loadtool.plan.capacity import Level
+
+    return [Level(concurrency, per_s, latency_s, latency_s * 2, busy, limited)
+            for concurrency, per_s, latency_s, busy, limited in rows]
+
+
+def test_the_site_capacity_is_the_knee_where_doubling_buys_little_and_latency_queues():
+    from loadtool.plan.capacity import site_capacity
+
+    # 4 -> 8 doubles throughput; 8 -> 16 buys 10% while latency goes from 40 to 80 ms.
+    found = site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 200, 0.040, 0.2, 0), (16, 220, 0.080, 0.2, 0)))
+    assert found.found and found.settled and found.per_s == 220 and found.in_flight == pytest.approx(220 * 0.040)
+    assert "about 220 pages/s" in found.reason and "16 in flight" in found.reason
+    # The same gain with latency at exactly 1.3x is not yet queueing; just past it is.
+    assert not site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 110, 0.052, 0.1, 0))).found
+    assert site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 110, 0.0521, 0.1, 0))).per_s == 110
+    # A doubling that buys just over 15% is still worth having; just under it is the knee.
+    assert not site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 115.1, 0.080, 0.1, 0))).found
+    assert site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 114.9, 0.080, 0.1, 0))).per_s == 114.9
+
+
+def test_a_busy_client_a_rate_limit_or_no_knee_ends_the_sweep_as_such():
+    from loadtool.plan.capacity import site_capacity
+
+    assert site_capacity([]).reason == "no level measured"
+    busy = site_capacity(_levels((4, 100, 0.04, 0.5, 0), (8, 200, 0.04, 0.85, 0), (16, 400, 0.04, 0.1, 0)))
+    assert not busy.found and busy.settled and "filled at 8 in flight" in busy.reason and "at least 200" in busy.reason
+    assert site_capacity(_levels((4, 100, 0.04, 0.849, 0), (8, 200, 0.04, 0.1, 0))).settled is False
+    limited = site_capacity(_levels((4, 100, 0.05, 0.1, 0), (8, 150, 0.05, 0.1, 3), (16, 400, 0.05, 0.1, 0)))
+    assert limited.per_s == 150 and limited.in_flight == pytest.approx(150 * 0.05) and "429" in limited.reason
+    kept_up = site_capacity(_levels((4, 100, 0.04, 0.1, 0), (8, 200, 0.04, 0.1, 0)))
+    assert not kept_up.found and not kept_up.settled and "up to 8 in flight (200 a second)" in kept_up.reason

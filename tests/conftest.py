@@ -1,9 +1,11 @@
 """Shared fixtures: one fixture server for the session, and the CLI run as a user runs it.
 
-The suite runs in two processes (pytest-xdist, ``-n 2`` in setup.cfg), a test file each at a
-time. A test whose verdict rests on the machine's time or CPU — a ratio of speeds, gaps
-between arrivals, a plan's prediction — is marked ``alone``: it takes the gate exclusively,
-so the other process waits, and it is measured on a machine no test of ours shares.
+The suite runs in three processes on two cores (pytest-xdist, ``-n 3`` in setup.cfg: most
+tests wait on a server, a subprocess or a signal, so a third overlaps those waits; 309 s
+against 365 s with two), a test file each at a time. A test whose verdict rests on the
+machine's time or CPU — a ratio of speeds, gaps between arrivals, a plan's prediction — is
+marked ``alone``: it takes the gate exclusively, so the other processes wait, and it is
+measured on a machine no test of ours shares.
 """
 
 from __future__ import annotations

@@ -208,3 +208,17 @@ def test_a_ways_leg_lasts_long_enough_for_its_operations_to_outweigh_its_start(m
     plan._way_measured(None, None, "sequential", "requests", 0.5, 0.05)
     plan._way_measured(None, None, "threads", "requests", 0.5, 0.05)
     assert legs == [pytest.approx(plan.LEG_OPS * 0.05), 0.5]  # threads: 10 at once, half a second is enough
+
+
+def test_a_verdict_on_a_terminal_breaks_between_words(uniform_plan, loadtool_cli, tmp_path):
+    """At 80 columns the verdict is two lines broken between words, not cut inside one."""
+    from terminal import on_a_terminal
+
+    plan_path, result_path = tmp_path / "plan.json", tmp_path / "result.json"
+    plan_path.write_text(json.dumps(uniform_plan))
+    loadtool_cli("fetch", "--profile", "uniform", "-n", "50", "--format", "json", "-o", str(result_path), "-q")
+    _, final, code = on_a_terminal(["plan", "--check", str(result_path), "--plan", str(plan_path)])
+    lines = [line.rstrip() for line in final.splitlines() if line.strip()]
+    assert code in (0, 1) and len(lines) == 2 and lines[1].startswith("  ") and max(map(len, lines)) <= 80
+    words = " ".join(lines).split()
+    assert "predicted" in words and "measured" in words and words[-1] == "range"

@@ -386,3 +386,14 @@ def test_process_ranges_last_a_quarter_second_at_the_pace_so_far():
     assert range_size(job, 2, 1, 10.0) == 1
     assert range_size(job, 2, 10**7, 1.0) == 1000
     assert range_size(Job.build(urls=["/health"], count=800), 2, 10**7, 1.0) == 800 // 16
+
+
+def test_the_clock_base_is_not_moved_by_a_pause_between_its_reads():
+    """Wall-clock time 100.0 is clock reading 10.0 here. The first try pauses 5 ms between its
+    clock and wall reads (preempted on a busy machine), which read once would put the base,
+    and every deadline from it, 5 ms early: the tightest of the tries is taken instead."""
+    from loadtool.strategies.work import clock_base
+
+    # clock, wall, clock — three times; one sequence, since both are read in turn.
+    readings = iter([10.0, 100.005, 10.005, 10.006, 100.0065, 10.007, 10.008, 100.0085, 10.009])
+    assert clock_base(100.0, clock=lambda: next(readings), wall=lambda: next(readings)) == pytest.approx(10.0)

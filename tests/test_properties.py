@@ -14,7 +14,7 @@ from loadtool.job.parse import format_status_ranges, parse_status_ranges
 from loadtool.metrics.histograms import HIGHEST_US, LOWEST_US, Values, bucket, new_histogram
 from loadtool.units import format_bytes, format_duration, parse_count, parse_duration, parse_rate, parse_size
 
-quick = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+quick = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 values_us = st.integers(min_value=LOWEST_US, max_value=HIGHEST_US)
 
 

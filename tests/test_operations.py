@@ -116,8 +116,11 @@ def test_step_thresholds_fail_a_run(loadtool_cli):
 @pytest.mark.alone
 def test_a_plan_for_an_operation_predicts_a_run_at_its_concurrency(tmp_path):
     """Planned and run as a user would: a fresh fixture server, each command a fresh
-    interpreter. Against the session's server, after the tests before it, the same run at
-    about 130 in flight measured 12-16% slower than the plan said, and 5% alone."""
+    interpreter, and a deadline of 4 s, which the plan meets at about 47 in flight, bound by
+    latency. Without one the plan fills a core (about 130 in flight), and a core on a machine
+    the suite's other processes share (idle, but not nothing) ran 12-17% slower than planned
+    in four suite runs of four, against +5% from a shell (a plan's CPU bound is held within
+    15% by test_plan.py's runs, and within its range in the README's measured runs)."""
     import subprocess
     import sys
 
@@ -129,8 +132,8 @@ def test_a_plan_for_an_operation_predicts_a_run_at_its_concurrency(tmp_path):
     plan, run = tmp_path / "plan.json", tmp_path / "run.json"
     spec = f"{EXAMPLES}/download.py:AsyncDownload"
     with FixtureServer() as server:
-        out = loadtool_says("plan", spec, "--server", server.base_url, "--count", "3000", "--pilot", "2s",
-                            "-o", str(plan), "-q")
+        out = loadtool_says("plan", spec, "--server", server.base_url, "--count", "3000", "--deadline", "4s",
+                            "--pilot", "2s", "-o", str(plan), "-q")
         assert out.returncode == 0, out.stderr
         way = next(option for option in json.loads(plan.read_text())["options"] if option["strategy"] == "async")
         out = loadtool_says("run", spec, "--server", server.base_url, "-n", "3000", "-c", str(way["concurrency"]),

@@ -34,19 +34,19 @@ BARE = Path(__file__).resolve().parent.parent / "scripts" / "bare_loops.py"
 #: (tests/raw_server.py): measured here 0.55-0.58 (fast), 0.78-0.87 (aiohttp), 0.52-0.53 (curl)
 #: on a quiet machine; on a busier one the same code gave fast 0.33-0.51 in one hour. The
 #: floors sit about a third below the quiet figures, so a change that halves an engine's
-#: speed fails, and the best of three rounds counts.
+#: speed fails, and the best of three rounds (of a second each side) counts.
 FLOORS = {"fast": 0.36, "aiohttp": 0.55, "curl": 0.35}
 
 
 def _bare(engine: str, url: str) -> float:
-    out = subprocess.run([sys.executable, str(BARE), engine, url, "-d", "2"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, str(BARE), engine, url, "-d", "1"], capture_output=True, text=True,
                          timeout=60, check=True)
     return json.loads(out.stdout)["rps"]
 
 
 def _loadtool(engine: str, url: str, tmp_path) -> float:
     path = tmp_path / f"{engine}.json"
-    subprocess.run([sys.executable, "-m", "loadtool", "fetch", url, "-e", engine, "-d", "2s", "-q", "-o", str(path)],
+    subprocess.run([sys.executable, "-m", "loadtool", "fetch", url, "-e", engine, "-d", "1s", "-q", "-o", str(path)],
                    timeout=60, check=True)
     result = json.loads(path.read_text())
     assert result["ok"] == result["ops"] > 0

@@ -79,3 +79,63 @@ def test_a_throughput_at_its_limit_and_a_latency_at_its_value():
     assert parse_threshold("rps<301").failed(result) and not parse_threshold("rps>300").failed(result)
     p50 = result.latency_ms["p50"]
     assert not parse_threshold(f"p50>{p50}ms").failed(result) and parse_threshold(f"p50>={p50}ms").failed(result)
+
+
+#: A stored result (loadtool.result/1's fields thresholds read), every value set here: 200
+#: operations, 190 ok, 4 errors, a latency each percentile apart, 2 s at 100/s, 80% of the
+#: ideal, 297 of 300 checks passed, and a step "login" of 50 with 5 failed.
+STORED = {"ops": 200, "ok": 190, "errors": {"reset": 3, "ValueError": 1}, "wall_s": 2.0, "throughput_ops_s": 100.0,
+          "efficiency": 0.8, "checks": {"status == 200": {"passed": 197, "failed": 3},
+                                        "time < 1s": {"passed": 100, "failed": 0}},
+          "latency_ms": {"p50": 10.0, "p75": 20.0, "p90": 30.0, "p95": 40.0, "p99": 50.0, "p999": 60.0,
+                         "max": 70.0, "mean": 15.0},
+          "steps": {"login": {"count": 50, "failed": 5, "latency_ms": {
+              "p50": 1.0, "p75": 2.0, "p90": 3.0, "p95": 4.0, "p99": 5.0, "p999": 6.0, "max": 7.0, "mean": 1.5}}}}
+
+
+@pytest.mark.parametrize("text, actual, limit, unit", [
+    ("p50>10ms", 10.0, 10.0, "ms"), ("p75>20", 20.0, 20.0, "ms"), ("p90>0.03s", 30.0, 30.0, "ms"),
+    ("p95>40ms", 40.0, 40.0, "ms"), ("p99>50ms", 50.0, 50.0, "ms"), ("p99.9>60ms", 60.0, 60.0, "ms"),
+    ("p999>60ms", 60.0, 60.0, "ms"), ("max>70ms", 70.0, 70.0, "ms"), ("mean>15ms", 15.0, 15.0, "ms"),
+    ("failed>5%", 0.05, 0.05, "share"), ("failed>10", 10.0, 10.0, "count"),
+    ("errors>2%", 0.02, 0.02, "share"), ("errors>4", 4.0, 4.0, "count"),
+    ("rps<100", 100.0, 100.0, "per_s"), ("ops_s<100/s", 100.0, 100.0, "per_s"),
+    ("throughput<100", 100.0, 100.0, "per_s"), ("wall>2s", 2000.0, 2000.0, "ms"), ("wall>2000", 2000.0, 2000.0, "ms"),
+    ("efficiency<80%", 0.8, 0.8, "ratio"), ("efficiency<0.8", 0.8, 0.8, "ratio"),
+    ("checks<99%", 0.99, 0.99, "share"), ("checks<0.99", 0.99, 0.99, "share"),
+    ("step.login.p50>1ms", 1.0, 1.0, "ms"), ("step.login.p99>5", 5.0, 5.0, "ms"), ("step.login.max>7ms", 7.0, 7.0, "ms"),
+    ("step.login.failed>10%", 0.1, 0.1, "share"), ("step.login.failed>5", 5.0, 5.0, "count"),
+])
+def test_every_metric_reads_its_own_figure_and_holds_at_its_boundary(text, actual, limit, unit):
+    """Each metric and unit a user can type, against a result whose every figure is set here:
+    the value read, the limit as parsed, its unit; at the limit a strict comparison holds no
+    run to account, and the same limit as ">=" or "<=" does."""
+    threshold = parse_threshold(text)
+    assert threshold.actual(STORED) == pytest.approx(actual) and threshold.limit == pytest.approx(limit)
+    assert threshold.unit == unit and not threshold.failed(STORED)
+    inclusive = parse_threshold(text.replace(">", ">=", 1) if ">" in text else text.replace("<", "<=", 1))
+    assert inclusive.failed(STORED), inclusive.describe(STORED)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("p99>20ms", "p99>20ms: p99 was 50ms, limit 20ms"),
+    ("wall>1s", "wall>1s: wall was 2s, limit 1s"),
+    ("failed>1%", "failed>1%: failed was 5.00%, limit 1.00%"),
+    ("rps<500", "rps<500: rps was 100.0/s, limit 500.0/s"),
+    ("errors>3", "errors>3: errors was 4, limit 3"),
+])
+def test_a_failed_threshold_says_the_value_and_the_limit_in_its_unit(text, shown):
+    threshold = parse_threshold(text)
+    assert threshold.failed(STORED) and threshold.describe(STORED) == shown
+
+
+def test_a_relative_limit_moves_the_baselines_value():
+    """p99>+10% against a baseline whose p99 was 40 ms: the bound is 44 ms (50 ms fails);
+    rps<-10% against one at 120/s: the bound is 108/s (100/s fails); no baseline, no verdict."""
+    baseline = {**STORED, "latency_ms": {**STORED["latency_ms"], "p99": 40.0}, "throughput_ops_s": 120.0}
+    p99, rps = parse_threshold("p99>+10%"), parse_threshold("rps<-10%")
+    assert p99.bound(baseline) == pytest.approx(44.0) and p99.failed(STORED, baseline)
+    assert rps.bound(baseline) == pytest.approx(108.0) and rps.failed(STORED, baseline)
+    assert p99.bound(None) is None and not p99.failed(STORED)
+    assert "(+10% of the baseline's 40ms)" in p99.describe(STORED, baseline)
+    assert not parse_threshold("p99>+30%").failed(STORED, baseline)  # 50 ms against 52 ms

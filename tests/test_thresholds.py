@@ -3,7 +3,7 @@ import pytest
 from loadtool.errors import UsageError
 from loadtool.metrics import Sample, Stats
 from loadtool.runner.result import Result
-from loadtool.report.thresholds import failures, parse_threshold
+from loadtool.report.thresholds import baseline_for, failures, k6_hint, parse_threshold
 
 
 def _result(latencies_ms, failed=0, wall_s=1.0):
@@ -139,3 +139,59 @@ def test_a_relative_limit_moves_the_baselines_value():
     assert p99.bound(None) is None and not p99.failed(STORED)
     assert "(+10% of the baseline's 40ms)" in p99.describe(STORED, baseline)
     assert not parse_threshold("p99>+30%").failed(STORED, baseline)  # 50 ms against 52 ms
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("p95<200ms", "for k6's 'p95<200ms' write --fail-if 'p95>=200ms'"),  # 40 ms: far below
+    ("p95 <= 81ms", "for k6's 'p95 <= 81ms' write --fail-if 'p95>81ms'"),  # 40 ms: just under half
+    ("failed<20%", "for k6's 'failed<20%' write --fail-if 'failed>=20%'"),  # 5%
+    ("errors<9", "for k6's 'errors<9' write --fail-if 'errors>=9'"),  # 4
+])
+def test_a_k6_style_threshold_far_on_its_passing_side_is_read_back_as_meant(text, hint):
+    assert parse_threshold(text).failed(STORED)
+    said = k6_hint(parse_threshold(text), STORED)
+    assert said.startswith(" (--fail-if fails the run when its expression holds; k6's thresholds say when to pass: ")
+    assert said.endswith(hint + ")")
+
+
+@pytest.mark.parametrize("text", [
+    "p95<80ms",  # 40 ms is half the limit: near enough to have been meant
+    "p95>20ms",  # not written as k6 writes a limit
+    "rps<500",  # throughput: k6 limits what stays below, not rates
+    "efficiency<90%", "p95<-10%"])
+def test_no_k6_hint_where_the_threshold_reads_as_meant(text):
+    threshold = parse_threshold(text)
+    assert k6_hint(threshold, STORED) == ""
+
+
+def test_the_baseline_is_the_stored_run_of_the_same_strategy_and_concurrency():
+    from types import SimpleNamespace
+
+    stored = [{"strategy": "threads", "concurrency": 10, "n": 0}, {"strategy": "async", "concurrency": 10, "n": 1},
+              {"strategy": "async", "concurrency": 50, "n": 2}]
+    run = SimpleNamespace
+    assert baseline_for(run(strategy="async", concurrency=50), stored)["n"] == 2
+    assert baseline_for(run(strategy="async", concurrency=20), stored)["n"] == 1  # the strategy's first
+    assert baseline_for(run(strategy="hybrid", concurrency=50), stored)["n"] == 0  # else the first stored
+    assert baseline_for(run(strategy="async", concurrency=50), []) is None
+    assert baseline_for(run(strategy="async", concurrency=50), None) is None
+
+
+def test_each_run_is_checked_against_its_own_strategys_baseline_and_named():
+    from dataclasses import replace
+
+    from loadtool.report.thresholds import check, parse_thresholds
+
+    runs = [_result([10.0] * 100), replace(_result([30.0] * 100), strategy="threads")]
+    stored = [{**STORED, "strategy": strategy, "concurrency": 1,
+               "latency_ms": {**STORED["latency_ms"], "p99": p99}} for strategy, p99 in (("threads", 10.0), ("async", 8.0))]
+    thresholds = parse_thresholds(["p99>+50%"], baseline="stored.json")
+    # async: 10 ms against 8 ms x 1.5 = 12 ms holds; threads: 30 ms against 15 ms fails.
+    verdicts = check(thresholds, runs, stored)
+    assert [(v.strategy, v.failed) for v in verdicts] == [("async", False), ("threads", True)]
+    assert verdicts[0].line.startswith("async: p99>+50%: p99 was 10") and "baseline's 8ms" in verdicts[0].line
+    assert failures(thresholds, runs, stored) == [verdicts[1].line]
+    assert check(thresholds, runs[:1], stored)[0].line.startswith("p99>+50%: p99 was")  # one run: no name
+    with pytest.raises(UsageError, match="--baseline FILE"):
+        parse_thresholds(["p99>+10%"])
+    assert parse_thresholds(None) == ()

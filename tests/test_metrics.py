@@ -128,3 +128,65 @@ def test_the_written_out_bucketing_of_latency_and_phases_is_the_histograms_bucke
     for value in EDGES:
         reference.record_value(value)
     assert histogram.encode() == reference.encode()
+
+
+def test_an_error_counts_its_kind_and_the_first_error_and_traceback_are_kept_once():
+    from loadtool.metrics.parts import MAX_TRACEBACKS, Counts
+
+    counts = Counts()
+    counts.error("reset", None)
+    counts.error("reset", "peer reset")
+    assert counts.errors == {"reset": 2} and counts.first_error == "reset"  # the first, as it came
+    other = Counts()
+    other.error("read_timeout", "no answer in 30s")
+    other.error("reset", None)
+    assert other.first_error == "read_timeout: no answer in 30s"
+    # A traceback: kept by its kind, once; the first error is its last line, which names the kind.
+    trace = "Traceback (most recent call last):\n  File \"op.py\", line 3\nValueError: bad 3"
+    typed = Counts()
+    typed.error("ValueError", trace)
+    typed.error("ValueError", trace.replace("bad 3", "bad 13"))
+    assert typed.tracebacks == {"ValueError": trace} and typed.first_error == "ValueError: bad 3"
+    assert typed.errors == {"ValueError": 2}
+    # A traceback whose last line does not name its kind: the kind is put before it.
+    odd = Counts()
+    odd.error("KeyError", "Traceback (most recent call last):\n'token'")
+    assert odd.first_error == "KeyError: 'token'" and "KeyError" in odd.tracebacks
+    many = Counts()
+    for index in range(MAX_TRACEBACKS + 5):
+        many.error(f"E{index}", f"Traceback\nE{index}: x")
+    assert len(many.tracebacks) == MAX_TRACEBACKS and "E0" in many.tracebacks and many.first_error == "E0: x"
+
+
+def test_checks_count_each_check_in_order_and_merge_by_position():
+    from loadtool.metrics.parts import Checks
+
+    mine, theirs = Checks(), Checks()
+    mine.add((True, False))
+    mine.add((True, True))
+    theirs.add((False, True, True))  # a third check mine never saw
+    theirs.add((True, False, False))
+    assert mine.counts == [[2, 0], [1, 1]] and theirs.counts == [[1, 1], [1, 1], [1, 1]]
+    mine.merge(theirs)
+    assert mine.counts == [[3, 1], [2, 2], [1, 1]] and theirs.counts == [[1, 1], [1, 1], [1, 1]]
+
+
+def test_service_time_lag_and_the_span_of_sends_are_counted_and_merged():
+    """Open model: an operation due at 9.0 s, sent 50 ms late, answered at 10.0 s (latency
+    1000 ms, service 950 ms); another due at 9.5 s, sent on time, answered at 9.8 s."""
+    from loadtool.metrics.histograms import bucket, clamp_us
+    from loadtool.metrics.parts import Latency
+
+    latency = Latency(open_model=True)
+    assert latency.add_service(1_000_000, 950_000, now=10.0) == bucket(clamp_us(950_000))
+    latency.add_service(300_000, None, now=9.8)  # no service time: its latency
+    assert latency.service.pending == {bucket(clamp_us(950_000)): 1, bucket(clamp_us(300_000)): 1}
+    assert latency.behind_us == 50_000
+    assert latency.sends == [pytest.approx(9.0), pytest.approx(9.5)]  # first due, last sent
+    other = Latency(open_model=True)
+    other.add_service(200_000, 100_000, now=12.0)  # due 11.8, sent 11.9: 100 ms behind
+    latency.merge(other)
+    assert latency.behind_us == 100_000 and latency.sends == [pytest.approx(9.0), pytest.approx(11.9)]
+    closed = Latency()
+    closed.merge(other)
+    assert closed.service is not None and closed.sends == [pytest.approx(11.8), pytest.approx(11.9)]

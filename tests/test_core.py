@@ -397,3 +397,37 @@ def test_the_clock_base_is_not_moved_by_a_pause_between_its_reads():
     # clock, wall, clock — three times; one sequence, since both are read in turn.
     readings = iter([10.0, 100.005, 10.005, 10.006, 100.0065, 10.007, 10.008, 100.0085, 10.009])
     assert clock_base(100.0, clock=lambda: next(readings), wall=lambda: next(readings)) == pytest.approx(10.0)
+
+
+def test_the_jitter_hash_is_splitmix64():
+    """Retries' jitter is drawn from splitmix64 (so a seed gives the same pauses in every
+    version): its reference sequence from state 0 — each output the finaliser of the state
+    advanced by the golden gamma."""
+    from loadtool.engines.policy import _mix
+
+    gamma, mask = 0x9E3779B97F4A7C15, 2**64 - 1
+    assert [_mix(step * gamma & mask) for step in range(3)] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4,
+                                                                0x06C45D188009454F]
+
+
+@pytest.mark.parametrize("checks, passed, failed", [
+    ((), None, None),
+    (('status == 201', 'body contains "hello"', "size >= 5000", "time < 300ms"), (True, True, True, True), None),
+    (('status == 201', 'body contains "bye"', "time < 200ms"), (True, False, False), 'body contains "bye"'),
+])
+def test_an_answer_reaches_its_sample_field_by_field_through_its_checks(checks, passed, failed):
+    """answered(), the engines' short path, with and without checks: each field of the answer
+    in its own field of the Sample; the checks see the status, the body, the decoded size
+    (5678, not the 1234 on the wire) and the time from the first send (250 ms); the first
+    check that fails names the failure."""
+    from loadtool.engines.checks import parse_checks
+
+    policy = _policy(checks=parse_checks(checks))
+    op, phases = Op(7, "t"), (0.001, 0.002, 0.003, 0.004, 0.005, 0.006)
+    sample = policy.answered(policy.begin(op, 10.0), 201, 1234, 10.25, "HTTP/2", True, phases,
+                             ((("content-type", "text/plain"),), b"hello world"), 5678, True)
+    assert sample._asdict() == {
+        "status": 201, "bytes": 1234, "op": op, "first_s": 10.0, "protocol": "HTTP/2", "connected": True,
+        "phases": phases, "decoded": 5678, "elsewhere": True, "attempts": 1, "latency_us": 250_000, "service_us": None,
+        "ok": failed is None, "checks": passed, "error": None if failed is None else "check_failed",
+        "detail": None if failed is None else f"check {failed!r} failed"}

@@ -95,7 +95,7 @@ def command(urls, urls_file, pages, fixture, server, deadline, hosts, per_host, 
     else:
         job = Job.build(kind="fetch", profile=profile, per_host=per_host, host_rate=host_rate, insecure=insecure,
                         cacert=cacert, no_compression=no_compression, **_targets(urls, urls_file, host_count, crawl))
-    polite = job.fetch if job.fetch is not None else None
+    polite = job.fetch  # None for an operation of the user's own
     goal = Goal(pages=whole_number("pages", pages, 1, MAX_COUNT), hosts=host_count,
                 deadline_s=seconds("deadline", deadline) if deadline else None,
                 per_host=polite and polite.per_host, host_rate=polite and polite.host_rate,
@@ -126,7 +126,6 @@ def make_plan(job, goal, pilot_s: float, crawl: bool, parse: str | None, fmt: st
     from ..units import format_duration
     from .deliver import could_not_start, print_renderable, write
 
-    import sys
     from contextlib import nullcontext
 
     from ..report.progress import pilot_progress
@@ -198,8 +197,6 @@ def _on_screen(text: str) -> str:
     broke it at 80 columns inside a word: "measu" / "red 21.4s"); as it is on a pipe."""
     if not sys.stdout.isatty():
         return text
-    from ..report.fit import wrap_words
+    from ..report.fit import hanging_lines
 
-    width = shutil.get_terminal_size().columns
-    first, *rest = wrap_words(text.rstrip("\n"), width)
-    return "\n  ".join([first, *wrap_words(" ".join(rest), width - 2)]) + "\n"
+    return "\n".join(hanging_lines(text.rstrip("\n"), shutil.get_terminal_size().columns, 2)) + "\n"

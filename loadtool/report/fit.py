@@ -188,8 +188,14 @@ class Wrapped:
     def __rich_console__(self, console, options):
         from rich.text import Text
 
-        first, *rest = wrap_words(self.text, options.max_width) or [""]
-        if rest:
-            rest = wrap_words(self.text[len(first):].lstrip(), options.max_width - self.hanging)
-        for index, line in enumerate([first, *rest]):
-            yield Text(" " * self.hanging * (index > 0) + line, style=self.style, no_wrap=True)
+        for line in hanging_lines(self.text, options.max_width, self.hanging):
+            yield Text(line, style=self.style, no_wrap=True)
+
+
+def hanging_lines(text: str, width: int, hanging: int) -> list[str]:
+    """``text`` wrapped by ``wrap_words`` to ``width``, every line but the first indented by
+    ``hanging`` spaces (and wrapped that much narrower)."""
+    first, *rest = wrap_words(text, width) or [""]
+    if rest:
+        rest = wrap_words(text[len(first):].lstrip(), width - hanging)
+    return [first, *(" " * hanging + line for line in rest)]

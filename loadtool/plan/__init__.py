@@ -213,7 +213,7 @@ def _ways(job: Job) -> tuple[tuple[str, str], ...]:
     machine that runs it (a def: sequential, threads, processes; an async def: async, hybrid)."""
     if job.kind != "run":
         return WAYS
-    return tuple((name, job.engine) for name in STRATEGIES if job.engine in strategies.get(name).engines["run"])
+    return tuple((name, job.engine) for name in strategies.running(job.engine, names=STRATEGIES))
 
 
 def pilot(job: Job, pilot_s: float, progress=None, goal: Goal | None = None) -> Measured:
@@ -228,7 +228,6 @@ def pilot(job: Job, pilot_s: float, progress=None, goal: Goal | None = None) -> 
         lean_ok = not job.polite and not https
         capacity, histogram, samples, failed = _sweep(bound, progress, LEAN if lean_ok else LOOP,
                                                       pilot_s * LATENCY_SHARE)
-        sd_s = histogram.get_stddev() / 1e6
         ways, skipped = [], []
         each_s = max(SWEEP_STEP_S, (pilot_s - (time.perf_counter() - started)) / len(WAYS))
         if not lean_ok:
@@ -244,14 +243,7 @@ def pilot(job: Job, pilot_s: float, progress=None, goal: Goal | None = None) -> 
                 continue
             ways.append(way)
         tls = _handshake(bound, progress, each_s, ways) if https else None
-        measured = Measured(
-            latency_mean_s=mean_of(histogram) / 1e6,
-            latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
-            latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
-            latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
-            samples=samples, error_rate=failed / samples if samples else 0.0,
-            spread=_spread_of(samples, mean_of(histogram) / 1e6, sd_s), ways=tuple(ways), skipped=tuple(skipped),
-            cores=cpu_count(), capacity=asdict(capacity), pilot_hosts=_hosts(bound), tls=tls)
+        measured = _measured(histogram, samples, failed, ways, skipped, capacity, pilot_hosts=_hosts(bound), tls=tls)
         return _refined(bound, progress, measured, goal)
 
 
@@ -272,15 +264,22 @@ def pilot_operation(job: Job, pilot_s: float, progress=None, goal: Goal | None =
                 skipped.append(f"{strategy}: {way}")
                 continue
             ways.append(way)
-        sd_s = histogram.get_stddev() / 1e6
-        measured = Measured(
-            latency_mean_s=mean_of(histogram) / 1e6, latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
-            latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
-            latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
-            samples=samples, error_rate=failed / samples if samples else 0.0,
-            spread=_spread_of(samples, mean_of(histogram) / 1e6, sd_s), ways=tuple(ways), skipped=tuple(skipped),
-            cores=cpu_count(), capacity=asdict(capacity), operation=job.targets.label())
+        measured = _measured(histogram, samples, failed, ways, skipped, capacity, operation=job.targets.label())
         return _refined(bound, progress, measured, goal)
+
+
+def _measured(histogram, samples: int, failed: int, ways: list, skipped: list, capacity: Capacity,
+              **more) -> Measured:
+    """What a pilot measured: the latency of the sweep's unloaded levels (``histogram``, µs),
+    its spread, each way, and ``more`` (the hosts, TLS, the operation)."""
+    mean_s = mean_of(histogram) / 1e6
+    return Measured(
+        latency_mean_s=mean_s, latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
+        latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
+        latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
+        samples=samples, error_rate=failed / samples if samples else 0.0,
+        spread=_spread_of(samples, mean_s, histogram.get_stddev() / 1e6), ways=tuple(ways), skipped=tuple(skipped),
+        cores=cpu_count(), capacity=asdict(capacity), **more)
 
 
 def _handshake(bound: Job, progress, leg_s: float, ways: list) -> dict[str, float] | None:

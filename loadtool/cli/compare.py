@@ -71,6 +71,7 @@ def operation_jobs(targets: tuple[str, ...], chosen: tuple[str, ...], options: d
     say), each run by the chosen strategies that run it."""
     from ..errors import UsageError
     from ..job import Job
+    from ..strategies import running
     from .flags import FETCH_ONLY_OPTIONS, READ_ONLY_OPTIONS, drop
 
     fixture, server = options.pop("fixture", False), options.pop("server", None)
@@ -78,16 +79,9 @@ def operation_jobs(targets: tuple[str, ...], chosen: tuple[str, ...], options: d
     options.pop("engine", None)
     options.pop("strategy", None)
     jobs = [Job.build(kind="run", operation=target, fixture=fixture, server=server, **options) for target in targets]
-    if not any(set(chosen) & _runners(job) for job in jobs):
+    if not any(running(job.engine, names=chosen) for job in jobs):
         raise UsageError(f"none of --strategies {','.join(chosen)} runs {', '.join(targets)}")
     return jobs
-
-
-def _runners(job) -> set[str]:
-    from .. import strategies
-    from ..names import ALL_STRATEGIES
-
-    return {name for name in ALL_STRATEGIES if job.engine in strategies.get(name).engines["run"]}
 
 
 def compare_strategy(chosen: tuple[str, ...], engine: str | None) -> tuple[str, str | None]:

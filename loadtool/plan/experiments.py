@@ -14,7 +14,7 @@ from ..job import Job
 from ..names import ALL_STRATEGIES, STRATEGIES
 from ..runner.result import Result
 from ..runner import ProgressFactory, measure, ready
-from ..strategies import get as strategy_named
+from ..strategies import running
 from ..strategies.sizing import Knee, find_knee, steady_percentile
 
 #: compare's default on the fixture server: 100 × /delay/50 takes sequential 5 s.
@@ -41,8 +41,7 @@ def compare(job: Job, strategies: tuple[str, ...] = STRATEGIES,
     ordered = [name for name in ALL_STRATEGIES if name in strategies]
     results: list[Result] = []
     for each in (job, *also):
-        runs = [name for name in ordered
-                if each.kind != "run" or each.engine in strategy_named(name).engines["run"]]
+        runs = ordered if each.kind != "run" else running(each.engine, names=tuple(ordered))
         with ready(each) as bound:
             for strategy in runs:
                 results.append(measure(bound.adopted_by(strategy), progress,

@@ -186,6 +186,12 @@ def get(name: str) -> Strategy:
     return importlib.import_module(f"{__name__}.{STRATEGY_MODULES[name].module}").STRATEGY
 
 
+def running(engine: str, kind: str = "run", names: tuple[str, ...] = tuple(STRATEGY_MODULES)) -> tuple[str, ...]:
+    """Which of the strategies ``names`` run ``engine`` for a job of ``kind`` (an operation of
+    the user's own: a def's strategies or an async def's), in the order given."""
+    return tuple(name for name in names if engine in get(name).engines[kind])
+
+
 def pairs() -> str:
     """Every strategy with the engines it fetches with, for messages."""
     by_engines: dict[tuple[str, ...], list[str]] = {}

@@ -36,7 +36,7 @@ def capacity_plan(saturating, tmp_path_factory):
 
     path = tmp_path_factory.mktemp("plan") / "plan.json"
     with gate(alone=True):  # the pilot measures the client's CPU: no other test at the same time
-        out = CliRunner().invoke(cli, ["plan", saturating.url("/page/{i}"), "--pages", "2000", "--pilot", "6s",
+        out = CliRunner().invoke(cli, ["plan", saturating.url("/page/{i}"), "--pages", "2000", "--pilot", "8s",
                                        "--no-compression", "--no-progress", "--format", "json", "-o", str(path)])
     assert out.exit_code == 0, out.output
     return json.loads(path.read_text())
@@ -106,7 +106,7 @@ def test_a_polite_crawl_lands_within_15_percent_of_its_plan(loadtool_cli, tmp_pa
     with FixtureServer() as server:
         plan_path = tmp_path / "plan.json"
         planned = loadtool_cli("plan", "--crawl", server.url("/web/0/page/0"), "--per-host", "2", "--pages", "3000",
-                               "--pilot", "6s", "--no-progress", "--format", "json", "-o", str(plan_path), "-q")
+                               "--pilot", "8s", "--no-progress", "--format", "json", "-o", str(plan_path), "-q")
         assert planned.exit_code == 0, planned.stderr
         run = loadtool_cli("crawl", server.url("/web/0/page/0"), "-n", "3000", "--per-host", "2", "--format", "json")
     plan = json.loads(plan_path.read_text())

@@ -222,3 +222,41 @@ def test_a_verdict_on_a_terminal_breaks_between_words(uniform_plan, loadtool_cli
     assert code in (0, 1) and len(lines) == 2 and lines[1].startswith("  ") and max(map(len, lines)) <= 80
     words = " ".join(lines).split()
     assert "predicted" in words and "measured" in words and words[-1] == "range"
+
+
+def _crawl_leg(per_second, wall_s):
+    from types import SimpleNamespace
+
+    rows = [{"second": second, "ops": ops} for second, ops in enumerate(per_second)]
+    series = SimpleNamespace(rows=lambda: rows)
+    return SimpleNamespace(stats=SimpleNamespace(series=series), wall_s=wall_s, ops=sum(per_second),
+                           throughput_ops_s=sum(per_second) / wall_s)
+
+
+def test_a_crawls_steady_pace_is_its_whole_middle_seconds_and_a_pause_in_one_does_not_move_it():
+    """The first second meets the hosts, the last only waits out the pages in flight: the
+    steady pace is the median of the seconds between, so a second the machine paused in
+    (300 pages) leaves it where the others put it; the start costs the share of a steady
+    second the first one missed."""
+    from loadtool.plan import _start_s, _steady_rate
+
+    leg = _crawl_leg([450, 600, 300, 610, 50], 4.1)
+    assert _steady_rate(leg) == 600
+    assert _start_s(leg) == pytest.approx(1 - 450 / 600)
+    short = _crawl_leg([400, 90], 1.2)  # no whole second between the first and the drain
+    assert _steady_rate(short) == pytest.approx(490 / 1.2)
+    assert _start_s(short) == 0.0
+
+
+def test_a_crawls_start_is_added_to_the_time_the_plan_and_its_check_predict(uniform_plan):
+    from loadtool.strategies.sizing import Goal, plan_option
+
+    measured = measured_from(uniform_plan)
+    way = measured.ways[0]
+    flat, started = (plan_option(way, Goal(pages=10_000, start_s=start), measured.latency_mean_s)
+                     for start in (0.0, 0.25))
+    assert started.total_s == pytest.approx(flat.total_s + 0.25)
+    run = {"schema": "loadtool.result/1", "strategy": way.strategy, "job": {"engine": way.engine}, "ops": 1000,
+           "concurrency": 50, "wall_s": 2.0}
+    crawled = replace(measured, crawl={"start_s": 0.25})
+    assert check(crawled, run).predicted_s == pytest.approx(check(measured, run).predicted_s + 0.25)

@@ -22,7 +22,7 @@ from .capacity import Capacity, Level, site_capacity
 from ..metrics import mean_of, new_histogram
 from ..names import DEFAULT_CONCURRENCY, STRATEGIES, STRATEGY_MODULES, engines_for, lean_engine
 from ..runner import measure, ready
-from ..strategies.sizing import SITE_MARGIN, Goal, Option, Way, plan_option, predict_wall_s
+from ..strategies.sizing import CPU_TARGET, SITE_MARGIN, Goal, Option, Way, plan_option, predict_wall_s
 from ..strategies import Scale
 from ..system import cpu_count
 
@@ -297,18 +297,19 @@ def _handshake(bound: Job, progress, leg_s: float, ways: list) -> dict[str, floa
 
 
 def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> Measured:
-    """A crawl's pilot: a third of the time each, an async crawl (pages' latency, links
-    found, parse CPU — everything on one core), a processes one (the frontier partitioned
-    over a process per core) and a hybrid one (parsing in a process per core), each from
-    the same seeds; the CPU a page costs each way is what bounds it."""
+    """A crawl's pilot, each leg from the same seeds: half the time an async crawl (pages'
+    latency, links found, parse CPU — everything on one core — and how busy politeness let
+    it keep its hosts, which wants steady seconds to measure), a quarter each a processes
+    one (the frontier partitioned over a process per core) and a hybrid one (parsing in a
+    process per core); the CPU a page costs each way is what bounds it."""
     from ..crawl import Crawl
 
     with ready(job) as bound:
         runs, scales = {}, {}
-        for strategy in ("async", "processes", "hybrid"):
+        for strategy, share in (("async", 0.5), ("processes", 0.25), ("hybrid", 0.25)):
             crawl = Crawl(crawl_options.by(strategy, cpu_count()))
             leg = replace(bound.with_strategy(strategy), engine=crawl.engines["fetch"][0], count=None,
-                          duration_s=pilot_s / 3, concurrency=PILOT_CONCURRENCY)
+                          duration_s=pilot_s * share, concurrency=PILOT_CONCURRENCY)
             runs[strategy], scales[strategy] = measure(leg, progress, handle_signals=False, strategy=crawl), crawl.scale
     first = runs["async"]
     if not first.ok:
@@ -323,7 +324,8 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
     crawl = {"links_per_page": found["links_found"] / first.ops,
              "new_share": 1 - found["duplicates"] / found["links_found"] if found["links_found"] else 0.0,
              "parse_cpu_ms": found["parse_cpu_ms"]["mean"], "frontier_left": found["frontier_left"],
-             "parser": crawl_options.parse, "politeness_used": _politeness_used(job, first, mean_of(histogram) / 1e6)}
+             "parser": crawl_options.parse, "politeness_used": _politeness_used(job, first, mean_of(histogram) / 1e6),
+             "start_s": _start_s(first)}
     return Measured(
         latency_mean_s=mean_of(histogram) / 1e6,
         latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
@@ -336,8 +338,9 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
 def _politeness_used(job: Job, run, latency_s: float) -> float:
     """The share of its hosts' polite slots a polite crawl kept busy (its pages spread unevenly
     over hosts, met as it goes): its pages a second over what politeness allows the hosts it
-    met. 1 when the crawl is not polite, or its client's CPU, not politeness, held it back."""
-    if not job.polite or run.cpu_busy >= 0.8:
+    met. 1 when the crawl is not polite, or its client's CPU, not politeness, held it back
+    (busy as a way the plan finds bound by the CPU is planned)."""
+    if not job.polite or run.cpu_busy >= CPU_TARGET:
         return 1.0
     cap = Goal(pages=run.ops, hosts=run.details["crawl"]["hosts"], per_host=job.fetch.per_host,
                host_rate=job.fetch.host_rate).politeness_cap(latency_s)
@@ -345,12 +348,23 @@ def _politeness_used(job: Job, run, latency_s: float) -> float:
 
 
 def _steady_rate(run) -> float:
-    """Pages a second once the crawl is under way: after its first second, in which it
-    starts from one seed and meets its hosts one by one (a long job is nearly all steady)."""
+    """Pages a second once the crawl is under way: the median of its whole seconds after the
+    first, in which it starts from one seed and meets its hosts one by one (a long job is
+    nearly all steady), and before the last, in which it only waits out the pages in flight.
+    The median, not the mean: one second that a pause on this machine slowed down does not
+    move it."""
+    steady = run.stats.series.rows()[1:math.floor(run.wall_s)]
+    return statistics.median(row["ops"] for row in steady) if steady else run.throughput_ops_s
+
+
+def _start_s(run) -> float:
+    """What a crawl's first second costs it over its steady pace, in seconds: the share of a
+    steady second's pages it did not fetch while it met its first hosts (0 when the leg was
+    too short to hold a steady second)."""
     rows = run.stats.series.rows()
-    if run.wall_s < 1.5 or len(rows) < 2:
-        return run.throughput_ops_s
-    return (run.ops - rows[0]["ops"]) / (run.wall_s - 1)
+    if not rows or run.wall_s < 2:
+        return 0.0
+    return max(0.0, 1 - rows[0]["ops"] / _steady_rate(run))
 
 
 def _hosts(job: Job) -> int:
@@ -368,7 +382,8 @@ def _has_https(job: Job) -> bool:
 
 def options(measured: Measured, goal: Goal) -> list[Option]:
     site = measured.site_per_s_for(goal.hosts)
-    goal = replace(goal, politeness_used=(measured.crawl or {}).get("politeness_used", 1.0))
+    crawl = measured.crawl or {}
+    goal = replace(goal, politeness_used=crawl.get("politeness_used", 1.0), start_s=crawl.get("start_s", 0.0))
     ways = measured.ways
     if measured.tls:  # each page's share of a new connection's handshake, on top of what it costs
         handshake = measured.tls["cpu_s"] * measured.connections_per_page(goal)
@@ -425,6 +440,9 @@ def assumptions(measured: Measured, goal: Goal) -> list[str]:
         if crawl.get("politeness_used", 1.0) < 1.0:
             lines.append(f"Politely, the pilot's crawl kept {crawl['politeness_used']:.0%} of its hosts' slots busy "
                          f"(pages spread unevenly over hosts, met as it went): the plan counts on as much.")
+        if crawl.get("start_s"):
+            lines.append(f"Starting from its seeds, meeting its first hosts, cost the pilot's crawl {crawl['start_s']:.2f} s "
+                         f"over its steady pace: the plan adds as much to the job.")
     if measured.error_rate:
         lines.append(f"{measured.error_rate:.1%} of the pilot's operations failed; failures are not retried here.")
     lines += [f"Not planned: {note}." for note in measured.skipped]
@@ -504,7 +522,7 @@ def check(measured: Measured, result: dict[str, Any]) -> Check:
                   host_rate=job.get("host_rate"), politeness_used=(measured.crawl or {}).get("politeness_used", 1.0)
                   ).politeness_cap(measured.latency_mean_s)
     predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores,
-                               min(measured.site_per_s, polite))
+                               min(measured.site_per_s, polite)) + (measured.crawl or {}).get("start_s", 0.0)
     low, high = measured.spread
     return Check(strategy, engine, result["ops"], result["concurrency"], predicted,
                  (predicted / high, predicted / low), result["wall_s"])

@@ -195,6 +195,9 @@ class Goal:
     #: evenly; less for a crawl, whose pages spread unevenly over hosts it meets as it goes
     #: (its pilot measures it).
     politeness_used: float = 1.0
+    #: Seconds the job loses at its start over its steady pace: a crawl begins at one seed
+    #: and meets its hosts one by one (its pilot measures it); 0 for a list of pages.
+    start_s: float = 0.0
 
     def politeness_cap(self, latency_s: float) -> float:
         """The most operations a second politeness allows, over all machines (inf: none)."""
@@ -302,7 +305,7 @@ def plan_option(way: Way, goal: Goal, latency_s: float, spread: tuple[float, flo
     concurrency = concurrency_for(way, per_machine_rate, latency_s, goal.cores)
     if bound == "site":
         concurrency = min(math.ceil(concurrency * SITE_MARGIN), way.scale.max_workers)
-    total = goal.pages / throughput
+    total = goal.pages / throughput + goal.start_s
     low, high = spread
     # A hybrid worker is a process (one per core), holding many connections.
     workers = goal.cores if way.scale.memory_per_process else concurrency

@@ -118,6 +118,21 @@ def test_duration_bounds_a_run_with_any_strategy(loadtool_cli, server, strategy)
     assert result["wall_s"] >= 1.0
 
 
+def test_a_runs_wall_time_is_counted_from_the_moment_its_deadline_is():
+    """--duration's deadline is the sink's epoch plus the duration: the wall time is read
+    from that same moment, not from a later one (the start of the memory watch's thread,
+    late by 10 ms on a busy machine, made a -d 1s run 0.990 s)."""
+    import time
+
+    from loadtool.runner import _Clock
+
+    epoch = time.time() - 2.0
+    clock = _Clock(epoch)
+    assert 2.0 <= time.perf_counter() - clock.wall_start < 3.0
+    assert clock.started_at.startswith(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(epoch)))
+    clock.memory.stop()
+
+
 def _children(pid):
     return [child.pid for child in psutil.Process(pid).children(recursive=True)]
 

@@ -420,6 +420,58 @@ def test_sitemap_indexes_and_gzipped_sitemaps_are_read():
     assert sitemap_locations(b"\x1f\x8bbroken") == (False, [])
 
 
+def _urlset(*locations: str, between: bytes = b"") -> bytes:
+    urls = b"".join(b"<url><loc>%s</loc></url>" % loc.encode() for loc in locations)
+    return b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + urls + between + b"</urlset>"
+
+
+def test_a_sitemap_stops_at_the_protocols_50000_urls():
+    from loadtool.crawl import sitemap_locations
+
+    listed = [f"http://h/{i}" for i in range(50_003)]
+    index, locations = sitemap_locations(_urlset(*listed))
+    assert not index and locations == listed[:50_000]
+
+
+@pytest.mark.parametrize("packed", ["plain", "gzip"])
+def test_a_sitemap_is_read_to_its_50_mb_and_no_further(packed):
+    """50 MB uncompressed, as the protocol caps a file: a <loc> that ends inside them is read,
+    one past them is not, gzipped or not (a bomb inflates only as far)."""
+    import gzip
+
+    from loadtool.crawl import sitemap_locations
+
+    head = b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>http://h/first</loc></url><!--'
+    fill = 50 * 1000 * 1000 - len(head) - len(b"--><url><loc>http://h/last</loc>")  # </loc> ends at 50 MB
+    for room, seen in ((fill, ["http://h/first", "http://h/last"]), (fill + 1, ["http://h/first"])):
+        body = head + b" " * room + b"--><url><loc>http://h/last</loc></url></urlset>"
+        assert sitemap_locations(gzip.compress(body, 1) if packed == "gzip" else body) == (False, seen)
+
+
+def test_a_gzipped_sitemap_inflates_a_step_at_a_time_and_reads_every_member():
+    import gzip
+
+    from loadtool.crawl import sitemap_locations
+    from loadtool.crawl.sitemaps import STEP, _pieces
+
+    pieces = list(_pieces(gzip.compress(b" " * (3 * STEP + 5))))
+    assert [len(piece) for piece in pieces] == [STEP, STEP, STEP, 5]
+    members = gzip.compress(b'<urlset><url><loc>http://h/a</loc></url>') + gzip.compress(b"<url><loc>http://h/b</loc></url></urlset>")
+    assert sitemap_locations(members) == (False, ["http://h/a", "http://h/b"])
+    broken = gzip.compress(b'<urlset><url><loc>http://h/a</loc></url>') + b"\x1f\x8b\x08\x00garbage-not-deflate"
+    assert sitemap_locations(broken) == (False, ["http://h/a"])
+
+
+def test_a_sitemap_is_an_index_by_its_first_element_and_empty_locations_are_skipped():
+    from loadtool.crawl import sitemap_locations
+
+    assert sitemap_locations(b"<urlset><sitemapindex/><url><loc>http://h/a</loc></url></urlset>") == (False, ["http://h/a"])
+    assert sitemap_locations(b"<sitemapindex><sitemap><loc> </loc></sitemap><sitemap><loc/></sitemap>"
+                             b"<sitemap><loc>http://h/s.xml</loc></sitemap></sitemapindex>") == (True, ["http://h/s.xml"])
+    cut = sitemap_locations(b"<urlset><url><loc>http://h/a</loc></url><url><loc>http://h/b")
+    assert cut[1][0] == "http://h/a"
+
+
 @pytest.mark.alone
 def test_processes_crawl_faster_than_one_loop_when_parsing_is_cpu_bound(loadtool_cli, server, tmp_path):
     """The seed's lesson on a crawl: with 20 ms of CPU a page, one event loop is bound by

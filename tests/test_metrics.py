@@ -190,3 +190,69 @@ def test_service_time_lag_and_the_span_of_sends_are_counted_and_merged():
     closed = Latency()
     closed.merge(other)
     assert closed.service is not None and closed.sends == [pytest.approx(11.8), pytest.approx(11.9)]
+
+
+def test_each_percentile_key_names_the_percentile_it_reads():
+    from loadtool.metrics.histograms import PERCENTILES, new_histogram
+
+    histogram = new_histogram()
+    for value in range(1, 1001):
+        histogram.record_value(value)
+    read = {key: histogram.get_value_at_percentile(p) for key, p in PERCENTILES.items()}
+    assert read == {"p50": 500, "p75": 750, "p90": 900, "p95": 950, "p99": 990, "p999": 999}
+
+
+def test_a_histograms_buckets_copied_out_are_hdrhs_own_and_give_its_mean():
+    from loadtool.metrics.histograms import mean_of, new_histogram, recorded
+
+    histogram = new_histogram()
+    assert recorded(histogram) == [] and mean_of(histogram) == 0.0
+    for value, count in ((1, 3), (1000, 2), (123_456, 1), (3_600_000_000, 4)):
+        histogram.record_value(value, count)
+    buckets = recorded(histogram)
+    assert [count for _, count in buckets] == [3, 2, 1, 4]  # the top bucket too
+    assert [value for value, _ in buckets] == [histogram._hdr_median_equiv_value(v) for v in (1, 1000, 123_456,
+                                                                                             3_600_000_000)]
+    assert mean_of(histogram) == pytest.approx(histogram.get_mean_value(), rel=1e-12)
+
+
+def test_a_cleared_histogram_is_as_hdrhs_own_reset_leaves_it():
+    from loadtool.metrics import clear, new_histogram
+
+    used, fresh = new_histogram(), new_histogram()
+    for histogram in (used, fresh):
+        histogram.record_value(500)
+        histogram.set_start_time_stamp(1_000)
+        histogram.set_end_time_stamp(2_000)
+    clear(used)
+    fresh.reset()
+    fields = ("total_count", "min_value", "max_value", "start_time_stamp_msec", "end_time_stamp_msec")
+    assert [getattr(used, name) for name in fields] == [getattr(fresh, name) for name in fields]
+
+
+def test_counted_values_are_clamped_when_recorded_totalled_merged_reset_and_sent():
+    from loadtool.metrics.histograms import HIGHEST_US, LOWEST_US, Values
+
+    values = Values()
+    values.pending = {0: 2, HIGHEST_US * 10: 1}  # the hot paths write pending unclamped
+    values.count(700)
+    assert values.total == 4
+    histogram = values.histogram
+    assert values.pending == {} and histogram.get_total_count() == 4
+    assert histogram.get_min_value() == LOWEST_US and histogram.get_max_value() >= HIGHEST_US * 0.999
+    other = Values()
+    other.count(300)
+    other.settle()
+    other.count(900)
+    values.merge(other)
+    assert values.total == 6 and values.histogram.get_value_at_percentile(1) == LOWEST_US
+    copy = Values.from_wire(values.to_wire())
+    assert copy.total == 6 and all(copy.histogram.get_value_at_percentile(p) == values.histogram.get_value_at_percentile(p)
+                                   for p in (10, 50, 70, 90, 100))
+    kept = values.histogram
+    values.count(5)
+    values.reset()
+    assert values.total == 0 and values.pending == {} and values.histogram is kept
+    empty = Values()
+    values.merge(empty)
+    assert values.total == 0

@@ -42,7 +42,7 @@ def test_the_plan_sizes_every_way_and_states_its_assumptions(uniform_plan):
 
 @pytest.mark.alone
 @pytest.mark.parametrize("strategy, count, concurrency", [
-    ("sequential", 40, 1), ("threads", 400, 20), ("async", 1000, 50)])
+    ("sequential", 40, 1), ("threads", 400, 20), ("async", 2000, 50)])
 def test_the_plan_predicts_a_real_run_within_15_percent(uniform_plan, loadtool_cli, strategy, count, concurrency):
     result = loadtool_cli("fetch", "--profile", "uniform", "-s", strategy, "-n", str(count), "-c", str(concurrency),
                           "--no-compression", "--format", "json").json()

@@ -231,7 +231,7 @@ def test_a_cleared_histogram_is_as_hdrhs_own_reset_leaves_it():
 
 
 def test_counted_values_are_clamped_when_recorded_totalled_merged_reset_and_sent():
-    from loadtool.metrics.histograms import HIGHEST_US, LOWEST_US, Values
+    from loadtool.metrics.histograms import HIGHEST_US, LOWEST_US, Values, clamp_us
 
     values = Values()
     values.pending = {0: 2, HIGHEST_US * 10: 1}  # the hot paths write pending unclamped
@@ -246,6 +246,8 @@ def test_counted_values_are_clamped_when_recorded_totalled_merged_reset_and_sent
     other.count(900)
     values.merge(other)
     assert values.total == 6 and values.histogram.get_value_at_percentile(1) == LOWEST_US
+    assert (clamp_us(0), clamp_us(-5), clamp_us(HIGHEST_US * 2), clamp_us(7.9)) == (LOWEST_US, LOWEST_US, HIGHEST_US, 7)
+    assert Values.from_wire(values.to_wire().encode("ascii")).total == 6  # as bytes, as it comes off a pipe
     copy = Values.from_wire(values.to_wire())
     assert copy.total == 6 and all(copy.histogram.get_value_at_percentile(p) == values.histogram.get_value_at_percentile(p)
                                    for p in (10, 50, 70, 90, 100))

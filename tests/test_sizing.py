@@ -168,8 +168,9 @@ def test_the_site_capacity_is_the_knee_where_doubling_buys_little_and_latency_qu
     assert found.found and found.settled and found.per_s == 220 and found.in_flight == pytest.approx(220 * 0.040)
     assert "about 220 pages/s" in found.reason and "16 in flight" in found.reason
     # The same gain with latency at exactly 1.3x is not yet queueing; just past it is.
-    assert not site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 110, 0.052, 0.1, 0))).found
-    assert site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 110, 0.0521, 0.1, 0))).per_s == 110
+    # (1.3 x 0.05 is 0.065 exactly in floating point; 1.3 x 0.04 is not 0.052.)
+    assert not site_capacity(_levels((4, 100, 0.050, 0.1, 0), (8, 110, 0.065, 0.1, 0))).found
+    assert site_capacity(_levels((4, 100, 0.050, 0.1, 0), (8, 110, 0.0651, 0.1, 0))).per_s == 110
     # A doubling that buys just over 15% is still worth having; just under it is the knee.
     assert not site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 115.1, 0.080, 0.1, 0))).found
     assert site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 114.9, 0.080, 0.1, 0))).per_s == 114.9
@@ -186,3 +187,24 @@ def test_a_busy_client_a_rate_limit_or_no_knee_ends_the_sweep_as_such():
     assert limited.per_s == 150 and limited.in_flight == pytest.approx(150 * 0.05) and "429" in limited.reason
     kept_up = site_capacity(_levels((4, 100, 0.04, 0.1, 0), (8, 200, 0.04, 0.1, 0)))
     assert not kept_up.found and not kept_up.settled and "up to 8 in flight (200 a second)" in kept_up.reason
+
+
+def test_every_end_of_the_sweep_keeps_its_levels_and_says_its_latencies():
+    """The levels go with every verdict (the plan shows them); a site slower than a page a
+    second is still counted from zero up; a knee's reason names both latencies in ms; a
+    site that kept up is named at the last level, not the second."""
+    from loadtool.plan.capacity import site_capacity
+
+    for rows in [((4, 0.25, 0.04, 0.1, 0), (8, 0.5, 0.04, 0.1, 2)), ((4, 100, 0.04, 0.9, 0),),
+                 ((4, 100, 0.040, 0.1, 0), (8, 200, 0.040, 0.2, 0), (16, 220, 0.080, 0.2, 0)),
+                 ((4, 100, 0.04, 0.1, 0), (8, 200, 0.04, 0.1, 0), (16, 400, 0.04, 0.1, 0))]:
+        levels = _levels(*rows)
+        assert site_capacity(levels).levels == tuple(levels)
+    slow = site_capacity(_levels((4, 0.25, 0.04, 0.1, 0), (8, 0.5, 0.04, 0.1, 2)))
+    assert slow.per_s == 0.5 and "accepted about 0 a second" in slow.reason
+    knee = site_capacity(_levels((4, 100, 0.040, 0.1, 0), (8, 200, 0.040, 0.2, 0), (16, 220, 0.080, 0.2, 0)))
+    assert "its latency was 80 ms, against 40 ms at 4)" in knee.reason
+    slow_knee = site_capacity(_levels((4, 4, 1.0, 0.1, 0), (8, 4.2, 2.0, 0.1, 0)))
+    assert "its latency was 2,000 ms, against 1,000 ms at 4)" in slow_knee.reason
+    kept_up = site_capacity(_levels((4, 100, 0.04, 0.1, 0), (8, 200, 0.04, 0.1, 0), (16, 400, 0.04, 0.1, 0)))
+    assert kept_up.settled is False and "up to 16 in flight (400 a second)" in kept_up.reason

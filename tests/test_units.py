@@ -59,3 +59,39 @@ def test_the_profile_names_the_cli_offers_are_the_profiles_that_exist():
     from loadtool.server.profiles import PROFILES
 
     assert tuple(PROFILES) == PROFILE_NAMES
+
+
+def test_sizes_in_decimal_and_binary_units_step_up_where_the_reading_reaches_the_step():
+    from loadtool.units import format_bytes
+
+    decimal = [(0, "0B"), (999, "999B"), (1000, "1.0kB"), (1500, "1.5kB"), (2_500_000, "2.5MB"), (3e9, "3.0GB"),
+               (5e12, "5000.0GB")]
+    assert [format_bytes(count, si=True) for count, _ in decimal] == [shown for _, shown in decimal]
+    binary = [(1023, "1023B"), (1024, "1.0KiB"), (5 * 2**40, "5120.0GiB")]
+    assert [format_bytes(count) for count, _ in binary] == [shown for _, shown in binary]
+
+
+def test_durations_take_the_next_unit_exactly_at_its_bound():
+    from loadtool.units import format_duration
+
+    readings = [(None, "-"), (0.0009994999, "999µs"), (0.001, "1ms"), (0.0995, "99.5ms"), (0.9994, "999ms"),
+                (1.0, "1s"), (59.94, "59.9s"), (60, "1m00s"), (3599.4, "59m59s"), (3600, "1h00m")]
+    assert [format_duration(seconds) for seconds, _ in readings] == [shown for _, shown in readings]
+
+
+def test_counts_rates_and_durations_read_their_edges_and_name_what_is_wrong():
+    from loadtool.errors import UsageError
+    from loadtool.units import parse_count, parse_duration, parse_rate, parse_size
+
+    assert parse_count("1,010") == 1010 and parse_duration("0s") == 0.0
+    for parse, text, says in [(parse_count, "abc", "not a count: 'abc' (try 1010, 10k, 2.5M)"),
+                              (parse_count, "1.5", "not a whole count: '1.5'"),
+                              (parse_rate, "0/s", "not a rate: '0/s' (it must be more than zero)"),
+                              (parse_rate, "5/s:foo=1", "not a rate option: 'foo=1' (the only one is ramp=DURATION)"),
+                              (parse_rate, "5/s:ramp=1s=2s", "not a duration: '1s=2s'"),
+                              (parse_rate, "fast", "not a rate: 'fast' (try 100/s, 6000/m, 100/s:ramp=30s)"),
+                              (parse_size, "big", "not a size: 'big' (try 512, 4KiB, 1MiB, 2MB)"),
+                              (parse_size, "5XB", "not a size: '5XB'")]:
+        with pytest.raises(UsageError) as raised:
+            parse(text)
+        assert str(raised.value).startswith(says)

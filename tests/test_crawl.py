@@ -421,6 +421,37 @@ def test_sitemap_indexes_and_gzipped_sitemaps_are_read():
     assert sitemap_locations(b"\x1f\x8bbroken") == (False, [])
 
 
+def test_links_of_a_page_as_its_robots_directives_and_its_elements_say():
+    from loadtool.crawl.urls import Links, links_of
+
+    def links(html: str, **options) -> Links:
+        return links_of(html.encode(), "http://h/", **options)
+
+    assert links("<a href=/a>a</a>", headers={}) == Links("http://h/", ["/a"])  # no X-Robots-Tag
+    assert links("<meta http-equiv=refresh content=5><a href=/a>a</a>").refresh is None  # a delay, no URL
+    two = links("<a rel=nofollow href=/a>a</a><a rel=nofollow href=/b>b</a><a href=/c>c</a>")
+    assert two == Links("http://h/", ["/c"], None, 2)
+    # The page's own nofollow: no links, all counted, its base and refresh kept.
+    held = links("<meta http-equiv=refresh content='0; url=/next'><meta name=robots content=nofollow><a href=/a>a</a>")
+    assert held == Links("http://h/", [], "/next", 1)
+    based = links("<base href=http://b/><meta name=loadtool content=nofollow><a href=/a>a</a>")
+    assert based == Links("http://b/", [], None, 1)
+    assert links("<meta name=robots content='nofollow,noindex'><a href=/a>a</a>").hrefs == []
+    assert links("<meta name=description content=none><a href=/a>a</a>").hrefs == ["/a"]  # not a robots directive
+    dated = "unavailable_after: 25 Jun 2010 15:00:00 PST, nofollow"  # a directive's own colons
+    assert links("<a href=/a>a</a>", headers={"x-robots-tag": dated}).hrefs == []
+    assert links("<frameset><frame src=/f></frameset>").hrefs == ["/f"]
+    assert links_of(b"", "http://h/") == Links("http://h/", [])  # nothing to parse
+
+
+def test_canonical_query_escapes_are_one_case_and_unreserved_ones_undone():
+    from loadtool.crawl.urls import canonical, normalize
+
+    assert canonical("http://h/p?a=%7e%2f%41") == "http://h/p?a=~%2FA"
+    assert canonical("http://h/p?a=1?b=%41") == "http://h/p?a=1?b=A"  # a second "?" is the query's
+    assert [normalize(base, href) for base, href in [("", "http:///x"), ("http://h/", "https://:80/x")]] == [None, None]
+
+
 def _urlset(*locations: str, between: bytes = b"") -> bytes:
     urls = b"".join(b"<url><loc>%s</loc></url>" % loc.encode() for loc in locations)
     return b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">' + urls + between + b"</urlset>"

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from loadtool.job import Job
@@ -208,3 +210,83 @@ def test_every_end_of_the_sweep_keeps_its_levels_and_says_its_latencies():
     assert "its latency was 2,000 ms, against 1,000 ms at 4)" in slow_knee.reason
     kept_up = site_capacity(_levels((4, 100, 0.04, 0.1, 0), (8, 200, 0.04, 0.1, 0), (16, 400, 0.04, 0.1, 0)))
     assert kept_up.settled is False and "up to 16 in flight (400 a second)" in kept_up.reason
+
+
+def _bare_way(cpu_per_op_s: float, max_workers: int, all_cores: bool = False) -> Way:
+    from loadtool.strategies import Scale
+
+    return Way("test", "test", cpu_per_op_s, None, Scale(max_workers, all_cores))
+
+
+def test_gain_per_doubling_from_none_through_one_and_two_doublings():
+    from loadtool.strategies.sizing import gain_per_doubling
+
+    cases = [(((4, 100), (8, 200)), 1.0), (((4, 100), (16, 400)), 1.0), (((4, 100), (16, 225)), 0.5),
+             (((4, 100), (4, 150)), 0.0), (((4, 0), (8, 10)), math.inf), (((4, 0), (8, 0.5)), math.inf),
+             (((4, 0), (8, 0)), 0.0), (((4, 0.5), (8, 1.0)), 1.0)]
+    assert [gain_per_doubling(*levels) for levels, _ in cases] == pytest.approx([gain for _, gain in cases])
+
+
+def test_processes_queue_on_every_core_and_the_rest_on_one():
+    """10 ms of CPU an operation and no wait: one worker does 100 a second; processes on two
+    cores reach 200, one core stays at 100; a way with no CPU cost has no CPU ceiling."""
+    from loadtool.strategies.sizing import closed_rates
+
+    processes, loop = _bare_way(0.01, 100, all_cores=True), _bare_way(0.01, 100)
+    assert closed_throughput(processes, 1, 0.0, 2) == pytest.approx(100)
+    assert closed_throughput(processes, 100, 0.0, 2) == pytest.approx(200, rel=0.01)
+    assert closed_throughput(loop, 100, 0.0, 2) == pytest.approx(100, rel=0.01)
+    assert (cpu_ceiling(processes, 2), cpu_ceiling(loop, 2), cpu_ceiling(_bare_way(0.0, 10), 2)) == (200, 100, math.inf)
+    assert len(list(closed_rates(loop, 0.05, 1))) == 100  # one rate per worker, up to the way's most
+    idle = _bare_way(0.01, 0)  # a way that may run no worker does nothing, and is sized at one
+    assert closed_throughput(idle, 5, 0.05, 1) == 0.0 and concurrency_for(idle, 10, 0.05, 1) == 1
+    assert concurrency_for(loop, 1, 0.05, 1) == 1  # a rate one worker makes
+
+
+def test_what_bounds_a_machine_at_a_tie_is_its_workers():
+    # 9 workers of 1 s cycles (0.9 s wait + 0.1 s CPU) make 9/s; the CPU at 90% allows 9/s too.
+    assert machine_throughput(_bare_way(0.1, 9), 0.9, 1) == (9.0, "workers")
+
+
+def test_an_options_range_and_verdict_come_from_its_total_and_the_spread():
+    """A site that serves 100 pages a second: 10,000 pages take 100 s whatever the machines,
+    125 s at the p10 throughput (80%), which is what a deadline must hold."""
+    way = _bare_way(0.001, 1000)
+    option = plan_option(way, Goal(pages=10_000), 0.05, spread=(0.8, 1.25), site_per_s=100)
+    assert option.way is way and option.total_s == pytest.approx(100)
+    assert option.total_range_s == pytest.approx((80, 125))
+    verdicts = [plan_option(way, Goal(pages=10_000, deadline_s=deadline), 0.05, spread=(0.8, 1.25),
+                            site_per_s=100).meets_deadline for deadline in (130, 125, 110, 125 / 1.5)]
+    assert verdicts == [True, True, False, False]
+
+
+def test_what_bounds_an_option_at_each_limits_edge():
+    """Ten workers of 100 ms with no CPU cost make exactly 100 a second on one machine: a
+    limit of exactly 100 (the site, politeness, a deadline's rate) is met, not binding."""
+    from loadtool.strategies.sizing import SITE_MARGIN
+
+    way = _bare_way(0.0, 10)
+    free = plan_option(way, Goal(pages=10_000), 0.1)
+    assert (free.machines, free.throughput_per_s, free.bound) == (1, pytest.approx(100), "workers")
+    assert plan_option(way, Goal(pages=10_000), 0.1, site_per_s=100).bound == "workers"
+    assert plan_option(way, Goal(pages=10_000, hosts=10, host_rate=10), 0.1).bound == "workers"
+    assert plan_option(way, Goal(pages=10_000, deadline_s=100), 0.1).bound == "latency"
+    started = plan_option(way, Goal(pages=10_000, start_s=2.0), 0.1)
+    assert started.total_s == pytest.approx(102)
+    site = plan_option(way, Goal(pages=10_000), 0.1, site_per_s=50)
+    assert site.bound == "site" and site.concurrency == math.ceil(concurrency_for(way, 50, 0.1, 1) * SITE_MARGIN)
+
+
+def test_politeness_caps_by_the_share_of_its_slots_a_job_keeps_busy():
+    way = _bare_way(0.0, 1000)
+    by_slots = plan_option(way, Goal(pages=10_000, hosts=10, per_host=2, politeness_used=0.5), 0.1)
+    assert (by_slots.throughput_per_s, by_slots.bound) == (pytest.approx(100), "politeness")  # 10 x 2 / 0.1 s x 1/2
+    by_rate = plan_option(way, Goal(pages=10_000, hosts=10, host_rate=5, politeness_used=0.5), 0.1)
+    assert (by_rate.throughput_per_s, by_rate.bound) == (pytest.approx(25), "politeness")
+    cpu_bound = plan_option(_bare_way(0.01, 1000), Goal(pages=10_000, deadline_s=10), 0.01)
+    assert cpu_bound.machines == math.ceil(1000 / 90) and cpu_bound.bound == "cpu"  # 90/s each at 90% of a core
+
+
+def test_a_processes_run_is_predicted_over_every_core():
+    processes = _bare_way(0.01, 100, all_cores=True)
+    assert predict_wall_s(1000, processes, 100, 0.0, 2) == pytest.approx(5.0, rel=0.01)  # 200/s on two cores

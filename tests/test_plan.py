@@ -246,6 +246,22 @@ def test_a_crawls_steady_pace_is_its_whole_middle_seconds_and_a_pause_in_one_doe
     short = _crawl_leg([400, 90], 1.2)  # no whole second between the first and the drain
     assert _steady_rate(short) == pytest.approx(490 / 1.2)
     assert _start_s(short) == 0.0
+    dry = _crawl_leg([300, 0, 0, 0], 3.5)  # the frontier ran dry after the first second
+    assert _steady_rate(dry) == 0 and _start_s(dry) == 0.0
+
+
+def test_politeness_used_is_the_steady_pace_over_what_the_hosts_slots_allow():
+    """40 hosts, 2 pages at a time each, 50 ms a page: 1,600 a second allowed; 600 kept is
+    0.375. A busy client, or a crawl that ran dry, says nothing of politeness: 1."""
+    from types import SimpleNamespace
+
+    from loadtool.plan import _politeness_used
+
+    job = SimpleNamespace(polite=True, fetch=SimpleNamespace(per_host=2, host_rate=None))
+    leg = _crawl_leg([450, 600, 300, 610, 50], 4.1)
+    for run, busy, used in ((leg, 0.5, 0.375), (leg, 0.95, 1.0), (_crawl_leg([300, 0, 0, 0], 3.5), 0.5, 1.0)):
+        run.cpu_busy, run.details = busy, {"crawl": {"hosts": 40}}
+        assert _politeness_used(job, run, 0.05) == pytest.approx(used)
 
 
 def test_a_crawls_start_is_added_to_the_time_the_plan_and_its_check_predict(uniform_plan):

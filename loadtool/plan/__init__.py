@@ -344,7 +344,8 @@ def _politeness_used(job: Job, run, latency_s: float) -> float:
         return 1.0
     cap = Goal(pages=run.ops, hosts=run.details["crawl"]["hosts"], per_host=job.fetch.per_host,
                host_rate=job.fetch.host_rate).politeness_cap(latency_s)
-    return min(1.0, _steady_rate(run) / cap) if math.isfinite(cap) and cap > 0 else 1.0
+    rate = _steady_rate(run)  # none: its frontier ran dry, which the plan says, not politeness
+    return min(1.0, rate / cap) if rate > 0 and math.isfinite(cap) and cap > 0 else 1.0
 
 
 def _steady_rate(run) -> float:
@@ -360,11 +361,10 @@ def _steady_rate(run) -> float:
 def _start_s(run) -> float:
     """What a crawl's first second costs it over its steady pace, in seconds: the share of a
     steady second's pages it did not fetch while it met its first hosts (0 when the leg was
-    too short to hold a steady second)."""
+    too short to hold a steady second, or its frontier ran dry after the first)."""
     rows = run.stats.series.rows()
-    if not rows or run.wall_s < 2:
-        return 0.0
-    return max(0.0, 1 - rows[0]["ops"] / _steady_rate(run))
+    steady = _steady_rate(run) if rows and run.wall_s >= 2 else 0.0
+    return max(0.0, 1 - rows[0]["ops"] / steady) if steady > 0 else 0.0
 
 
 def _hosts(job: Job) -> int:

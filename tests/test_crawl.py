@@ -523,6 +523,32 @@ def test_a_sitemap_is_read_in_flat_memory_plain_or_gzipped():
     assert all(float(grown) < 12 for grown in out.stdout.split()), out.stdout
 
 
+def test_a_sitemap_keeps_no_element_it_has_read(monkeypatch):
+    """What the parser's tree holds once a sitemap is read, plain and gzipped, a <urlset>
+    and a <sitemapindex>: the last entry only, emptied — every one before it dropped."""
+    import gzip
+
+    import lxml.etree
+
+    from loadtool.crawl import sitemap_locations
+
+    made = []
+
+    class Watched(lxml.etree.XMLPullParser):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(lxml.etree, "XMLPullParser", Watched)
+    url = b"<url><lastmod>2024-01-01</lastmod><priority>0.5</priority></url>"
+    urlset = b"<urlset>" + url * 2000 + b"<url><loc>http://h/a</loc></url></urlset>"
+    index = b"<sitemapindex>" + b"<sitemap><loc>http://h/s.xml</loc></sitemap>" * 2000 + b"</sitemapindex>"
+    for body in (urlset, gzip.compress(urlset), index):
+        sitemap_locations(body)
+        root = made[-1].close()
+        assert len(root) == 1 and len(root[0]) == 0 and not root[0].text, (len(root), body[:20])
+
+
 def test_a_sitemap_is_an_index_by_its_first_element_and_empty_locations_are_skipped():
     from loadtool.crawl import sitemap_locations
 

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from loadtool.strategies.control import RunControl
-from loadtool.engines.policy import RETRIABLE, Attempt, Outcome, Policy, Retry, backoff_s
+from loadtool.engines.policy import RETRIABLE, Attempt, Limits, Outcome, Policy, Retry, backoff_s
 from loadtool.job import Job
 from loadtool.metrics import Sample
 from loadtool.strategies.politeness import Slots, host_of, host_share
@@ -431,3 +431,57 @@ def test_an_answer_reaches_its_sample_field_by_field_through_its_checks(checks, 
         "phases": phases, "decoded": 5678, "elsewhere": True, "attempts": 1, "latency_us": 250_000, "service_us": None,
         "ok": failed is None, "checks": passed, "error": None if failed is None else "check_failed",
         "detail": None if failed is None else f"check {failed!r} failed"}
+
+
+def test_a_stale_connection_is_met_again_at_once_not_retried_and_only_once():
+    """A reset before any answer on a kept-alive connection: the request goes again at once,
+    still attempt 1 (no --retries needed); met again, it is the reset it is. Another error
+    on a stale connection, or a method that may not be sent twice, is not replayed."""
+    policy, stale = _policy(), Outcome(error="reset", stale=True)
+    first = policy.begin(Op(0, "http://a/"), 1.0)
+    replay = policy.settle(first, stale, 1.2)
+    assert isinstance(replay, Retry) and replay.pause_s == 0.0
+    assert (replay.attempt.number, replay.attempt.replayed, replay.attempt.start_s, replay.attempt.first_s) == (
+        1, True, 1.2, 1.0)
+    assert policy.settle(replay.attempt, stale, 1.4).error == "reset"
+    assert policy.settle(first, stale._replace(error="read_timeout"), 1.2).error == "read_timeout"
+    assert _policy(method="POST").settle(first, stale, 1.2).error == "reset"
+    # A retry after a replay keeps it, starts after its pause, which backoff_s gives.
+    retried = _policy(retries=2, seed=7).settle(replay.attempt, Outcome(error="connect_refused"), 1.3)
+    assert retried.pause_s == backoff_s(1, 0, 7)
+    assert (retried.attempt.number, retried.attempt.replayed, retried.attempt.start_s) == (2, True,
+                                                                                            1.3 + retried.pause_s)
+    assert _policy(retries=1).settle(first, Outcome(error="connect_refused"), 1.1).pause_s == backoff_s(1, 0, 0)
+
+
+def test_only_a_5xx_is_retried_of_the_answers_and_the_limits_and_deadlines_are_as_set():
+    policy = _policy(retries=1)
+    first = policy.begin(Op(0, "http://a/"), 1.0)
+    assert isinstance(policy.settle(first, Outcome(status=500), 1.1), Retry)
+    assert [policy.settle(first, Outcome(status=code), 1.1).status for code in (200, 499)] == [200, 499]
+    assert policy.first_limits == Limits(0.5, 2.0) and _policy(timeout_s=0.2).first_limits == Limits(0.2, 0.2)
+    # The connect and whole deadlines: passed only past them, each named with its limit.
+    assert policy.expired(first, 1.5, connecting=True) is None
+    assert policy.expired(first, 1.5001, connecting=True) == Outcome(error="connect_timeout",
+                                                                     detail="no connection within 0.5s")
+    assert policy.expired(first, 3.0, connecting=False) is None
+    assert policy.expired(first, 3.0001, connecting=False) == Outcome(error="read_timeout",
+                                                                      detail="no full answer within 2s")
+
+
+def test_status_0_can_be_ok_600_never_and_latency_counts_from_the_due_time_only_when_it_was_earlier():
+    policy = _policy(ok_status=((0, 0), (200, 299)))
+    assert [policy.is_ok(code) for code in (0, 200, 600, 700)] == [True, True, False, False]
+    first = policy.begin(Op(0, "http://a/"), 1.0)
+    assert [policy.settle(first, Outcome(status=code), 1.5).ok for code in (0, 600)] == [True, False]
+    assert policy.settle(first, Outcome(status=200), 1.5).latency_us == 500_000
+    late = policy.begin(Op(0, "http://a/", due=0.75), 1.0)  # sent 250 ms after it was due
+    early = policy.begin(Op(0, "http://a/", due=1.25), 1.0)
+    assert [policy.settle(a, Outcome(status=200), 1.5).latency_us for a in (late, early)] == [750_000, 500_000]
+
+
+def test_an_operations_own_exceptions_are_named_by_their_type_and_others_classified():
+    failed = Outcome(error=LookupError("no such row"))
+    first = Attempt(Op(0, "t"), 1.0, 1, 1.0)
+    assert _policy(own=True).settle(first, failed, 1.1).error == "LookupError"
+    assert _policy().settle(first, failed, 1.1).error != "LookupError"

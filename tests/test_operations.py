@@ -103,7 +103,9 @@ def test_compare_runs_a_def_and_an_async_def_of_the_same_journey_side_by_side(lo
     assert [record["strategy"] for record in records] == ["sequential", "threads", "async"]
     assert all(record["ok"] == 20 for record in records)
     wall = {record["strategy"]: record["wall_s"] for record in records}
-    assert wall["sequential"] / wall["async"] >= 5, wall
+    # 20 journeys at once against one after another: about 10x alone, 3.2x once in a suite
+    # whose other processes shared both cores; journeys run one at a time would be 1x.
+    assert wall["sequential"] / wall["async"] >= 2.5, wall
 
 
 def test_step_thresholds_fail_a_run(loadtool_cli):

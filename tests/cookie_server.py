@@ -6,6 +6,9 @@ import asyncio
 import itertools
 import threading
 
+#: How long each answer takes.
+ANSWER_S = 0.03
+
 
 class CookieServer:
     def __init__(self) -> None:
@@ -26,6 +29,9 @@ class CookieServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 if b"\ncookie:" in head.lower():
                     self.with_cookie += 1
+                # Each answer takes a while, as a real one does: a worker that started late still
+                # finds requests left to send (without it, one worker sent all ten on a busy machine).
+                await asyncio.sleep(ANSWER_S)
                 writer.write(b"HTTP/1.1 200 OK\r\nSet-Cookie: visit=%d; Path=/\r\nContent-Length: 2\r\n\r\nok"
                              % next(self._ids))
                 await writer.drain()

@@ -258,3 +258,42 @@ def test_counted_values_are_clamped_when_recorded_totalled_merged_reset_and_sent
     empty = Values()
     values.merge(empty)
     assert values.total == 0
+
+
+def _wire(stats: Stats) -> dict:
+    import json
+
+    return json.loads(json.dumps(stats.to_wire()))
+
+
+def test_every_part_of_the_stats_crosses_the_wire_whole_open_or_closed():
+    """What a process or a machine sends its parent: every part as it was — counts and
+    error details, statuses, latency and service time, lag and the span of sends, each
+    phase (a reused connection has no dns or connect), checks — through JSON, and a closed
+    run's parts without service time stay without."""
+    from loadtool.metrics.parts import PHASES
+
+    opened = Stats(epoch=50.0, open_model=True)
+    full = tuple(0.001 * (index + 1) for index in range(len(PHASES)))
+    reused = (None, None) + full[2:]
+    samples = [Sample(12_000, True, 200, service_us=9_000, phases=full, checks=(True, False), bytes=100),
+               Sample(30_000, True, 200, service_us=30_000, phases=reused, checks=(True, True), bytes=50),
+               Sample(5_000, False, 503, service_us=4_000, checks=(False, False)),
+               Sample(7_000, False, None, error="reset", detail="Traceback ...\nConnectionResetError: peer")]
+    for offset, sample in enumerate(samples):
+        opened.add(sample, now=50.2 + offset * 0.5)
+    back = Stats.from_wire(_wire(opened))
+    assert _wire(back) == _wire(opened)
+    assert back.timing.behind_us == opened.timing.behind_us and back.timing.sends == opened.timing.sends
+    assert back.timing.service is not None and back.per_second.service is not None
+    assert [back.phase_times.histogram(i) is None for i in range(len(PHASES))] == [
+        opened.phase_times.histogram(i) is None for i in range(len(PHASES))]
+    assert back.check_counts.counts == opened.check_counts.counts == [[2, 1], [1, 2]]
+    assert back.counts.first_error == opened.counts.first_error == "reset: ConnectionResetError: peer"  # its last line
+    closed = Stats(epoch=50.0)
+    closed.add(Sample(12_000, True, 200), now=50.2)
+    again = Stats.from_wire(_wire(closed))
+    assert again.timing.service is None and again.per_second.service is None and _wire(again) == _wire(closed)
+    merged = Stats(epoch=50.0)  # a closed Stats takes an open one's service time in
+    merged.merge(back)
+    assert merged.per_second.service is not None and merged.timing.service is not None

@@ -85,6 +85,12 @@ class Measured:
     #: An operation of the user's own (its label) rather than pages.
     operation: str | None = None
 
+    def crawled(self, goal: Goal) -> Goal:
+        """``goal`` as the pilot's crawl found a crawl goes: the share of its hosts' polite slots
+        it keeps busy, and what its start costs (a list of pages: as it is)."""
+        crawl = self.crawl or {}
+        return replace(goal, politeness_used=crawl.get("politeness_used", 1.0), start_s=crawl.get("start_s", 0.0))
+
     def connections_per_page(self, goal) -> float:
         """New connections a page of the job opens: one per host, each kept open (a crawl of
         many small hosts pays a handshake every few pages; a fetch of one host, once)."""
@@ -106,13 +112,18 @@ def _spread(result, latency_sd_s: float) -> tuple[float, float]:
     """p10/mean and p90/mean of throughput: from whole seconds of the pilot when there are
     enough, else from the uncertainty of the measured mean latency; never narrower than
     the model's own error."""
-    rows = result.stats.series.rows()[1:-1]  # the first and last seconds are partial
-    per_second = [row["ops"] for row in rows]
+    per_second = _whole_seconds(result)
     if len(per_second) >= 3 and statistics.mean(per_second) > 0:
         mean = statistics.mean(per_second)
         deciles = statistics.quantiles(per_second, n=10)
         return max(min(deciles[0] / mean, 1 - MODEL_ERROR), 0.05), max(deciles[-1] / mean, 1 + MODEL_ERROR)
     return _spread_of(result.ops, mean_of(result.stats.latency) / 1e6, latency_sd_s)
+
+
+def _whole_seconds(result) -> list[int]:
+    """Operations in each of a run's whole seconds: its first and last are partial (a run
+    starting, and waiting out what is in flight)."""
+    return [row["ops"] for row in result.stats.series.rows()[1:-1]]
 
 
 def _spread_of(samples: int, latency_mean_s: float, latency_sd_s: float) -> tuple[float, float]:
@@ -272,14 +283,17 @@ def _measured(histogram, samples: int, failed: int, ways: list, skipped: list, c
               **more) -> Measured:
     """What a pilot measured: the latency of the sweep's unloaded levels (``histogram``, µs),
     its spread, each way, and ``more`` (the hosts, TLS, the operation)."""
-    mean_s = mean_of(histogram) / 1e6
+    latency = _latency(histogram)
     return Measured(
-        latency_mean_s=mean_s, latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
-        latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
-        latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
-        samples=samples, error_rate=failed / samples if samples else 0.0,
-        spread=_spread_of(samples, mean_s, histogram.get_stddev() / 1e6), ways=tuple(ways), skipped=tuple(skipped),
-        cores=cpu_count(), capacity=asdict(capacity), **more)
+        **latency, samples=samples, error_rate=failed / samples if samples else 0.0,
+        spread=_spread_of(samples, latency["latency_mean_s"], histogram.get_stddev() / 1e6), ways=tuple(ways),
+        skipped=tuple(skipped), cores=cpu_count(), capacity=asdict(capacity), **more)
+
+
+def _latency(histogram) -> dict[str, float]:
+    """A pilot's latency (``histogram``, µs) as Measured holds it: its mean, p10, p50 and p90 in s."""
+    return {"latency_mean_s": mean_of(histogram) / 1e6,
+            **{f"latency_p{p}_s": histogram.get_value_at_percentile(p) / 1e6 for p in (10, 50, 90)}}
 
 
 def _handshake(bound: Job, progress, leg_s: float, ways: list) -> dict[str, float] | None:
@@ -318,20 +332,17 @@ def pilot_crawl(job: Job, pilot_s: float, crawl_options: Any, progress=None) -> 
     # the event loop delays every answer behind it, and that wait is the client's, not the site's.
     steady = min((run for run in runs.values() if run.ok), key=lambda run: mean_of(run.stats.latency))
     histogram = steady.stats.latency
+    latency = _latency(histogram)
     ways = tuple(Way(strategy, run.job.engine, run.cpu_s / run.ops, None, scales[strategy])
                  for strategy, run in runs.items() if run.ops)
     found = first.details["crawl"]
     crawl = {"links_per_page": found["links_found"] / first.ops,
              "new_share": 1 - found["duplicates"] / found["links_found"] if found["links_found"] else 0.0,
              "parse_cpu_ms": found["parse_cpu_ms"]["mean"], "frontier_left": found["frontier_left"],
-             "parser": crawl_options.parse, "politeness_used": _politeness_used(job, first, mean_of(histogram) / 1e6),
+             "parser": crawl_options.parse, "politeness_used": _politeness_used(job, first, latency["latency_mean_s"]),
              "start_s": _start_s(first)}
     return Measured(
-        latency_mean_s=mean_of(histogram) / 1e6,
-        latency_p10_s=histogram.get_value_at_percentile(10) / 1e6,
-        latency_p50_s=histogram.get_value_at_percentile(50) / 1e6,
-        latency_p90_s=histogram.get_value_at_percentile(90) / 1e6,
-        samples=steady.ops, error_rate=first.failed_rate, spread=_spread(steady, histogram.get_stddev() / 1e6),
+        **latency, samples=steady.ops, error_rate=first.failed_rate, spread=_spread(steady, histogram.get_stddev() / 1e6),
         ways=ways, skipped=(), cores=cpu_count(), crawl=crawl)
 
 
@@ -354,8 +365,8 @@ def _steady_rate(run) -> float:
     nearly all steady), and before the last, in which it only waits out the pages in flight.
     The median, not the mean: one second that a pause on this machine slowed down does not
     move it."""
-    steady = run.stats.series.rows()[1:math.floor(run.wall_s)]
-    return statistics.median(row["ops"] for row in steady) if steady else run.throughput_ops_s
+    steady = _whole_seconds(run)
+    return statistics.median(steady) if steady else run.throughput_ops_s
 
 
 def _start_s(run) -> float:
@@ -382,8 +393,7 @@ def _has_https(job: Job) -> bool:
 
 def options(measured: Measured, goal: Goal) -> list[Option]:
     site = measured.site_per_s_for(goal.hosts)
-    crawl = measured.crawl or {}
-    goal = replace(goal, politeness_used=crawl.get("politeness_used", 1.0), start_s=crawl.get("start_s", 0.0))
+    goal = measured.crawled(goal)
     ways = measured.ways
     if measured.tls:  # each page's share of a new connection's handshake, on top of what it costs
         handshake = measured.tls["cpu_s"] * measured.connections_per_page(goal)
@@ -518,11 +528,11 @@ def check(measured: Measured, result: dict[str, Any]) -> Check:
     crawl = result.get("details", {}).get("crawl")
     job = result["job"]
     # A crawl's politeness bounds it over the hosts it met, as the plan's own politeness cap does.
-    polite = Goal(pages=result["ops"], hosts=crawl["hosts"] if crawl else None, per_host=job.get("per_host"),
-                  host_rate=job.get("host_rate"), politeness_used=(measured.crawl or {}).get("politeness_used", 1.0)
-                  ).politeness_cap(measured.latency_mean_s)
+    goal = measured.crawled(Goal(pages=result["ops"], hosts=crawl["hosts"] if crawl else None,
+                                 per_host=job.get("per_host"), host_rate=job.get("host_rate")))
+    polite = goal.politeness_cap(measured.latency_mean_s)
     predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores,
-                               min(measured.site_per_s, polite)) + (measured.crawl or {}).get("start_s", 0.0)
+                               min(measured.site_per_s, polite)) + goal.start_s
     low, high = measured.spread
     return Check(strategy, engine, result["ops"], result["concurrency"], predicted,
                  (predicted / high, predicted / low), result["wall_s"])

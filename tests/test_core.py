@@ -16,7 +16,7 @@ from loadtool.engines.policy import RETRIABLE, Attempt, Limits, Outcome, Policy,
 from loadtool.job import Job
 from loadtool.metrics import Sample
 from loadtool.strategies.politeness import Slots, host_of, host_share
-from loadtool.targets import ItemList
+from loadtool.targets import ItemList, Request
 from loadtool.units import Rate
 from loadtool.strategies.work import Op, Pacer, Share, Work
 
@@ -234,7 +234,7 @@ def test_reads_succeed_without_a_status():
 
 
 def test_backoff_is_full_jitter_under_a_growing_cap_and_repeatable():
-    pauses = [[backoff_s(number, index) for index in range(200)] for number in (1, 2, 3, 7)]
+    pauses = [[backoff_s(number, index, 0) for index in range(200)] for number in (1, 2, 3, 7)]
     for pause_list, cap in zip(pauses, (0.05, 0.1, 0.2, 2.0)):
         assert all(0 <= pause < cap for pause in pause_list)
         assert max(pause_list) > cap * 0.9 and min(pause_list) < cap * 0.1  # spread over the whole range
@@ -452,6 +452,56 @@ def test_a_stale_connection_is_met_again_at_once_not_retried_and_only_once():
     assert (retried.attempt.number, retried.attempt.replayed, retried.attempt.start_s) == (2, True,
                                                                                             1.3 + retried.pause_s)
     assert _policy(retries=1).settle(first, Outcome(error="connect_refused"), 1.1).pause_s == backoff_s(1, 0, 0)
+
+
+def test_a_requests_own_method_decides_its_replay_not_the_jobs():
+    """A request file's line is replayed on a stale connection by its own method: a GET in
+    a POST job goes again, a POST in a GET job does not."""
+    stale = Outcome(error="reset", stale=True)
+    for job_method, method, replayed in (("POST", "GET", True), ("GET", "POST", False), ("GET", "DELETE", True)):
+        attempt = _policy(method=job_method).begin(Op(0, Request(method, "http://a/")), 1.0)
+        verdict = _policy(method=job_method).settle(attempt, stale, 1.2)
+        assert isinstance(verdict, Retry) is replayed, (job_method, method)
+
+
+def test_checks_see_the_answer_settle_was_given_and_the_size_on_the_wire_when_none_was_decoded():
+    """settle() hands the answer to the checks; an engine that kept no answer gives them no
+    headers and no body; the size a check sees is the decoded one (0 for an empty body that
+    came gzipped in 20 bytes), the wire's when the engine decoded none (None, or -1)."""
+    from loadtool.engines.checks import parse_checks
+
+    policy = _policy(checks=parse_checks(("status == 200", "header ETag exists", 'body contains "X"', "size == 20")))
+    first = policy.begin(Op(0, "http://a/"), 1.0)
+    kept = Outcome(status=200, nbytes=20, answer=((("etag", '"1"'),), b"X"), decoded=20)
+    assert policy.settle(first, kept, 1.1).checks == (True, True, True, True)
+    for decoded in (None, -1):
+        sample = policy.answered(first, 200, 20, 1.1, answer=None, decoded=decoded)
+        assert sample.checks == (True, False, False, True) and sample.error == "check_failed"
+        assert sample.detail == "check 'header ETag exists' failed"
+    assert policy.answered(first, 200, 20, 1.1, answer=None, decoded=0).checks == (True, False, False, False)
+
+
+def test_an_error_keeps_the_status_it_came_with_and_a_short_call_its_defaults():
+    """A body cut short after a 200 is a truncated 200; answered() and invalid() called
+    with what they need only: nothing elsewhere, no bytes."""
+    policy = _policy()
+    first = policy.begin(Op(0, "http://a/"), 1.0)
+    cut = policy.settle(first, Outcome(status=200, nbytes=512, error="truncated", detail="cut"), 1.1)
+    assert (cut.status, cut.bytes, cut.error, cut.ok) == (200, 512, "truncated", False)
+    assert policy.answered(first, 200, 10, 1.1).elsewhere is False
+    invalid = policy.invalid(Op(1, "ftp://x"), "no", 1.0)
+    assert (invalid.bytes, invalid.elsewhere) == (0, False)
+
+
+def test_a_retry_that_would_begin_at_the_deadline_is_not_made():
+    """A retry's pause must end before the deadline: ending exactly on it leaves the retry
+    no time, so the error is final; a hair later a deadline lets the retry go."""
+    pause = backoff_s(1, 0, 0)
+    at_the_deadline = _policy(retries=1, timeout_s=0.5 + pause)
+    first = at_the_deadline.begin(Op(0, "http://a/"), 0.0)
+    assert at_the_deadline.settle(first, Outcome(error="reset"), 0.5).error == "reset"
+    after_it = _policy(retries=1, timeout_s=math.nextafter(0.5 + pause, 1.0))
+    assert isinstance(after_it.settle(first, Outcome(error="reset"), 0.5), Retry)
 
 
 def test_only_a_5xx_is_retried_of_the_answers_and_the_limits_and_deadlines_are_as_set():

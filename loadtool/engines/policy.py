@@ -94,7 +94,7 @@ def _mix(value: int) -> int:
     return value ^ (value >> 31)
 
 
-def backoff_s(number: int, index: int = 0, seed: int = 0) -> float:
+def backoff_s(number: int, index: int, seed: int) -> float:
     """The pause before retry ``number`` (1, 2, …) of operation ``index``: full jitter,
     uniform in [0, min(cap, base·2^(number-1))), drawn from a hash so it is repeatable."""
     draw = _mix(_mix(seed * 1_000_003 + index) ^ number) / 2**64
@@ -187,8 +187,9 @@ class Policy:
                                     elsewhere)
 
     def _idempotent(self, target) -> bool:
-        """Whether the target's request may be sent twice: the job's method, or a Request's own."""
-        return self.idempotent if type(target) is str else getattr(target, "method", "GET") in IDEMPOTENT
+        """Whether the target's request may be sent twice: a URL's by the job's method, a
+        Request's (the only other target an engine sends) by its own."""
+        return self.idempotent if type(target) is str else target.method in IDEMPOTENT
 
     def answered(self, attempt: Attempt, status: int | None, nbytes: int, now: float, protocol: str | None = None,
                  connected: bool | None = None, phases: tuple | None = None,

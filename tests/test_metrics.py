@@ -297,3 +297,46 @@ def test_every_part_of_the_stats_crosses_the_wire_whole_open_or_closed():
     merged = Stats(epoch=50.0)  # a closed Stats takes an open one's service time in
     merged.merge(back)
     assert merged.per_second.service is not None and merged.timing.service is not None
+
+
+def test_each_part_counts_on_its_own_and_its_wire_is_a_snapshot_with_statuses_as_numbers():
+    """The parts one by one, where the whole Stats hides them: a status refused twice is
+    counted twice and merges by adding; statuses come back from JSON as numbers (a merge
+    with local counts adds to 200, never beside a "200"); the wire is a copy, which later
+    counting leaves alone; a part made with no model is closed (no service time, no lag,
+    no sends); one operation's span of sends is its own moment; a new connection over plain
+    http has dns and connect without tls; each phase's histogram holds what was added."""
+    import json
+
+    from loadtool.metrics.histograms import recorded
+    from loadtool.metrics.parts import PHASES, Counts, Latency, Phases, PerSecond
+
+    counts = Counts()
+    counts.refused(404)
+    counts.refused(404)
+    counts.status[200] = 3
+    wire = counts.to_wire()
+    counts.refused(404)
+    assert wire["failed_status"] == {404: 2}
+    back = Counts.from_wire(json.loads(json.dumps(wire)))
+    back.merge(counts)
+    assert (back.status, back.failed_status) == ({200: 6}, {404: 5})
+
+    fresh = Latency()
+    assert fresh.service is None and PerSecond().service is None
+    assert fresh.to_wire()["behind_us"] == 0 and fresh.to_wire()["sends"] is None
+    opened = Latency(open_model=True)
+    opened.add_service(1_000_000, None, now=10.0)  # due and sent at 9.0 s
+    assert opened.to_wire()["sends"] == [9.0, 9.0]
+    opened.add_service(1_000_000, 500_000, now=10.0)  # sent at 9.5 s, due at 9.0 s: 0.5 s behind
+    assert (opened.sends, opened.behind_us) == ([9.0, 9.5], 500_000)
+    opened.add_service(1_000_000, 500_000, now=10.0)
+    assert [count for _, count in recorded(opened.service.histogram)] == [2, 1]  # 0.5 s twice, 1 s once
+
+    phases = Phases()
+    plain = (0.001, 0.002, None, 0.003, 0.004, 0.005)  # a new connection, no TLS
+    phases.add(plain)
+    phases.add(plain)
+    assert [None if phases.histogram(i) is None else phases.histogram(i).get_total_count()
+            for i in range(len(PHASES))] == [2, 2, None, 2, 2, 2]
+    assert phases.histogram(0).get_max_value() == phases.histogram(0).get_min_value() == pytest.approx(1000, rel=0.001)

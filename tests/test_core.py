@@ -16,7 +16,7 @@ from loadtool.engines.policy import RETRIABLE, Attempt, Limits, Outcome, Policy,
 from loadtool.job import Job
 from loadtool.metrics import Sample
 from loadtool.strategies.politeness import Slots, host_of, host_share
-from loadtool.targets import ItemList, Request
+from loadtool.targets import InvalidTarget, ItemList, Request
 from loadtool.units import Rate
 from loadtool.strategies.work import Op, Pacer, Share, Work
 
@@ -63,7 +63,7 @@ def test_a_host_share_takes_the_hosts_its_process_owns():
     mine = [op.target for op in _work(job, FakeClock())]
     assert mine and all(host_share(target, 2) == 0 for target in mine)
     others = [op.target for op in _work(_job(count=30, share=Share(1, 2, by_host=True)), FakeClock())]
-    assert len(mine) + len(others) == 30 and not set(mine) & set(others)
+    assert others and len(mine) + len(others) == 30 and not set(mine) & set(others)  # each has some
 
 
 def test_work_ends_at_the_duration():
@@ -269,6 +269,58 @@ def test_slots_space_a_hosts_starts_by_its_rate():
 def test_host_of_counts_fixture_sites_as_hosts():
     assert host_of("http://127.0.0.1:8080/site/7/page/1") == "127.0.0.1:8080/site/7"
     assert host_of("https://example.org/a") == "example.org"
+    assert host_of(InvalidTarget("http://[", "bad")) == ""  # counted against no host
+
+
+def test_a_hosts_own_gap_is_the_longer_of_its_delay_and_pace_and_falls_back_to_the_runs():
+    """robots.txt's Crawl-delay (slow_down) only lengthens a host's gap; a pace after a 429
+    may shorten again but never below the delay, and at or below the run's own gap the host
+    has none of its own; other hosts keep the run's gap; forget() drops all of a host."""
+    slots = Slots(per_host=None, per_s=10.0)  # the run's gap: 0.1 s
+    slots.pace("a", 0.5)  # a pace alone
+    assert slots.own_gap_s == {"a": 0.5}
+    slots.slow_down("a", 2.0)
+    slots.slow_down("a", 1.0)  # a shorter delay later does not shorten it
+    slots.pace("a", 3.0)
+    assert slots.own_gap_s == {"a": 3.0}
+    slots.pace("a", 0.2)
+    assert slots.own_gap_s == {"a": 2.0}
+    slots.pace("b", 0.05)  # below the run's gap, on a host with none of its own
+    assert "b" not in slots.own_gap_s
+    slots.pace("c", 0.5)
+    slots.pace("c", 0.05)  # back below it
+    assert "c" not in slots.own_gap_s
+    assert [slots.start("d", 5.0), slots.start("d", 5.0)] == [5.0, 5.1]  # the run's gap, beside a's own
+    assert [slots.start("a", 5.0), slots.start("a", 5.0)] == [5.0, 7.0]
+    slots.forget("a")
+    assert not any("a" in kept for kept in (slots.next_start, slots.own_gap_s, slots._delay_s, slots._pace_s))
+
+
+def test_a_pause_holds_a_host_without_a_rate_until_its_moment_and_no_other():
+    slots = Slots(per_host=None, per_s=None)
+    assert slots.idle("a", 0.5)  # never started: idle at any time
+    slots.pause("a", 2.0)
+    assert [slots.start("a", t) for t in (1.0, 2.0, 3.0)] == [2.0, 2.0, 3.0]
+    assert slots.start("b", 1.0) == 1.0
+    assert [slots.idle("a", t) for t in (1.99, 2.0)] == [False, True]
+    slots.pause("b", 0.5)  # a pause of its own, however short
+    slots.pause("a", 4.0)
+    slots.pause("a", 3.0)  # a shorter pause asked later does not cut the longer one
+    assert (slots.free_at("b"), slots.free_at("a")) == (0.5, 4.0)
+
+
+def test_past_ten_thousand_hosts_the_schedules_already_due_are_pruned():
+    """Memory stays bounded over millions of hosts: past PRUNE_AT hosts, those whose next
+    start has come are dropped (an idle host starts at once either way), not before."""
+    from loadtool.strategies.politeness import PRUNE_AT
+
+    slots = Slots(per_host=None, per_s=1.0)
+    for index in range(PRUNE_AT - 1):
+        slots.start(f"h{index}", 0.0)  # each may start again at 1.0
+    slots.start("late", 5.0)
+    assert len(slots.next_start) == PRUNE_AT
+    slots.start("later", 5.0)
+    assert slots.next_start == {"late": 6.0, "later": 6.0}
 
 
 # --- RunControl ---------------------------------------------------------------------------

@@ -497,6 +497,20 @@ def test_a_gzipped_sitemap_inflates_a_step_at_a_time_and_reads_every_member():
     assert sitemap_locations(broken) == (False, ["http://h/a"])
 
 
+def test_a_gzipped_sitemap_stops_at_50_mb_exactly_across_its_members():
+    """The 50 MB are counted across gzip members and steps alike: a member that ends a byte
+    short of them leaves one byte of the next to read, and then nothing more."""
+    import gzip
+
+    from loadtool.crawl.sitemaps import MAX_BYTES, _pieces
+
+    members = gzip.compress(b" " * (MAX_BYTES - 1), 1) + gzip.compress(b"0123456789")
+    total, last = 0, b""
+    for piece in _pieces(members):
+        total, last = total + len(piece), piece or last
+    assert (total, last[-1:]) == (MAX_BYTES, b"0")
+
+
 #: Parses a sitemap of 30,000 <url>s (3 MB) of dates and no <loc>, plain then gzipped, in a
 #: process of its own (a heap another test grew would hide the growth), and prints the peak
 #: resident memory each added, in MB.
@@ -540,13 +554,17 @@ def test_a_sitemap_keeps_no_element_it_has_read(monkeypatch):
             made.append(self)
 
     monkeypatch.setattr(lxml.etree, "XMLPullParser", Watched)
-    url = b"<url><lastmod>2024-01-01</lastmod><priority>0.5</priority></url>"
-    urlset = b"<urlset>" + url * 2000 + b"<url><loc>http://h/a</loc></url></urlset>"
-    index = b"<sitemapindex>" + b"<sitemap><loc>http://h/s.xml</loc></sitemap>" * 2000 + b"</sitemapindex>"
-    for body in (urlset, gzip.compress(urlset), index):
+    url = b"<url><lastmod>2024-01-01</lastmod><priority>0.5</priority></url>\n"
+    urlset = b"<urlset>\n" + url * 2000 + b"<url><loc>http://h/a</loc></url></urlset>"
+    index = b"<sitemapindex>\n" + b"<sitemap><loc>http://h/s.xml</loc></sitemap>\n" * 2000 + b"</sitemapindex>"
+    # The last entry begins in one step and ends in the next: what came after its start is dropped too.
+    spanning = b"<urlset>\n" + url * 2000 + b"<url><loc>http://h/a</loc>" + b"<lastmod>2024</lastmod>" * 20_000 + b"</url></urlset>"
+    for raw, body in ((urlset, urlset), (urlset, gzip.compress(urlset)), (index, index), (spanning, spanning)):
         sitemap_locations(body)
         root = made[-1].close()
         assert len(root) == 1 and len(root[0]) == 0 and not root[0].text, (len(root), body[:20])
+        last = max(raw.rfind(b"<url>"), raw.rfind(b"<sitemap>"))
+        assert root[0].sourceline == raw[:last].count(b"\n") + 1, body[:20]  # the last entry it holds
 
 
 def test_a_sitemap_is_an_index_by_its_first_element_and_empty_locations_are_skipped():

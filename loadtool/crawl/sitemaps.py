@@ -55,7 +55,7 @@ def sitemap_locations(body: bytes) -> tuple[bool, list[str]]:
         except lxml.etree.XMLSyntaxError:
             break
         for event, element in parser.read_events():
-            name = lxml.etree.QName(element).localname if isinstance(element.tag, str) else ""
+            name = lxml.etree.QName(element).localname  # start and end come of elements only
             if index is None and event == "start":
                 index = name == "sitemapindex"
             if event == "end" and name == "loc":

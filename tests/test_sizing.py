@@ -150,9 +150,25 @@ def test_a_long_run_ideal_is_scaled_from_a_simulated_prefix(monkeypatch):
     import loadtool.strategies.sizing as sizing
 
     job = Job.build(targets=FixturePaths(("/page/{i}",), "http://127.0.0.1:1"), count=20_000)
-    exact = ideal_s(job, 50)
+    exact = [ideal_s(job, workers) for workers in (50, 500)]
     monkeypatch.setattr(sizing, "SIMULATE_MAX", 2_000)
-    assert ideal_s(job, 50) == pytest.approx(exact, rel=0.02)
+    # With 500 workers the last wave's tail is a sixth of the run: it is added once, not scaled.
+    assert [ideal_s(job, workers) for workers in (50, 500)] == pytest.approx(exact, rel=0.02)
+
+
+def test_the_ideal_of_a_long_open_run_ends_with_its_last_due_operation():
+    """200,000 operations at 1000/s: the last is due at 199.999 s and takes its 100 ms, past
+    the 100,000 the schedule simulates."""
+    assert ideal_s(_job(count=200_000, rate="1000/s"), 1000) == pytest.approx(199.999 + 0.1, abs=1e-6)
+
+
+def test_the_ideal_cycles_through_different_paths_and_is_unknown_for_polite_runs_and_files():
+    from loadtool.targets import GeneratedTree
+
+    mixed = Job.build(targets=FixturePaths(("/delay/100", "/delay/1000"), "http://127.0.0.1:1"), count=4)
+    assert ideal_s(mixed, 1) == pytest.approx(0.1 + 1.0 + 0.1 + 1.0)
+    assert ideal_s(_job(count=10, per_host=2), 10) is None  # the slots, not the server, set its pace
+    assert ideal_s(Job.build(kind="read", targets=GeneratedTree(5), count=5), 2) is None  # no latency known
 
 
 def _levels(*rows):
@@ -275,6 +291,18 @@ def test_what_bounds_an_option_at_each_limits_edge():
     assert started.total_s == pytest.approx(102)
     site = plan_option(way, Goal(pages=10_000), 0.1, site_per_s=50)
     assert site.bound == "site" and site.concurrency == math.ceil(concurrency_for(way, 50, 0.1, 1) * SITE_MARGIN)
+
+
+def test_politeness_below_what_a_deadlines_machines_make_binds_and_sets_them():
+    """A deadline wants 1000/s, politeness allows 250/s, a machine makes 100/s: three
+    machines at the polite 250/s, bound by politeness."""
+    option = plan_option(_bare_way(0.0, 10), Goal(pages=100_000, deadline_s=100, hosts=25, host_rate=10), 0.1)
+    assert (option.machines, option.throughput_per_s, option.bound) == (3, pytest.approx(250), "politeness")
+
+
+def test_a_rate_within_a_thousandth_of_the_asked_is_made():
+    """concurrency_for allows 0.1% for float error: 999 workers of 1 s make 999/s, enough for 1000/s."""
+    assert concurrency_for(_bare_way(0.0, 2000), 1000.0, 1.0, 1) == 999
 
 
 def test_politeness_caps_by_the_share_of_its_slots_a_job_keeps_busy():

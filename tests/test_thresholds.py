@@ -137,7 +137,7 @@ def test_a_relative_limit_moves_the_baselines_value():
     assert p99.bound(baseline) == pytest.approx(44.0) and p99.failed(STORED, baseline)
     assert rps.bound(baseline) == pytest.approx(108.0) and rps.failed(STORED, baseline)
     assert p99.bound(None) is None and not p99.failed(STORED)
-    assert "(+10% of the baseline's 40ms)" in p99.describe(STORED, baseline)
+    assert p99.describe(STORED, baseline) == "p99>+10%: p99 was 50ms, limit 44ms (+10% of the baseline's 40ms)"
     assert not parse_threshold("p99>+30%").failed(STORED, baseline)  # 50 ms against 52 ms
 
 
@@ -195,3 +195,48 @@ def test_each_run_is_checked_against_its_own_strategys_baseline_and_named():
     with pytest.raises(UsageError, match="--baseline FILE"):
         parse_thresholds(["p99>+10%"])
     assert parse_thresholds(None) == ()
+
+
+@pytest.mark.parametrize("text, said", [
+    ("checks<101%", "--fail-if 'checks<101%': '101%': the share of checks passed is at most 100%"),
+    ("checks<150%", "--fail-if 'checks<150%': '150%': the share of checks passed is at most 100%"),
+    ("errors>abc%", "--fail-if 'errors>abc%': 'abc' is not a number"),
+    ("rps<-1", "--fail-if 'rps<-1': '-1' must be zero or more"),
+    ("step.login.p98>1ms", "--fail-if 'step.login.p98>1ms': a step's metrics are "
+                           "p50, p75, p90, p95, p99, p99.9, p999, max, mean and failed"),
+    ("step.login.failed>x%", "--fail-if 'step.login.failed>x%': 'x' is not a number"),
+    ("zzz>1", "--fail-if 'zzz>1': no metric 'zzz'; there are p50, p75, p90, p95, p99, p99.9, p999, max, mean, "
+              "failed, errors, rps, ops_s, throughput, wall, efficiency, checks, and a step's"),
+])
+def test_a_bad_threshold_says_what_is_wrong_with_it_in_one_line(text, said):
+    with pytest.raises(UsageError) as raised:
+        parse_threshold(text)
+    assert str(raised.value).startswith(said) and "\n" not in str(raised.value)
+
+
+def test_the_edges_and_unknowns_of_a_threshold_read_as_they_should():
+    """100% of checks is a limit; a step's threshold keeps its text; a relative limit on a
+    share reads as a share; an empty run has no failed or errored share (0, not a division
+    by zero); an unknown value shows as unknown and gets no k6 hint; a run's checks are read
+    from the Result as from its JSON."""
+    assert parse_threshold("checks<100%").limit == 1.0
+    assert parse_threshold("step.login.p99>200ms").text == "step.login.p99>200ms"
+    assert parse_threshold("failed>+10%").unit == "share"
+    empty = {**STORED, "ops": 0, "ok": 0, "errors": {}}
+    assert [parse_threshold(text).actual(empty) for text in ("failed>1%", "errors>1%")] == [0.0, 0.0]
+    unknown = {**STORED, "efficiency": None}
+    assert parse_threshold("efficiency<90%").describe(unknown) == "efficiency<90%: efficiency was unknown, limit 0.9"
+    assert k6_hint(parse_threshold("efficiency<90%"), unknown) == ""
+    stats = Stats(epoch=0.0)
+    for passed in ((True,), (True,), (False,), (True,)):
+        stats.add(Sample(latency_us=1000, ok=all(passed), status=200, checks=passed), now=0.5)
+    from loadtool.job import Job
+
+    job = Job.build(urls=["http://127.0.0.1:1/"], count=4, checks=("status == 200",))
+    result = Result(job=job, strategy="async", concurrency=1, started_at="", wall_s=1.0, stats=stats,
+                    ideal_s=None, cpu_s=0.1, cores=1)
+    assert parse_threshold("checks<80%").actual(result) == pytest.approx(0.75)
+    from loadtool.metrics.steps import StepTimes
+
+    result.stats.step_times.add(StepTimes((("login", 0.002, None), ("login", 0.004, "reset"))))
+    assert parse_threshold("step.login.failed>10%").actual(result) == 0.5  # a step's figures from the Result

@@ -161,6 +161,62 @@ def test_links_are_read_as_a_browser_reads_them():
     assert links_of(b'<meta name="ROBOTS" content="NoFollow"><a href="x">', "http://h.example/").nofollow == 1
 
 
+def test_robots_txt_is_read_as_rfc_9309_says_in_process():
+    """read_rules over a made-up fetch, on a made-up clock: a 2xx's rules from its first
+    500 KiB (a byte order mark hides no rule), redirects followed five times and no more,
+    a 4xx as no rules, a 5xx or no answer as the host held back a minute, Crawl-delay as asked."""
+    import asyncio
+
+    from loadtool.crawl.robots import MAX_BYTES, HeldBack, allows, crawl_delay_s, read_rules
+    from loadtool.engines.policy import Outcome
+
+    def site(*answers):
+        asked = []
+
+        async def fetch_one(url):
+            asked.append(url)
+            return answers[min(len(asked), len(answers)) - 1]
+        return fetch_one, asked
+
+    def read(*answers):
+        fetch_one, asked = site(*answers)
+        return asyncio.run(read_rules(fetch_one, "http://h.example/a/b?q=1", now=lambda: 1000.0)), asked
+
+    def ok(text: bytes, status=200):
+        return Outcome(status=status, answer=((), text))
+
+    rules, asked = read(ok(b"\xef\xbb\xbfUser-agent: *\nDisallow: /private/\nCrawl-delay: 2.5\n"))
+    assert asked == ["http://h.example/robots.txt"]
+    assert [allows(rules, f"http://h.example{path}") for path in ("/private/x", "/public")] == [False, True]
+    assert crawl_delay_s(rules) == 2.5
+    late = read(ok(b"User-agent: *\n#" + b"x" * (MAX_BYTES - 30) + b"\nDisallow: /a\nDisallow: /b" + b"\n" * 40))[0]
+    assert [allows(late, f"http://h.example/{path}") for path in ("a", "b")] == [False, True]  # /b past 500 KiB
+    moved = Outcome(status=301, answer=((("location", "/elsewhere/robots.txt"),), b""))
+    rules, asked = read(moved, ok(b"User-agent: *\nDisallow: /\n"))
+    assert asked == ["http://h.example/robots.txt", "http://h.example/elsewhere/robots.txt"]
+    assert not allows(rules, "http://h.example/x") and crawl_delay_s(rules) == 0.0
+    five = read(*[moved] * 5, ok(b"User-agent: *\nDisallow: /\n"))[0]
+    assert not allows(five, "http://h.example/x")  # the fifth redirect is followed
+    six, asked = read(*[moved] * 6, ok(b"User-agent: *\nDisallow: /\n"))
+    assert (six, len(asked)) == (False, 6)  # the sixth is not: unavailable, crawled freely
+    assert read(Outcome(status=302, answer=((), b"")))[0] is False  # a redirect to nowhere
+    for status in (400, 404, 403, 499):
+        assert read(ok(b"User-agent: *\nDisallow: /\n", status))[0] is False
+    bad_request = Outcome(status=400, answer=((("location", "/elsewhere/robots.txt"),), b""))
+    assert read(bad_request, ok(b"User-agent: *\nDisallow: /\n"))[1] == ["http://h.example/robots.txt"]  # a 4xx
+    choices = Outcome(status=300, answer=((("location", "/elsewhere/robots.txt"),), b""))
+    assert len(read(choices, ok(b"User-agent: *\nDisallow: /\n"))[1]) == 2  # 300 is a redirect too
+    broken = read(ok(b"User-agent: *\n# caf\xe9 \xff\nDisallow: /private/\n"))[0]  # not UTF-8: replaced
+    assert not allows(broken, "http://h.example/private/x")
+    held = read(ok(b"", 503))[0]
+    assert held == HeldBack("robots.txt answered 503", 1060.0) and not allows(held, "http://h.example/x")
+    assert read(ok(b"", 500))[0].reason == "robots.txt answered 500"
+    assert read(Outcome(error="reset"))[0] == HeldBack("robots.txt unreachable (reset)", 1060.0)
+    refused = read(Outcome(error=ConnectionRefusedError(111, "Connection refused")))[0]
+    assert refused.reason == "robots.txt unreachable (connect_refused)" and crawl_delay_s(refused) == 0.0
+    assert allows(False, "http://h.example/x") and crawl_delay_s(False) == 0.0
+
+
 def test_robots_txt_is_the_hosts_own():
     assert robots_url("http://example.org/a/b?q=secret&session=abc") == "http://example.org/robots.txt"  # RFC 9309
     assert robots_url("https://example.org:8443/x") == "https://example.org:8443/robots.txt"

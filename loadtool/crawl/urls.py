@@ -110,7 +110,7 @@ class Links(NamedTuple):
     nofollow: int = 0
 
 
-def links_of(body: bytes, url: str = "", headers: dict | None = None, follow_nofollow: bool = False) -> Links:
+def links_of(body: bytes, url: str, headers: dict | None = None, follow_nofollow: bool = False) -> Links:
     """The links of the page at ``url`` a browser would navigate to (see the module), its
     base URL and meta refresh; with ``headers`` (lower-case names), its X-Robots-Tag obeyed."""
     import lxml.etree

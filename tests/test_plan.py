@@ -157,7 +157,7 @@ def test_threads_are_measured_again_at_the_concurrency_the_plan_gives_them(monke
 
     def leg(bound, progress, strategy, engine, **changes):
         legs.append((strategy, changes["concurrency"]))
-        return SimpleNamespace(ops=1000, ok=1000, cpu_s=1.0)  # 1 ms a request there
+        return SimpleNamespace(ops=1000, ok=1000, cpu_s=1.0, wall_s=1.0)  # 1 ms a request there
 
     monkeypatch.setattr(plan, "_phase", leg)
     ways = (Way("sequential", "requests", 0.002, None, get("sequential").scale),
@@ -172,6 +172,48 @@ def test_threads_are_measured_again_at_the_concurrency_the_plan_gives_them(monke
     then = plan.options(refined, goal)[1]
     assert then.throughput_per_s == pytest.approx(2 * first.throughput_per_s, rel=0.05) and len(legs) <= 2
     assert plan._refined(None, None, measured, None) is measured  # no goal, nothing to aim at
+
+
+def test_a_ways_range_widens_as_far_as_its_legs_ran_from_their_prediction_and_is_kept_for_the_check(monkeypatch):
+    """Threads' legs at the plan's concurrency ran 20% faster and 5% slower than the plan
+    predicts for them (at their mean CPU, 1 ms a request): that way's range is ×0.90–×1.20 of
+    its mean, the pilot's ±10% widened only where its legs went past it; the table's range
+    and --check's are that way's own, stored with the plan; the other ways keep the pilot's."""
+    from types import SimpleNamespace
+
+    import loadtool.plan as plan
+    from loadtool.strategies import get
+    from loadtool.strategies.sizing import Goal, Way, predict_wall_s
+
+    speeds = iter([1.2, 0.95])
+    threads_at_1ms = Way("threads", "requests", 0.001, None, get("threads").scale)
+
+    def leg(bound, progress, strategy, engine, **changes):
+        predicted = predict_wall_s(1000, threads_at_1ms, changes["concurrency"], 0.02, 2)
+        return SimpleNamespace(ops=1000, ok=1000, cpu_s=1.0, wall_s=predicted / next(speeds))
+
+    monkeypatch.setattr(plan, "_phase", leg)
+    ways = (Way("async", "fast", 0.0002, None, get("async").scale),
+            Way("threads", "requests", 0.002, None, get("threads").scale))
+    measured = plan.Measured(latency_mean_s=0.02, latency_p10_s=0.01, latency_p50_s=0.02, latency_p90_s=0.03,
+                             samples=1000, error_rate=0.0, spread=(0.9, 1.1), ways=ways, skipped=(), cores=2)
+    goal = Goal(pages=100_000, cores=2)
+    refined = plan._refined(None, None, measured, goal)
+    assert refined.ways[0].spread is None and refined.ways[1].cpu_per_op_s == pytest.approx(0.001)
+    assert refined.ways[1].spread == pytest.approx((0.9, 1.2))
+    fast, threads = plan.options(refined, goal)
+    assert fast.total_range_s == pytest.approx((fast.total_s / 1.1, fast.total_s / 0.9))
+    assert threads.total_range_s == pytest.approx((threads.total_s / 1.2, threads.total_s / 0.9))
+    assert any(line.startswith("Threads: its range is its own") and "(×0.90–×1.20 of the mean)" in line
+               for line in plan.assumptions(refined, goal))
+    stored = plan.measured_from(plan.to_dict(refined, goal, [fast, threads]))
+    assert stored.ways == refined.ways
+    run = {"schema": "loadtool.result/1", "strategy": "threads", "job": {"engine": "requests"}, "ops": 10_000,
+           "concurrency": threads.concurrency, "wall_s": 10.0}
+    verdict = plan.check(stored, run)
+    assert verdict.range_s == pytest.approx((verdict.predicted_s / 1.2, verdict.predicted_s / 0.9))
+    steady = replace(refined, ways=(refined.ways[0], replace(refined.ways[1], spread=(0.9, 1.1))))
+    assert not any(line.startswith("Threads:") for line in plan.assumptions(steady, goal))  # the pilot's: unsaid
 
 
 def test_a_way_with_nothing_done_in_its_leg_is_run_longer_before_it_is_left_out(monkeypatch):

@@ -170,6 +170,9 @@ class Way:
     #: Memory per worker in bytes, measured (None: unknown).
     memory_per_worker: int | None
     scale: Scale
+    #: The range of this way's own throughput, as shares of the predicted, where its own legs
+    #: measured it (threads again at the plan's concurrency: plan._refined); None: the pilot's.
+    spread: tuple[float, float] | None = None
 
 
 def way_label(strategy: str, engine: str) -> str:

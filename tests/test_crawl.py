@@ -221,7 +221,7 @@ def test_robots_txt_is_the_hosts_own():
     assert robots_url("http://example.org/a/b?q=secret&session=abc") == "http://example.org/robots.txt"  # RFC 9309
     assert robots_url("https://example.org:8443/x") == "https://example.org:8443/robots.txt"
     assert robots_url("http://127.0.0.1:8080/web/3/page/7?hosts=4") == "http://127.0.0.1:8080/web/3/robots.txt?hosts=4"
-    assert links_of(b"<html><a href='/x'>x</a><a>none</a><a href='y'>y</a></html>").hrefs == ["/x", "y"]
+    assert links_of(b"<html><a href='/x'>x</a><a>none</a><a href='y'>y</a></html>", "http://h/").hrefs == ["/x", "y"]
     assert links_of(b"", "http://h/").hrefs == []
 
 

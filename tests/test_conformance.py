@@ -82,16 +82,20 @@ def test_every_misbehaviour_gets_the_same_answer(conformance, tmp_path, capfd, s
     assert "Traceback" not in capfd.readouterr().err
 
 
+@pytest.mark.parametrize("concurrency, count", [(1, 40), (32, 320)], ids=["one", "32"])
 @pytest.mark.parametrize("strategy, engine", COMBOS[:1] + COMBOS[3:6], ids=["requests", "aiohttp", "fast", "curl"])
-def test_a_stale_kept_alive_connection_is_replayed_not_failed(conformance, tmp_path, strategy, engine):
-    # The server closes each connection right after answering, as if its keep-alive timer ran
-    # out: a request sent on it meanwhile meets a dead connection, and is sent once more.
-    options = dict(urls=[conformance.url("keepalive-then-close"), conformance.url("reset-between")], count=40,
-                   concurrency=1, strategy=strategy, timeout=TIMEOUT_S)
+def test_a_stale_kept_alive_connection_is_replayed_not_failed(conformance, tmp_path, strategy, engine, concurrency,
+                                                              count):
+    """The server closes each connection right after answering, as if its keep-alive timer ran
+    out: a request sent on it meanwhile meets a dead connection, and is sent once more — on a
+    new connection, as many in flight leave others in the pool as dead (aiohttp's own second
+    try, and libcurl's reuse, took one of them: 21 and 14 of 800 failed at 32 in flight)."""
+    options = dict(urls=[conformance.url("keepalive-then-close"), conformance.url("reset-between")], count=count,
+                   concurrency=concurrency, strategy=strategy, timeout=TIMEOUT_S)
     if engine:
         options["engine"] = engine
     result, _ = run_with_records(tmp_path, **options)
-    assert result.ok == 40 and dict(result.stats.errors) == {} and result.stats.attempts == 40
+    assert result.ok == count and dict(result.stats.errors) == {} and result.stats.attempts == count
 
 
 @pytest.mark.parametrize("strategy, engine", COMBOS, ids=[f"{s}-{e or 'requests'}" for s, e in COMBOS])

@@ -6,6 +6,7 @@ counted, not kept.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import re
 import time
@@ -98,6 +99,7 @@ class _Connector(aiohttp.TCPConnector):
             self._factory = functools.partial(_Handler, *self._factory.args, **self._factory.keywords)
 
     async def _create_connection(self, req, traces, timeout):
+        _OPENED.set(True)  # for the attempt, in its task: its request went on a new connection
         asked = time.perf_counter()
         protocol = await super()._create_connection(req, traces, timeout)
         if len(self.made) > MADE_KEPT:  # those of redirects' first hops, never taken
@@ -108,6 +110,15 @@ class _Connector(aiohttp.TCPConnector):
 
 #: Connections' timings kept for attempts to take, at most.
 MADE_KEPT = 10_000
+#: Whether an attempt opened a connection (set by _Connector._create_connection in the
+#: attempt's own task, which aiohttp connects in): a failure before any answer on one it did
+#: not open is a stale connection's. (A set a request costs less than overriding connect().)
+_OPENED: contextvars.ContextVar[bool] = contextvars.ContextVar("loadtool_aiohttp_opened", default=False)
+#: Whether the task's next attempt goes on a connection of its own: its last one met a stale
+#: connection, and aiohttp, which sends a request once more itself, took another from its pool
+#: that the server had closed too (1 in 40 requests at 8 in flight to a server that closes
+#: each connection after answering), where curl and the fast engine open a new one.
+_FRESH: contextvars.ContextVar[bool] = contextvars.ContextVar("loadtool_aiohttp_fresh", default=False)
 
 
 def _phases(start: float, made: tuple | None, headers_at: float) -> tuple:
@@ -134,6 +145,8 @@ class AiohttpEngine:
         #: Follow redirects (a crawl does not: it queues the Location, so no URL is fetched twice).
         self.follow = True
         self._timeout_for: tuple[Limits | None, aiohttp.ClientTimeout | None] = (None, None)
+        #: The TLS context of the loop's session (session()), for a replay's session of its own.
+        self._tls = None
 
     @staticmethod
     def refuses(job) -> str | None:
@@ -154,7 +167,8 @@ class AiohttpEngine:
     @asynccontextmanager
     async def session(self, limit: int) -> AsyncIterator[aiohttp.ClientSession]:
         """One session for the loop, at most ``limit`` connections open."""
-        connector = _Connector(limit=limit, limit_per_host=0, ttl_dns_cache=300, ssl=self._ssl(),
+        self._tls = self._ssl()
+        connector = _Connector(limit=limit, limit_per_host=0, ttl_dns_cache=300, ssl=self._tls,
                                force_close=not self.fetch.keepalive)
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=self.fetch.connect_timeout_s)
         async with aiohttp.ClientSession(
@@ -175,11 +189,15 @@ class AiohttpEngine:
         if not self.fetch.cookies:
             yield shared
             return
-        async with aiohttp.ClientSession(
-                connector=shared.connector, connector_owner=False, timeout=shared.timeout, auto_decompress=False,
-                cookie_jar=aiohttp.CookieJar(unsafe=True), headers=shared.headers,
-                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS) as session:
+        async with self._sibling(shared, shared.connector, aiohttp.CookieJar(unsafe=True)) as session:
             yield session
+
+    @staticmethod
+    def _sibling(session: aiohttp.ClientSession, connector, jar, owner: bool = False) -> aiohttp.ClientSession:
+        """A session as ``session`` is, on ``connector``, with the cookie ``jar`` given."""
+        return aiohttp.ClientSession(connector=connector, connector_owner=owner, timeout=session.timeout,
+                                     auto_decompress=False, cookie_jar=jar, headers=session.headers,
+                                     max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS)
 
     def _timeout(self, limits: Limits) -> aiohttp.ClientTimeout:
         """aiohttp's timeout for ``limits``: most attempts are first ones, with the policy's
@@ -191,10 +209,17 @@ class AiohttpEngine:
         return timeout
 
     async def attempt(self, session: aiohttp.ClientSession, target, limits: Limits) -> Outcome:
+        if _FRESH.get():  # after a stale connection: on a new one of its own (the worker's cookies)
+            _FRESH.set(False)
+            connector = _Connector(limit=1, ssl=self._ssl() if self._tls is None else self._tls, force_close=True)
+            async with self._sibling(session, connector, session.cookie_jar, owner=True) as fresh:
+                return await self.attempt(fresh, target, limits)
         fetch = self.fetch
         method, url, headers, body = request_of(target, fetch)
         timeout = self._timeout(limits)
         start = time.perf_counter()
+        _OPENED.set(False)
+        answered = False
         try:
             # aiohttp stops at max_redirects - 1 redirects; the other engines follow --max-redirects.
             # No Content-Type unless one is given: aiohttp would invent application/octet-stream
@@ -205,6 +230,7 @@ class AiohttpEngine:
                                        skip_auto_headers=None if body is None else _NO_TYPE,
                                        max_redirects=fetch.max_redirects + 1, timeout=timeout,
                                        proxy=self.proxies.for_url(url)) as response:
+                answered = True
                 headers_at = time.perf_counter() if fetch.phases else 0.0
                 # The protocol the answer came on (a private attribute: response.connection is
                 # already None when a small body came with the head).
@@ -226,4 +252,9 @@ class AiohttpEngine:
                                       None if self.keep is None else answer(response.headers.items(), received),
                                       decoded, bool(response.history) and elsewhere(url, str(response.url))))
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
-            return Outcome(error=exc)
+            # Nothing of an answer on a kept connection (aiohttp has sent it once more itself,
+            # and met another the server had closed as well): stale, for the policy to replay.
+            stale = not answered and not _OPENED.get()
+            if stale:  # the replay goes on a new connection: the pool's others may be as stale
+                _FRESH.set(True)
+            return Outcome(error=exc, stale=stale)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import time
 
 import pytest
 
@@ -587,3 +588,156 @@ def test_an_operations_own_exceptions_are_named_by_their_type_and_others_classif
     first = Attempt(Op(0, "t"), 1.0, 1, 1.0)
     assert _policy(own=True).settle(first, failed, 1.1).error == "LookupError"
     assert _policy().settle(first, failed, 1.1).error != "LookupError"
+
+
+# --- Retry-After and the host limits' twins, in process ------------------------------------
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date_and_nothing_else():
+    from loadtool.strategies.politeness import asked_wait_s, retry_after_s
+
+    now = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
+    assert [retry_after_s(value, now) for value in ("120", " 5 ", "0")] == [120.0, 5.0, 0.0]
+    assert retry_after_s("Tue, 14 Nov 2023 22:13:50 GMT", now) == 30.0
+    assert retry_after_s("Tue, 14 Nov 2023 22:00:00 GMT", now) == 0.0  # a date gone by: at once
+    assert [retry_after_s(value, now) for value in (None, "", "soon", "1.5", "-3")] == [None] * 5
+    assert asked_wait_s((("content-type", "text/plain"), ("retry-after", "7"))) == 7.0
+    assert asked_wait_s((("content-type", "text/plain"),)) is None
+
+
+def _outcome(status, wait=None):
+    headers = (("retry-after", wait),) if wait is not None else ()
+    return Outcome(status=status, answer=(headers, b""))
+
+
+def test_a_429_or_503_asking_a_wait_pauses_its_host_that_long_within_the_cap_and_is_said():
+    """With --retry-after: a 429 or a 503 naming a wait pauses its host (no other) that long,
+    at most MAX_WAIT_S; the longest asked per host is kept and said; a 500, a 429 naming none,
+    or a run without --retry-after pauses nothing."""
+    from loadtool.strategies.politeness import MAX_WAIT_S, HostLimits
+
+    limits = HostLimits(per_host=None, per_s=None, retry_after=True)
+    assert limits.said() is None
+    for status, wait in ((500, "9"), (429, None), (429, "0")):
+        limits.answered("a", _outcome(status, wait))
+    limits.answered("a", None)  # an operation that got no answer
+    assert limits.slots.next_start == {} and limits.said() is None
+    before = time.perf_counter()
+    limits.answered("a", _outcome(429, "2"))
+    limits.answered("a", _outcome(503, "1"))  # shorter: the longer pause stands
+    limits.answered("b", _outcome(503, str(10**9)))  # a billion seconds: ten minutes
+    after = time.perf_counter()
+    assert before + 2 <= limits.slots.free_at("a") <= after + 2
+    assert before + MAX_WAIT_S <= limits.slots.free_at("b") <= after + MAX_WAIT_S
+    assert limits.said() == {"hosts": 2, "longest_asked_s": 1e9, "longest_taken_s": MAX_WAIT_S, "cap_s": MAX_WAIT_S}
+    quiet = HostLimits(per_host=None, per_s=None)
+    quiet.answered("a", _outcome(429, "2"))
+    assert quiet.slots.next_start == {} and quiet.said() is None
+
+
+def test_the_threads_host_limits_hand_a_full_hosts_slot_over_and_stop_with_the_run():
+    from loadtool.strategies.politeness import HostLimits
+
+    limits, stopping = HostLimits(per_host=1, per_s=None), threading.Event()
+    assert limits.acquire("a", stopping) and limits.acquire("b", stopping)
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(limits.acquire("a", stopping)))
+    waiter.start()
+    limits.release("a")  # the waiter takes a's slot (it re-checks at least every 0.1 s)
+    waiter.join(timeout=10)
+    assert got == [True] and limits.slots.in_flight == {"a": 1, "b": 1}
+    late = threading.Thread(target=lambda: got.append(limits.acquire("a", stopping)))
+    late.start()
+    stopping.set()  # the run stops: a waiter for a full host gives up
+    late.join(timeout=10)
+    assert got == [True, False] and limits.slots.in_flight == {"a": 1, "b": 1}
+    paused = HostLimits(per_host=1, per_s=None)
+    paused.pause("c", 60.0)  # a minute's Retry-After: a stopped run does not wait it out
+    assert paused.acquire("c", stopping) is False and paused.slots.in_flight == {}
+
+
+def test_the_async_host_limits_hand_a_full_hosts_slot_to_the_next_waiter_and_stop_with_the_run():
+    from loadtool.strategies.politeness import AsyncHostLimits
+
+    async def scenario():
+        limits, stopping = AsyncHostLimits(per_host=1, per_s=None), threading.Event()
+        assert await limits.acquire("a", stopping)
+        second = asyncio.ensure_future(limits.acquire("a", stopping))
+        third = asyncio.ensure_future(limits.acquire("a", stopping))
+        await asyncio.sleep(0)  # a yield, not a wait: each task runs to the future of its turn
+        limits.release("a")  # handed to the second; the count stays 1
+        assert await second and not third.done() and limits.slots.in_flight == {"a": 1}
+        limits.release("a")
+        assert await third
+        limits.release("a")
+        assert limits.slots.in_flight == {}
+        limits.pause("b", 60.0)
+        stopping.set()
+        stopped = await limits.acquire("b", stopping)  # its wait ends with the run, slot given back
+        return stopped, limits.slots.in_flight
+
+    assert asyncio.run(scenario()) == (False, {})
+
+
+def test_a_jobs_host_limits_are_made_only_when_it_is_polite():
+    from loadtool.strategies.politeness import HostLimits
+
+    url = ["http://h.test/x"]
+    assert HostLimits.for_job(Job.build(urls=url, count=1)) is None
+    limits = HostLimits.for_job(Job.build(urls=url, count=1, per_host=3, host_rate="5/s"))
+    assert (limits.slots.per_host, limits.slots.gap_s, limits.retry_after) == (3, 0.2, False)
+
+
+def test_a_host_rate_spaces_starts_in_both_twins_and_a_free_host_starts_though_the_run_stops():
+    """20/s on one host, one at a time: the second start comes at least 50 ms after the first
+    — handed over by a release (async) or taken again (threads) — measured, never capped; a
+    host free at once starts even when the run is stopping (only a wait ends with the run)."""
+    from loadtool.strategies.politeness import AsyncHostLimits, HostLimits
+
+    async def two_starts():
+        limits, stopping = AsyncHostLimits(per_host=1, per_s=20.0), threading.Event()
+        first = time.perf_counter()
+        assert await limits.acquire("a", stopping)
+        second = asyncio.ensure_future(limits.acquire("a", stopping))
+        await asyncio.sleep(0)  # a yield, not a wait: the second runs to the future of its turn
+        limits.release("a")
+        assert await second
+        limits.release("a")
+        return time.perf_counter() - first, limits
+
+    spent, limits = asyncio.run(two_starts())
+    assert spent >= 0.049 and limits._waiting == {} and limits.slots.in_flight == {}
+    threads, stopping = HostLimits(per_host=1, per_s=20.0), threading.Event()
+    first = time.perf_counter()
+    assert threads.acquire("a", stopping)
+    threads.release("a")
+    assert threads.acquire("a", stopping) and time.perf_counter() - first >= 0.049
+    threads.release("a")
+    stopping.set()
+    assert HostLimits(per_host=1, per_s=None).acquire("b", stopping) is True
+    assert [AsyncHostLimits(1, None).retry_after, AsyncHostLimits(1, 20.0, True).retry_after] == [False, True]
+    assert AsyncHostLimits(1, 20.0).slots.gap_s == 0.05 and HostLimits(1, None).retry_after is False
+
+
+def test_what_hosts_asked_is_kept_for_at_most_prune_at_hosts_and_an_http_date_is_read_against_now():
+    from email.utils import formatdate
+
+    from loadtool.strategies.politeness import PRUNE_AT, AsyncHostLimits, asked_wait_s
+
+    in_30s = formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= asked_wait_s((("retry-after", in_30s),)) <= 30
+    limits = AsyncHostLimits(per_host=None, per_s=None, retry_after=True)
+    limits.pause = lambda host, seconds: None  # what is asked, not the pauses, is under test
+    limits.answered("h0", _outcome(429, "1"))
+    for index in range(1, PRUNE_AT + 1):
+        limits.answered(f"h{index}", _outcome(429, "2"))
+    assert len(limits.asked) == PRUNE_AT and f"h{PRUNE_AT}" not in limits.asked  # full: no new host
+    limits.answered("h0", _outcome(503, "5"))  # a host it keeps is still updated
+    assert limits.asked["h0"] == 5.0 and limits.said()["hosts"] == PRUNE_AT
+    limits.answered("h0", _outcome(429, "1"))  # a shorter wait asked later: the longest is kept
+    assert limits.asked["h0"] == 5.0
+    soon = AsyncHostLimits(per_host=None, per_s=None, retry_after=True)
+    soon.pause = lambda host, seconds: None
+    soon.answered("x", _outcome(503, formatdate(math.floor(time.time()) + 1, usegmt=True)))  # within a second
+    assert 0 < soon.asked["x"] < 1.0 and soon.said()["longest_asked_s"] == soon.asked["x"]
+    job = Job.build(urls=["http://h.test/x"], count=1, retry_after=True)
+    assert AsyncHostLimits.for_job(job).retry_after is True

@@ -28,7 +28,7 @@ from ..targets import InvalidTarget, url_of
 _SITE = re.compile(r"/(site|web|hostile)/([^/]+)/")
 #: Past this many hosts, forgotten schedules are pruned, so memory stays bounded.
 PRUNE_AT = 10_000
-#: How often a coroutine waiting for its host's turn looks whether the run has stopped.
+#: How often a thread or coroutine waiting for its host's turn looks whether the run has stopped.
 STOP_CHECK_S = 0.1
 #: The longest wait a Retry-After is taken at (a host asking for a day waits ten minutes), and
 #: never past the run's end: --duration, or a stop, ends the wait.
@@ -161,7 +161,7 @@ class Slots:
 class _Limits:
     """What both twins share: their Slots, and honouring a Retry-After (``--retry-after``)."""
 
-    def __init__(self, per_host: int | None, per_s: float | None, retry_after: bool = False) -> None:
+    def __init__(self, per_host: int | None, per_s: float | None, retry_after: bool) -> None:
         self.slots = Slots(per_host, per_s)
         self.retry_after = retry_after
         #: Hosts that asked to be left alone (a 429 or 503 with a Retry-After): the longest wait
@@ -214,7 +214,7 @@ class HostLimits(_Limits):
             while (start := self.slots.take(host, time.perf_counter())) is None:
                 if stopping.is_set():
                     return False
-                self._changed.wait(0.1)  # re-checks the stop flag; a release wakes it sooner
+                self._changed.wait(STOP_CHECK_S)  # re-checks the stop flag; a release wakes it sooner
         delay = start - time.perf_counter()
         if delay > 0 and stopping.wait(delay):
             self.release(host)

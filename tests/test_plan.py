@@ -143,6 +143,18 @@ def test_the_plan_fits_80_columns_and_cuts_no_cell(uniform_plan, deadline):
     assert "memory" in wide and "deadline" in wide and "in --format json" not in wide
 
 
+def _pilot_at_20ms(other):
+    """A pilot's measurements of a site answering in 20 ms: ``other`` way, then threads
+    (requests) at 2 ms of CPU a request, as the pilot's own leg measured it."""
+    import loadtool.plan as plan
+    from loadtool.strategies import get
+    from loadtool.strategies.sizing import Way
+
+    ways = (other, Way("threads", "requests", 0.002, None, get("threads").scale))
+    return plan.Measured(latency_mean_s=0.02, latency_p10_s=0.01, latency_p50_s=0.02, latency_p90_s=0.03,
+                         samples=1000, error_rate=0.0, spread=(0.9, 1.1), ways=ways, skipped=(), cores=2)
+
+
 def test_threads_are_measured_again_at_the_concurrency_the_plan_gives_them(monkeypatch):
     """Threads' CPU per operation depends on how many contend for the GIL: the pilot runs the
     threads way at the concurrency planned from its first measure, and plans with what it
@@ -160,11 +172,8 @@ def test_threads_are_measured_again_at_the_concurrency_the_plan_gives_them(monke
         return SimpleNamespace(ops=1000, ok=1000, cpu_s=1.0, wall_s=1.0)  # 1 ms a request there
 
     monkeypatch.setattr(plan, "_phase", leg)
-    ways = (Way("sequential", "requests", 0.002, None, get("sequential").scale),
-            Way("threads", "requests", 0.002, None, get("threads").scale))
-    measured = plan.Measured(latency_mean_s=0.02, latency_p10_s=0.01, latency_p50_s=0.02, latency_p90_s=0.03,
-                             samples=1000, error_rate=0.0, spread=(0.9, 1.1), ways=ways, skipped=(), cores=2)
-    goal = Goal(pages=100_000, cores=2)
+    measured = _pilot_at_20ms(Way("sequential", "requests", 0.002, None, get("sequential").scale))
+    ways, goal = measured.ways, Goal(pages=100_000, cores=2)
     first = plan.options(replace(measured, ways=ways[1:]), goal)[0]
     refined = plan._refined(None, None, measured, goal)
     assert legs[0] == ("threads", first.concurrency) and all(strategy == "threads" for strategy, _ in legs)
@@ -194,10 +203,7 @@ def test_a_shared_interpreters_range_is_its_own_floor_widened_by_its_legs_and_ke
         return SimpleNamespace(ops=1000, ok=1000, cpu_s=1.0, wall_s=predicted / next(speeds))
 
     monkeypatch.setattr(plan, "_phase", leg)
-    ways = (Way("async", "fast", 0.0002, None, get("async").scale),
-            Way("threads", "requests", 0.002, None, get("threads").scale))
-    measured = plan.Measured(latency_mean_s=0.02, latency_p10_s=0.01, latency_p50_s=0.02, latency_p90_s=0.03,
-                             samples=1000, error_rate=0.0, spread=(0.9, 1.1), ways=ways, skipped=(), cores=2)
+    measured = _pilot_at_20ms(Way("async", "fast", 0.0002, None, get("async").scale))
     goal = Goal(pages=100_000, cores=2)
     refined = plan._refined(None, None, measured, goal)
     assert refined.ways[0].spread is None and refined.ways[1].cpu_per_op_s == pytest.approx(0.001)
@@ -214,6 +220,12 @@ def test_a_shared_interpreters_range_is_its_own_floor_widened_by_its_legs_and_ke
     verdict = plan.check(stored, run)
     assert verdict.range_s == pytest.approx((verdict.predicted_s / 1.3, verdict.predicted_s / 0.85))
     assert plan._refined(None, None, measured, goal).ways[1].spread == pytest.approx((0.9, 1.2))  # legs on plan
+    # A site that serves 100 pages a second to the pilot's one host, a job over ten hosts: the
+    # legs, on the pilot's host, ran at the site's 100/s, as the plan predicts for them there.
+    capped = replace(measured, capacity={"per_s": 100.0}, pilot_hosts=1)
+    monkeypatch.setattr(plan, "_phase", lambda *args, **changes: SimpleNamespace(ops=1000, ok=1000, cpu_s=1.0,
+                                                                                 wall_s=10.0))
+    assert plan._refined(None, None, capped, replace(goal, hosts=10)).ways[1].spread == pytest.approx((0.9, 1.2))
     steady = replace(refined, ways=(refined.ways[0], replace(refined.ways[1], spread=(0.9, 1.1))))
     assert not any(line.startswith("Threads:") for line in plan.assumptions(steady, goal))  # the pilot's: unsaid
 

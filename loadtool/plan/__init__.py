@@ -96,6 +96,11 @@ class Measured:
         crawl = self.crawl or {}
         return replace(goal, politeness_used=crawl.get("politeness_used", 1.0), start_s=crawl.get("start_s", 0.0))
 
+    def range_of(self, way: Way) -> tuple[float, float]:
+        """The spread of ``way``'s throughput the table and --check take: its own, where its
+        legs measured one (plan._refined), else the pilot's."""
+        return way.spread or self.spread
+
     def connections_per_page(self, goal) -> float:
         """New connections a page of the job opens: one per host, each kept open (a crawl of
         many small hosts pays a handshake every few pages; a fetch of one host, once)."""
@@ -221,18 +226,17 @@ def _refined(bound: Job, progress, measured: Measured, goal: Goal | None) -> Mea
             found.append(run.cpu_s / run.ops)  # a leg this short is noisy: the legs' mean
             legs.append((run.ops, option.concurrency, run.wall_s))
             way = replace(way, cpu_per_op_s=statistics.mean(found))
-        site = measured.site_per_s_for(goal.hosts)
-        ways[index] = replace(way, spread=_legs_spread(way, legs, measured, site))
+        ways[index] = replace(way, spread=_legs_spread(way, legs, measured))
     return replace(measured, ways=tuple(ways))
 
 
-def _legs_spread(way: Way, legs: list[tuple[int, int, float]], measured: Measured,
-                 site_per_s: float) -> tuple[float, float]:
+def _legs_spread(way: Way, legs: list[tuple[int, int, float]], measured: Measured) -> tuple[float, float]:
     """A shared interpreter's way's spread: the pilot's, at least SHARED_SPREAD, and as far
     as its own legs at the plan's concurrency ran from what the plan predicts for them (with
-    the legs' mean CPU) — 4.07 and 3.91 s where 4.6 s was predicted, 5.65 s for 5.27 s."""
-    ratios = [predict_wall_s(ops, way, concurrency, measured.latency_mean_s, measured.cores, site_per_s) / wall_s
-              for ops, concurrency, wall_s in legs if wall_s > 0]
+    the legs' mean CPU, against the site as the legs met it: the pilot's hosts, not the
+    job's) — 4.07 and 3.91 s where 4.6 s was predicted, 5.65 s for 5.27 s."""
+    ratios = [predict_wall_s(ops, way, concurrency, measured.latency_mean_s, measured.cores,
+                             measured.site_per_s) / wall_s for ops, concurrency, wall_s in legs if wall_s > 0]
     return (min(measured.spread[0], SHARED_SPREAD[0], *ratios), max(measured.spread[1], SHARED_SPREAD[1], *ratios))
 
 
@@ -415,7 +419,7 @@ def options(measured: Measured, goal: Goal) -> list[Option]:
     if measured.tls:  # each page's share of a new connection's handshake, on top of what it costs
         handshake = measured.tls["cpu_s"] * measured.connections_per_page(goal)
         ways = tuple(replace(way, cpu_per_op_s=way.cpu_per_op_s + handshake) for way in ways)
-    return [plan_option(way, goal, measured.latency_mean_s, way.spread or measured.spread, site) for way in ways]
+    return [plan_option(way, goal, measured.latency_mean_s, measured.range_of(way), site) for way in ways]
 
 
 def assumptions(measured: Measured, goal: Goal) -> list[str]:
@@ -556,6 +560,6 @@ def check(measured: Measured, result: dict[str, Any]) -> Check:
     polite = goal.politeness_cap(measured.latency_mean_s)
     predicted = predict_wall_s(result["ops"], way, result["concurrency"], measured.latency_mean_s, measured.cores,
                                min(measured.site_per_s, polite)) + goal.start_s
-    low, high = way.spread or measured.spread
+    low, high = measured.range_of(way)
     return Check(strategy, engine, result["ops"], result["concurrency"], predicted,
                  (predicted / high, predicted / low), result["wall_s"])

@@ -11,6 +11,11 @@ The library mirrors the command line::
 
 __version__ = "0.1.0"
 
+from . import speedups as _speedups  # noqa: E402
+
+if _speedups.disabled():  # LOADTOOL_NO_EXTENSIONS=1: the pure-Python modules, never the compiled ones
+    _speedups.use_pure_python()
+
 __all__ = ["run", "arun", "step", "check", "Job", "Result", "FixtureServer", "fixture_server", "__version__"]
 
 _EXPORTS = {

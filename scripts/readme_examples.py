@@ -38,8 +38,10 @@ NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?"
 #: Bars (a histogram's, a sparkline's, a progress bar's) are as long as their numbers (and
 #: none for a count near 0).
 BARS = re.compile(r"[■█░▁▂▃▄▅▆▇]+")
-#: What a busier or quieter machine adds: advice when the client's CPU is near or at its limit.
-VARIES = re.compile(r"\s+— (?:near the client's limit|the client was the bottleneck)\b.*?(?=\n\S|\Z)", re.S)
+#: What a busier or quieter machine adds: advice when the client's CPU is near or at its limit;
+#: and what a machine without the compiled core adds to a report's first line (loadtool.speedups).
+VARIES = re.compile(r"\s+— (?:near the client's limit|the client was the bottleneck)\b.*?(?=\n\S|\Z)"
+                    r"| · pure Python(?=\n|\Z| —)", re.S)
 
 
 @dataclass

@@ -128,7 +128,8 @@ LAYERS = (
     ("loadtool.targets",),
     ("loadtool.server",),
     ("loadtool.options",),
-    ("loadtool.errors", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool"),
+    ("loadtool.errors", "loadtool.units", "loadtool.system", "loadtool.names", "loadtool.speedups",
+     "loadtool"),
 )
 
 

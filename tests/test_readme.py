@@ -47,3 +47,8 @@ def test_the_shape_holds_the_words_and_not_the_numbers():
                   "status  200"]) == shape(["client CPU  50% of 1 core", "status  200"])
     assert shape(["client CPU  95% of 1 core", "            — the client was the bottleneck, so these", "   figures",
                   "status  200"]) == shape(["client CPU  50% of 1 core", "status  200"])
+    # Nor is a machine without the compiled core (LOADTOOL_NO_EXTENSIONS=1): the first line says so.
+    assert shape(["loadtool fetch · async (aiohttp) · 20 requests · 5 connections · pure Python", "target  x"]) == \
+        shape(["loadtool fetch · async (aiohttp) · 20 requests · 5 connections", "target  x"])
+    assert shape(["loadtool fetch · async (aiohttp) · 20 requests · 5 connections · pure", "target  x"]) != \
+        shape(["loadtool fetch · async (aiohttp) · 20 requests · 5 connections", "target  x"])

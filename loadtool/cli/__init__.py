@@ -17,7 +17,7 @@ import sys
 
 import click
 
-from .. import __version__
+from .. import __version__, speedups
 from ..engines.cas import defer_aiohttp_cas
 from ..errors import UsageError
 from ..names import EXIT_FAILED, EXIT_SIGINT, EXIT_SIGTERM, EXIT_USAGE, EXIT_WORKER_LOST
@@ -93,7 +93,8 @@ def _usage(where: str, args, message: str, see: str = "") -> None:
 
 
 @click.group(cls=Loadtool, context_settings=CONTEXT)
-@click.version_option(__version__, "-V", "--version", prog_name="loadtool")
+@click.version_option(__version__, "-V", "--version", prog_name="loadtool",
+                      message=f"%(prog)s %(version)s ({speedups.describe()})")
 def cli() -> None:
     """Measure blocking I/O at scale: fetch URLs or read files sequentially, with threads,
     with processes or with asyncio, and report latency percentiles, throughput and errors.

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .. import __version__
+from .. import __version__, speedups
 
 SCHEMA = "loadtool.result/1"
 
@@ -36,7 +36,8 @@ def result_dict(result, series: bool = True) -> dict[str, Any]:
         "speedup": None if result.speedup is None else round(result.speedup, 3),
         "client": {"cpu_s": round(result.cpu_s, 3), "cores": result.cores,
                    "cpu_busy": round(result.cpu_busy, 4), "client_bound": result.client_bound,
-                   "rss_peak_bytes": result.rss_peak_bytes, "memory_per_worker_bytes": result.memory_per_worker_bytes},
+                   "rss_peak_bytes": result.rss_peak_bytes, "memory_per_worker_bytes": result.memory_per_worker_bytes,
+                   "core": "compiled" if speedups.compiled() else "pure Python"},
         "interrupted": result.interrupted,
         "page_cache": None if result.page_cache is None else round(result.page_cache, 4),
         "details": result.details,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from .. import speedups
 from ..metrics import recorded
 from ..names import ENGINE_CLASSES, lean_engine
 from ..units import format_bytes, format_duration, plural
@@ -356,9 +357,12 @@ def title(result, compare: bool = False, targets: Sequence[str] = ()) -> str:
     rate = f", rate {job.rate}" if job.rate else ""
     cut = f" — interrupted by {result.interrupted}, partial results" if result.interrupted else ""
     shape = result.layout if result.layout is not None else f"concurrency {result.concurrency}"
+    # Never a silent change of speed: a run without the compiled core says so first.
+    core = "" if speedups.compiled() else " · pure Python"
     if "crawl" in result.details:
-        return f"loadtool crawl · {result.strategy} ({job.engine}) · {plural(result.ops, 'page')} · {shape}{cut}"
-    return f"loadtool {job.kind} · {result.strategy} ({job.engine}) · {size}{rate} · {shape}{cut}"
+        return (f"loadtool crawl · {result.strategy} ({job.engine}) · {plural(result.ops, 'page')} · {shape}{core}"
+                f"{cut}")
+    return f"loadtool {job.kind} · {result.strategy} ({job.engine}) · {size}{rate} · {shape}{core}{cut}"
 
 
 COLUMNS = (

@@ -1,0 +1,27 @@
+# The C types of parts.py for Cython (loadtool.speedups): the .py is the source; this only declares.
+cimport cython
+from loadtool.metrics.histograms cimport Values
+from loadtool.metrics.series cimport Series
+
+cdef class Counts:
+    cdef public object ops, ok, attempts, bytes, decoded_bytes, compressed, undecoded
+    cdef public object errors, failed_status, status, protocols, connections, first_error, tracebacks
+    cdef public object cpu_s, worker_peak_bytes, abandoned, elsewhere
+
+cdef class Latency:
+    cdef public Values latency
+    cdef public object service
+    cdef public object behind_us
+    cdef public list sends
+
+cdef class Phases:
+    cdef public list values
+    @cython.locals(values=list, held=Values, pending=dict, index=Py_ssize_t, value=cython.longlong, shift=int)
+    cpdef add(self, tuple phases)
+
+cdef class Checks:
+    cdef public list counts
+
+cdef class PerSecond:
+    cdef public Series latency
+    cdef public object service

@@ -1,0 +1,14 @@
+# The C types of series.py for Cython (loadtool.speedups): the .py is the source; this only declares.
+cimport cython
+
+cdef class _Second:
+    cdef public long long ops, failed, errors, bytes
+    cdef public object live, encoded
+    cdef public dict pending
+
+cdef class Series:
+    cdef public dict _rows
+    cdef public object _hot
+    @cython.locals(row=_Second, pending=dict)
+    cpdef add(self, second, latency_bucket, bint failed, bint errored, long long nbytes)
+    cpdef _Second _row(self, second)

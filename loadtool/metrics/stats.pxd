@@ -1,0 +1,14 @@
+# The C types of stats.py for Cython (loadtool.speedups): the .py is the source; this only declares.
+cimport cython
+from loadtool.metrics.parts cimport Counts, Latency, Phases, Checks, PerSecond
+
+cdef class Stats:
+    cdef public double epoch
+    cdef public Counts counts
+    cdef public Latency timing
+    cdef public Phases phase_times
+    cdef public Checks check_counts
+    cdef public PerSecond per_second
+    cdef public object step_times
+    @cython.locals(counts=Counts, timing=Latency, pending=dict, by_status=dict, latency=cython.longlong, shift=int, second=cython.longlong)
+    cpdef add(self, sample, now=*)

@@ -1,0 +1,83 @@
+"""The compiled core: the per-request path, built with Cython from the same ``.py`` files.
+
+The modules in COMPILED run once or more per request (the accounting, the policy, the fast
+engine and the loop that drives it). ``pip install .`` compiles each with Cython in pure-Python
+mode: the ``.py`` stays the source and the reference, and a ``.pxd`` beside it declares the
+types that make it fast (the accounting's classes as C structs, their counters as C integers).
+Where there is no C compiler, the build goes on without them (setup.py), as aiohttp's and
+yarl's do, and the same modules run as Python.
+
+``LOADTOOL_NO_EXTENSIONS=1`` runs the pure-Python modules even where the compiled ones are
+installed (as ``AIOHTTP_NO_EXTENSIONS`` does); ``loadtool --version`` and the report's first
+line say so, so a change of speed is never silent. Nothing here imports the modules it
+describes: asking costs a few file lookups, not an import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.abc import MetaPathFinder
+from importlib.machinery import EXTENSION_SUFFIXES
+from importlib.util import spec_from_file_location
+from pathlib import Path
+
+#: The modules built with Cython, by their names under ``loadtool``.
+COMPILED = (
+    "metrics.histograms", "metrics.series", "metrics.parts", "metrics.stats", "metrics.sink",
+    "engines.policy", "engines.fast", "strategies.loop", "strategies.work",
+)
+ENVIRONMENT = "LOADTOOL_NO_EXTENSIONS"
+_HOME = Path(__file__).resolve().parent
+
+
+def disabled() -> bool:
+    """Whether LOADTOOL_NO_EXTENSIONS asks for the pure-Python modules."""
+    return os.environ.get(ENVIRONMENT, "") not in ("", "0")
+
+
+def built() -> tuple[str, ...]:
+    """The modules of COMPILED that have a compiled build installed beside their source."""
+    def has_build(name: str) -> bool:
+        folder, leaf = (_HOME / name.replace(".", "/")).parent, name.rpartition(".")[2]
+        return any((folder / (leaf + suffix)).exists() for suffix in EXTENSION_SUFFIXES)
+
+    return tuple(name for name in COMPILED if has_build(name))
+
+
+def compiled() -> bool:
+    """Whether this process runs the compiled core (every module of it)."""
+    return not disabled() and len(built()) == len(COMPILED)
+
+
+def describe() -> str:
+    """What runs the per-request path, in words: for --version and the report."""
+    if disabled():
+        return f"pure Python: {ENVIRONMENT}=1"
+    done = built()
+    if len(done) == len(COMPILED):
+        return "compiled core"
+    if not done:
+        return "pure Python: the compiled core was not built (no C compiler at install?)"
+    return f"pure Python in part: {', '.join(sorted(set(COMPILED) - set(done)))} not built"
+
+
+class _PurePython(MetaPathFinder):
+    """Finds loadtool's modules as their ``.py`` source, never a compiled build beside it
+    (Python's own finder prefers the extension module)."""
+
+    def find_spec(self, name, path, target=None):
+        if path is None or not name.startswith("loadtool."):
+            return None
+        leaf = name.rpartition(".")[2]
+        for folder in path:
+            source = os.path.join(folder, leaf + ".py")
+            if os.path.isfile(source):
+                return spec_from_file_location(name, source)
+        return None
+
+
+def use_pure_python() -> None:
+    """Import loadtool's modules from their source from now on (idempotent)."""
+    if not any(isinstance(finder, _PurePython) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _PurePython())

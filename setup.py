@@ -1,0 +1,59 @@
+"""Build loadtool's compiled core (loadtool/speedups.py names its modules) with Cython.
+
+Everything else is in setup.cfg. The core is optional, as aiohttp's and yarl's are: with no
+C compiler (or LOADTOOL_NO_EXTENSIONS=1 at install), the build says why and goes on, and
+the same modules run as Python.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from loadtool.speedups import COMPILED, ENVIRONMENT  # noqa: E402  (the package's __init__ imports nothing)
+
+#: Cython reads the .py as Python (annotations are not C types: ``int`` there means any
+#: Python int); the C types are in each module's .pxd.
+DIRECTIVES = {"language_level": 3, "annotation_typing": False, "embedsignature": True}
+
+
+def _say(text: str) -> None:
+    print(f"loadtool: {text}; the pure-Python modules will run instead", file=sys.stderr)
+
+
+def extensions() -> list:
+    if os.environ.get(ENVIRONMENT, "") not in ("", "0"):
+        _say(f"{ENVIRONMENT} is set: not building the compiled core")
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        _say("Cython is not installed: not building the compiled core")
+        return []
+    sources = [f"loadtool/{name.replace('.', '/')}.py" for name in COMPILED]
+    return cythonize(sources, compiler_directives=DIRECTIVES, quiet=True)
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that leaves out what fails to compile, saying so, instead of failing."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as error:  # no compiler at all (distutils' CCompilerError, PlatformError...)
+            _say(f"the compiled core could not be built ({error})")
+
+    def build_extension(self, extension) -> None:
+        try:
+            super().build_extension(extension)
+        except Exception as error:
+            _say(f"{extension.name} could not be compiled ({error})")
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

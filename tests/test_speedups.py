@@ -1,0 +1,90 @@
+"""The compiled core and its pure-Python source: the same counts, and never a silent change of speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+from loadtool import speedups
+
+HERE = Path(__file__).resolve().parent
+PURE = {**os.environ, speedups.ENVIRONMENT: "1"}
+DEFAULT = {name: value for name, value in os.environ.items() if name != speedups.ENVIRONMENT}
+FILES = "import importlib, json, loadtool.speedups as s; " \
+        "print(json.dumps([importlib.import_module('loadtool.' + m).__file__ for m in s.COMPILED]))"
+
+
+def _can_compile() -> bool:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return shutil.which(compiler) is not None and Path(sysconfig.get_paths()["include"], "Python.h").exists()
+
+
+needs_the_build = pytest.mark.skipif(not speedups.built(), reason="the compiled core is not built here")
+
+
+def _python(env: dict, *args: str) -> str:
+    return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=120,
+                          check=True).stdout
+
+
+@pytest.mark.skipif(not _can_compile(), reason="no C compiler or Python headers: the core cannot be built here")
+def test_where_a_compiler_is_the_core_is_built_and_runs_by_default():
+    """pip install . had a compiler: every module of the core must be built (a build that
+    failed and fell back would otherwise pass every other test, slower)."""
+    assert speedups.built() == speedups.COMPILED
+    files = json.loads(_python(DEFAULT, "-c", FILES))
+    assert all(file.endswith(tuple(EXTENSION_SUFFIXES)) for file in files), files
+    assert "compiled core" in _python(DEFAULT, "-m", "loadtool", "--version")
+
+
+def test_LOADTOOL_NO_EXTENSIONS_runs_the_source_and_every_report_says_so():
+    files = json.loads(_python(PURE, "-c", FILES))
+    assert [Path(file).name for file in files] == [name.rpartition(".")[2] + ".py" for name in speedups.COMPILED]
+    assert "pure Python: LOADTOOL_NO_EXTENSIONS=1" in _python(PURE, "-m", "loadtool", "--version")
+    text = _python(PURE, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress")
+    assert text.splitlines()[0].endswith("· pure Python"), text
+    result = json.loads(_python(PURE, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress",
+                                "--format", "json"))
+    assert result["client"]["core"] == "pure Python"
+
+
+@needs_the_build
+def test_the_compiled_core_says_nothing_of_pure_python():
+    text = _python(DEFAULT, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress")
+    assert "pure Python" not in text.splitlines()[0]
+    result = json.loads(_python(DEFAULT, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress",
+                                "--format", "json"))
+    assert result["client"]["core"] == "compiled"
+
+
+@needs_the_build
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_compiled_core_counts_exactly_what_its_source_counts(seed):
+    """The same stream of attempts (tests/differential.py) through the Policy into Stats,
+    compiled and pure: every count, bucket, series row, phase, step and check the same, and
+    the same on the wire."""
+    compiled = json.loads(_python(DEFAULT, str(HERE / "differential.py"), str(seed)))
+    pure = json.loads(_python(PURE, str(HERE / "differential.py"), str(seed)))
+    assert (compiled.pop("core"), pure.pop("core")) == ("compiled core", "pure Python: LOADTOOL_NO_EXTENSIONS=1")
+    assert compiled["closed"]["counts"]["ops"] > 1000 and compiled["open"]["counts"]["ops"] > 1000
+    assert compiled["merged"]["steps"] and compiled["closed"]["phases_ms"] and compiled["closed"]["checks"]
+    for name in ("closed", "open", "merged"):
+        for part in compiled[name]:
+            assert compiled[name][part] == pure[name][part], (name, part)
+
+
+def test_the_source_finder_takes_only_loadtools_own_modules():
+    finder = speedups._PurePython()
+    home = str(Path(speedups.__file__).parent / "metrics")
+    assert finder.find_spec("loadtool.metrics.stats", [home]).origin.endswith("stats.py")
+    assert finder.find_spec("json.decoder", [str(Path(json.__file__).parent)]) is None
+    assert finder.find_spec("loadtool.metrics", None) is None  # a top-level search: Python's own
+    assert finder.find_spec("loadtool.metrics.nothing", [home]) is None

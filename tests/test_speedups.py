@@ -31,8 +31,10 @@ needs_the_build = pytest.mark.skipif(not speedups.built(), reason="the compiled 
 
 
 def _python(env: dict, *args: str) -> str:
+    # Run from this folder, never the repository's root: there ``import loadtool`` would find
+    # the source tree (no compiled modules in it after ``pip install .``) before the install.
     return subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=120,
-                          check=True).stdout
+                          check=True, cwd=HERE).stdout
 
 
 @pytest.mark.skipif(not _can_compile(), reason="no C compiler or Python headers: the core cannot be built here")

@@ -130,12 +130,15 @@ class _Dropped(Exception):
     """Raised from a parser callback that failed the attempt, to stop the parser."""
 
 
-class Wire(asyncio.Protocol):
+class Wire:
     """One TCP connection: parses answers and tells its channel how each attempt ended.
 
     The raw head of the answer in progress is kept until its headers end (the first chunk
     of a small answer is kept by reference, not copied): the limits and a redirect's
     Location are read from it, and whether any byte arrived tells a stale connection.
+
+    An asyncio protocol by its methods, not by asyncio.Protocol as a base: compiled
+    (loadtool.speedups) it is a C struct, which cannot derive from a Python class.
     """
 
     def __init__(self, channel: Channel) -> None:
@@ -201,6 +204,16 @@ class Wire(asyncio.Protocol):
         if pending is not None:
             self.pending = None
             pending[0](*pending[1])
+
+    def eof_received(self) -> None:
+        """The server half-closed: the transport closes (asyncio.Protocol's own answer)."""
+        return None
+
+    def pause_writing(self) -> None:
+        """Nothing to pause: a request is written whole (asyncio.Protocol's own answer)."""
+
+    def resume_writing(self) -> None:
+        """(asyncio.Protocol's own answer.)"""
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.broken = True

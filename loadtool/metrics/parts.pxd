@@ -4,9 +4,10 @@ from loadtool.metrics.histograms cimport Values
 from loadtool.metrics.series cimport Series
 
 cdef class Counts:
-    cdef public object ops, ok, attempts, bytes, decoded_bytes, compressed, undecoded
-    cdef public object errors, failed_status, status, protocols, connections, first_error, tracebacks
-    cdef public object cpu_s, worker_peak_bytes, abandoned, elsewhere
+    cdef public long long ops, ok, attempts, bytes, decoded_bytes, compressed, undecoded, abandoned, elsewhere
+    cdef public long long worker_peak_bytes
+    cdef public dict failed_status, status, protocols, connections, tracebacks
+    cdef public object errors, first_error, cpu_s
 
 cdef class Latency:
     cdef public Values latency

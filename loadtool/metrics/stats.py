@@ -88,8 +88,8 @@ class Stats:
         latency = LOWEST_US if latency_us < LOWEST_US else HIGHEST_US if latency_us > HIGHEST_US else latency_us
         # histograms.bucket, written out: calling it (and Phases' copy) cost the fast engine 4%
         # of its instructions a request (callgrind, 30,000 requests against nginx).
-        shift = latency.bit_length() - 11
-        if shift > 0:
+        if latency > 2047:
+            shift = latency.bit_length() - 11
             latency = latency >> shift << shift
         counts = self.counts
         counts.ops += 1
@@ -127,7 +127,10 @@ class Stats:
         elif connected:
             counts.connected(op)
         if phases is not None:  # an engine's phases, or the steps of an operation of the user's own
-            (self.phase_times if type(phases) is tuple else self.step_times).add(phases)
+            if type(phases) is tuple:
+                self.phase_times.add(phases)
+            else:
+                self.step_times.add(phases)
         if checks is not None:
             self.check_counts.add(checks)
         if elsewhere:

@@ -1,0 +1,23 @@
+# The C types of loop.py for Cython (loadtool.speedups): the .py is the source; this only declares.
+cimport cython
+
+from loadtool.strategies.work cimport Work
+
+cdef class LoopDriver
+
+
+@cython.final
+cdef class LoopWorker:
+    cdef public LoopDriver driver
+    cdef public object channel, attempt
+    cdef public bint in_flight, done
+    cpdef next(self)
+    cpdef send(self, attempt)
+
+
+@cython.final
+cdef class LoopDriver:
+    cdef public object engine, policy, control, sink, loop, batch, count, begin, finished, workers
+    cdef public Work work
+    cdef public Py_ssize_t _left
+    cdef public double _loop_offset

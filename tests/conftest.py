@@ -28,27 +28,65 @@ from loadtool.cli import cli
 #: again between its tests (flock has no queue) and a test marked alone waited 5-12 s.
 GATE = os.path.join(tempfile.gettempdir(), f"loadtool-tests-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}")
 TURNSTILE = GATE + ".turnstile"
+#: The gate's file while this process holds it alone from one test to the next: tests marked
+#: alone one after another (a file's, or a parametrized test's) keep it, instead of handing it
+#: back and waiting again for the other processes' tests to end (a wait of up to 15 s each).
+_held: list = []
+_NEXT_ALONE = pytest.StashKey[bool]()
 
 
-@contextlib.contextmanager
-def gate(alone: bool = False):
-    """Hold the gate: shared by every test, exclusively by one that must run alone."""
-    with open(TURNSTILE, "a") as turnstile, open(GATE, "a") as handle:
+def _alone(item) -> bool:
+    return item is not None and item.get_closest_marker("alone") is not None
+
+
+def _take(alone: bool):
+    with open(TURNSTILE, "a") as turnstile:
+        handle = open(GATE, "a")
         fcntl.flock(turnstile, fcntl.LOCK_EX)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
         finally:
             fcntl.flock(turnstile, fcntl.LOCK_UN)  # never held while a test runs
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return handle
+
+
+def _give_back(handle) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
+
+
+@contextlib.contextmanager
+def gate(alone: bool = False):
+    """Hold the gate: shared by every test, exclusively by one that must run alone (at once,
+    where this process holds it alone already)."""
+    if _held:
+        yield
+        return
+    handle = _take(alone)
+    try:
+        yield
+    finally:
+        _give_back(handle)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    item.stash[_NEXT_ALONE] = _alone(nextitem)
 
 
 @pytest.fixture(autouse=True)
 def _gate(request):
-    with gate(alone=request.node.get_closest_marker("alone") is not None):
+    if not _alone(request.node):
+        with gate():
+            yield
+        return
+    if not _held:
+        _held.append(_take(alone=True))
+    try:
         yield
+    finally:
+        if not request.node.stash.get(_NEXT_ALONE, False):
+            _give_back(_held.pop())
 
 
 def pytest_configure(config):

@@ -176,13 +176,14 @@ def test_a_signal_while_the_tree_is_made_still_reports_and_cleans_up(tmp_path):
     import signal
     import subprocess
     import sys
-    import tempfile
     import time
 
-    pattern = os.path.join(tempfile.gettempdir(), "loadtool-tree-*")
+    # A temporary folder of its own: another test's tree in the shared one is not this run's
+    # (it was taken for it, and the signal came before loadtool could catch it).
+    pattern = os.path.join(tmp_path, "loadtool-tree-*")
     before = set(glob.glob(pattern))
     process = subprocess.Popen([sys.executable, "-m", "loadtool", "read", "-n", "1M", "--format", "json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(tmp_path)})
     deadline = time.monotonic() + 30
     while not set(glob.glob(pattern)) - before:  # until the temporary tree is being written
         assert time.monotonic() < deadline and process.poll() is None, "the tree was never started"

@@ -68,8 +68,7 @@ def test_the_compiled_core_says_nothing_of_pure_python():
 
 
 @needs_the_build
-@pytest.mark.parametrize("seed", [1, 2])
-def test_the_compiled_core_counts_exactly_what_its_source_counts(seed):
+def test_the_compiled_core_counts_exactly_what_its_source_counts(seed=1):
     """The same stream of attempts (tests/differential.py) through the Policy into Stats,
     compiled and pure: every count, bucket, series row, phase, step and check the same, and
     the same on the wire."""
@@ -90,3 +89,18 @@ def test_the_source_finder_takes_only_loadtools_own_modules():
     assert finder.find_spec("json.decoder", [str(Path(json.__file__).parent)]) is None
     assert finder.find_spec("loadtool.metrics", None) is None  # a top-level search: Python's own
     assert finder.find_spec("loadtool.metrics.nothing", [home]) is None
+
+
+@needs_the_build
+def test_the_core_tests_pass_on_the_pure_path_too():
+    """The suite runs the compiled core in this process; the tests of the modules it compiles
+    run here once more on their source (LOADTOOL_NO_EXTENSIONS=1), so both paths are tested
+    wherever the suite runs."""
+    tests = [str(HERE / name) for name in ("test_metrics.py", "test_core.py", "test_properties.py")]
+    # A run of its own, not a part of this one: with this run's id it would queue at this
+    # run's gate (conftest) behind a test waiting for this one to end.
+    alone = {name: value for name, value in PURE.items() if not name.startswith("PYTEST_")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", *tests],
+                          env=alone, capture_output=True, text=True, timeout=240, cwd=HERE)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout.splitlines()[-1] and "failed" not in done.stdout.splitlines()[-1]

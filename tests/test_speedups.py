@@ -47,23 +47,26 @@ def test_where_a_compiler_is_the_core_is_built_and_runs_by_default():
     assert "compiled core" in _python(DEFAULT, "-m", "loadtool", "--version")
 
 
-def test_LOADTOOL_NO_EXTENSIONS_runs_the_source_and_every_report_says_so():
+def _fetch(env: dict, tmp_path) -> tuple[str, dict]:
+    """The report's first line and the JSON result of one small run."""
+    text = _python(env, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress", "-o",
+                   str(tmp_path / "result.json"))
+    return text.splitlines()[0], json.loads((tmp_path / "result.json").read_text())
+
+
+def test_LOADTOOL_NO_EXTENSIONS_runs_the_source_and_every_report_says_so(tmp_path):
     files = json.loads(_python(PURE, "-c", FILES))
     assert [Path(file).name for file in files] == [name.rpartition(".")[2] + ".py" for name in speedups.COMPILED]
     assert "pure Python: LOADTOOL_NO_EXTENSIONS=1" in _python(PURE, "-m", "loadtool", "--version")
-    text = _python(PURE, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress")
-    assert text.splitlines()[0].endswith("· pure Python"), text
-    result = json.loads(_python(PURE, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress",
-                                "--format", "json"))
+    first, result = _fetch(PURE, tmp_path)
+    assert first.endswith("· pure Python"), first
     assert result["client"]["core"] == "pure Python"
 
 
 @needs_the_build
-def test_the_compiled_core_says_nothing_of_pure_python():
-    text = _python(DEFAULT, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress")
-    assert "pure Python" not in text.splitlines()[0]
-    result = json.loads(_python(DEFAULT, "-m", "loadtool", "fetch", "-n", "20", "-c", "5", "--no-progress",
-                                "--format", "json"))
+def test_the_compiled_core_says_nothing_of_pure_python(tmp_path):
+    first, result = _fetch(DEFAULT, tmp_path)
+    assert first.startswith("loadtool fetch") and "pure Python" not in first
     assert result["client"]["core"] == "compiled"
 
 

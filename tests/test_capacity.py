@@ -106,7 +106,7 @@ def test_a_polite_crawl_lands_within_15_percent_of_its_plan(loadtool_cli, tmp_pa
     with FixtureServer() as server:
         plan_path = tmp_path / "plan.json"
         planned = loadtool_cli("plan", "--crawl", server.url("/web/0/page/0"), "--per-host", "2", "--pages", "3000",
-                               "--pilot", "8s", "--no-progress", "--format", "json", "-o", str(plan_path), "-q")
+                               "--pilot", "4s", "--no-progress", "--format", "json", "-o", str(plan_path), "-q")
         assert planned.exit_code == 0, planned.stderr
         run = loadtool_cli("crawl", server.url("/web/0/page/0"), "-n", "3000", "--per-host", "2", "--format", "json")
     plan = json.loads(plan_path.read_text())

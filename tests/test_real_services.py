@@ -50,6 +50,20 @@ def test_cacert_trusts_the_servers_ca_and_insecure_trusts_anything(tls_server, s
 
 
 @pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_over_tls_an_answer_longer_than_one_read_arrives_whole(tls_server, strategy, engine):
+    """Answers of 200 KiB over TLS: many records, and more than the fast engine decrypts into
+    at one read (DECRYPT_BYTES), each counted whole on a connection kept alive."""
+    from loadtool.engines.fast import DECRYPT_BYTES
+
+    size = 200 * 1024
+    assert size > 3 * DECRYPT_BYTES
+    result = _run(strategy, engine, urls=[tls_server.url(f"/bytes/{size}")], count=6, concurrency=2,
+                  cacert=tls_server.cacert)
+    assert result.ok == 6 and result.stats.bytes == 6 * size
+    assert result.stats.connections["reused"] == 4
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
 def test_new_tls_handshakes_are_counted_where_the_engine_tells(tls_server, strategy, engine):
     result = _run(strategy, engine, urls=[tls_server.url("/health")], count=20, concurrency=2,
                   cacert=tls_server.cacert)

@@ -320,6 +320,43 @@ class Wire:
             self.transport.abort()
 
 
+#: What a connection over TLS decrypts into, at most, for each read (64 KiB, made once).
+DECRYPT_BYTES = 64 << 10
+
+
+class _Decrypted(asyncio.BufferedProtocol):
+    """Between the loop's SSL transport and a Wire: the buffer the transport decrypts into.
+
+    Given a protocol without one, uvloop's SSL transport reads each record into a fresh
+    256 KiB bytes and shrinks it (an mmap, mremap and munmap a response: strace, 1 KiB
+    answers); this buffer is made once a connection, and the Wire gets the bytes read.
+    """
+
+    __slots__ = ("wire", "view")
+
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+        self.view = memoryview(bytearray(DECRYPT_BYTES))
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.wire.data_received(bytes(self.view[:nbytes]))
+
+    def eof_received(self) -> None:
+        return self.wire.eof_received()
+
+    def pause_writing(self) -> None:
+        self.wire.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.wire.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.wire.connection_lost(exc)
+
+
 class Channel:
     """One worker's connection: it sends each attempt on the open connection when it goes to
     the same origin, else connects first, and follows redirects as the other engines do."""
@@ -472,7 +509,8 @@ class Channel:
         handshake = None
         if tls:
             try:
-                wire.transport = await loop.start_tls(transport, wire, self.engine.ssl_context, server_hostname=host)
+                wire.transport = await loop.start_tls(transport, _Decrypted(wire), self.engine.ssl_context,
+                                                        server_hostname=host)
             except BaseException:
                 transport.abort()
                 raise

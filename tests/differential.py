@@ -33,7 +33,8 @@ def outcomes(seed: int, count: int):
         op = SimpleNamespace(index=index, target=draw.choice(("http://a.test/x", "https://b.test/y")), due=due)
         connected = draw.choice((True, False, None))
         phases = None if draw.random() < 0.2 else tuple(
-            None if (connected is False and slot < 3) or draw.random() < 0.1 else draw.expovariate(1e4)
+            None if (connected is False and slot < 3) or draw.random() < 0.1
+            else draw.choice((draw.expovariate(1e4), draw.expovariate(20)))  # ~100 µs, and past 2 ms
             for slot in range(6))
         if draw.random() < 0.1:  # an operation of the user's own: its steps and a check
             phases = StepTimes((("login", draw.expovariate(100), None),

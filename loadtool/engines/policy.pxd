@@ -9,3 +9,7 @@ cdef class Policy:
     cdef public object seed, first_limits, checks, kind_of
     cdef public bint idempotent, _reads
     cdef public bytes _ok
+    cpdef answered(self, attempt, status, nbytes, double now, protocol=*, connected=*, phases=*, answer=*,
+                   decoded=*, elsewhere=*)
+    cpdef sample(self, attempt, double now, status=*, nbytes=*, kind=*, detail=*, protocol=*, connected=*,
+                 phases=*, decoded=*, elsewhere=*)

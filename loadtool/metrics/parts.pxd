@@ -17,7 +17,8 @@ cdef class Latency:
 
 cdef class Phases:
     cdef public list values
-    @cython.locals(values=list, held=Values, pending=dict, index=Py_ssize_t, value=cython.longlong, shift=int)
+    @cython.locals(values=list, held=Values, pending=dict, index=Py_ssize_t, seconds=cython.double,
+                   value=cython.longlong, shift=cython.int)
     cpdef add(self, tuple phases)
 
 cdef class Checks:

@@ -232,11 +232,14 @@ class Phases:
         a reused connection (the usual case) has no dns, connect or tls to look at."""
         values = self.values
         for index in _LAST_THREE if phases[1] is None else _ALL:
-            seconds = phases[index]
-            if seconds is not None:
+            given = phases[index]
+            if given is not None:
+                seconds = given  # a C double, compiled: the next line is then C arithmetic
                 value = int(seconds * 1e6 + 0.5)
                 if value > 2047:  # histograms.bucket, written out: a call here costs 4% of a request
-                    shift = value.bit_length() - 11
+                    shift = 1  # a loop, not bit_length(): compiled, a method call cost more
+                    while value >> shift > 2047:
+                        shift += 1
                     value = value >> shift << shift
                 held = values[index]
                 if held is None:

@@ -10,5 +10,5 @@ cdef class Stats:
     cdef public Checks check_counts
     cdef public PerSecond per_second
     cdef public object step_times
-    @cython.locals(counts=Counts, timing=Latency, pending=dict, by_status=dict, latency=cython.longlong, shift=int, second=cython.longlong)
+    @cython.locals(counts=Counts, timing=Latency, pending=dict, by_status=dict, latency=cython.longlong, shift=cython.int, second=cython.longlong)
     cpdef add(self, sample, now=*)

@@ -1,6 +1,7 @@
 # The C types of loop.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
+from loadtool.engines.policy cimport Policy
 from loadtool.strategies.work cimport Work
 
 cdef class LoopDriver
@@ -17,7 +18,8 @@ cdef class LoopWorker:
 
 @cython.final
 cdef class LoopDriver:
-    cdef public object engine, policy, control, sink, loop, batch, count, begin, finished, workers
+    cdef public Policy policy
+    cdef public object engine, control, sink, loop, batch, count, begin, finished, workers
     cdef public Work work
     cdef public Py_ssize_t _left
     cdef public double _loop_offset

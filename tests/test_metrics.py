@@ -116,11 +116,11 @@ def test_the_written_out_bucketing_of_latency_and_phases_is_the_histograms_bucke
     for value in EDGES:
         key = bucket(min(value, 3_600_000_000))
         expected[key] = expected.get(key, 0) + 1
-    assert stats.timing.latency.pending == expected
+    assert stats.timing.latency.counted() == expected
     unclamped = {}  # phases are clamped when recorded, not when counted
     for value in EDGES:
         unclamped[bucket(value)] = unclamped.get(bucket(value), 0) + 1
-    assert all(held.pending == unclamped for held in stats.phase_times.values)
+    assert all(held.counted() == unclamped for held in stats.phase_times.values)
     histogram = new_histogram()
     for value in EDGES:  # and the bucket is the histogram's own: recording either gives the same
         histogram.record_value(bucket(value))
@@ -180,7 +180,7 @@ def test_service_time_lag_and_the_span_of_sends_are_counted_and_merged():
     latency = Latency(open_model=True)
     assert latency.add_service(1_000_000, 950_000, now=10.0) == bucket(clamp_us(950_000))
     latency.add_service(300_000, None, now=9.8)  # no service time: its latency
-    assert latency.service.pending == {bucket(clamp_us(950_000)): 1, bucket(clamp_us(300_000)): 1}
+    assert latency.service.counted() == {bucket(clamp_us(950_000)): 1, bucket(clamp_us(300_000)): 1}
     assert latency.behind_us == 50_000
     assert latency.sends == [pytest.approx(9.0), pytest.approx(9.5)]  # first due, last sent
     other = Latency(open_model=True)
@@ -230,6 +230,19 @@ def test_a_cleared_histogram_is_as_hdrhs_own_reset_leaves_it():
     assert [getattr(used, name) for name in fields] == [getattr(fresh, name) for name in fields]
 
 
+def test_a_phase_that_took_no_time_is_counted_and_recorded_at_the_histograms_floor():
+    """Under 2,048 µs a value is counted by its index (Values.small), 0 µs too; it is recorded
+    as 1 µs, the histogram's least value, as the dict of larger values is clamped."""
+    from loadtool.metrics.histograms import LOWEST_US
+
+    stats = Stats(epoch=0.0)
+    stats.add(Sample(5, True, 200, phases=(None, None, None, 0.0, 0.0000004, 0.002047)), now=1.0)
+    send, wait, receive = stats.phase_times.values[3:]
+    assert send.counted() == wait.counted() == {0: 1} and receive.counted() == {2047: 1}
+    assert send.histogram.get_min_value() == LOWEST_US and send.total == 1 and send.counted() == {}
+    assert receive.histogram.get_max_value() == 2047
+
+
 def test_counted_values_are_clamped_when_recorded_totalled_merged_reset_and_sent():
     from loadtool.metrics.histograms import HIGHEST_US, LOWEST_US, Values, clamp_us
 
@@ -238,7 +251,7 @@ def test_counted_values_are_clamped_when_recorded_totalled_merged_reset_and_sent
     values.count(700)
     assert values.total == 4
     histogram = values.histogram
-    assert values.pending == {} and histogram.get_total_count() == 4
+    assert values.counted() == {} and histogram.get_total_count() == 4
     assert histogram.get_min_value() == LOWEST_US and histogram.get_max_value() >= HIGHEST_US * 0.999
     other = Values()
     other.count(300)
@@ -254,7 +267,7 @@ def test_counted_values_are_clamped_when_recorded_totalled_merged_reset_and_sent
     kept = values.histogram
     values.count(5)
     values.reset()
-    assert values.total == 0 and values.pending == {} and values.histogram is kept
+    assert values.total == 0 and values.counted() == {} and values.histogram is kept
     empty = Values()
     values.merge(empty)
     assert values.total == 0

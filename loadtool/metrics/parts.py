@@ -236,14 +236,15 @@ class Phases:
             if given is not None:
                 seconds = given  # a C double, compiled: the next line is then C arithmetic
                 value = int(seconds * 1e6 + 0.5)
-                if value > 2047:  # histograms.bucket, written out: a call here costs 4% of a request
-                    shift = 1  # a loop, not bit_length(): compiled, a method call cost more
-                    while value >> shift > 2047:
-                        shift += 1
-                    value = value >> shift << shift
                 held = values[index]
                 if held is None:
                     held = values[index] = Values()
+                if 0 <= value < 2048:  # histograms.SMALL_US: its own bucket, counted by value
+                    held.small[value] += 1
+                    continue
+                if value > 2047:  # histograms.bucket, written out: a call here costs 4% of a request
+                    shift = value.bit_length() - 11
+                    value = value >> shift << shift
                 pending = held.pending
                 pending[value] = pending.get(value, 0) + 1
 

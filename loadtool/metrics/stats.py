@@ -89,9 +89,7 @@ class Stats:
         # histograms.bucket, written out: calling it (and Phases' copy) cost the fast engine 4%
         # of its instructions a request (callgrind, 30,000 requests against nginx).
         if latency > 2047:
-            shift = 1  # a loop, not bit_length(): compiled, a method call cost more
-            while latency >> shift > 2047:
-                shift += 1
+            shift = latency.bit_length() - 11
             latency = latency >> shift << shift
         counts = self.counts
         counts.ops += 1
@@ -114,8 +112,11 @@ class Stats:
         elif not ok and status is not None:
             counts.refused(status)
         timing = self.timing
-        pending = timing.latency.pending
-        pending[latency] = pending.get(latency, 0) + 1
+        if latency < 2048:  # histograms.SMALL_US: its own bucket, counted by value
+            timing.latency.small[latency] += 1
+        else:
+            pending = timing.latency.pending
+            pending[latency] = pending.get(latency, 0) + 1
         if now is None:
             now = time.time()
         second = int(now - self.epoch)

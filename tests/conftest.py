@@ -22,6 +22,12 @@ from click.testing import CliRunner
 
 from loadtool.cli import cli
 
+#: The loadtool a test starts as a subprocess (``python -m loadtool``) is the installed one, as
+#: a user's is: Python would otherwise put the working directory first on sys.path, and from
+#: the repository's root import the source tree, whose core is not compiled after
+#: ``pip install .``. (Both paths are tested on purpose in test_speedups.py.)
+os.environ.setdefault("PYTHONSAFEPATH", "1")
+
 #: One gate for the whole run (its processes share xdist's run id), a file locked per test,
 #: and a turnstile before it: a test that must run alone holds the turnstile while it waits,
 #: so the other process starts no new test meanwhile. Without it, that process took the gate

@@ -63,6 +63,26 @@ def test_over_tls_an_answer_longer_than_one_read_arrives_whole(tls_server, strat
     assert result.stats.connections["reused"] == 4
 
 
+#: requests over TLS reads a reset after part of a body as the end of the stream: Python's ssl
+#: sockets suppress an EOF without close_notify (suppress_ragged_eofs), and urllib3 then finds
+#: the body short. The other engines see the reset. (Not strict: which the client reads first,
+#: the bytes or the reset, is the kernel's race.)
+_RAGGED = pytest.mark.xfail(strict=False, reason="requests over TLS reads a reset as a truncated body")
+
+
+@pytest.mark.parametrize("fault, kind", [("truncate", "truncated"), ("reset", "reset"), ("bad-chunked", "protocol")])
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_over_tls_a_misbehaving_server_gets_the_same_answer_from_every_engine(tls_server, strategy, engine, fault,
+                                                                               kind, request):
+    """The conformance suite's faults, behind TLS: the fast engine reads through a buffer of
+    its own there (_Decrypted), and a cut or broken answer must still be what it is."""
+    if engine is None and fault == "reset":
+        request.applymarker(_RAGGED)
+    result = _run(strategy, engine, urls=[tls_server.url(f"/fault/{fault}")], count=3, concurrency=2,
+                  cacert=tls_server.cacert, timeout=5)
+    assert dict(result.stats.errors) == {kind: 3}
+
+
 @pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
 def test_new_tls_handshakes_are_counted_where_the_engine_tells(tls_server, strategy, engine):
     result = _run(strategy, engine, urls=[tls_server.url("/health")], count=20, concurrency=2,

@@ -118,11 +118,12 @@ def test_step_thresholds_fail_a_run(loadtool_cli):
 @pytest.mark.alone
 def test_a_plan_for_an_operation_predicts_a_run_at_its_concurrency(tmp_path):
     """Planned and run as a user would: a fresh fixture server, each command a fresh
-    interpreter, and a deadline of 2 s for 1,500, which the plan meets at about 46 in flight, bound by
-    latency. Without one the plan fills a core (about 130 in flight), and a core on a machine
-    the suite's other processes share (idle, but not nothing) ran 12-17% slower than planned
-    in four suite runs of four, against +5% from a shell (a plan's CPU bound is held within
-    15% by test_plan.py's runs, and within its range in the README's measured runs)."""
+    interpreter, and 1,500 operations in a deadline of 2 s, which the plan meets at about 46
+    in flight, bound by latency. Without one the plan fills a core (about 130 in flight), and
+    a core on a machine the suite's other processes share (idle, but not nothing) ran 12-17%
+    slower than planned in four suite runs of four, against +5% from a shell (a plan's CPU
+    bound is held within 15% by test_plan.py's runs, and within its range in the README's
+    measured runs)."""
     import subprocess
     import sys
 

@@ -16,7 +16,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from loadtool.speedups import COMPILED, ENVIRONMENT  # noqa: E402  (the package's __init__ imports nothing)
+from loadtool.speedups import COMPILED, ENVIRONMENT, disabled  # noqa: E402  (the package's __init__ imports nothing)
 
 #: Cython reads the .py as Python (annotations are not C types: ``int`` there means any
 #: Python int); the C types are in each module's .pxd.
@@ -28,7 +28,7 @@ def _say(text: str) -> None:
 
 
 def extensions() -> list:
-    if os.environ.get(ENVIRONMENT, "") not in ("", "0"):
+    if disabled():
         _say(f"{ENVIRONMENT} is set: not building the compiled core")
         return []
     try:

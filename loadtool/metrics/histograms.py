@@ -131,7 +131,7 @@ class Values:
 
     @property
     def total(self) -> int:
-        return self._histogram.get_total_count() + sum(self.counted().values())
+        return self._histogram.get_total_count() + sum(self.small) + sum(self.pending.values())
 
     def merge(self, other: Values) -> None:
         """Add another's values: histograms add up in C, counted values as counts (a driver

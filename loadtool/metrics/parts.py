@@ -239,13 +239,13 @@ class Phases:
                 held = values[index]
                 if held is None:
                     held = values[index] = Values()
-                if 0 <= value < 2048:  # histograms.SMALL_US: its own bucket, counted by value
-                    held.small[value] += 1
-                    continue
                 if value > 2047:  # histograms.bucket, written out: a call here costs 4% of a request
                     shift = value.bit_length() - 11
                     value = value >> shift << shift
-                pending = held.pending
+                elif value >= 0:  # under histograms.SMALL_US: its own bucket, counted by value
+                    held.small[value] += 1
+                    continue
+                pending = held.pending  # (a negative value, from a clock step, too: clamped when recorded)
                 pending[value] = pending.get(value, 0) + 1
 
     def histogram(self, index: int):

@@ -24,7 +24,7 @@ from importlib.machinery import EXTENSION_SUFFIXES
 #: The modules built with Cython, by their names under ``loadtool``.
 COMPILED = (
     "metrics.histograms", "metrics.series", "metrics.parts", "metrics.stats", "metrics.sink",
-    "engines.policy", "engines.fast", "strategies.loop", "strategies.work",
+    "engines.policy", "engines.fast", "engines.curl", "strategies.loop", "strategies.work", "strategies.multi",
 )
 ENVIRONMENT = "LOADTOOL_NO_EXTENSIONS"
 _HOME = os.path.dirname(os.path.abspath(__file__))

@@ -92,12 +92,12 @@ _NAMELOOKUP, _CONNECT, _APPCONNECT = pycurl.NAMELOOKUP_TIME, pycurl.CONNECT_TIME
 _PRETRANSFER, _STARTTRANSFER, _TOTAL = pycurl.PRETRANSFER_TIME, pycurl.STARTTRANSFER_TIME, pycurl.TOTAL_TIME
 
 
-def _phases(handle: pycurl.Curl, connected: bool) -> tuple:
+def _phases(slot: _Slot, connected: bool) -> tuple:
     """The phases of a finished transfer from libcurl's times (seconds from its start, each
     the end of a step). On a reused connection (``connected`` False: libcurl made none) the
     name, connect and TLS times read 0 — no such phase, not a phase of no length — and are
     not asked for: each fact is a call into libcurl, per request."""
-    info = handle.getinfo  # the calls written out: a generator over them cost a request 4%
+    info = slot.handle.getinfo  # the calls written out: a generator over them cost a request 4%
     pretransfer, first_byte, total = info(_PRETRANSFER), info(_STARTTRANSFER), info(_TOTAL)
     if not connected:
         return (None, None, None, max(pretransfer, 0.0), max(first_byte - pretransfer, 0.0),
@@ -105,9 +105,25 @@ def _phases(handle: pycurl.Curl, connected: bool) -> tuple:
     dns, connect, tls = info(_NAMELOOKUP), info(_CONNECT), info(_APPCONNECT)
     connected = connect > 0
     ready = max(dns, connect, tls)
-    return (dns if connected and handle.named else None, connect - dns if connected else None,
+    return (dns if connected and slot.named else None, connect - dns if connected else None,
             tls - connect if tls > 0 else None, max(pretransfer - ready, 0.0), max(first_byte - pretransfer, 0.0),
             max(total - first_byte, 0.0))
+
+
+class _Slot:
+    """One slot of a pool: its easy handle, the header lines and body of its attempt, and
+    what was last set on the handle (each setopt is a call into libcurl, made only when a
+    value changes). Kept here, not as attributes of the handle: pycurl finds those only
+    after a failed lookup has built an AttributeError, 0.5 µs a read, ten reads a request."""
+
+    __slots__ = ("index", "handle", "lines", "receiver", "url", "named", "proxy", "request", "limits", "timeouts",
+                 "version", "plain_version")
+
+    def __init__(self, index: int, handle: pycurl.Curl, receiver: _Receiver) -> None:
+        self.index, self.handle, self.receiver, self.lines = index, handle, receiver, receiver.lines
+        self.url = self.proxy = self.request = self.limits = self.timeouts = None
+        self.named = True
+        self.version = self.plain_version = 0
 
 
 class _Receiver:
@@ -130,8 +146,10 @@ class _Receiver:
         if not self.started:
             self.started = True
             encoding = None
-            head = b"".join(self.lines)  # a C search first: most answers name no encoding
-            if b"ncoding" in head or b"NCODING" in head:
+            # A C search first: most answers name no encoding. (find, not ``in``: bytes.__contains__
+            # first tries its argument as an int, and builds a TypeError to learn it is not.)
+            head = b"".join(self.lines)
+            if head.find(b"ncoding") >= 0 or head.find(b"NCODING") >= 0:
                 encoding = dict(headers_of(self.lines)).get("content-encoding")
             if encoding is not None or self.keep is not None:
                 self.body = receiving(encoding, self.keep, self.limit)
@@ -171,50 +189,52 @@ class CurlPool:
         if engine.version != "1.1":
             self.multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
             self.multi.setopt(pycurl.M_MAX_CONCURRENT_STREAMS, engine.streams)
-        self.handles = [engine.handle(slot) for slot in range(slots)]
+        self.slots = [engine.slot(index) for index in range(slots)]
+        #: The slot of each handle, for the handles libcurl says have ended.
+        self.of = {slot.handle: slot for slot in self.slots}
         #: Slots whose next attempt (a replay after a stale connection) goes on a new connection,
         #: as another the pool kept may be as stale and libcurl would take it: 1, FRESH_CONNECT
-        #: on for it; 2, on for the last, off for the next. (Kept here: an attribute of a
-        #: pycurl handle costs 0.5 µs to read, one of the pool 20 ns.)
+        #: on for it; 2, on for the last, off for the next.
         self.fresh: dict[int, int] = {}
 
-    def start(self, slot: int, target, limits: Limits) -> None:
-        handle = self.handles[slot]
+    def start(self, index: int, target, limits: Limits) -> None:
+        slot = self.slots[index]
+        handle = slot.handle
         if type(target) is str:
             url = target
         else:  # a whole Request, from a targets file
             url = target.url
-            if target != handle.request:
-                handle.request = target
+            if target != slot.request:
+                slot.request = target
                 method, _, headers, body = request_of(target, self.engine.fetch)
                 self.engine.request(handle, method, headers, body)
-        handle.lines.clear()
-        receiver = handle.receiver  # reset() written out: this runs once per attempt
+        slot.lines.clear()
+        receiver = slot.receiver  # reset() written out: this runs once per attempt
         receiver.started = False
         receiver.body = receiver.error = None
         # Options are set only when they change: most attempts go to the same URL with the
         # whole timeout left (the same Limits), and each setopt is a call into libcurl.
-        if url != handle.url:
-            handle.url = url
+        if url != slot.url:
+            slot.url = url
             handle.setopt(pycurl.URL, url)
-            handle.named = not is_address(urlsplit(url).hostname or "")  # an address has no name to look up
+            slot.named = not is_address(urlsplit(url).hostname or "")  # an address has no name to look up
             if self.engine.version == "2":  # h2 needs ALPN over TLS, prior knowledge over plain http
-                handle.setopt(pycurl.HTTP_VERSION, handle.plain_version if url.startswith("http:") else handle.version)
+                handle.setopt(pycurl.HTTP_VERSION, slot.plain_version if url.startswith("http:") else slot.version)
             proxy = self.engine.proxies.for_url(url) or ""  # "": directly, whatever libcurl's environment says
-            if proxy != handle.proxy:
-                handle.proxy = proxy
+            if proxy != slot.proxy:
+                slot.proxy = proxy
                 handle.setopt(pycurl.PROXY, proxy)
-        if limits is not handle.limits:
-            handle.limits = limits
+        if limits is not slot.limits:
+            slot.limits = limits
             timeouts = (max(int(limits.total_s * 1000), 1), max(int(limits.connect_s * 1000), 1))
-            if timeouts != handle.timeouts:
-                handle.timeouts = timeouts
+            if timeouts != slot.timeouts:
+                slot.timeouts = timeouts
                 handle.setopt(pycurl.TIMEOUT_MS, timeouts[0])
                 handle.setopt(pycurl.CONNECTTIMEOUT_MS, timeouts[1])
-        if self.fresh and (fresh := self.fresh.pop(slot, 0)):
+        if self.fresh and (fresh := self.fresh.pop(index, 0)):
             handle.setopt(pycurl.FRESH_CONNECT, int(fresh == 1))
             if fresh == 1:
-                self.fresh[slot] = 2
+                self.fresh[index] = 2
         self.multi.add_handle(handle)
 
     def wait(self, timeout_s: float) -> list[tuple[int, Outcome]]:
@@ -232,32 +252,34 @@ class CurlPool:
 
     def _ended(self) -> list[tuple[int, Outcome]]:
         ended = []
-        outcome = self.engine.outcome
+        outcome, of, multi = self.engine.outcome, self.of, self.multi
         while True:
-            queued, ok, failed = self.multi.info_read()
+            queued, ok, failed = multi.info_read()
             for handle in ok:
-                self.multi.remove_handle(handle)
-                ended.append((handle.slot, outcome(handle, 0, "")))
+                multi.remove_handle(handle)
+                slot = of[handle]
+                ended.append((slot.index, outcome(slot, 0, "")))
             for handle, code, text in failed:
-                self.multi.remove_handle(handle)
-                seen = outcome(handle, code, text)
+                multi.remove_handle(handle)
+                slot = of[handle]
+                seen = outcome(slot, code, text)
                 if seen.stale:
-                    self.fresh[handle.slot] = 1
-                ended.append((handle.slot, seen))
+                    self.fresh[slot.index] = 1
+                ended.append((slot.index, seen))
             if not queued:
                 return ended
 
-    def abort(self, slot: int) -> None:
-        """Drop the attempt on ``slot`` (after the grace period)."""
+    def abort(self, index: int) -> None:
+        """Drop the attempt on slot ``index`` (after the grace period)."""
         try:
-            self.multi.remove_handle(self.handles[slot])
+            self.multi.remove_handle(self.slots[index].handle)
         except pycurl.error:
             pass  # it had ended already
 
     def close(self) -> None:
-        for handle in self.handles:
-            self.abort(handle.slot)
-            handle.close()
+        for slot in self.slots:
+            self.abort(slot.index)
+            slot.handle.close()
         self.multi.close()
 
 
@@ -279,16 +301,14 @@ class CurlEngine:
     def pool(self, slots: int) -> CurlPool:
         return CurlPool(self, slots)
 
-    def handle(self, slot: int) -> pycurl.Curl:
-        """An easy handle with the job's fixed options, reused for every attempt on its slot."""
+    def slot(self, index: int) -> _Slot:
+        """A slot: an easy handle with the job's fixed options, reused for every attempt on it."""
         fetch, handle = self.fetch, pycurl.Curl()
-        handle.slot, handle.lines, handle.url, handle.timeouts, handle.proxy = slot, [], None, None, None
-        handle.request = handle.limits = None
+        slot = _Slot(index, handle, _Receiver([], self.keep, fetch.max_decoded))
         handle.setopt(pycurl.NOSIGNAL, 1)
         # Bodies are counted (SIZE_DOWNLOAD_T), and decoded or kept only where they must be.
-        handle.receiver = _Receiver(handle.lines, self.keep, fetch.max_decoded)
-        handle.setopt(pycurl.WRITEFUNCTION, handle.receiver)
-        handle.setopt(pycurl.HEADERFUNCTION, handle.lines.append)
+        handle.setopt(pycurl.WRITEFUNCTION, slot.receiver)
+        handle.setopt(pycurl.HEADERFUNCTION, slot.lines.append)
         # libcurl sends no Authorization or Cookie given as headers to another origin (since 7.83.1).
         handle.setopt(pycurl.FOLLOWLOCATION, int(fetch.max_redirects > 0))
         handle.setopt(pycurl.MAXREDIRS, fetch.max_redirects)
@@ -298,14 +318,14 @@ class CurlEngine:
         if not fetch.keepalive:
             handle.setopt(pycurl.FORBID_REUSE, 1)
         self.request(handle, fetch.method, (), fetch.body)
-        handle.version, handle.plain_version = _VERSIONS[self.version]
-        handle.setopt(pycurl.HTTP_VERSION, handle.version)
+        slot.version, slot.plain_version = _VERSIONS[self.version]
+        handle.setopt(pycurl.HTTP_VERSION, slot.version)
         self._tls(handle, fetch.tls)
         if fetch.cookies:
             handle.setopt(pycurl.COOKIEFILE, "")  # a jar per slot: cookies kept, from no file
         if self.version != "1.1":
             handle.setopt(pycurl.PIPEWAIT, 1)  # wait for a connection to multiplex on, not a new one
-        return handle
+        return slot
 
     def request(self, handle: pycurl.Curl, method: str, headers: tuple, body: bytes | None) -> None:
         """Set what ``handle`` sends: ``method``, the job's headers and ``headers``, ``body``.
@@ -344,12 +364,13 @@ class CurlEngine:
         if tls.min_version:
             handle.setopt(pycurl.SSLVERSION, _TLS_MIN[tls.min_version])
 
-    def outcome(self, handle: pycurl.Curl, code: int, text: str) -> Outcome:
+    def outcome(self, slot: _Slot, code: int, text: str) -> Outcome:
         """What one finished attempt saw, in the terms of every engine."""
-        protocol = PROTOCOLS.get(handle.getinfo(_HTTP_VERSION))
-        received = handle.receiver.body
-        if code == WRITE_ERROR and handle.receiver.error is not None:
-            return Outcome(error=handle.receiver.error, protocol=protocol)
+        info, receiver, lines = slot.handle.getinfo, slot.receiver, slot.lines
+        protocol = PROTOCOLS.get(info(_HTTP_VERSION))
+        received = receiver.body
+        if code == WRITE_ERROR and receiver.error is not None:
+            return Outcome(error=receiver.error, protocol=protocol)
         if received is not None and not code:
             try:
                 received.finish()
@@ -360,7 +381,7 @@ class CurlEngine:
             for (known, words), named in MESSAGES.items():
                 if code == known and words in text:
                     kind = named
-            if code == HTTP2_FRAMING and self.wanted == "HTTP/2" and handle.url.startswith("http:"):
+            if code == HTTP2_FRAMING and self.wanted == "HTTP/2" and slot.url.startswith("http:"):
                 # h2c by prior knowledge to a server that speaks HTTP/1.1: not spoken, as over TLS
                 return Outcome(error="wrong_protocol", detail=f"asked for HTTP/2 (prior knowledge over plain http); "
                                                               f"curl {code}: {text}", protocol=protocol)
@@ -369,18 +390,16 @@ class CurlEngine:
             if code == TIMED_OUT:
                 # No connection yet: still connecting. (The times cannot tell: CONNECT_TIME reads 0 on
                 # a reused connection, PRETRANSFER_TIME the moment of the failure.)
-                connecting = "Connection timed out" in text or not handle.getinfo(pycurl.PRIMARY_IP)
+                connecting = "Connection timed out" in text or not info(pycurl.PRIMARY_IP)
                 kind = "connect_timeout" if connecting else "read_timeout"
             # A reset before any byte of an answer, on a connection kept from an earlier request
             # (libcurl opened none for it): stale, for the policy to send once more.
-            stale = kind == "reset" and not handle.lines and handle.getinfo(_NUM_CONNECTS) == 0
+            stale = kind == "reset" and not lines and info(_NUM_CONNECTS) == 0
             return Outcome(error=kind, detail=f"curl {code}: {text}", stale=stale, protocol=protocol)
-        info = handle.getinfo
-        lines = handle.lines
         if lines and lines[-1] not in _BLANK:  # libcurl takes a close mid-head for the head's end
             return Outcome(error="truncated", detail="the connection closed before the answer's head ended")
         if len(lines) > MAX_HEADERS + 2 or info(_HEADER_SIZE) > MAX_LINE:
-            problem = _head_problem(handle.lines)
+            problem = _head_problem(lines)
             if problem is not None:
                 return Outcome(error="protocol", detail=problem)
         if protocol != self.wanted:
@@ -392,7 +411,7 @@ class CurlEngine:
         # Built with tuple.__new__: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
         connected = info(_NUM_CONNECTS) > 0
         return _new(Outcome, (info(_RESPONSE_CODE), size, None, None, False, protocol, connected,
-                              _phases(handle, connected) if self.phases else None,
-                              None if self.keep is None else (headers_of(handle.lines),
+                              _phases(slot, connected) if self.phases else None,
+                              None if self.keep is None else (headers_of(lines),
                                                               b"" if received is None else received.take()),
-                              decoded, info(_REDIRECT_COUNT) > 0 and elsewhere(handle.url, info(_EFFECTIVE_URL))))
+                              decoded, info(_REDIRECT_COUNT) > 0 and elsewhere(slot.url, info(_EFFECTIVE_URL))))

@@ -1,6 +1,8 @@
 # The C types of histograms.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
+cdef long long _NONE_SMALL[2048]  # SMALL_US
+
 
 cdef class Values:
     cdef public object _histogram

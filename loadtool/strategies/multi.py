@@ -38,8 +38,9 @@ class MultiDriver:
         self.held = None  # the next operation, while it is not yet due
         self.batch = sink.new_batch()
         self.count = self.batch.add
-        #: Policy.answered and Policy.begin, looked up once: they run per operation.
-        self.answered, self.begin = policy.answered, policy.begin
+        #: Policy.begin, looked up once: it runs per operation. (Policy.answered is called through
+        #: the policy: compiled, that is a C call.)
+        self.begin = policy.begin
         self.exhausted = False
 
     def run(self) -> None:
@@ -101,8 +102,8 @@ class MultiDriver:
         attempt, now = self.attempts.pop(slot), time.perf_counter()
         status, nbytes, error, _, _, protocol, connected, phases, answer, decoded, elsewhere = outcome
         if error is None:  # an answer: the short way to the same decision
-            verdict = self.answered(attempt, status, nbytes, now, protocol, connected, phases, answer, decoded,
-                                    elsewhere)
+            verdict = self.policy.answered(attempt, status, nbytes, now, protocol, connected, phases, answer,
+                                           decoded, elsewhere)
         else:
             verdict = self.policy.settle(attempt, outcome, now)
         if type(verdict) is Retry:

@@ -1,13 +1,16 @@
 # The C types of fast.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
+from loadtool.strategies.loop cimport LoopWorker
+
 cdef class Channel
 
 
 @cython.final
 cdef class Wire:
     cdef public Channel channel
-    cdef public object worker, keep, limit, body, transport, parser, version, pending, head
+    cdef public LoopWorker worker
+    cdef public object keep, limit, body, transport, parser, version, pending, head
     cdef public bint keepalive, head_request, timed, headers_done, broken
     cdef public Py_ssize_t status, size
     cdef public double first_s
@@ -16,10 +19,13 @@ cdef class Wire:
 
 @cython.final
 cdef class Channel:
-    cdef public object engine, loop, worker, origin, payload, url, target, requests, setup, asked
+    cdef public LoopWorker worker
+    cdef public object engine, loop, origin, payload, url, target, requests, setup, asked
     cdef public Wire wire
     cdef public bint connecting, reused, heading, timed, follows, away, as_get
     cdef public Py_ssize_t hops
     cdef public double sent_s
+    @cython.locals(sent=cython.double, ready=cython.double, wait=cython.double)
+    cpdef tuple phases(self, double first_s, double now)
     cpdef _write(self, transport)
     cpdef _send(self, target)

@@ -12,7 +12,7 @@ every tick so progress stays live.
 from __future__ import annotations
 
 import asyncio
-import time
+from time import perf_counter  # a global, not an attribute: read per request
 
 from ..engines.policy import Outcome, Retry
 from ..targets import InvalidTarget
@@ -40,19 +40,19 @@ class LoopWorker:
         work = driver.work
         while (op := next(work, None)) is not None:
             if type(op.target) is InvalidTarget:
-                driver.count(driver.policy.invalid(op, op.target.detail, time.perf_counter()))
+                driver.count(driver.policy.invalid(op, op.target.detail, perf_counter()))
                 continue
             due = op.due
-            if due is not None and due > time.perf_counter():
+            if due is not None and due > perf_counter():
                 driver.loop.call_at(driver.loop_time(due), self.begin, op)
             else:
-                self.send(driver.begin(op, time.perf_counter()))
+                self.send(driver.begin(op, perf_counter()))
             return
         self.finish()
 
     def begin(self, op) -> None:
         if not self.done:
-            self.send(self.driver.begin(op, time.perf_counter()))
+            self.send(self.driver.begin(op, perf_counter()))
 
     def send(self, attempt) -> None:
         """Start ``attempt`` on the channel (its deadline is kept by the driver's sweep)."""
@@ -64,7 +64,7 @@ class LoopWorker:
         except ValueError as exc:  # a target this engine cannot fetch
             self.in_flight = False
             driver = self.driver
-            driver.count(driver.policy.invalid(attempt.op, str(exc), time.perf_counter()))
+            driver.count(driver.policy.invalid(attempt.op, str(exc), perf_counter()))
             self.next()
 
     def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
@@ -75,7 +75,7 @@ class LoopWorker:
         if self.in_flight:
             self.in_flight = False
             driver = self.driver
-            verdict = driver.policy.answered(self.attempt, status, nbytes, now or time.perf_counter(), protocol,
+            verdict = driver.policy.answered(self.attempt, status, nbytes, now or perf_counter(), protocol,
                                              connected, phases, answer, decoded, elsewhere)
             if type(verdict) is Retry:
                 driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
@@ -88,7 +88,7 @@ class LoopWorker:
             self.in_flight = False
             self.channel.abort()
             self._then(self.driver.policy.settle(self.attempt, Outcome(error=error, detail=detail, stale=stale),
-                                                 time.perf_counter()))
+                                                 perf_counter()))
 
     def _then(self, verdict) -> None:
         if type(verdict) is Retry:
@@ -132,7 +132,7 @@ class LoopDriver:
         self._left = concurrency
         self.workers = [LoopWorker(self) for _ in range(concurrency)]
         # perf_counter() and the loop's clock differ by a constant: due times convert once.
-        self._loop_offset = loop.time() - time.perf_counter()
+        self._loop_offset = loop.time() - perf_counter()
 
     def loop_time(self, perf: float) -> float:
         return perf + self._loop_offset
@@ -148,7 +148,7 @@ class LoopDriver:
 
     def tick(self) -> None:
         """Every TICK_S: fail what is overdue, hand the counts over."""
-        now = time.perf_counter()
+        now = perf_counter()
         for worker in self.workers:
             worker.check(now)
         self.hand_over()

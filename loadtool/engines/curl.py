@@ -90,6 +90,7 @@ _REDIRECT_COUNT, _EFFECTIVE_URL = pycurl.REDIRECT_COUNT, pycurl.EFFECTIVE_URL
 _BLANK = frozenset({b"\r\n", b"\n"})
 _NAMELOOKUP, _CONNECT, _APPCONNECT = pycurl.NAMELOOKUP_TIME, pycurl.CONNECT_TIME, pycurl.APPCONNECT_TIME
 _PRETRANSFER, _STARTTRANSFER, _TOTAL = pycurl.PRETRANSFER_TIME, pycurl.STARTTRANSFER_TIME, pycurl.TOTAL_TIME
+_PERFORM_AGAIN = pycurl.E_CALL_MULTI_PERFORM
 
 
 def _phases(slot: _Slot, connected: bool) -> tuple:
@@ -240,12 +241,12 @@ class CurlPool:
     def wait(self, timeout_s: float) -> list[tuple[int, Outcome]]:
         """Run libcurl, waiting up to ``timeout_s`` for sockets; the attempts that ended."""
         multi = self.multi
-        while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+        while multi.perform()[0] == _PERFORM_AGAIN:
             pass
         ended = self._ended()
         if not ended and timeout_s > 0:
             multi.select(timeout_s)
-            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+            while multi.perform()[0] == _PERFORM_AGAIN:
                 pass
             ended = self._ended()
         return ended

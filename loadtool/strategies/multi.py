@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import time
+from time import perf_counter  # a global, not an attribute: read per operation
 
 from ..engines.policy import Retry
 from ..targets import InvalidTarget
@@ -45,10 +45,10 @@ class MultiDriver:
 
     def run(self) -> None:
         """Run until the work and everything in flight are done, or the grace period ends."""
-        next_hand_over = time.perf_counter() + TICK_S
+        next_hand_over = perf_counter() + TICK_S
         try:
             while True:
-                now = time.perf_counter()
+                now = perf_counter()
                 self._start(now)
                 if self.exhausted and not self.attempts and not self.retries:
                     return
@@ -59,9 +59,9 @@ class MultiDriver:
                         self._ended(slot, outcome)
                 else:  # waiting for a due time or a retry: nothing for the engine to do
                     self.control.stopping.wait(self._wait_s(now))
-                if time.perf_counter() >= next_hand_over:
+                if perf_counter() >= next_hand_over:
                     self._hand_over()
-                    next_hand_over = time.perf_counter() + TICK_S
+                    next_hand_over = perf_counter() + TICK_S
         finally:
             self._hand_over()
             self.sink.settle(self.work.issued)
@@ -72,10 +72,12 @@ class MultiDriver:
         while self.retries and self.retries[0][0] <= now:
             _, _, slot, attempt = heapq.heappop(self.retries)
             self._send(slot, attempt, now)
+        if not self.free or self.exhausted:
+            return
+        if self.control.stopped:  # asked once a pass, not once an operation: it is a property over an Event
+            self.exhausted = True
+            return
         while self.free and not self.exhausted:
-            if self.control.stopped:
-                self.exhausted = True
-                return
             op = self.held if self.held is not None else next(self.work, None)
             self.held = None
             if op is None:
@@ -99,7 +101,7 @@ class MultiDriver:
             self.count(self.policy.invalid(attempt.op, str(exc), now))
 
     def _ended(self, slot: int, outcome) -> None:
-        attempt, now = self.attempts.pop(slot), time.perf_counter()
+        attempt, now = self.attempts.pop(slot), perf_counter()
         status, nbytes, error, _, _, protocol, connected, phases, answer, decoded, elsewhere = outcome
         if error is None:  # an answer: the short way to the same decision
             verdict = self.policy.answered(attempt, status, nbytes, now, protocol, connected, phases, answer,
@@ -107,7 +109,7 @@ class MultiDriver:
         else:
             verdict = self.policy.settle(attempt, outcome, now)
         if type(verdict) is Retry:
-            heapq.heappush(self.retries, (time.perf_counter() + verdict.pause_s, next(self._order), slot,
+            heapq.heappush(self.retries, (perf_counter() + verdict.pause_s, next(self._order), slot,
                                           verdict.attempt))
             return
         self.count(verdict)

@@ -1,6 +1,8 @@
 # The C types of fast.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
+from loadtool.metrics cimport clock  # clock.now() is a C call
+
 from loadtool.strategies.loop cimport LoopWorker
 
 cdef class Channel

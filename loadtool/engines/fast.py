@@ -16,12 +16,12 @@ import asyncio
 import functools
 import re
 import socket
-from time import perf_counter  # a global, not an attribute: read per request
 from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 import httptools
 
+from ..metrics import clock
 from .checks import headers_of, wanted
 from .encoding import BadEncoding, Body, TooLarge, accept_header, outcome_sizes, receiving
 from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, is_address, request_of, without_credentials
@@ -184,7 +184,7 @@ class Wire:
     def data_received(self, data: bytes) -> None:
         if not self.headers_done:
             if not self.head and self.timed:
-                self.first_s = perf_counter()  # the first byte of this answer
+                self.first_s = clock.now()  # the first byte of this answer
             self.head += data
             if len(self.head) > HEAD_CAP:
                 self._fail("protocol", f"an answer head over {HEAD_CAP // 1024} KiB")
@@ -294,7 +294,7 @@ class Wire:
                 self.pending = (channel.redirect, (status, location.group(1).decode("latin-1").strip()))
                 return
         if self.timed:
-            now = perf_counter()
+            now = clock.now()
             phases = channel.phases(self.first_s, now)
         else:
             now, phases = None, None
@@ -405,7 +405,7 @@ class Channel:
     def _write(self, transport) -> None:
         transport.write(self.payload)
         if self.timed:
-            self.sent_s = perf_counter()
+            self.sent_s = clock.now()
 
     def start(self, target) -> None:
         """Send one attempt at ``target`` (a URL, or a Request); the answer or failure reaches
@@ -489,14 +489,14 @@ class Channel:
     async def _open(self, host: str, port: int, tls: bool) -> Wire:
         """A new connection, timed phase by phase: the name (when it is not an address), the TCP
         connection, then TLS on the loop's SSL transport (SNI and the check from the URL's host)."""
-        loop, start = self.loop, perf_counter()
+        loop, start = self.loop, clock.now()
         dns = None
         addresses: list = [(host, port)]
         if not is_address(host):
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             addresses = [info[4][:2] for info in infos]
-            dns = perf_counter() - start
-        resolved = perf_counter()
+            dns = clock.now() - start
+        resolved = clock.now()
         for index, (address, address_port) in enumerate(addresses):
             try:
                 transport, wire = await loop.create_connection(lambda: self.engine.wire(self), address,
@@ -505,7 +505,7 @@ class Channel:
             except OSError:
                 if index == len(addresses) - 1:
                     raise
-        connected = perf_counter()
+        connected = clock.now()
         handshake = None
         if tls:
             try:
@@ -514,7 +514,7 @@ class Channel:
             except BaseException:
                 transport.abort()
                 raise
-            handshake = perf_counter() - connected
+            handshake = clock.now() - connected
         self.setup = (dns, connected - resolved, handshake)
         return wire
 

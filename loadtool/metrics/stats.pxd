@@ -1,5 +1,7 @@
 # The C types of stats.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
+
+from loadtool.metrics cimport clock  # clock.wall() is a C call
 from loadtool.metrics.parts cimport Counts, Latency, Phases, Checks, PerSecond
 
 cdef class Stats:

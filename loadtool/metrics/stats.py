@@ -9,12 +9,12 @@ Stats between processes as plain data.
 
 from __future__ import annotations
 
-from time import time as wall_clock  # a global, not an attribute: read per operation
 from collections import Counter
 from typing import Any, NamedTuple
 
 from hdrh.histogram import HdrHistogram
 
+from . import clock
 from .histograms import HIGHEST_US, LOWEST_US, PERCENTILES, mean_of
 from .parts import Checks, Counts, Latency, PerSecond, Phases
 from .steps import Steps
@@ -69,7 +69,7 @@ class Stats:
     __slots__ = ("epoch", *PARTS)
 
     def __init__(self, epoch: float | None = None, open_model: bool = False) -> None:
-        self.epoch = wall_clock() if epoch is None else epoch
+        self.epoch = clock.wall() if epoch is None else epoch
         self.counts = Counts()
         self.timing = Latency(open_model)
         self.phase_times = Phases()
@@ -118,7 +118,7 @@ class Stats:
             pending = timing.latency.pending
             pending[latency] = pending.get(latency, 0) + 1
         if now is None:
-            now = wall_clock()
+            now = clock.wall()
         second = int(now - self.epoch)
         if timing.service is not None:
             self.per_second.service.add(second, timing.add_service(latency_us, service_us, now), False, False, 0)

@@ -1,6 +1,8 @@
 # The C types of loop.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
+from loadtool.metrics cimport clock  # clock.now() is a C call
+
 from loadtool.engines.policy cimport Policy
 from loadtool.strategies.work cimport Work
 

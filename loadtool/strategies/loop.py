@@ -12,9 +12,9 @@ every tick so progress stays live.
 from __future__ import annotations
 
 import asyncio
-from time import perf_counter  # a global, not an attribute: read per request
 
 from ..engines.policy import Outcome, Retry
+from ..metrics import clock
 from ..targets import InvalidTarget
 from .work import Work
 
@@ -40,19 +40,19 @@ class LoopWorker:
         work = driver.work
         while (op := next(work, None)) is not None:
             if type(op.target) is InvalidTarget:
-                driver.count(driver.policy.invalid(op, op.target.detail, perf_counter()))
+                driver.count(driver.policy.invalid(op, op.target.detail, clock.now()))
                 continue
             due = op.due
-            if due is not None and due > perf_counter():
+            if due is not None and due > clock.now():
                 driver.loop.call_at(driver.loop_time(due), self.begin, op)
             else:
-                self.send(driver.begin(op, perf_counter()))
+                self.send(driver.begin(op, clock.now()))
             return
         self.finish()
 
     def begin(self, op) -> None:
         if not self.done:
-            self.send(self.driver.begin(op, perf_counter()))
+            self.send(self.driver.begin(op, clock.now()))
 
     def send(self, attempt) -> None:
         """Start ``attempt`` on the channel (its deadline is kept by the driver's sweep)."""
@@ -64,7 +64,7 @@ class LoopWorker:
         except ValueError as exc:  # a target this engine cannot fetch
             self.in_flight = False
             driver = self.driver
-            driver.count(driver.policy.invalid(attempt.op, str(exc), perf_counter()))
+            driver.count(driver.policy.invalid(attempt.op, str(exc), clock.now()))
             self.next()
 
     def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
@@ -75,7 +75,7 @@ class LoopWorker:
         if self.in_flight:
             self.in_flight = False
             driver = self.driver
-            verdict = driver.policy.answered(self.attempt, status, nbytes, now or perf_counter(), protocol,
+            verdict = driver.policy.answered(self.attempt, status, nbytes, now or clock.now(), protocol,
                                              connected, phases, answer, decoded, elsewhere)
             if type(verdict) is Retry:
                 driver.loop.call_later(verdict.pause_s, self.send, verdict.attempt)
@@ -88,7 +88,7 @@ class LoopWorker:
             self.in_flight = False
             self.channel.abort()
             self._then(self.driver.policy.settle(self.attempt, Outcome(error=error, detail=detail, stale=stale),
-                                                 perf_counter()))
+                                                 clock.now()))
 
     def _then(self, verdict) -> None:
         if type(verdict) is Retry:
@@ -131,8 +131,8 @@ class LoopDriver:
         self.finished = loop.create_future()
         self._left = concurrency
         self.workers = [LoopWorker(self) for _ in range(concurrency)]
-        # perf_counter() and the loop's clock differ by a constant: due times convert once.
-        self._loop_offset = loop.time() - perf_counter()
+        # clock.now() (perf_counter) and the loop's clock differ by a constant: due times convert once.
+        self._loop_offset = loop.time() - clock.now()
 
     def loop_time(self, perf: float) -> float:
         return perf + self._loop_offset
@@ -148,7 +148,7 @@ class LoopDriver:
 
     def tick(self) -> None:
         """Every TICK_S: fail what is overdue, hand the counts over."""
-        now = perf_counter()
+        now = clock.now()
         for worker in self.workers:
             worker.check(now)
         self.hand_over()

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from time import perf_counter  # a global, not an attribute: read per operation
 
 from ..engines.policy import Retry
+from ..metrics import clock
 from ..targets import InvalidTarget
 from .work import Work
 
@@ -45,10 +45,10 @@ class MultiDriver:
 
     def run(self) -> None:
         """Run until the work and everything in flight are done, or the grace period ends."""
-        next_hand_over = perf_counter() + TICK_S
+        next_hand_over = clock.now() + TICK_S
         try:
             while True:
-                now = perf_counter()
+                now = clock.now()
                 self._start(now)
                 if self.exhausted and not self.attempts and not self.retries:
                     return
@@ -59,9 +59,9 @@ class MultiDriver:
                         self._ended(slot, outcome)
                 else:  # waiting for a due time or a retry: nothing for the engine to do
                     self.control.stopping.wait(self._wait_s(now))
-                if perf_counter() >= next_hand_over:
+                if clock.now() >= next_hand_over:
                     self._hand_over()
-                    next_hand_over = perf_counter() + TICK_S
+                    next_hand_over = clock.now() + TICK_S
         finally:
             self._hand_over()
             self.sink.settle(self.work.issued)
@@ -101,7 +101,7 @@ class MultiDriver:
             self.count(self.policy.invalid(attempt.op, str(exc), now))
 
     def _ended(self, slot: int, outcome) -> None:
-        attempt, now = self.attempts.pop(slot), perf_counter()
+        attempt, now = self.attempts.pop(slot), clock.now()
         status, nbytes, error, _, _, protocol, connected, phases, answer, decoded, elsewhere = outcome
         if error is None:  # an answer: the short way to the same decision
             verdict = self.policy.answered(attempt, status, nbytes, now, protocol, connected, phases, answer,
@@ -109,7 +109,7 @@ class MultiDriver:
         else:
             verdict = self.policy.settle(attempt, outcome, now)
         if type(verdict) is Retry:
-            heapq.heappush(self.retries, (perf_counter() + verdict.pause_s, next(self._order), slot,
+            heapq.heappush(self.retries, (clock.now() + verdict.pause_s, next(self._order), slot,
                                           verdict.attempt))
             return
         self.count(verdict)

@@ -3,7 +3,7 @@ cimport cython
 
 from loadtool.metrics cimport clock  # clock.now() is a C call
 
-from loadtool.strategies.loop cimport LoopWorker
+from loadtool.strategies.loop cimport LoopWorker  # the only maker of channels (FastEngine.channel)
 
 cdef class Channel
 

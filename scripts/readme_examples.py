@@ -38,6 +38,8 @@ NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?"
 #: Bars (a histogram's, a sparkline's, a progress bar's) are as long as their numbers (and
 #: none for a count near 0).
 BARS = re.compile(r"[■█░▁▂▃▄▅▆▇]+")
+#: A table's rules are as wide as its widest number: each run of them is one rule.
+RULES = re.compile(r"[─━═]+")
 #: What a busier or quieter machine adds: advice when the client's CPU is near or at its limit;
 #: and what a machine without the compiled core adds to a report's first line (loadtool.speedups).
 VARIES = re.compile(r"\s+— (?:near the client's limit|the client was the bottleneck)\b.*?(?=\n\S|\Z)"
@@ -107,7 +109,7 @@ def run(example: Example) -> list[str]:
 
 def shape(lines: list[str]) -> str:
     """The report without its numbers and its layout (see the module's docstring)."""
-    text = BARS.sub("", VARIES.sub("", "\n".join(lines)))
+    text = RULES.sub("─", BARS.sub("", VARIES.sub("", "\n".join(lines))))
     return " ".join(NUMBER.sub("#", re.sub(r"\[\s+", "[", text)).split())  # "[ 48]" is "[148]" aligned
 
 

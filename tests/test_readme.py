@@ -42,6 +42,10 @@ def test_the_shape_holds_the_words_and_not_the_numbers():
     assert shape(shown) != shape(shown + ["encoding    none came compressed"])
     assert shape(["phases  connect 1ms   send 2µs"]) != shape(["phases  connect 1ms"])
     assert shape(["throughput  877 requests/s"]) != shape(["throughput  877 pages/s"])
+    # Nor a table's rules, as wide as its widest number ("9.9ms" one run, "10.0ms" the next).
+    assert shape(["┏━━━━━┳━━━━━━┓", "┃ step ┃ p50 ┃", "└─────┴──────┘"]) == \
+        shape(["┏━━━━━━┳━━━━━┓", "┃ step ┃ p50 ┃", "└──────┴─────┘"])
+    assert shape(["└─────┴──────┘"]) != shape(["└─────┴──────┴──────┘"])  # a column more is a shape
     # What a busier machine adds is not the report's shape.
     assert shape(["client CPU  86% of 1 core", "            — near the client's limit; for more, try", "     hybrid",
                   "status  200"]) == shape(["client CPU  50% of 1 core", "status  200"])

@@ -3,16 +3,13 @@ cimport cython
 
 from loadtool.metrics cimport clock  # clock.now() is a C call
 
-from loadtool.strategies.loop cimport LoopWorker  # the only maker of channels (FastEngine.channel)
-
 cdef class Channel
 
 
 @cython.final
 cdef class Wire:
     cdef public Channel channel
-    cdef public LoopWorker worker
-    cdef public object keep, limit, body, transport, parser, version, pending, head
+    cdef public object worker, keep, limit, body, transport, parser, version, pending, head
     cdef public bint keepalive, head_request, timed, headers_done, broken
     cdef public Py_ssize_t status, size
     cdef public double first_s
@@ -21,8 +18,7 @@ cdef class Wire:
 
 @cython.final
 cdef class Channel:
-    cdef public LoopWorker worker
-    cdef public object engine, loop, origin, payload, url, target, requests, setup, asked
+    cdef public object engine, loop, worker, origin, payload, url, target, requests, setup, asked
     cdef public Wire wire
     cdef public bint connecting, reused, heading, timed, follows, away, as_get
     cdef public Py_ssize_t hops

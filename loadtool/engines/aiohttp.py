@@ -124,9 +124,11 @@ _FRESH: contextvars.ContextVar[bool] = contextvars.ContextVar("loadtool_aiohttp_
 def _phases(start: float, made: tuple | None, headers_at: float) -> tuple:
     """dns, connect, tls, send, wait, read of one attempt. aiohttp makes a connection in one
     step, so name lookup and TLS handshake are in connect; the request's sending is in wait."""
-    ready = start if made is None else made[1]
-    return (None, None if made is None else made[1] - made[0], None, None, max(headers_at - ready, 0.0),
-            max(time.perf_counter() - headers_at, 0.0))
+    now = time.perf_counter()
+    if made is None:
+        return None, None, None, None, headers_at - start, now - headers_at  # each clock read after the last
+    asked, ready = made
+    return None, ready - asked, None, None, max(headers_at - ready, 0.0), now - headers_at
 
 
 _NO_TYPE = ("Content-Type",)
@@ -215,10 +217,16 @@ class AiohttpEngine:
             async with self._sibling(session, connector, session.cookie_jar, owner=True) as fresh:
                 return await self.attempt(fresh, target, limits)
         fetch = self.fetch
-        method, url, headers, body = request_of(target, fetch)
-        timeout = self._timeout(limits)
+        if type(target) is str:  # request_of(), written out for the usual target: a URL
+            method, url, headers, body = fetch.method, target, (), fetch.body
+        else:
+            method, url, headers, body = request_of(target, fetch)
+        made_for, timeout = self._timeout_for
+        if limits is not made_for:
+            timeout = self._timeout(limits)
         start = time.perf_counter()
-        _OPENED.set(False)
+        if _OPENED.get():  # a set makes the task's context anew: only when it changes
+            _OPENED.set(False)
         answered = False
         try:
             # aiohttp stops at max_redirects - 1 redirects; the other engines follow --max-redirects.
@@ -229,23 +237,28 @@ class AiohttpEngine:
                                        allow_redirects=self.follow and fetch.max_redirects > 0,
                                        skip_auto_headers=None if body is None else _NO_TYPE,
                                        max_redirects=fetch.max_redirects + 1, timeout=timeout,
-                                       proxy=self.proxies.for_url(url)) as response:
+                                       proxy=self.proxies.for_url(url) if self.proxies.any else None) as response:
                 answered = True
                 headers_at = time.perf_counter() if fetch.phases else 0.0
                 # The protocol the answer came on (a private attribute: response.connection is
-                # already None when a small body came with the head).
-                made = session.connector.made.pop(getattr(response, "_protocol", None), None)
-                size, received = 0, receiving(response.headers.get("Content-Encoding"), self.keep, fetch.max_decoded)
+                # already None when a small body came with the head), when a connection was made.
+                made = session.connector.made
+                made = made.pop(getattr(response, "_protocol", None), None) if made else None
+                encoding = response.headers.get("Content-Encoding")
+                size, received = 0, (None if encoding is None and self.keep is None
+                                     else receiving(encoding, self.keep, fetch.max_decoded))
                 while chunk := await response.content.readany():
                     if received is None:
                         size += len(chunk)
                     else:
                         received.feed(chunk)
-                if received is not None:
+                if received is None:  # outcome_sizes(), written out for an answer only counted
+                    decoded = None
+                else:
                     received.finish()
+                    size, decoded = outcome_sizes(received, size)
                 version = response.version
                 protocol = _PROTOCOLS.get(version) or f"HTTP/{version.major}.{version.minor}"
-                size, decoded = outcome_sizes(received, size)
                 # Built with tuple.__new__: a NamedTuple's own __new__ with keywords costs 3x, per request.
                 return _new(Outcome, (response.status, size, None, None, False, protocol, made is not None,
                                       _phases(start, made, headers_at) if fetch.phases else None,

@@ -54,7 +54,10 @@ class Requests:
         own = "".join(f"{name}: {value}\r\n" for name, value in headers)
         body = body or b""
         length = f"Content-Length: {len(body)}\r\n" if body or method in ("POST", "PUT", "PATCH") else ""
-        return f"User-Agent: {USER_AGENT}\r\n{self._extra}{own}{length}\r\n".encode("latin-1") + body
+        # loadtool's User-Agent unless the job's headers or the request's name one (as every engine)
+        named = any(name.lower() == "user-agent" for name, _ in (*self.fetch.headers, *headers))
+        agent = "" if named else f"User-Agent: {USER_AGENT}\r\n"
+        return f"{agent}{self._extra}{own}{length}\r\n".encode("latin-1") + body
 
     def get(self, target) -> tuple[tuple[str, int, bool], bytes, bool]:
         built = self._cache.get(target)

@@ -56,6 +56,18 @@ def test_credentials_follow_a_redirect_on_the_same_origin(conformance, strategy,
 
 
 @pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
+def test_every_engine_names_itself_and_the_jobs_headers_replace_its_own(conformance, strategy, engine):
+    before = len(conformance.landed)
+    assert _run(conformance, "landed", strategy, engine, count=1).ok == 1
+    assert _run(conformance, "landed", strategy, engine, count=1,
+                headers=["User-Agent: mine/1", "Accept-Encoding: identity"]).ok == 1
+    (_, own), (_, theirs) = _landed(conformance, before)
+    assert f"\r\nuser-agent: loadtool/{loadtool.__version__}\r\n" in own and "\r\naccept-encoding: gzip" in own
+    assert "\r\nuser-agent: mine/1\r\n" in theirs and "loadtool" not in theirs
+    assert "\r\naccept-encoding: identity\r\n" in theirs and theirs.count("accept-encoding") == 1
+
+
+@pytest.mark.parametrize("strategy, engine", ENGINES, ids=IDS)
 def test_max_redirects_zero_follows_none_and_counts_the_3xx(conformance, strategy, engine):
     before = len(conformance.landed)
     result = _run(conformance, "to-other", strategy, engine, max_redirects=0)

@@ -53,15 +53,24 @@ async def attempt_async(engine, session, policy: Policy, op: Op) -> tuple[Sample
     if isinstance(op.target, InvalidTarget):
         return policy.invalid(op, op.target.detail, now), None
     attempt = policy.begin(op, now)
-    limits = policy.first_limits  # sent the moment it began: the same for every first attempt
+    # sent the moment it began: the same limits for every first attempt
+    outcome = await engine.attempt(session, op.target, policy.first_limits)
+    verdict = policy.settle(attempt, outcome, time.perf_counter())
+    if type(verdict) is not Retry:
+        return verdict, outcome
+    return await _retried(engine, session, policy, op, verdict)
+
+
+async def _retried(engine, session, policy: Policy, op: Op, verdict: Retry) -> tuple[Sample, Outcome]:
+    """The attempts after one the policy retries (``verdict``), each after its pause, until one
+    it does not: its Sample, and its Outcome."""
     while True:
-        outcome = await engine.attempt(session, op.target, limits)
+        await asyncio.sleep(verdict.pause_s)
+        attempt = verdict.attempt
+        outcome = await engine.attempt(session, op.target, policy.limits(attempt, time.perf_counter()))
         verdict = policy.settle(attempt, outcome, time.perf_counter())
         if type(verdict) is not Retry:
             return verdict, outcome
-        await asyncio.sleep(verdict.pause_s)
-        attempt = verdict.attempt
-        limits = policy.limits(attempt, time.perf_counter())
 
 
 def sync_worker(work: Work, engine, session, policy: Policy, record: Callable[[Sample], None],
@@ -105,7 +114,16 @@ async def _async_work(work: Work, engine, session, policy: Policy, record: Calla
             if delay > 0:
                 await asyncio.sleep(delay)
         if limits is None:
-            record((await attempt_async(engine, session, policy, op))[0])  # do_async's work, one coroutine fewer
+            # attempt_async, written out: the coroutines between the engine and the loop are passed
+            # through at every wake-up of an attempt, and this is one fewer (0.6% of a request)
+            now = time.perf_counter()
+            if isinstance(op.target, InvalidTarget):
+                record(policy.invalid(op, op.target.detail, now))
+                continue
+            attempt = policy.begin(op, now)
+            outcome = await engine.attempt(session, op.target, policy.first_limits)
+            verdict = policy.settle(attempt, outcome, time.perf_counter())
+            record(verdict if type(verdict) is not Retry else (await _retried(engine, session, policy, op, verdict))[0])
             continue
         host = host_of(op.target)
         if not await limits.acquire(host, work.stopping):

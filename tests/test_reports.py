@@ -282,3 +282,28 @@ def test_statuses_read_in_the_order_of_their_codes():
 
     assert statuses({404: 99, 200: 1807, 301: 94}) == "200 ×1,807  301 ×94  404 ×99"
     assert statuses({}) == "none"
+
+
+@pytest.mark.parametrize("options", [
+    dict(urls=["/page/{i}"], count=1200),  # over HISTOGRAM_OVER: the histogram is shown
+    dict(urls=["/status/503", "/page/1"], count=40, strategy="threads", retries=1),
+    dict(urls=["/page/{i}"], count=12, checks=["status == 200", 'body ~ "zzz"']),
+    dict(urls=["/fault/reset", "/fault/garbage", "/page/3"], count=9, engine="fast"),
+], ids=["histogram", "refused-retried", "checks", "errors"])
+def test_the_plain_report_without_rich_is_the_plain_text_rich_draws(server, options):
+    """Piped, the usual report is written without rich (text.plain_report): the same bytes as
+    rich's plain text of the same result, the histogram shown, hidden or by count."""
+    from loadtool.report.text import plain_report, plain_text, table
+
+    result = loadtool.run(server=server.base_url, concurrency=4, **options)
+    for histogram in (None, True, False):
+        assert plain_report([result], histogram) == plain_text(table([result], histogram))
+    assert plain_report([result, result]) is None  # several: a table, drawn by rich
+
+
+def test_a_piped_fetch_imports_no_rich(server):
+    probe = ("import sys\nfrom loadtool.cli import cli\n"
+             f"cli.main(['fetch', '{server.url('/page/1')}', '-n', '3', '--no-progress'], standalone_mode=False)\n"
+             "print(sorted(name for name in sys.modules if name.split('.')[0] == 'rich'))")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert "loadtool fetch" in run.stdout and run.stdout.strip().splitlines()[-1] == "[]"

@@ -236,7 +236,14 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
             raise
     if not delivery.quiet:
         if delivery.fmt == "table" or delivery.output:
-            print_renderable(renderable())
+            from ..report.text import plain_report
+
+            # Piped, the usual report is written without rich (print_renderable's plain text).
+            plain = None if knee is not None or sys.stdout.isatty() else plain_report(results, delivery.histogram)
+            if plain is not None:
+                click.echo(plain, nl=False)
+            else:
+                print_renderable(renderable())
         else:
             click.echo(text(), nl=False)
     if results and delivery.files:

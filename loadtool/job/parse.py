@@ -15,9 +15,8 @@ from typing import Any
 from ..errors import UsageError
 from dataclasses import replace
 
-from ..names import HTTP_VERSIONS, KINDS
+from ..names import HTTP_VERSIONS, KINDS, PROFILE_NAMES
 from ..options import DEFAULTS, FIXTURE_COUNT, JOB_KEYWORDS, default
-from ..server.profiles import PROFILES
 from ..targets import (FixturePaths, GeneratedTree, NotAFile, file_targets, has_control_characters, open_regular,
                       url_problem, url_targets)
 from ..units import Rate, parse_count, parse_duration, parse_rate, parse_size
@@ -344,7 +343,7 @@ def parse(options: dict[str, Any]) -> dict[str, Any]:
     options = {**DEFAULTS, **{key: value for key, value in options.items() if value is not None}}
     kind = choice("kind", options.get("kind", "run" if "operation" in options else "fetch"), KINDS)
     seed = whole_number("seed", options["seed"], 0, 2**63 - 1)
-    profile = choice("profile", options["profile"], tuple(PROFILES))
+    profile = choice("profile", options["profile"], PROFILE_NAMES)  # names.py: no import of the profiles
     targets = _operation(options) if kind == "run" else _targets(options, seed, profile)
     strategy = options["strategy"]
     if kind == "run" and not strategy_given:  # a def runs in threads, an async def on a loop

@@ -62,16 +62,21 @@ class _Guarded:
             end = _answer_end(data)
             if end is None:
                 raise
+            import inspect
+
             handler = self.handler
             # A new parser (the old one is spent), as the request's set_response_params made
             # it: the answer is whole (framed by its length), so it waits for nothing and
             # needs no timer; the limits and decoding are the engine's session's.
-            ResponseHandler.set_response_params(
-                handler, skip_payload=getattr(handler, "_skip_payload", False),
-                read_bufsize=getattr(handler, "_read_bufsize", 2 ** 16),
-                read_timeout=getattr(handler, "_read_timeout", None), auto_decompress=False,
-                max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS)
-            self.parser = handler._parser
+            params = dict(skip_payload=getattr(handler, "_skip_payload", False),
+                          read_bufsize=getattr(handler, "_read_bufsize", 2 ** 16),
+                          read_timeout=getattr(handler, "_read_timeout", None), auto_decompress=False,
+                          max_line_size=MAX_LINE, max_field_size=MAX_LINE, max_headers=MAX_HEADERS)
+            known = inspect.signature(ResponseHandler.set_response_params).parameters  # as this aiohttp has them
+            ResponseHandler.set_response_params(handler, **{name: value for name, value in params.items()
+                                                            if name in known})
+            if handler._parser is not self:  # (unless a tail it drained came through data_received)
+                self.parser, handler._parser = handler._parser, self
             messages, upgraded, _ = self.parser.feed_data(data[:end])
             handler._should_close = True
             return messages, upgraded, b""
@@ -91,6 +96,7 @@ class _Handler(ResponseHandler):
     passed on, cost 5% of a request's instructions; this costs a fifth of that.)"""
 
     _guard: _Guarded | None = None
+    _parser = None  # aiohttp's own, set in its __init__: were it renamed, nothing is guarded
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser

@@ -236,14 +236,12 @@ def emit(results: Sequence[Result], delivery: Delivery, knee=None) -> None:
             raise
     if not delivery.quiet:
         if delivery.fmt == "table" or delivery.output:
-            from ..report.text import plain_report
-
-            # Piped, the usual report is written without rich (print_renderable's plain text).
-            plain = None if knee is not None or sys.stdout.isatty() else plain_report(results, delivery.histogram)
-            if plain is not None:
-                click.echo(plain, nl=False)
-            else:
+            if sys.stdout.isatty():
                 print_renderable(renderable())
+            else:  # print_renderable's plain text, by text_report: the usual report without rich
+                from ..report.text import text_report
+
+                click.echo(text_report(results, knee, delivery.histogram), nl=False)
         else:
             click.echo(text(), nl=False)
     if results and delivery.files:

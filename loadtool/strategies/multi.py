@@ -77,7 +77,7 @@ class MultiDriver:
         if self.control.stopped:  # asked once a pass, not once an operation: it is a property over an Event
             self.exhausted = True
             return
-        while self.free and not self.exhausted:
+        while self.free:  # (exhausted: it returns)
             op = self.held if self.held is not None else next(self.work, None)
             self.held = None
             if op is None:

@@ -115,7 +115,8 @@ async def _async_work(work: Work, engine, session, policy: Policy, record: Calla
                 await asyncio.sleep(delay)
         if limits is None:
             # attempt_async, written out: the coroutines between the engine and the loop are passed
-            # through at every wake-up of an attempt, and this is one fewer (0.6% of a request)
+            # through at every wake-up of an attempt, and this is one fewer (the aiohttp worker 355-357k
+            # instructions a request through attempt_async, 349-352k so; callgrind, 3,000 requests)
             now = time.perf_counter()
             if isinstance(op.target, InvalidTarget):
                 record(policy.invalid(op, op.target.detail, now))

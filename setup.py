@@ -16,7 +16,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from loadtool.speedups import COMPILED, ENVIRONMENT, disabled  # noqa: E402  (the package's __init__ imports nothing)
+from loadtool.speedups import COMPILED, ENVIRONMENT, ONLY_COMPILED, disabled  # noqa: E402  (the package's __init__ imports nothing)
 
 #: Cython reads the .py as Python (annotations are not C types: ``int`` there means any
 #: Python int); the C types are in each module's .pxd.
@@ -37,6 +37,7 @@ def extensions() -> list:
         _say("Cython is not installed: not building the compiled core")
         return []
     sources = [f"loadtool/{name.replace('.', '/')}.py" for name in COMPILED]
+    sources += [f"loadtool/{name.replace('.', '/')}.pyx" for name in ONLY_COMPILED]
     extensions = cythonize(sources, compiler_directives=DIRECTIVES, quiet=True)
     if sys.platform != "win32":  # no debug symbols: a third of the compile time, and most of the wheel
         for extension in extensions:

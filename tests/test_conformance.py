@@ -18,6 +18,7 @@ from loadtool.options import DEFAULTS
 from loadtool.units import parse_duration
 from conformance import EXPECTED, MAX_DECODED, TIMEOUT_S, WHAT, ConformanceServer
 from loadtool.report.raw import RawWriter
+from loadtool.engines import curl
 from loadtool.runner import measure
 
 COMBOS = [("sequential", None), ("threads", None), ("processes", None), ("async", "aiohttp"), ("async", "fast"),
@@ -57,6 +58,19 @@ def _answer(record: dict) -> tuple[str, object]:
 
 @pytest.mark.parametrize("strategy, engine", COMBOS, ids=[f"{s}-{e or 'requests'}" for s, e in COMBOS])
 def test_every_misbehaviour_gets_the_same_answer(conformance, tmp_path, capfd, strategy, engine):
+    _every_misbehaviour(conformance, tmp_path, capfd, strategy, engine)
+
+
+@pytest.mark.skipif(curl.Hooks is None, reason="the curl engine's C callbacks are not built here")
+def test_the_curl_engine_answers_the_same_through_pycurls_python_callbacks(conformance, tmp_path, capfd,
+                                                                           monkeypatch):
+    """The curl engine reads heads and bodies through C callbacks (engines/curlhooks.pyx) where
+    they are built, and through pycurl's Python ones where not: the same answer either way."""
+    monkeypatch.setattr(curl, "Hooks", None)
+    _every_misbehaviour(conformance, tmp_path, capfd, "async", "curl")
+
+
+def _every_misbehaviour(conformance, tmp_path, capfd, strategy: str, engine: str | None) -> None:
     names = sorted(EXPECTED)
     # Sequential does its timeouts one after another: once each is enough there.
     repeats = 1 if strategy == "sequential" else REPEATS

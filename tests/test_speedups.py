@@ -41,7 +41,8 @@ def _python(env: dict, *args: str) -> str:
 def test_where_a_compiler_is_the_core_is_built_and_runs_by_default():
     """pip install . had a compiler: every module of the core must be built (a build that
     failed and fell back would otherwise pass every other test, slower)."""
-    assert speedups.built() == speedups.COMPILED, "pip install . had a C compiler here: reinstall to build the core"
+    assert speedups.built() == speedups.COMPILED + speedups.ONLY_COMPILED, \
+        "pip install . had a C compiler here: reinstall to build the core"
     files = json.loads(_python(DEFAULT, "-c", FILES))
     assert all(file.endswith(tuple(EXTENSION_SUFFIXES)) for file in files), files
     assert "compiled core" in _python(DEFAULT, "-m", "loadtool", "--version")
@@ -107,3 +108,75 @@ def test_the_core_tests_pass_on_the_pure_path_too():
                           env=alone, capture_output=True, text=True, timeout=240, cwd=HERE)
     assert done.returncode == 0, done.stdout[-3000:]
     assert " passed" in done.stdout.splitlines()[-1] and "failed" not in done.stdout.splitlines()[-1]
+
+
+def test_the_curl_engine_takes_its_C_callbacks_from_the_compiled_core_only():
+    probe = "import loadtool.engines.curl as c; print(c.Hooks is not None)"
+    assert _python(PURE, "-c", probe).split() == ["False"]
+    if "engines.curlhooks" in speedups.built():
+        assert _python(DEFAULT, "-c", probe).split() == ["True"]
+
+
+class _Receiver:
+    """Takes the chunks it is given, as the curl engine's receiver does with a body it decodes."""
+
+    keep = lines = error = None
+    started = False
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def __call__(self, chunk: bytes) -> None:
+        self.started = True
+        self.chunks.append(chunk)
+
+
+def _transfer(url: str, hooked: bool) -> dict:
+    import pycurl
+
+    from loadtool.engines.curlhooks import Hooks
+
+    handle, receiver, lines = pycurl.Curl(), _Receiver(), []
+    handle.setopt(pycurl.URL, url)
+    handle.setopt(pycurl.FOLLOWLOCATION, 1)
+    handle.setopt(pycurl.HTTPHEADER, ["Accept-Encoding: gzip"])
+    if hooked:
+        hooks = Hooks(handle, receiver)
+        hooks.reset()
+    else:
+        handle.setopt(pycurl.WRITEFUNCTION, receiver)
+        handle.setopt(pycurl.HEADERFUNCTION, lines.append)
+    handle.perform()
+    if hooked:
+        lines = hooks.lines()
+        assert (hooks.count, hooks.size, hooks.blank_end) == (len(lines), sum(map(len, lines)), lines[-1] == b"\r\n")
+        version, status, size, connects, redirects, *times = hooks.facts(102, 65536)
+        assert (version, status, size, connects, redirects) == tuple(
+            handle.getinfo(option) for option in (pycurl.INFO_HTTP_VERSION, pycurl.RESPONSE_CODE,
+                                                  pycurl.SIZE_DOWNLOAD_T, pycurl.NUM_CONNECTS, pycurl.REDIRECT_COUNT))
+        assert hooks.facts(len(lines) - 1, 65536) is None and hooks.facts(102, 10) is None  # past a limit
+        assert hooks.info(pycurl.EFFECTIVE_URL) == handle.getinfo(pycurl.EFFECTIVE_URL)
+        assert receiver.lines in (None, lines)
+    handle.close()
+    return {"lines": [line for line in lines if not line.lower().startswith(b"date:")],
+            "body": b"".join(receiver.chunks)}
+
+
+@pytest.mark.skipif("engines.curlhooks" not in speedups.built() or speedups.disabled(),
+                    reason="the curl engine's C callbacks are not built here")
+def test_the_C_callbacks_hand_over_the_lines_and_bodies_pycurls_would(server):
+    """The head's lines (every answer's: a redirect's too) as pycurl's HEADERFUNCTION gets
+    them; a compressed body to the receiver, chunk for chunk; a plain body to no one."""
+    redirected = _transfer(server.url("/redirect/2"), hooked=True)
+    assert redirected == {**_transfer(server.url("/redirect/2"), hooked=False), "body": b""}
+    assert sum(line.startswith(b"HTTP/") for line in redirected["lines"]) == 3
+    compressed = _transfer(server.url("/page/3"), hooked=True)
+    assert compressed == _transfer(server.url("/page/3"), hooked=False)
+    assert b"content-encoding: gzip\r\n" in [line.lower() for line in compressed["lines"]]
+    assert compressed["body"][:2] == b"\x1f\x8b"
+
+
+def test_the_C_callbacks_refuse_what_is_not_a_pycurl_handle():
+    curlhooks = pytest.importorskip("loadtool.engines.curlhooks")
+    with pytest.raises(curlhooks.HooksUnavailable):
+        curlhooks.Hooks(object(), _Receiver())

@@ -12,10 +12,11 @@ cdef class _Receiver:
 @cython.final
 cdef class _Slot:
     cdef public Py_ssize_t index
-    cdef public object handle, url, proxy, request, limits, timeouts, version, plain_version
+    cdef public object handle, hooks, url, proxy, request, limits, timeouts, version, plain_version
     cdef public list lines
     cdef public _Receiver receiver
     cdef public bint named
+    cpdef list head(self)
 
 
 @cython.locals(pretransfer=cython.double, first_byte=cython.double, total=cython.double, dns=cython.double,
@@ -41,5 +42,6 @@ cdef class CurlEngine:
     cdef public object fetch, version, wanted, proxies, keep
     cdef public bint phases
     cdef public Py_ssize_t streams, connections
-    @cython.locals(receiver=_Receiver, lines=list, connected=bint)
+    @cython.locals(receiver=_Receiver, lines=list, connected=bint, count=Py_ssize_t, blank_end=bint, facts=tuple,
+                   pretransfer=cython.double, first_byte=cython.double, total=cython.double)
     cpdef outcome(self, _Slot slot, int code, text)

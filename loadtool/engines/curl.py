@@ -22,17 +22,28 @@ a silent downgrade.
 
 from __future__ import annotations
 
+import sys
 from urllib.parse import urlsplit
 
 import pycurl
 
 from .checks import headers_of, wanted
 from .encoding import BadEncoding, TooLarge, accept_header, outcome_sizes, receiving
+from .. import speedups
 from ..system import out_of_descriptors
 from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, is_address, request_of
 from .policy import Limits, Outcome
 
 _new = tuple.__new__
+
+#: libcurl's header and write callbacks in C (curlhooks, compiled only); without them (the pure
+#: path, or a pycurl laid out otherwise) pycurl calls the Python ones here, a tenth slower.
+Hooks = HooksUnavailable = None
+if not speedups.disabled():
+    try:
+        from .curlhooks import Hooks, HooksUnavailable
+    except ImportError:
+        pass
 
 #: What --http asks libcurl for: over https, and over plain http (h2c needs prior knowledge).
 _VERSIONS = {
@@ -98,7 +109,8 @@ def _phases(slot: _Slot, connected: bool) -> tuple:
     the end of a step). On a reused connection (``connected`` False: libcurl made none) the
     name, connect and TLS times read 0 — no such phase, not a phase of no length — and are
     not asked for: each fact is a call into libcurl, per request."""
-    info = slot.handle.getinfo  # the calls written out: a generator over them cost a request 4%
+    hooks = slot.hooks  # the calls written out: a generator over them cost a request 4%
+    info = slot.handle.getinfo if hooks is None else hooks.info
     pretransfer, first_byte, total = info(_PRETRANSFER), info(_STARTTRANSFER), info(_TOTAL)
     if not connected:
         return (None, None, None, max(pretransfer, 0.0), max(first_byte - pretransfer, 0.0),
@@ -117,14 +129,20 @@ class _Slot:
     value changes). Kept here, not as attributes of the handle: pycurl finds those only
     after a failed lookup has built an AttributeError, 0.5 µs a read, ten reads a request."""
 
-    __slots__ = ("index", "handle", "lines", "receiver", "url", "named", "proxy", "request", "limits", "timeouts",
-                 "version", "plain_version")
+    __slots__ = ("index", "handle", "lines", "receiver", "hooks", "url", "named", "proxy", "request", "limits",
+                 "timeouts", "version", "plain_version")
 
     def __init__(self, index: int, handle: pycurl.Curl, receiver: _Receiver) -> None:
         self.index, self.handle, self.receiver, self.lines = index, handle, receiver, receiver.lines
+        #: The C callbacks (curlhooks.Hooks), or None: pycurl's calls to receiver and lines.append.
+        self.hooks = None
         self.url = self.proxy = self.request = self.limits = self.timeouts = None
         self.named = True
         self.version = self.plain_version = 0
+
+    def head(self) -> list[bytes]:
+        """The header lines of the attempt (of every answer in it)."""
+        return self.lines if self.hooks is None else self.hooks.lines()
 
 
 class _Receiver:
@@ -160,6 +178,20 @@ class _Receiver:
             except (TooLarge, BadEncoding) as exc:
                 self.error = exc
                 return 0
+        return None
+
+
+def _hooks(handle: pycurl.Curl, receiver: _Receiver):
+    """The C callbacks on ``handle`` (curlhooks), or None where they cannot be set: then
+    pycurl's Python ones, and a line that says so (the curl engine runs a tenth slower)."""
+    global Hooks
+    if Hooks is None:
+        return None
+    try:
+        return Hooks(handle, receiver)
+    except HooksUnavailable as exc:
+        Hooks = None
+        print(f"loadtool: the curl engine's C callbacks are off: {exc}", file=sys.stderr)
         return None
 
 
@@ -209,7 +241,10 @@ class CurlPool:
                 slot.request = target
                 method, _, headers, body = request_of(target, self.engine.fetch)
                 self.engine.request(handle, method, headers, body)
-        slot.lines.clear()
+        if slot.hooks is None:
+            slot.lines.clear()
+        else:
+            slot.hooks.reset()
         receiver = slot.receiver  # reset() written out: this runs once per attempt
         receiver.started = False
         receiver.body = receiver.error = None
@@ -308,8 +343,10 @@ class CurlEngine:
         slot = _Slot(index, handle, _Receiver([], self.keep, fetch.max_decoded))
         handle.setopt(pycurl.NOSIGNAL, 1)
         # Bodies are counted (SIZE_DOWNLOAD_T), and decoded or kept only where they must be.
-        handle.setopt(pycurl.WRITEFUNCTION, slot.receiver)
-        handle.setopt(pycurl.HEADERFUNCTION, slot.lines.append)
+        slot.hooks = _hooks(handle, slot.receiver)
+        if slot.hooks is None:
+            handle.setopt(pycurl.WRITEFUNCTION, slot.receiver)
+            handle.setopt(pycurl.HEADERFUNCTION, slot.lines.append)
         # libcurl sends no Authorization or Cookie given as headers to another origin (since 7.83.1).
         handle.setopt(pycurl.FOLLOWLOCATION, int(fetch.max_redirects > 0))
         handle.setopt(pycurl.MAXREDIRS, fetch.max_redirects)
@@ -367,7 +404,25 @@ class CurlEngine:
 
     def outcome(self, slot: _Slot, code: int, text: str) -> Outcome:
         """What one finished attempt saw, in the terms of every engine."""
-        info, receiver, lines = slot.handle.getinfo, slot.receiver, slot.lines
+        receiver, hooks = slot.receiver, slot.hooks
+        if hooks is not None and not code and receiver.body is None and self.keep is None:
+            # The usual answer, read in one call: no body kept or decoded, a head whole and within
+            # the limits, on a connection kept from before and with no redirect.
+            facts = hooks.facts(MAX_HEADERS + 2, MAX_LINE)
+            if facts is not None:
+                version, status, size, connects, redirects, pretransfer, first_byte, total = facts
+                protocol = PROTOCOLS.get(version)
+                if not connects and not redirects and protocol == self.wanted:
+                    return _new(Outcome, (status, size, None, None, False, protocol, False,
+                                          (None, None, None, max(pretransfer, 0.0), max(first_byte - pretransfer, 0.0),
+                                           max(total - first_byte, 0.0)) if self.phases else None,
+                                          None, None, False))
+        if hooks is None:
+            info, lines = slot.handle.getinfo, slot.lines
+            count = len(lines)
+            blank_end = count > 0 and lines[-1] in _BLANK
+        else:  # the lines stay in C unless they are looked at
+            info, count, blank_end = hooks.info, hooks.count, hooks.blank_end
         protocol = PROTOCOLS.get(info(_HTTP_VERSION))
         received = receiver.body
         if code == WRITE_ERROR and receiver.error is not None:
@@ -395,12 +450,12 @@ class CurlEngine:
                 kind = "connect_timeout" if connecting else "read_timeout"
             # A reset before any byte of an answer, on a connection kept from an earlier request
             # (libcurl opened none for it): stale, for the policy to send once more.
-            stale = kind == "reset" and not lines and info(_NUM_CONNECTS) == 0
+            stale = kind == "reset" and not count and info(_NUM_CONNECTS) == 0
             return Outcome(error=kind, detail=f"curl {code}: {text}", stale=stale, protocol=protocol)
-        if lines and lines[-1] not in _BLANK:  # libcurl takes a close mid-head for the head's end
+        if count and not blank_end:  # libcurl takes a close mid-head for the head's end
             return Outcome(error="truncated", detail="the connection closed before the answer's head ended")
-        if len(lines) > MAX_HEADERS + 2 or info(_HEADER_SIZE) > MAX_LINE:
-            problem = _head_problem(lines)
+        if count > MAX_HEADERS + 2 or (info(_HEADER_SIZE) if hooks is None else hooks.size) > MAX_LINE:
+            problem = _head_problem(slot.head())
             if problem is not None:
                 return Outcome(error="protocol", detail=problem)
         if protocol != self.wanted:
@@ -413,6 +468,6 @@ class CurlEngine:
         connected = info(_NUM_CONNECTS) > 0
         return _new(Outcome, (info(_RESPONSE_CODE), size, None, None, False, protocol, connected,
                               _phases(slot, connected) if self.phases else None,
-                              None if self.keep is None else (headers_of(lines),
+                              None if self.keep is None else (headers_of(slot.head()),
                                                               b"" if received is None else received.take()),
                               decoded, info(_REDIRECT_COUNT) > 0 and elsewhere(slot.url, info(_EFFECTIVE_URL))))

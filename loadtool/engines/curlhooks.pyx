@@ -177,6 +177,8 @@ cdef class Hooks:
                 or loadtool_setopt_fn(_setopt, handle, WRITEFUNCTION, _on_body)
                 or loadtool_setopt_ptr(_setopt, handle, WRITEDATA, &self.head)):
             raise HooksUnavailable("libcurl refused the callbacks")
+        # The handle keeps its hooks alive: libcurl holds a pointer into them while it lives.
+        curl.loadtool_hooks = self
 
     def __dealloc__(self):
         free(self.head.data)

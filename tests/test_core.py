@@ -88,6 +88,17 @@ def test_work_ends_when_the_run_is_stopped():
     assert not work.wait_until_due(Op(1, "x", due=None))
 
 
+def test_work_ends_when_an_outside_event_says_stop():
+    """A worker process's control reads its parent's event, which no stop() of its own sets."""
+    event = threading.Event()
+    control = RunControl(event=event)
+    work = _work(_job(count=10), FakeClock(), control)
+    assert control.halted is None and next(work).index == 0
+    event.set()
+    with pytest.raises(StopIteration):
+        next(work)
+
+
 def test_the_open_model_gives_each_operation_its_due_time():
     clock = FakeClock(50.0)
     ops = list(_work(_job(count=4, rate=Rate(10.0)), clock))

@@ -48,6 +48,10 @@ class RunControl:
                  event: Any = None) -> None:
         self.grace_s = grace_s
         self.stopping = threading.Event() if event is None else event
+        #: True once stop() has run: what the per-operation check reads (Work), a plain attribute
+        #: where Event.is_set is a Python call. None when the event is another's (a parent
+        #: process's), which only the event itself can tell.
+        self.halted: bool | None = False if event is None else None
         self.reason: str | None = None
         self._clock = clock
         self._stopped_at: float | None = None
@@ -90,6 +94,8 @@ class RunControl:
         if self.reason is None:
             self.reason = reason
             self._stopped_at = self._clock()
+        if self.halted is not None:
+            self.halted = True
         self.stopping.set()
         for callback in list(self._callbacks):
             callback()

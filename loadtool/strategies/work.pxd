@@ -4,7 +4,7 @@ cimport cython
 
 @cython.final
 cdef class Work:
-    cdef public object _ops, _pacer, _clock, _stopping, _lock
+    cdef public object _ops, _pacer, _clock, _stopping, _control, _lock
     cdef public double _deadline, _base
     cdef public bint _timed
     cdef public Py_ssize_t issued

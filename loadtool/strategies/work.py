@@ -106,6 +106,9 @@ class Work:
         self._base = base
         self._clock = clock
         self._stopping = control.stopping
+        #: The control whose ``halted`` says the run stopped, where it can: asked once an operation,
+        #: Event.is_set costs a Python call (3% of the fast engine's instructions a request).
+        self._control = control if getattr(control, "halted", None) is not None else None
         self._lock = threading.Lock() if shared else None
         #: Operations handed out so far: those not counted at the end were abandoned.
         self.issued = 0
@@ -114,7 +117,8 @@ class Work:
         return self
 
     def __next__(self) -> Op:
-        if self._stopping.is_set() or (self._timed and self._clock() >= self._deadline):
+        if (self._stopping.is_set() if self._control is None else self._control.halted) \
+                or (self._timed and self._clock() >= self._deadline):
             raise StopIteration
         if self._lock is None:  # one thread: a lock, or even a null context, is a cost per operation
             index, target = next(self._ops)

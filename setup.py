@@ -16,7 +16,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from loadtool.speedups import COMPILED, ENVIRONMENT, ONLY_COMPILED, disabled  # noqa: E402  (the package's __init__ imports nothing)
+# (the package's __init__ imports nothing)
+from loadtool.speedups import COMPILED, ENVIRONMENT, ONLY_COMPILED, disabled  # noqa: E402
 
 #: Cython reads the .py as Python (annotations are not C types: ``int`` there means any
 #: Python int); the C types are in each module's .pxd.

@@ -3,7 +3,8 @@
 The modules in COMPILED run once or more per request (the accounting, the policy, the fast
 engine and the loop that drives it, the curl engine and its multi driver, the aiohttp
 engine's guard; the clocks they read are metrics/clock.pxd's C calls); ONLY_COMPILED's
-have no Python twin but another way to the same end (libcurl's callbacks in C). ``pip install .`` compiles each with Cython in pure-Python
+have no Python twin but another way to the same end (libcurl's callbacks in C).
+``pip install .`` compiles each with Cython in pure-Python
 mode: the ``.py`` stays the source and the reference, and a ``.pxd`` beside it declares the
 types that make it fast (the accounting's classes as C structs, their counters as C integers).
 Where there is no C compiler, the build goes on without them (setup.py), as aiohttp's and

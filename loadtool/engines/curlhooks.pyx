@@ -75,6 +75,9 @@ cdef int SIZE_DOWNLOAD = pycurl.SIZE_DOWNLOAD_T, NUM_CONNECTS = pycurl.NUM_CONNE
 cdef int REDIRECT_COUNT = pycurl.REDIRECT_COUNT, PRETRANSFER = pycurl.PRETRANSFER_TIME
 cdef int STARTTRANSFER = pycurl.STARTTRANSFER_TIME, TOTAL = pycurl.TOTAL_TIME
 
+#: The room a slot keeps for its header lines between attempts (bytes).
+cdef Py_ssize_t KEPT_ROOM = 65536
+
 cdef loadtool_setopt_t _setopt = NULL
 cdef loadtool_getinfo_t _getinfo = NULL
 
@@ -88,7 +91,10 @@ cdef int _load() except -1:
     global _setopt, _getinfo
     if _setopt != NULL:
         return 0
-    import pycurl._pycurl as module  # (pycurl >= 7.46 is a package around it)
+    try:
+        import pycurl._pycurl as module  # pycurl >= 7.46: a package around its C module
+    except ImportError:
+        module = pycurl  # before: the C module itself
     name = module.__file__.encode()
     cdef void *library = dlopen(name, RTLD_NOW | RTLD_NOLOAD)
     if library == NULL:
@@ -185,7 +191,12 @@ cdef class Hooks:
         free(self.head.ends)
 
     cpdef reset(self):
-        """Before an attempt: no lines, no body."""
+        """Before an attempt: no lines, no body (and the room of a head far larger than most
+        given back, as a list of lines would be: a hostile server's 300 KiB stays with no slot)."""
+        if self.head.room > KEPT_ROOM:
+            free(self.head.data)
+            free(self.head.ends)
+            self.head.data, self.head.ends, self.head.room, self.head.room_ends = NULL, NULL, 0, 0
         self.head.size = self.head.count = 0
         self.head.blank_end = self.head.named_encoding = self.head.python = self.head.started = False
 

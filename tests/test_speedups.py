@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from loadtool import speedups
+from loadtool.engines.http import MAX_HEADERS, MAX_LINE
 
 HERE = Path(__file__).resolve().parent
 PURE = {**os.environ, speedups.ENVIRONMENT: "1"}
@@ -150,11 +151,11 @@ def _transfer(url: str, hooked: bool) -> dict:
     if hooked:
         lines = hooks.lines()
         assert (hooks.count, hooks.size, hooks.blank_end) == (len(lines), sum(map(len, lines)), lines[-1] == b"\r\n")
-        version, status, size, connects, redirects, *times = hooks.facts(102, 65536)
+        version, status, size, connects, redirects, *times = hooks.facts(MAX_HEADERS + 2, MAX_LINE)
         assert (version, status, size, connects, redirects) == tuple(
             handle.getinfo(option) for option in (pycurl.INFO_HTTP_VERSION, pycurl.RESPONSE_CODE,
                                                   pycurl.SIZE_DOWNLOAD_T, pycurl.NUM_CONNECTS, pycurl.REDIRECT_COUNT))
-        assert hooks.facts(len(lines) - 1, 65536) is None and hooks.facts(102, 10) is None  # past a limit
+        assert hooks.facts(len(lines) - 1, MAX_LINE) is None and hooks.facts(MAX_HEADERS + 2, 10) is None  # limits
         assert hooks.info(pycurl.EFFECTIVE_URL) == handle.getinfo(pycurl.EFFECTIVE_URL)
         assert receiver.lines in (None, lines)
     handle.close()

@@ -9,6 +9,7 @@ cdef class _Second:
 cdef class Series:
     cdef public dict _rows
     cdef public object _hot
+    cdef public _Second _hot_row
     @cython.locals(row=_Second, pending=dict)
     cpdef add(self, second, latency_bucket, bint failed, bint errored, long long nbytes)
     cpdef _Second _row(self, second)

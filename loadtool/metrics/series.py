@@ -56,9 +56,11 @@ class Series:
     def __init__(self) -> None:
         self._rows: dict[int, _Second] = {}
         self._hot: int | None = None
+        #: The row of second ``_hot``, which every add of that second takes (no dict lookup).
+        self._hot_row: _Second | None = None
 
     def add(self, second: int, latency_bucket: int, failed: bool, errored: bool, nbytes: int) -> None:
-        row = self._rows[second] if second == self._hot else self._row(second)
+        row = self._hot_row if second == self._hot else self._row(second)
         row.ops += 1
         row.failed += failed
         row.errors += errored
@@ -75,8 +77,8 @@ class Series:
         else:
             row.thaw()
         if self._hot is not None:
-            self._rows[self._hot].freeze()
-        self._hot = second
+            self._hot_row.freeze()
+        self._hot, self._hot_row = second, row
         return row
 
     def merge(self, other: Series) -> None:
@@ -150,7 +152,7 @@ class Series:
         """Plain rows, each second's histogram HdrHistogram-encoded (ASCII)."""
         for row in self._rows.values():
             row.freeze()
-        self._hot = None
+        self._hot = self._hot_row = None
         return [[s, r.ops, r.failed, r.errors, r.bytes, r.encoded.decode("ascii")] for s, r in sorted(self._rows.items())]
 
     @classmethod

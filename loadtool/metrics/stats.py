@@ -117,11 +117,10 @@ class Stats:
         else:
             pending = timing.latency.pending
             pending[latency] = pending.get(latency, 0) + 1
-        if now is None:
-            now = clock.wall()
-        second = int(now - self.epoch)
+        wall_s = clock.wall() if now is None else now
+        second = int(wall_s - self.epoch)
         if timing.service is not None:
-            self.per_second.service.add(second, timing.add_service(latency_us, service_us, now), False, False, 0)
+            self.per_second.service.add(second, timing.add_service(latency_us, service_us, wall_s), False, False, 0)
         self.per_second.latency.add(second, latency, not ok, error is not None, nbytes)
         if protocol is not None:
             counts.protocols[protocol] = counts.protocols.get(protocol, 0) + 1

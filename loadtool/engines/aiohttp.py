@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 
 from .checks import answer, wanted
-from .guard import _Handler
 from .encoding import accept_header, outcome_sizes, receiving
+from .guard import Handler
 from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, request_of
 from .policy import Limits, Outcome
 from .tls import context as tls_context
@@ -35,7 +35,7 @@ class _Connector(aiohttp.TCPConnector):
         #: protocol -> (asked, ready), until the attempt it was made for takes it.
         self.made: dict = {}
         if isinstance(getattr(self, "_factory", None), functools.partial):  # aiohttp's, to make protocols
-            self._factory = functools.partial(_Handler, *self._factory.args, **self._factory.keywords)
+            self._factory = functools.partial(Handler, *self._factory.args, **self._factory.keywords)
 
     async def _create_connection(self, req, traces, timeout):
         _OPENED.set(True)  # for the attempt, in its task: its request went on a new connection

@@ -1,7 +1,7 @@
 """The aiohttp engine's guard: a connection's parser that takes no bytes after a whole answer.
 
 Compiled with the core (loadtool.speedups): aiohttp hands every chunk a connection reads
-to ``_Handler.data_received`` and on to the parser through ``_Guarded.feed_data``, twice a
+to ``Handler.data_received`` and on to the parser through ``_Guarded.feed_data``, twice a
 request; as Python those were two frames each, as C they are calls.
 """
 
@@ -39,7 +39,7 @@ class _Guarded:
     request is pipelined here, so they are no answer — the answer before them stands and
     the connection is not used again (as requests, curl and the fast engine read it).
     aiohttp's own parser fails the answer with the bytes after it. One per connection,
-    around each parser aiohttp makes for it (``_Handler``)."""
+    around each parser aiohttp makes for it (``Handler``)."""
 
     __slots__ = ("parser", "handler")
 
@@ -79,7 +79,7 @@ class _Guarded:
         return getattr(self.parser, name)
 
 
-class _Handler(ResponseHandler):
+class Handler(ResponseHandler):
     """aiohttp's connection protocol, with its parser guarded (``_Guarded``): a private
     attribute of aiohttp's; should it change, the parser is left as it is. aiohttp makes a
     parser for every request (set_response_params); each is guarded as bytes arrive for it,

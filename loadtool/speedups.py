@@ -33,6 +33,8 @@ COMPILED = (
 #: Compiled-only modules, built from a ``.pyx``: their pure-Python twin is another way to the
 #: same end (curlhooks: libcurl's callbacks in C; without it, pycurl calls Python ones).
 ONLY_COMPILED = ("engines.curlhooks",)
+#: Every module of the compiled core.
+CORE = COMPILED + ONLY_COMPILED
 ENVIRONMENT = "LOADTOOL_NO_EXTENSIONS"
 _HOME = os.path.dirname(os.path.abspath(__file__))
 
@@ -43,17 +45,17 @@ def disabled() -> bool:
 
 
 def built() -> tuple[str, ...]:
-    """The modules of COMPILED and ONLY_COMPILED that have a compiled build installed."""
+    """The modules of the CORE that have a compiled build installed."""
     def has_build(name: str) -> bool:
         stem = os.path.join(_HOME, *name.split("."))
         return any(os.path.exists(stem + suffix) for suffix in EXTENSION_SUFFIXES)
 
-    return tuple(name for name in COMPILED + ONLY_COMPILED if has_build(name))
+    return tuple(name for name in CORE if has_build(name))
 
 
 def compiled() -> bool:
     """Whether this process runs the compiled core (every module of it)."""
-    return not disabled() and len(built()) == len(COMPILED + ONLY_COMPILED)
+    return not disabled() and len(built()) == len(CORE)
 
 
 def describe() -> str:
@@ -61,11 +63,11 @@ def describe() -> str:
     if disabled():
         return f"pure Python: {ENVIRONMENT}=1"
     done = built()
-    if len(done) == len(COMPILED + ONLY_COMPILED):
+    if len(done) == len(CORE):
         return "compiled core"
     if not done:
         return "pure Python: the compiled core was not built (no C compiler at install?)"
-    return f"pure Python in part: {', '.join(sorted(set(COMPILED + ONLY_COMPILED) - set(done)))} not built"
+    return f"pure Python in part: {', '.join(sorted(set(CORE) - set(done)))} not built"
 
 
 class _PurePython:

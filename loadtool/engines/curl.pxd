@@ -19,6 +19,9 @@ cdef class _Slot:
     cpdef list head(self)
 
 
+cpdef tuple _kept_phases(double pretransfer, double first_byte, double total)
+
+
 @cython.locals(pretransfer=cython.double, first_byte=cython.double, total=cython.double, dns=cython.double,
                connect=cython.double, tls=cython.double, ready=cython.double)
 cpdef tuple _phases(_Slot slot, bint connected)

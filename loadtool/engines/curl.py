@@ -104,6 +104,12 @@ _PRETRANSFER, _STARTTRANSFER, _TOTAL = pycurl.PRETRANSFER_TIME, pycurl.STARTTRAN
 _PERFORM_AGAIN = pycurl.E_CALL_MULTI_PERFORM
 
 
+def _kept_phases(pretransfer: float, first_byte: float, total: float) -> tuple:
+    """The phases of a transfer on a kept connection: send, wait and read (no name, connect
+    or TLS phase: libcurl made none)."""
+    return (None, None, None, max(pretransfer, 0.0), max(first_byte - pretransfer, 0.0), max(total - first_byte, 0.0))
+
+
 def _phases(slot: _Slot, connected: bool) -> tuple:
     """The phases of a finished transfer from libcurl's times (seconds from its start, each
     the end of a step). On a reused connection (``connected`` False: libcurl made none) the
@@ -113,8 +119,7 @@ def _phases(slot: _Slot, connected: bool) -> tuple:
     info = slot.handle.getinfo if hooks is None else hooks.info
     pretransfer, first_byte, total = info(_PRETRANSFER), info(_STARTTRANSFER), info(_TOTAL)
     if not connected:
-        return (None, None, None, max(pretransfer, 0.0), max(first_byte - pretransfer, 0.0),
-                max(total - first_byte, 0.0))
+        return _kept_phases(pretransfer, first_byte, total)
     dns, connect, tls = info(_NAMELOOKUP), info(_CONNECT), info(_APPCONNECT)
     connected = connect > 0
     ready = max(dns, connect, tls)
@@ -414,8 +419,7 @@ class CurlEngine:
                 protocol = PROTOCOLS.get(version)
                 if not connects and not redirects and protocol == self.wanted:
                     return _new(Outcome, (status, size, None, None, False, protocol, False,
-                                          (None, None, None, max(pretransfer, 0.0), max(first_byte - pretransfer, 0.0),
-                                           max(total - first_byte, 0.0)) if self.phases else None,
+                                          _kept_phases(pretransfer, first_byte, total) if self.phases else None,
                                           None, None, False))
         if hooks is None:
             info, lines = slot.handle.getinfo, slot.lines

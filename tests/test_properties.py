@@ -181,3 +181,25 @@ def _attempt():
     from loadtool.strategies.work import Op
 
     return Attempt(Op(0, "http://example.org/"), 0.0, 1, 0.0, False)
+
+
+# --- answer heads ------------------------------------------------------------------------------
+
+_LINES = st.sampled_from([b"Content-Encoding: gzip", b"content-encoding:br", b"CONTENT-ENCODING:  deflate ",
+                          b"Accept-Encoding: gzip", b"X-Ncoding: no", b"Server: nginx", b"Content-Length: 12",
+                          b"ncodin", b"NCODING", b"encoding"])
+
+
+@quick
+@given(st.lists(_LINES, max_size=6), st.binary(max_size=40), st.lists(_LINES, max_size=2), st.integers(-60, 3))
+def test_an_answers_encoding_is_read_from_its_head_only(lines, noise, body_lines, shift):
+    """The fast engine reads Content-Encoding from the head up to ``end`` (compiled, through
+    scan.find's C search): what a regular expression over those bytes alone finds, never a
+    header-like line in the body after them, wherever ``end`` falls."""
+    from loadtool.engines.fast import _ENCODING, _encoding
+
+    head = b"HTTP/1.1 200 OK\r\n" + b"\r\n".join([*lines, noise]) + b"\r\n\r\n"
+    answer = head + b"\r\n".join(body_lines)
+    end = max(0, len(head) + shift)
+    found = _ENCODING.search(answer[:end])
+    assert _encoding(answer, end) == (None if found is None else found.group(1).decode("latin-1"))

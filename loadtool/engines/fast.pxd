@@ -1,7 +1,11 @@
 # The C types of fast.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
+from loadtool.engines cimport scan  # scan.find() is a C call
 from loadtool.metrics cimport clock  # clock.now() is a C call
+
+
+cpdef _encoding(bytes head, Py_ssize_t end)
 
 cdef class Channel
 
@@ -9,7 +13,8 @@ cdef class Channel
 @cython.final
 cdef class Wire:
     cdef public Channel channel
-    cdef public object worker, keep, limit, body, transport, parser, version, pending, head
+    cdef public object worker, keep, limit, body, transport, parser, version, pending
+    cdef public bytes head
     cdef public bint keepalive, head_request, timed, headers_done, broken
     cdef public Py_ssize_t status, size
     cdef public double first_s

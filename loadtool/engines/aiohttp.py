@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 
+from ..metrics import tuples
 from .checks import answer, wanted
 from .encoding import accept_header, outcome_sizes, receiving
 from .guard import Handler
@@ -72,7 +73,6 @@ def _phases(start: float, made: tuple | None, headers_at: float) -> tuple:
 
 _NO_TYPE = ("Content-Type",)
 _PROTOCOLS = {aiohttp.HttpVersion11: "HTTP/1.1", aiohttp.HttpVersion10: "HTTP/1.0"}
-_new = tuple.__new__
 
 
 class AiohttpEngine:
@@ -197,7 +197,7 @@ class AiohttpEngine:
                 protocol = _PROTOCOLS.get(version) or f"HTTP/{version.major}.{version.minor}"
                 size, decoded = outcome_sizes(received, size)
                 # Built with tuple.__new__: a NamedTuple's own __new__ with keywords costs 3x, per request.
-                return _new(Outcome, (response.status, size, None, None, False, protocol, made is not None,
+                return tuples.make(Outcome, (response.status, size, None, None, False, protocol, made is not None,
                                       _phases(start, made, headers_at) if fetch.phases else None,
                                       None if self.keep is None else answer(response.headers.items(), received),
                                       decoded, bool(response.history) and elsewhere(url, str(response.url))))

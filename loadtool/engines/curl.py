@@ -30,11 +30,10 @@ import pycurl
 from .checks import headers_of, wanted
 from .encoding import BadEncoding, TooLarge, accept_header, outcome_sizes, receiving
 from .. import speedups
+from ..metrics import tuples
 from ..system import out_of_descriptors
 from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, is_address, request_of
 from .policy import Limits, Outcome
-
-_new = tuple.__new__
 
 #: libcurl's header and write callbacks in C (curlhooks, compiled only); without them (the pure
 #: path, or a pycurl laid out otherwise) pycurl calls the Python ones here, a tenth slower.
@@ -418,7 +417,7 @@ class CurlEngine:
                 version, status, size, connects, redirects, pretransfer, first_byte, total = facts
                 protocol = PROTOCOLS.get(version)
                 if not connects and not redirects and protocol == self.wanted:
-                    return _new(Outcome, (status, size, None, None, False, protocol, False,
+                    return tuples.make(Outcome, (status, size, None, None, False, protocol, False,
                                           _kept_phases(pretransfer, first_byte, total) if self.phases else None,
                                           None, None, False))
         if hooks is None:
@@ -470,7 +469,7 @@ class CurlEngine:
             size, decoded = outcome_sizes(received, 0)
         # Built with tuple.__new__: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
         connected = info(_NUM_CONNECTS) > 0
-        return _new(Outcome, (info(_RESPONSE_CODE), size, None, None, False, protocol, connected,
+        return tuples.make(Outcome, (info(_RESPONSE_CODE), size, None, None, False, protocol, connected,
                               _phases(slot, connected) if self.phases else None,
                               None if self.keep is None else (headers_of(slot.head()),
                                                               b"" if received is None else received.take()),

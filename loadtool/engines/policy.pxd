@@ -1,6 +1,8 @@
 # The C types of policy.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
+from loadtool.metrics cimport tuples  # tuples.make() is a C call
+
 
 @cython.final
 cdef class Policy:

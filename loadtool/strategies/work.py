@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, NamedTuple
 
+from ..metrics import tuples
 from ..targets import InvalidTarget
 from ..units import Rate
 
@@ -46,9 +47,6 @@ class Op(NamedTuple):
     index: int
     target: str | InvalidTarget
     due: float | None = None  # time.perf_counter() time; None in the closed model
-
-
-_new = tuple.__new__
 
 
 def clock_base(epoch: float, clock: Callable[[], float] = time.perf_counter,
@@ -128,11 +126,11 @@ class Work:
                 index, target = next(self._ops)
                 self.issued += 1
         if self._pacer is None:
-            return _new(Op, (index, target, None))  # Op's own __new__ costs 2.5x: one per operation
+            return tuples.make(Op, (index, target, None))  # Op's own __new__ costs 2.5x: one per operation
         due = self._base + self._pacer.offset_s(index)
         if due >= self._deadline:
             raise StopIteration
-        return _new(Op, (index, target, due))
+        return tuples.make(Op, (index, target, due))
 
     @property
     def stopping(self) -> threading.Event:

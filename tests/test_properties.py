@@ -183,6 +183,46 @@ def _attempt():
     return Attempt(Op(0, "http://example.org/"), 0.0, 1, 0.0, False)
 
 
+
+# --- counting ------------------------------------------------------------------------------------
+
+_ANSWERS = st.tuples(st.sampled_from([200, 200, 204, 404, 503, 1000]), st.sampled_from(["HTTP/1.1", "HTTP/2", None]),
+                     st.sampled_from([True, False, None]))
+
+
+@quick
+@given(st.lists(st.tuples(_ANSWERS, st.sampled_from(["add", "add", "read", "merge", "reset"])), max_size=60))
+def test_statuses_protocols_and_connections_count_each_answer_once(steps):
+    """Stats.add counts a run of one status (or protocol, or reused connections) in C and folds
+    it in when the field is read: whatever reads, merges and resets come between, every
+    answer is counted once — as a Counter of the answers since the last reset has it."""
+    from collections import Counter
+
+    from loadtool.metrics.stats import Stats
+
+    policy, stats, expected = Policy(1.0), Stats(epoch=0.0), [Counter(), Counter(), Counter()]
+    for (status, protocol, connected), step in steps:
+        if step == "reset":
+            stats.reset()
+            expected = [Counter(), Counter(), Counter()]
+            continue
+        if step == "merge":  # another worker's Stats with one answer, handed over
+            other = Stats(epoch=0.0)
+            other.add(policy.answered(_attempt(), status, 0, 0.5, protocol, connected), now=1.0)
+            stats.merge(other)
+        else:
+            stats.add(policy.answered(_attempt(), status, 0, 0.5, protocol, connected), now=1.0)
+        expected[0][status] += 1
+        expected[1][protocol] += protocol is not None
+        expected[2]["reused" if connected is False else "new"] += connected is not None
+        if step == "read":
+            assert stats.counts.status == dict(+expected[0])
+    assert stats.counts.status == dict(+expected[0])
+    assert stats.counts.protocols == dict(+expected[1])
+    assert stats.connections["reused"] == expected[2]["reused"] and stats.connections["new"] == expected[2]["new"]
+    assert Stats.from_wire(stats.to_wire()).counts.status == dict(+expected[0])
+
+
 # --- answer heads ------------------------------------------------------------------------------
 
 _LINES = st.sampled_from([b"Content-Encoding: gzip", b"content-encoding:br", b"CONTENT-ENCODING:  deflate ",

@@ -6,7 +6,11 @@ from loadtool.metrics.series cimport Series
 cdef class Counts:
     cdef public long long ops, ok, attempts, bytes, decoded_bytes, compressed, undecoded, abandoned, elsewhere
     cdef public long long worker_peak_bytes
-    cdef public dict failed_status, status, protocols, connections, tracebacks
+    cdef public dict failed_status, _status, _protocols, _connections, tracebacks
+    cdef public object status_key, protocol_key
+    cdef public long long status_run, protocol_run, reused
+    cpdef count_status(self, status)
+    cpdef count_protocol(self, protocol)
     cdef public object errors, first_error, cpu_s
 
 cdef class Latency:

@@ -105,8 +105,10 @@ class Stats:
             counts.decoded_bytes += nbytes
             counts.undecoded += 1
         if status is not None:
-            by_status = counts.status
-            by_status[status] = by_status.get(status, 0) + 1
+            if status == counts.status_key:
+                counts.status_run += 1
+            else:
+                counts.count_status(status)
         if error is not None:
             counts.error(error, detail)
         elif not ok and status is not None:
@@ -123,9 +125,12 @@ class Stats:
             self.per_second.service.add(second, timing.add_service(latency_us, service_us, wall_s), False, False, 0)
         self.per_second.latency.add(second, latency, not ok, error is not None, nbytes)
         if protocol is not None:
-            counts.protocols[protocol] = counts.protocols.get(protocol, 0) + 1
+            if protocol == counts.protocol_key:
+                counts.protocol_run += 1
+            else:
+                counts.count_protocol(protocol)
         if connected is False:
-            counts.connections["reused"] += 1
+            counts.reused += 1
         elif connected:
             counts.connected(op)
         if phases is not None:  # an engine's phases, or the steps of an operation of the user's own

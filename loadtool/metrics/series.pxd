@@ -1,15 +1,16 @@
 # The C types of series.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
+from loadtool.metrics.histograms cimport Values
 
 cdef class _Second:
     cdef public long long ops, failed, errors, bytes
-    cdef public object live, encoded
-    cdef public dict pending
+    cdef public Values live
+    cdef public object encoded
 
 cdef class Series:
     cdef public dict _rows
     cdef public object _hot
     cdef public _Second _hot_row
-    @cython.locals(row=_Second, pending=dict)
-    cpdef add(self, second, latency_bucket, bint failed, bint errored, long long nbytes)
+    @cython.locals(row=_Second, live=Values, pending=dict)
+    cpdef add(self, second, Py_ssize_t latency_bucket, bint failed, bint errored, long long nbytes)
     cpdef _Second _row(self, second)

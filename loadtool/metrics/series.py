@@ -12,41 +12,33 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from .histograms import SERIES_DIGITS, mean_of, new_histogram
-
-
-def _settle(histogram: HdrHistogram, pending: dict[int, int]) -> None:
-    for value, count in pending.items():
-        histogram.record_value(value, count)
-    pending.clear()
+from .histograms import SERIES_DIGITS, SMALL_US, Values, mean_of, new_histogram
 
 
 class _Second:
-    """One row of the per-second series; its histogram is encoded once the second is over."""
+    """One row of the per-second series; its histogram is encoded once the second is over.
+    While it counts (``live``), its latencies are counted as Values count them: one under
+    SMALL_US by its index, in C where compiled, and recorded when its histogram is read."""
 
-    __slots__ = ("ops", "failed", "errors", "bytes", "live", "encoded", "pending")
+    __slots__ = ("ops", "failed", "errors", "bytes", "live", "encoded")
 
     def __init__(self) -> None:
         self.ops = self.failed = self.errors = self.bytes = 0
-        self.live: HdrHistogram | None = new_histogram(SERIES_DIGITS)
+        self.live: Values | None = Values(new_histogram(SERIES_DIGITS))
         self.encoded: bytes | None = None
-        self.pending: dict[int, int] = {}
 
     def histogram(self) -> HdrHistogram:
         if self.live is not None:
-            _settle(self.live, self.pending)
-            return self.live
+            return self.live.histogram
         return HdrHistogram.decode(self.encoded)
 
-    def thaw(self) -> HdrHistogram:
+    def thaw(self) -> None:
         if self.live is None:
-            self.live, self.encoded = HdrHistogram.decode(self.encoded), None
-        return self.live
+            self.live, self.encoded = Values(HdrHistogram.decode(self.encoded)), None
 
     def freeze(self) -> None:
         if self.live is not None:
-            _settle(self.live, self.pending)
-            self.encoded, self.live = self.live.encode(), None
+            self.encoded, self.live = self.live.histogram.encode(), None
 
 
 class Series:
@@ -65,8 +57,12 @@ class Series:
         row.failed += failed
         row.errors += errored
         row.bytes += nbytes
-        pending = row.pending
-        pending[latency_bucket] = pending.get(latency_bucket, 0) + 1
+        live = row.live
+        if 0 <= latency_bucket < SMALL_US:  # as Values.count, the bucket given (Stats.add's)
+            live.small[latency_bucket] += 1
+        else:
+            pending = live.pending
+            pending[latency_bucket] = pending.get(latency_bucket, 0) + 1
 
     def _row(self, second: int) -> _Second:
         if second == self._hot:
@@ -89,15 +85,9 @@ class Series:
             mine.errors += theirs.errors
             mine.bytes += theirs.bytes
             if theirs.live is None:
-                mine.live.add(theirs.histogram())
-                continue
-            # A row still counting (a driver's batch, handed over 20 times a second): its values
-            # are taken as counts, where recording each into its histogram first cost more.
-            if theirs.live.get_total_count():
-                mine.live.add(theirs.live)
-            pending = mine.pending
-            for value, count in theirs.pending.items():
-                pending[value] = pending.get(value, 0) + count
+                mine.live.histogram.add(theirs.histogram())
+            else:  # a row still counting (a driver's batch, handed over 20 times a second): as counts
+                mine.live.merge(theirs.live)
 
     def rows(self) -> list[dict[str, Any]]:
         """The series as plain rows, seconds in order, with gaps (idle seconds) filled."""

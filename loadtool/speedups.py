@@ -27,8 +27,8 @@ from importlib.machinery import EXTENSION_SUFFIXES
 #: The modules built with Cython, by their names under ``loadtool``.
 COMPILED = (
     "metrics.histograms", "metrics.series", "metrics.parts", "metrics.stats", "metrics.sink",
-    "engines.policy", "engines.fast", "engines.curl", "engines.guard", "strategies.loop", "strategies.work",
-    "strategies.multi",
+    "engines.policy", "engines.callbacks", "engines.fast", "engines.curl", "engines.guard",
+    "strategies.loop", "strategies.work", "strategies.multi",
 )
 #: Compiled-only modules, built from a ``.pyx``: their pure-Python twin is another way to the
 #: same end (curlhooks: libcurl's callbacks in C; without it, pycurl calls Python ones).

@@ -12,8 +12,8 @@ by how their I/O waits (the registry, ``names.ENGINE_CLASSES``, says each one's)
 - ``multi``: a pool of slots that runs many attempts at once by itself (libcurl's multi
   interface), driven from a thread of its own by ``strategies.multi``.
 - ``loop``: callbacks on the event loop with no coroutine per request (the fast engine);
-  ``channel(loop, worker)`` gives each worker a channel whose ``start(target, deadline_s)``
-  ends in ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``; the
+  ``channel(loop, worker)`` gives each worker (``callbacks.Worker``) a channel whose
+  ``start(target)`` ends in ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``; the
   driver sweeps deadlines (``Policy.expired``) and calls ``channel.abort()``.
 
 Engines are named by what users type (``--engine fast``), registered with their style

@@ -2,6 +2,7 @@
 cimport cython
 
 from loadtool.engines cimport scan  # scan.find() is a C call
+from loadtool.engines.callbacks cimport Worker  # its answered and failed are C calls
 from loadtool.metrics cimport clock  # clock.now() is a C call
 
 
@@ -13,9 +14,10 @@ cdef class Channel
 @cython.final
 cdef class Wire:
     cdef public Channel channel
-    cdef public object worker, keep, limit, body, transport, parser, version, pending
+    cdef public Worker worker
+    cdef public object keep, limit, body, transport, parser, version, pending
     cdef public bytes head
-    cdef public bint keepalive, head_request, timed, headers_done, broken
+    cdef public bint keepalive, head_request, timed, headers_done, broken, redirecting
     cdef public Py_ssize_t status, size
     cdef public double first_s
     cpdef _complete(self)
@@ -23,7 +25,8 @@ cdef class Wire:
 
 @cython.final
 cdef class Channel:
-    cdef public object engine, loop, worker, origin, payload, url, target, requests, setup, asked
+    cdef public object engine, loop, origin, payload, url, target, requests, setup, asked
+    cdef public Worker worker
     cdef public Wire wire
     cdef public bint connecting, reused, heading, timed, follows, away, as_get
     cdef public Py_ssize_t hops

@@ -23,6 +23,7 @@ import httptools
 
 from ..metrics import clock
 from . import scan
+from .callbacks import Worker
 from .checks import headers_of, wanted
 from .encoding import BadEncoding, Body, TooLarge, accept_header, outcome_sizes, receiving
 from .http import MAX_HEADERS, MAX_LINE, USER_AGENT, elsewhere, is_address, request_of, without_credentials
@@ -166,11 +167,12 @@ class Wire:
         self.first_s = 0.0
         #: The HTTP version the server answers in on this connection.
         self.version: str | None = None
-        #: How the answer just parsed ends — (the worker's answered, or the channel's redirect;
-        #: its arguments) — said once the parser has read all it was given: bytes after a
-        #: complete answer (no request is pipelined) then close the connection, not fail the
-        #: next attempt sent on it.
+        #: The answer just parsed — the worker's answered's arguments, or with ``redirecting``
+        #: the channel's redirect's — said once the parser has read all it was given: bytes
+        #: after a complete answer (no request is pipelined) then close the connection, not
+        #: fail the next attempt sent on it.
         self.pending: tuple | None = None
+        self.redirecting = False
 
     def _parser(self) -> httptools.HttpResponseParser:
         parser = httptools.HttpResponseParser(self)
@@ -207,7 +209,12 @@ class Wire:
         pending = self.pending
         if pending is not None:
             self.pending = None
-            pending[0](*pending[1])
+            if self.redirecting:
+                self.redirecting = False
+                self.channel.redirect(pending[0], pending[1])
+                return
+            status, size, version, connected, phases, now, seen, decoded, away = pending
+            self.worker.answered(status, size, version, connected, phases, now, seen, decoded, away)
 
     def eof_received(self) -> None:
         """The server half-closed: the transport closes (asyncio.Protocol's own answer)."""
@@ -295,7 +302,7 @@ class Wire:
         if not 200 <= status < 300 and status in REDIRECTS and channel.follows:  # one comparison for the usual 2xx
             location = _LOCATION.search(head)
             if location is not None:
-                self.pending = (channel.redirect, (status, location.group(1).decode("latin-1").strip()))
+                self.pending, self.redirecting = (status, location.group(1).decode("latin-1").strip()), True
                 return
         if self.timed:
             now = clock.now()
@@ -305,8 +312,8 @@ class Wire:
         version = self.version
         if version is None:  # read once a connection: httptools formats it as text on every call
             version = self.version = _VERSIONS.get(self.parser.get_http_version())
-        self.pending = (self.worker.answered, (status, size, version, not channel.reused, phases, now, seen, decoded,
-                                               channel.away and elsewhere(channel.asked, channel.url)))
+        self.pending = (status, size, version, not channel.reused, phases, now, seen, decoded,
+                        channel.away and elsewhere(channel.asked, channel.url))
 
     def _fail(self, kind: str, detail: str) -> None:
         self.close()
@@ -368,7 +375,7 @@ class Channel:
     __slots__ = ("engine", "loop", "worker", "wire", "origin", "connecting", "payload", "reused", "url", "target",
                  "hops", "requests", "timed", "setup", "sent_s", "heading", "follows", "asked", "away", "as_get")
 
-    def __init__(self, engine: FastEngine, loop: asyncio.AbstractEventLoop, worker) -> None:
+    def __init__(self, engine: FastEngine, loop: asyncio.AbstractEventLoop, worker: Worker) -> None:
         self.engine, self.loop, self.worker = engine, loop, worker
         self.wire: Wire | None = None
         self.origin: tuple[str, int] | None = None
@@ -560,7 +567,7 @@ class FastEngine:
         """Made at the first https connection: a plain-http run never loads the system's CAs."""
         return tls_context(self.tls)
 
-    def channel(self, loop: asyncio.AbstractEventLoop, worker) -> Channel:
+    def channel(self, loop: asyncio.AbstractEventLoop, worker: Worker) -> Channel:
         return Channel(self, loop, worker)
 
     @staticmethod

@@ -3,17 +3,21 @@ cimport cython
 
 from loadtool.metrics cimport clock  # clock.now() is a C call
 
+from loadtool.engines.callbacks cimport Worker
 from loadtool.engines.policy cimport Policy
 from loadtool.strategies.work cimport Work
 
 cdef class LoopDriver
 
 
-@cython.final
-cdef class LoopWorker:
+# Not final: it overrides Worker's answered and failed (Cython allows no final override).
+cdef class LoopWorker(Worker):
     cdef public LoopDriver driver
-    cdef public object channel, attempt
-    cdef public bint in_flight, done
+    cdef public object channel
+    cdef public bint done
+    cpdef answered(self, status, nbytes, protocol=*, connected=*, phases=*, now=*, answer=*, decoded=*,
+                   elsewhere=*)
+    cpdef failed(self, error, detail=*, stale=*)
     cpdef next(self)
     cpdef send(self, attempt)
 

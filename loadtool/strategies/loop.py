@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
+from ..engines.callbacks import Worker
 from ..engines.policy import Outcome, Retry
 from ..metrics import clock
 from ..targets import InvalidTarget
@@ -22,16 +23,15 @@ from .work import Work
 TICK_S = 0.05
 
 
-class LoopWorker:
+class LoopWorker(Worker):
     """One of C workers: takes operations from Work and runs them on its channel."""
 
-    __slots__ = ("driver", "channel", "attempt", "in_flight", "done")
+    __slots__ = ("driver", "channel", "done")
 
     def __init__(self, driver: LoopDriver) -> None:
+        super().__init__()
         self.driver = driver
         self.channel = driver.engine.channel(driver.loop, self)
-        self.attempt = None
-        self.in_flight = False
         self.done = False
 
     def next(self) -> None:
@@ -70,8 +70,6 @@ class LoopWorker:
     def answered(self, status: int, nbytes: int, protocol: str | None = None, connected: bool | None = None,
                  phases: tuple | None = None, now: float | None = None, answer: tuple | None = None,
                  decoded: int | None = None, elsewhere: bool = False) -> None:
-        """The attempt got an answer (at ``now``, when the engine read the clock already);
-        ``answer`` is what checks read of it (Outcome.answer)."""
         if self.in_flight:
             self.in_flight = False
             driver = self.driver

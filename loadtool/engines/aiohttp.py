@@ -196,11 +196,11 @@ class AiohttpEngine:
                 version = response.version
                 protocol = _PROTOCOLS.get(version) or f"HTTP/{version.major}.{version.minor}"
                 size, decoded = outcome_sizes(received, size)
-                # Built with tuple.__new__: a NamedTuple's own __new__ with keywords costs 3x, per request.
+                # Built with tuples.make: a NamedTuple's own __new__ with keywords costs 3x, per request.
                 return tuples.make(Outcome, (response.status, size, None, None, False, protocol, made is not None,
-                                      _phases(start, made, headers_at) if fetch.phases else None,
-                                      None if self.keep is None else answer(response.headers.items(), received),
-                                      decoded, bool(response.history) and elsewhere(url, str(response.url))))
+                                             _phases(start, made, headers_at) if fetch.phases else None,
+                                             None if self.keep is None else answer(response.headers.items(), received),
+                                             decoded, bool(response.history) and elsewhere(url, str(response.url))))
         except Exception as exc:  # noqa: BLE001 - every failure is an outcome for the policy
             # Nothing of an answer on a kept connection (aiohttp has sent it once more itself,
             # and met another the server had closed as well): stale, for the policy to replay.

@@ -418,8 +418,8 @@ class CurlEngine:
                 protocol = PROTOCOLS.get(version)
                 if not connects and not redirects and protocol == self.wanted:
                     return tuples.make(Outcome, (status, size, None, None, False, protocol, False,
-                                          _kept_phases(pretransfer, first_byte, total) if self.phases else None,
-                                          None, None, False))
+                                                 _kept_phases(pretransfer, first_byte, total) if self.phases else None,
+                                                 None, None, False))
         if hooks is None:
             info, lines = slot.handle.getinfo, slot.lines
             count = len(lines)
@@ -467,10 +467,10 @@ class CurlEngine:
             size, decoded = info(_SIZE_DOWNLOAD), None
         else:
             size, decoded = outcome_sizes(received, 0)
-        # Built with tuple.__new__: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
+        # Built with tuples.make: a NamedTuple's own __new__ (keywords and all) costs 3x, per request.
         connected = info(_NUM_CONNECTS) > 0
         return tuples.make(Outcome, (info(_RESPONSE_CODE), size, None, None, False, protocol, connected,
-                              _phases(slot, connected) if self.phases else None,
-                              None if self.keep is None else (headers_of(slot.head()),
-                                                              b"" if received is None else received.take()),
-                              decoded, info(_REDIRECT_COUNT) > 0 and elsewhere(slot.url, info(_EFFECTIVE_URL))))
+                                     _phases(slot, connected) if self.phases else None,
+                                     None if self.keep is None else (headers_of(slot.head()),
+                                                                     b"" if received is None else received.take()),
+                                     decoded, info(_REDIRECT_COUNT) > 0 and elsewhere(slot.url, info(_EFFECTIVE_URL))))

@@ -233,10 +233,10 @@ class Policy:
         op = attempt.op
         if due is None:
             return tuples.make(Sample, (int((now - first) * 1e6 + 0.5), ok, status, kind, nbytes, None, attempt.number,
-                                 detail, op, first, protocol, connected, phases, None, decoded, elsewhere))
+                                        detail, op, first, protocol, connected, phases, None, decoded, elsewhere))
         return tuples.make(Sample, (int((now - (due if due < first else first)) * 1e6 + 0.5), ok, status, kind, nbytes,
-                             int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first, protocol, connected,
-                             phases, None, decoded, elsewhere))
+                                    int((now - first) * 1e6 + 0.5), attempt.number, detail, op, first, protocol,
+                                    connected, phases, None, decoded, elsewhere))
 
     def invalid(self, op, detail: str, now: float) -> Sample:
         """The Sample of an operation whose target cannot be used at all."""

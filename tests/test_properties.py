@@ -183,7 +183,6 @@ def _attempt():
     return Attempt(Op(0, "http://example.org/"), 0.0, 1, 0.0, False)
 
 
-
 # --- counting ------------------------------------------------------------------------------------
 
 _ANSWERS = st.tuples(st.sampled_from([200, 200, 204, 404, 503, 1000]), st.sampled_from(["HTTP/1.1", "HTTP/2", None]),

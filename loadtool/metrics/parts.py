@@ -390,8 +390,9 @@ class PerSecond:
             self.service.merge(other.service)
 
     def reset(self) -> None:
-        self.latency = Series()
-        self.service = None if self.service is None else Series()
+        self.latency.reset()
+        if self.service is not None:
+            self.service.reset()
 
     def to_wire(self) -> dict[str, Any]:
         return {"latency": self.latency.to_wire(), "service": None if self.service is None else self.service.to_wire()}

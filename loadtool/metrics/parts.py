@@ -106,7 +106,7 @@ class Counts:
     @property
     def status(self) -> dict[int, int]:
         if self.status_run:
-            self._status[self.status_key] = self._status.get(self.status_key, 0) + self.status_run
+            _add_per_key(self._status, {self.status_key: self.status_run})
             self.status_run = 0
         return self._status
 
@@ -117,7 +117,7 @@ class Counts:
     @property
     def protocols(self) -> dict[str, int]:
         if self.protocol_run:
-            self._protocols[self.protocol_key] = self._protocols.get(self.protocol_key, 0) + self.protocol_run
+            _add_per_key(self._protocols, {self.protocol_key: self.protocol_run})
             self.protocol_run = 0
         return self._protocols
 
@@ -138,12 +138,14 @@ class Counts:
 
     def count_status(self, status: int) -> None:
         """The first answer of a run of ``status`` (Stats.add counts the rest of it)."""
-        self.status[status] = self.status.get(status, 0) + 1  # (reading folds the last run in)
+        counts = self.status  # (reading folds the last run in)
+        counts[status] = counts.get(status, 0) + 1
         self.status_key = status
 
     def count_protocol(self, protocol: str) -> None:
         """The first operation of a run on ``protocol`` (Stats.add counts the rest of it)."""
-        self.protocols[protocol] = self.protocols.get(protocol, 0) + 1
+        counts = self.protocols
+        counts[protocol] = counts.get(protocol, 0) + 1
         self.protocol_key = protocol
 
     def reset(self) -> None:

@@ -30,17 +30,18 @@ def test_a_value_lands_in_a_bucket_that_holds_it_within_the_stated_precision(val
 
 
 @quick
-@given(st.lists(values_us, min_size=1, max_size=200))
+@given(st.lists(st.one_of(st.integers(min_value=LOWEST_US, max_value=1 << 18), values_us), min_size=1, max_size=200))
 def test_counting_bucketed_values_gives_the_identical_histogram(values):
     """The hot path counts bucket(v) and records them later: the same histogram, bucket for
     bucket, as recording every value as it came (a coarser bucket would merge two)."""
-    direct, counted = new_histogram(), new_histogram()
+    direct, counted, slotted = new_histogram(), new_histogram(), Values()
     for value in values:
         direct.record_value(value)
     for value in values:
         counted.record_value(bucket(value))
-    assert list(direct.counts) == list(counted.counts)
-    assert direct.get_total_count() == counted.get_total_count() == len(values)
+        slotted.add(value)  # bucketed by its slot under 131 ms, by bucket() above
+    assert list(direct.counts) == list(counted.counts) == list(slotted.histogram.counts)
+    assert direct.get_total_count() == counted.get_total_count() == slotted.total == len(values)
 
 
 @quick

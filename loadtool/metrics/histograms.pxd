@@ -1,14 +1,19 @@
 # The C types of histograms.py for Cython (loadtool.speedups): the .py is the source; this only declares.
 cimport cython
 
-cdef long long _NONE_SMALL[2048]  # SMALL_US
+cdef long long _NONE_SMALL[8192]  # SLOTS
+cdef int _SHIFTS[64]  # COUNTED_US >> 11
+
+cpdef Py_ssize_t slot_value(Py_ssize_t index)
 
 
 cdef class Values:
     cdef public object _histogram
     cdef public dict pending
-    cdef long long small[2048]  # SMALL_US
-    @cython.locals(value=Py_ssize_t, count=cython.longlong)
+    cdef long long small[8192]  # SLOTS
+    @cython.locals(index=Py_ssize_t, count=cython.longlong)
     cpdef settle(self)
-    @cython.locals(value=Py_ssize_t, count=cython.longlong, pending=dict)
+    @cython.locals(shift=cython.int, pending=dict)
+    cpdef add(self, long long value)
+    @cython.locals(index=Py_ssize_t, count=cython.longlong, pending=dict)
     cpdef merge(self, Values other)

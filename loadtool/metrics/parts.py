@@ -228,8 +228,7 @@ class Latency:
         """Count one operation's service time (open model); returns it, bucketed."""
         service = latency_us if service_us is None else service_us
         key = bucket(clamp_us(service))
-        pending = self.service.pending
-        pending[key] = pending.get(key, 0) + 1
+        self.service.add(key)
         self.behind_us = max(self.behind_us, latency_us - service)
         sends = self.sends
         due, sent = now - latency_us / 1e6, now - service / 1e6
@@ -281,8 +280,8 @@ class Phases:
 
     def add(self, phases: tuple) -> None:
         """Count one operation's phases. This runs once per operation, so each value is only
-        rounded to its bucket here (as latency is, in ``Stats.add``) and clamped when recorded;
-        a reused connection (the usual case) has no dns, connect or tls to look at."""
+        counted in its bucket here (Values.add, as latency is in ``Stats.add``) and clamped when
+        recorded; a reused connection (the usual case) has no dns, connect or tls to look at."""
         values = self.values
         for index in _LAST_THREE if phases[1] is None else _ALL:
             given = phases[index]
@@ -292,14 +291,10 @@ class Phases:
                 held = values[index]
                 if held is None:
                     held = values[index] = Values()
-                if value > 2047:  # histograms.bucket, written out: a call here costs 4% of a request
-                    shift = value.bit_length() - 11
-                    value = value >> shift << shift
-                elif value >= 0:  # under histograms.SMALL_US: its own bucket, counted by value
+                if 0 <= value < 2048:  # under histograms.SMALL_US: its own bucket, counted by value
                     held.small[value] += 1
-                    continue
-                pending = held.pending  # (a negative value, from a clock step, too: clamped when recorded)
-                pending[value] = pending.get(value, 0) + 1
+                else:  # bucketed there; a negative value, from a clock step, too: clamped when recorded
+                    held.add(value)
 
     def histogram(self, index: int):
         """The histogram of phase PHASES[index] (µs), or None when no engine reported it."""

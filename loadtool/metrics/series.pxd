@@ -12,5 +12,5 @@ cdef class Series:
     cdef public object _hot
     cdef public _Second _hot_row, _spare
     @cython.locals(row=_Second, live=Values, pending=dict)
-    cpdef add(self, second, Py_ssize_t latency_bucket, bint failed, bint errored, long long nbytes)
+    cpdef add(self, second, long long latency, bint failed, bint errored, long long nbytes)
     cpdef _Second _row(self, second)

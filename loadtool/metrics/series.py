@@ -53,18 +53,17 @@ class Series:
         #: A live row emptied by reset(), for the next second counted (see reset).
         self._spare: _Second | None = None
 
-    def add(self, second: int, latency_bucket: int, failed: bool, errored: bool, nbytes: int) -> None:
+    def add(self, second: int, latency: int, failed: bool, errored: bool, nbytes: int) -> None:
         row = self._hot_row if second == self._hot else self._row(second)
         row.ops += 1
         row.failed += failed
         row.errors += errored
         row.bytes += nbytes
         live = row.live
-        if 0 <= latency_bucket < SMALL_US:  # as Values.count, the bucket given (Stats.add's)
-            live.small[latency_bucket] += 1
+        if 0 <= latency < SMALL_US:  # as Values.add counts it (a call fewer, for most)
+            live.small[latency] += 1
         else:
-            pending = live.pending
-            pending[latency_bucket] = pending.get(latency_bucket, 0) + 1
+            live.add(latency)
 
     def _row(self, second: int) -> _Second:
         if second == self._hot:

@@ -14,6 +14,6 @@ cdef class Stats:
     cdef public object step_times
     # The Sample's numbers as C numbers (every Sample is built by Policy.sample, of ints and a bool).
     @cython.locals(counts=Counts, timing=Latency, pending=dict, latency=cython.longlong,
-                   shift=cython.int, second=cython.longlong, ok=bint, attempts=cython.longlong,
+                   second=cython.longlong, ok=bint, attempts=cython.longlong,
                    nbytes=cython.longlong, latency_us=cython.longlong, wall_s=cython.double)
     cpdef add(self, sample, now=*)

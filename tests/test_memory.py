@@ -65,3 +65,21 @@ def test_an_operation_of_the_users_own_runs_a_hundred_times_more_in_flat_memory(
         assert code == 0, err
         peaks.append(peak)
     assert peaks[1] <= 1.25 * peaks[0], peaks
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's peak is Linux's")
+def test_a_runs_peak_memory_is_its_own_even_a_peak_no_sampling_thread_saw():
+    """The report's peak memory is the kernel's, reset when the run starts: a 64 MB buffer
+    that came and went between two samples counts; an earlier run's peak does not."""
+    from loadtool.system import MemoryWatch
+
+    before = bytearray(96 << 20)
+    before[::4096] = b"x" * len(before[::4096])  # touched: resident
+    del before
+    watch = MemoryWatch(every_s=3600)  # a thread, were there one, would never sample
+    buffer = bytearray(64 << 20)
+    buffer[::4096] = b"x" * len(buffer[::4096])
+    del buffer
+    start, peak = watch.stop()
+    assert peak - start >= 60 << 20
+    assert peak - start < 90 << 20  # not the 96 MB before the watch began

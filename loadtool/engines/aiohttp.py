@@ -90,6 +90,10 @@ class AiohttpEngine:
         self._tls = None
         #: The session's ClientRequest, with loadtool's default headers (session()).
         self._request_class = aiohttp.ClientRequest
+        #: The keywords of every request, those not aiohttp's defaults (session()); and the Limits
+        #: the session's timeout is made of: an attempt under others names its own timeout.
+        self._options = self._own_options()
+        self._session_limits: Limits | None = None
 
     @staticmethod
     def refuses(job) -> str | None:
@@ -97,6 +101,14 @@ class AiohttpEngine:
         if any((proxy or "").startswith("socks") for proxy in (proxies.proxy, *proxies.env.values())):
             return "--engine aiohttp goes through http(s) proxies only: for socks5 use --engine curl"
         return None
+
+    def _own_options(self) -> dict:
+        """The keywords every request of the job is sent with, where aiohttp's defaults differ."""
+        # aiohttp stops at max_redirects - 1 redirects; the other engines follow --max-redirects.
+        options = {"max_redirects": self.fetch.max_redirects + 1}
+        if not (self.follow and self.fetch.max_redirects > 0):
+            options["allow_redirects"] = False
+        return options
 
     def _ssl(self):
         """The job's TLS context; with no TLS option given, True: aiohttp's own verifying
@@ -113,7 +125,9 @@ class AiohttpEngine:
         self._tls = self._ssl()
         connector = _Connector(limit=limit, limit_per_host=0, ttl_dns_cache=300, ssl=self._tls,
                                force_close=not self.fetch.keepalive)
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=self.fetch.connect_timeout_s)
+        limits = self._session_limits = Limits(min(self.fetch.connect_timeout_s, self.timeout_s), self.timeout_s)
+        timeout = aiohttp.ClientTimeout(total=limits.total_s, sock_connect=limits.connect_s)
+        self._options = self._own_options()  # (a crawl has set follow by now)
         # loadtool's User-Agent and Accept-Encoding as aiohttp's own defaults, each sent unless
         # the job's headers name it: as the session's headers, aiohttp would copy and merge them
         # into every request (2k of the engine's 327k instructions a request). Named by aiohttp's
@@ -166,21 +180,20 @@ class AiohttpEngine:
                 return await self.attempt(fresh, target, limits)
         fetch = self.fetch
         method, url, headers, body = request_of(target, fetch)
-        timeout = self._timeout(limits)
+        options = self._options
+        if body is not None or headers or self.proxies.any or limits != self._session_limits:
+            # No Content-Type unless one is given: aiohttp would invent application/octet-stream
+            # for a body. (Only with one: naming a header to skip leaves aiohttp's fast path
+            # for headers, 8-10 µs a request.) Keywords only when they say something: each
+            # costs a request its passing on through aiohttp's calls.
+            options = {**options, "data": body, "headers": headers or None, "timeout": self._timeout(limits),
+                       "skip_auto_headers": None if body is None else _NO_TYPE, "proxy": self.proxies.for_url(url)}
         start = time.perf_counter()
         if _OPENED.get():  # a set makes the task's context anew: only when it changes
             _OPENED.set(False)
         answered = False
         try:
-            # aiohttp stops at max_redirects - 1 redirects; the other engines follow --max-redirects.
-            # No Content-Type unless one is given: aiohttp would invent application/octet-stream
-            # for a body. (Only with one: naming a header to skip leaves aiohttp's fast path
-            # for headers, 8-10 µs a request.)
-            async with session.request(method, url, data=body, headers=headers or None,
-                                       allow_redirects=self.follow and fetch.max_redirects > 0,
-                                       skip_auto_headers=None if body is None else _NO_TYPE,
-                                       max_redirects=fetch.max_redirects + 1, timeout=timeout,
-                                       proxy=self.proxies.for_url(url)) as response:
+            async with session.request(method, url, **options) as response:
                 answered = True
                 headers_at = time.perf_counter() if fetch.phases else 0.0
                 # The protocol the answer came on (a private attribute: response.connection is

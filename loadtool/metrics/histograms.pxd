@@ -11,9 +11,10 @@ cdef class Values:
     cdef public object _histogram
     cdef public dict pending
     cdef long long small[8192]  # SLOTS
+    cdef Py_ssize_t _top
     @cython.locals(index=Py_ssize_t, count=cython.longlong)
     cpdef settle(self)
-    @cython.locals(shift=cython.int, pending=dict)
+    @cython.locals(shift=cython.int, index=Py_ssize_t, pending=dict)
     cpdef add(self, long long value)
     @cython.locals(index=Py_ssize_t, count=cython.longlong, pending=dict)
     cpdef merge(self, Values other)

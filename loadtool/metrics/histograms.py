@@ -108,12 +108,17 @@ class Values:
     it has not taken in yet: each value under COUNTED_US at its slot in ``small`` (a value under
     SMALL_US at its own index), the others in ``pending``. It merges exactly and travels encoded."""
 
-    __slots__ = ("_histogram", "pending", "small")
+    __slots__ = ("_histogram", "pending", "small", "_top")
 
     def __init__(self, histogram: HdrHistogram | None = None, digits: int = DIGITS) -> None:
         self._histogram = new_histogram(digits) if histogram is None else histogram
         self.pending: dict[int, int] = {}
         self.small: list[int] = list(_NONE_SMALL)
+        #: The slots that may hold a count end before this one: those under SMALL_US, which the
+        #: hot paths count in themselves, and the rest up to the highest ``add`` counted in since
+        #: the last settle or reset. (Merging and settling look at no more: at most one octave's
+        #: worth, 20 times a second, when every value is under SMALL_US, as they did before.)
+        self._top = SMALL_US
 
     @property
     def histogram(self) -> HdrHistogram:
@@ -124,11 +129,12 @@ class Values:
     def settle(self) -> None:
         """Record the counted values (clamped to 1 µs .. 1 h) and forget them."""
         record = self._histogram.record_value
-        for index in range(SLOTS):
+        for index in range(self._top):
             count = self.small[index]
             if count:
                 record(LOWEST_US if index < LOWEST_US else slot_value(index), count)
                 self.small[index] = 0
+        self._top = SMALL_US
         for value, count in self.pending.items():
             record(LOWEST_US if value < LOWEST_US else HIGHEST_US if value > HIGHEST_US else value, count)
         self.pending.clear()
@@ -144,7 +150,10 @@ class Values:
             self.small[value] += 1
         elif SMALL_US <= value < COUNTED_US:  # its slot is its bucket's: the bits under its top 11 dropped
             shift = _SHIFTS[value >> 11]
-            self.small[(shift << 10) + (value >> shift)] += 1
+            index = (shift << 10) + (value >> shift)
+            self.small[index] += 1
+            if index >= self._top:
+                self._top = index + 1
         else:
             if value > 0:
                 value = bucket(value)
@@ -154,7 +163,7 @@ class Values:
     def counted(self) -> dict[int, int]:
         """Each value counted and not yet recorded, with its count (as the hot paths wrote it:
         bucketed, not clamped)."""
-        out = {slot_value(index): self.small[index] for index in range(SLOTS) if self.small[index]}
+        out = {slot_value(index): self.small[index] for index in range(self._top) if self.small[index]}
         for value, count in self.pending.items():
             out[value] = out.get(value, 0) + count
         return out
@@ -169,10 +178,12 @@ class Values:
         counting the requests)."""
         if other._histogram.get_total_count():
             self._histogram.add(other._histogram)
-        for index in range(SLOTS):
+        for index in range(other._top):
             count = other.small[index]
             if count:
                 self.small[index] += count
+        if other._top > self._top:
+            self._top = other._top
         pending = self.pending
         for value, count in other.pending.items():
             pending[value] = pending.get(value, 0) + count
@@ -184,6 +195,7 @@ class Values:
         if self._histogram.get_total_count():
             clear(self._histogram)
         self.small[:] = _NONE_SMALL
+        self._top = SMALL_US
         self.pending.clear()
 
     def to_wire(self) -> str:

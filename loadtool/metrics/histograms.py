@@ -82,7 +82,7 @@ def clear(histogram: HdrHistogram) -> None:
 SMALL_US = 2048
 #: Bucketed values from SMALL_US up to this many µs (131 ms, where a loaded server's latencies
 #: are) are counted in ``Values.small`` too, each at its bucket's slot: 1,024 buckets an octave.
-#: (Counted in the dict instead, they were half of what Stats.add cost at 7 ms latencies.)
+#: (Counted in the dict, after a call to bucket them, Stats.add cost 0.89 µs at 7 ms; so, 0.50.)
 COUNTED_US = 1 << 17
 #: The slots of ``Values.small``: SMALL_US values, then 1,024 for each octave up to COUNTED_US.
 #: (The .pxd sizes the C arrays by the same number.)

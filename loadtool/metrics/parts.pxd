@@ -21,7 +21,7 @@ cdef class Latency:
 
 cdef class Phases:
     cdef public list values
-    @cython.locals(values=list, held=Values, pending=dict, index=Py_ssize_t, seconds=cython.double,
+    @cython.locals(values=list, held=Values, index=Py_ssize_t, seconds=cython.double,
                    value=cython.longlong)
     cpdef add(self, tuple phases)
 

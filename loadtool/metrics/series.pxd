@@ -11,6 +11,6 @@ cdef class Series:
     cdef public dict _rows
     cdef public object _hot
     cdef public _Second _hot_row, _spare
-    @cython.locals(row=_Second, live=Values, pending=dict)
+    @cython.locals(row=_Second, live=Values)
     cpdef add(self, second, long long latency, bint failed, bint errored, long long nbytes)
     cpdef _Second _row(self, second)

@@ -13,7 +13,7 @@ cdef class Stats:
     cdef public PerSecond per_second
     cdef public object step_times
     # The Sample's numbers as C numbers (every Sample is built by Policy.sample, of ints and a bool).
-    @cython.locals(counts=Counts, timing=Latency, pending=dict, latency=cython.longlong,
+    @cython.locals(counts=Counts, timing=Latency, latency=cython.longlong,
                    second=cython.longlong, ok=bint, attempts=cython.longlong,
                    nbytes=cython.longlong, latency_us=cython.longlong, wall_s=cython.double)
     cpdef add(self, sample, now=*)

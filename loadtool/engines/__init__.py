@@ -13,8 +13,9 @@ by how their I/O waits (the registry, ``names.ENGINE_CLASSES``, says each one's)
   interface), driven from a thread of its own by ``strategies.multi``.
 - ``loop``: callbacks on the event loop with no coroutine per request (the fast engine);
   ``channel(loop, worker)`` gives each worker (``callbacks.Worker``) a channel whose
-  ``start(target)`` ends in ``worker.answered(status, nbytes)`` or ``worker.failed(error, detail)``; the
-  driver sweeps deadlines (``Policy.expired``) and calls ``channel.abort()``.
+  ``start(target)`` ends in ``worker.answered(status, nbytes)`` or
+  ``worker.failed(error, detail)``; the driver sweeps deadlines (``Policy.expired``) and
+  calls ``channel.abort()``.
 
 Engines are named by what users type (``--engine fast``), registered with their style
 and the HTTP versions they speak in ``names.ENGINE_CLASSES``, and imported only when used.
